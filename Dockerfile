@@ -1,0 +1,32 @@
+# consent-portal: one binary and a SQLite database on a volume.
+#   docker build -t consent-portal .
+#   docker run -p 8080:8080 -v portal-data:/data -e PORTAL_PUBLIC_URL=... consent-portal
+
+FROM rust:1-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY templates ./templates
+COPY static ./static
+COPY migrations ./migrations
+RUN cargo build --release --locked --bin consent-portal
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin portal \
+ && mkdir -p /data \
+ && chown portal:portal /data
+COPY --from=build /src/target/release/consent-portal /usr/local/bin/consent-portal
+USER portal
+WORKDIR /data
+ENV PORTAL_BIND=0.0.0.0:8080 \
+    PORTAL_DATABASE_URL=sqlite:///data/consent-portal.db \
+    PORTAL_LOG_FORMAT=json
+VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["/usr/local/bin/consent-portal", "healthcheck"]
+ENTRYPOINT ["/usr/local/bin/consent-portal"]
+CMD ["serve"]

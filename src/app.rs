@@ -1,0 +1,73 @@
+//! The application: its shared state and the router that `main` and the tests both run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::middleware;
+use sqlx::SqlitePool;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::Config;
+use crate::web;
+use crate::web::middleware::{MAX_BODY_BYTES, SecurityHeaders};
+
+/// How long a request may take before it is answered 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything a handler may need. Cheap to clone: each piece is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: SqlitePool,
+    pub security_headers: Arc<SecurityHeaders>,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: SqlitePool) -> Self {
+        let security_headers = Arc::new(SecurityHeaders::new(&config));
+        Self { config: Arc::new(config), db, security_headers }
+    }
+}
+
+/// The whole portal as one router, with its layers.
+///
+/// Layers run outside in: a request id is set first so every log line of the request carries it, then
+/// the trace span, compression, security headers, error-page rendering, the timeout, size limits, and
+/// the panic catcher closest to the handlers.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(web::pages::routes())
+        .merge(web::health::routes())
+        .merge(web::assets::routes())
+        .merge(web::csp_report::routes())
+        .fallback(web::not_found)
+        .layer(CatchPanicLayer::custom(web::middleware::panic_response))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(web::middleware::limit_request_size))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(middleware::from_fn(web::middleware::render_error_pages))
+        .layer(middleware::from_fn_with_state(state.clone(), web::middleware::security_headers))
+        .layer(CompressionLayer::new())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(DefaultOnResponse::new().level(Level::INFO)))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// The span of one request. It names the route pattern (`/onboard/{token}`), never the path itself or
+/// the query: both can carry invite tokens, authorization codes and `state` values.
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str);
+    let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!("request", method = %request.method(), route, request_id)
+}

@@ -1,0 +1,474 @@
+//! The portal's configuration: one typed [`Config`], read once at start-up from flags and `PORTAL_*`
+//! environment variables (and a `.env` file, loaded by the command line before parsing).
+//!
+//! Every check happens here, so a bad value stops start-up with one line that names the variable and
+//! says what is wrong, instead of failing later in the middle of a customer's onboarding.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use clap::{Args, ValueEnum};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use url::{Host, Url};
+
+use crate::domain::{RoleName, Secret, TenantId, parse_role_list};
+
+pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
+pub const DEFAULT_RESOURCE: &str = "https://api.security.microsoft.com";
+pub const DEFAULT_REQUIRED_ROLES: &str = "Incident.Read.All,AdvancedHunting.Read.All";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/consent-portal.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// The options of `serve`, as the command line and the environment give them. Turned into a [`Config`]
+/// by [`Config::from_args`]; nothing else reads them.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// The portal's public base URL, the only source of its own absolute URLs (redirect URIs, links in
+    /// emails); never taken from the Host header. https, or plain http on a loopback address.
+    #[arg(long, env = "PORTAL_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "PORTAL_BIND", value_name = "ADDR:PORT", default_value = DEFAULT_BIND)]
+    pub bind: String,
+
+    /// SQLite database, created when missing (with its folder).
+    #[arg(long, env = "PORTAL_DATABASE_URL", value_name = "URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// Application (client) id of the partner's multi-tenant Entra ID app.
+    #[arg(long, env = "PORTAL_CLIENT_ID", value_name = "GUID")]
+    pub client_id: Option<String>,
+
+    /// Client secret of the app. Prefer the environment or PORTAL_CLIENT_SECRET_FILE: a flag is visible
+    /// to every user of the machine.
+    #[arg(long, env = "PORTAL_CLIENT_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+
+    /// File holding the client secret (a mounted Key Vault secret, for instance); one trailing newline is
+    /// ignored.
+    #[arg(long, env = "PORTAL_CLIENT_SECRET_FILE", value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// PEM certificate registered on the app, for certificate credentials (with PORTAL_CLIENT_KEY).
+    #[arg(long, env = "PORTAL_CLIENT_CERTIFICATE", value_name = "PATH")]
+    pub client_certificate: Option<PathBuf>,
+
+    /// PEM private key of that certificate.
+    #[arg(long, env = "PORTAL_CLIENT_KEY", value_name = "PATH")]
+    pub client_key: Option<PathBuf>,
+
+    /// The partner's own tenant id: staff sign in there, and only there.
+    #[arg(long, env = "PORTAL_PARTNER_TENANT_ID", value_name = "GUID")]
+    pub partner_tenant_id: Option<String>,
+
+    /// Microsoft identity platform sign-in host. Plain http is accepted only for a loopback host (the
+    /// built-in fake).
+    #[arg(long, env = "PORTAL_AUTHORITY_HOST", value_name = "URL", default_value = DEFAULT_AUTHORITY_HOST)]
+    pub authority_host: String,
+
+    /// Resource the app-only tokens are requested for (the token's audience).
+    #[arg(long, env = "PORTAL_RESOURCE", value_name = "URI", default_value = DEFAULT_RESOURCE)]
+    pub resource: String,
+
+    /// Base URL of the Defender API that checks call [default: the resource].
+    #[arg(long, env = "PORTAL_API_BASE", value_name = "URL")]
+    pub api_base: Option<String>,
+
+    /// Application permissions the app needs in every customer tenant, comma-separated.
+    #[arg(long, env = "PORTAL_REQUIRED_ROLES", value_name = "ROLES", default_value = DEFAULT_REQUIRED_ROLES)]
+    pub required_roles: String,
+
+    /// Bearer token for the read-only JSON API (at least 32 characters); the API is off without it.
+    #[arg(long, env = "PORTAL_API_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+}
+
+/// How the app proves itself to Microsoft when it asks for app-only tokens.
+#[derive(Debug, Clone)]
+pub enum ClientCredential {
+    Secret(Secret),
+    Certificate {
+        /// The certificate, PEM (public: it is registered on the app).
+        certificate_pem: String,
+        /// Its private key, PEM.
+        key_pem: Secret,
+    },
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// The portal's configuration, valid by construction.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub public_url: Url,
+    pub bind: SocketAddr,
+    pub database: DatabaseLocation,
+    pub client_id: String,
+    pub credential: ClientCredential,
+    pub partner_tenant_id: TenantId,
+    pub authority_host: Url,
+    pub resource: String,
+    pub api_base: Url,
+    pub required_roles: Vec<RoleName>,
+    pub api_token: Option<Secret>,
+}
+
+/// Where the SQLite database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseLocation {
+    /// The URL as configured (for messages).
+    pub url: String,
+    /// The database file.
+    pub path: PathBuf,
+}
+
+/// A configuration error: the variable it concerns and what is wrong, printed as one line.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { variable, problem: problem.into() }
+}
+
+impl Config {
+    /// Checks every option and builds the configuration `serve` runs with.
+    pub fn from_args(args: &ConfigArgs) -> Result<Self, ConfigError> {
+        let public_url = match &args.public_url {
+            Some(value) => parse_public_url(value)?,
+            None => {
+                return Err(problem(
+                    "PORTAL_PUBLIC_URL",
+                    "is missing: set the portal's public base URL, e.g. https://onboarding.example.com",
+                ));
+            }
+        };
+        let bind = parse_bind(&args.bind)?;
+        let database = parse_database_url(&args.database_url)?;
+        let client_id = match &args.client_id {
+            Some(value) => parse_guid("PORTAL_CLIENT_ID", value)?,
+            None => return Err(problem("PORTAL_CLIENT_ID", "is missing: set the application (client) id of the partner's Entra app")),
+        };
+        let credential = read_credential(args)?;
+        let partner_tenant_id = match &args.partner_tenant_id {
+            Some(value) => TenantId::parse(value.trim()).map_err(|e| problem("PORTAL_PARTNER_TENANT_ID", e.to_string()))?,
+            None => return Err(problem("PORTAL_PARTNER_TENANT_ID", "is missing: set the partner's own tenant id (staff sign in there)")),
+        };
+        let authority_host = parse_authority_host(&args.authority_host)?;
+        let resource = parse_resource(&args.resource)?;
+        let api_base = match &args.api_base {
+            Some(value) => parse_service_url("PORTAL_API_BASE", value)?,
+            None => parse_service_url("PORTAL_RESOURCE", &resource)?,
+        };
+        let required_roles = parse_role_list(&args.required_roles).map_err(|e| problem("PORTAL_REQUIRED_ROLES", e.to_string()))?;
+        let api_token = match &args.api_token {
+            Some(token) if token.len() < 32 => return Err(problem("PORTAL_API_TOKEN", "is too short: use at least 32 random characters")),
+            Some(token) => Some(Secret::new(token.clone())),
+            None => None,
+        };
+        Ok(Self {
+            public_url,
+            bind,
+            database,
+            client_id,
+            credential,
+            partner_tenant_id,
+            authority_host,
+            resource,
+            api_base,
+            required_roles,
+            api_token,
+        })
+    }
+
+    /// An absolute URL of the portal for `path` (which starts with `/`), built from the public URL only.
+    pub fn public_url_for(&self, path: &str) -> String {
+        format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
+    }
+
+    /// The sign-in host without a trailing slash, e.g. `https://login.microsoftonline.com`.
+    pub fn authority(&self) -> &str {
+        self.authority_host.as_str().trim_end_matches('/')
+    }
+
+    /// True when the portal is reached over https, so cookies must be `Secure` and HSTS is sent.
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+fn parse_public_url(value: &str) -> Result<Url, ConfigError> {
+    const VAR: &str = "PORTAL_PUBLIC_URL";
+    let url = parse_http_url(VAR, value)?;
+    if url.path() != "/" {
+        return Err(problem(VAR, format!("must be the site root, without a path (got {:?})", url.path())));
+    }
+    Ok(url)
+}
+
+fn parse_authority_host(value: &str) -> Result<Url, ConfigError> {
+    const VAR: &str = "PORTAL_AUTHORITY_HOST";
+    let url = parse_http_url(VAR, value)?;
+    if url.path() != "/" {
+        return Err(problem(VAR, "must be a host only, such as https://login.microsoftonline.com (no tenant, no path)"));
+    }
+    Ok(url)
+}
+
+fn parse_resource(value: &str) -> Result<String, ConfigError> {
+    let value = value.trim();
+    parse_http_url("PORTAL_RESOURCE", value)?;
+    // Kept as written (less a trailing slash): the token's `aud` is compared with this exact string.
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+fn parse_service_url(variable: &'static str, value: &str) -> Result<Url, ConfigError> {
+    parse_http_url(variable, value)
+}
+
+/// An absolute http(s) URL without credentials, query or fragment; plain http only on loopback, so a
+/// misconfiguration cannot send secrets or tokens in clear over a network.
+fn parse_http_url(variable: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value.trim()).map_err(|e| problem(variable, format!("is not an absolute URL ({e}): {value:?}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(problem(variable, "must not carry a user name or password"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(problem(variable, "must not have a query string or fragment"));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback_host(url.host()) => Ok(url),
+        "http" => Err(problem(variable, "must use https (plain http is accepted only for a loopback host such as 127.0.0.1)")),
+        other => Err(problem(variable, format!("must be an https URL, not {other}:"))),
+    }
+}
+
+pub(crate) fn is_loopback_host(host: Option<Host<&str>>) -> bool {
+    match host {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+pub(crate) fn parse_bind(value: &str) -> Result<SocketAddr, ConfigError> {
+    SocketAddr::from_str(value.trim())
+        .map_err(|_| problem("PORTAL_BIND", format!("is not an address and port such as 127.0.0.1:8080 or [::]:8080: {value:?}")))
+}
+
+/// Is this a loopback listen address?
+pub(crate) fn is_loopback_bind(addr: &SocketAddr) -> bool {
+    match addr.ip() {
+        IpAddr::V4(ip) => ip.is_loopback(),
+        IpAddr::V6(ip) => ip.is_loopback(),
+    }
+}
+
+/// Accepts `sqlite://relative/path.db`, `sqlite:///absolute/path.db`, `sqlite:path.db` or a plain path.
+pub fn parse_database_url(value: &str) -> Result<DatabaseLocation, ConfigError> {
+    const VAR: &str = "PORTAL_DATABASE_URL";
+    let value = value.trim();
+    let path = if let Some(rest) = value.strip_prefix("sqlite://") {
+        rest
+    } else if let Some(rest) = value.strip_prefix("sqlite:") {
+        rest
+    } else if value.contains("://") {
+        return Err(problem(VAR, "only SQLite is supported: use sqlite://path/to/file.db"));
+    } else {
+        value
+    };
+    // Options such as `?mode=ro` are ours to set, not the operator's: the portal needs a writable file.
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Err(problem(VAR, "must name a database file, such as sqlite://data/consent-portal.db"));
+    }
+    Ok(DatabaseLocation { url: value.to_owned(), path: PathBuf::from(path) })
+}
+
+fn parse_guid(variable: &'static str, value: &str) -> Result<String, ConfigError> {
+    TenantId::parse(value.trim())
+        .map(|guid| guid.to_string())
+        .map_err(|_| problem(variable, format!("is not a GUID such as 00000000-0000-0000-0000-000000000000: {value:?}")))
+}
+
+fn read_credential(args: &ConfigArgs) -> Result<ClientCredential, ConfigError> {
+    let secret_given = args.client_secret.is_some() || args.client_secret_file.is_some();
+    let certificate_given = args.client_certificate.is_some() || args.client_key.is_some();
+    if args.client_secret.is_some() && args.client_secret_file.is_some() {
+        return Err(problem("PORTAL_CLIENT_SECRET_FILE", "set either PORTAL_CLIENT_SECRET or PORTAL_CLIENT_SECRET_FILE, not both"));
+    }
+    if secret_given && certificate_given {
+        return Err(problem("PORTAL_CLIENT_CERTIFICATE", "set either a client secret or a certificate and key, not both"));
+    }
+    if let Some(secret) = &args.client_secret {
+        if secret.trim().is_empty() {
+            return Err(problem("PORTAL_CLIENT_SECRET", "is empty"));
+        }
+        return Ok(ClientCredential::Secret(Secret::new(secret.clone())));
+    }
+    if let Some(path) = &args.client_secret_file {
+        let text = read_file("PORTAL_CLIENT_SECRET_FILE", path)?;
+        let secret = text.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(&text);
+        if secret.trim().is_empty() {
+            return Err(problem("PORTAL_CLIENT_SECRET_FILE", format!("{} is empty", path.display())));
+        }
+        return Ok(ClientCredential::Secret(Secret::new(secret)));
+    }
+    match (&args.client_certificate, &args.client_key) {
+        (Some(certificate), Some(key)) => {
+            let certificate_pem = read_file("PORTAL_CLIENT_CERTIFICATE", certificate)?;
+            if CertificateDer::from_pem_slice(certificate_pem.as_bytes()).is_err() {
+                return Err(problem("PORTAL_CLIENT_CERTIFICATE", format!("{} holds no PEM certificate", certificate.display())));
+            }
+            let key_pem = read_file("PORTAL_CLIENT_KEY", key)?;
+            if PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).is_err() {
+                return Err(problem("PORTAL_CLIENT_KEY", format!("{} holds no PEM private key", key.display())));
+            }
+            Ok(ClientCredential::Certificate { certificate_pem, key_pem: Secret::new(key_pem) })
+        }
+        (Some(_), None) => Err(problem("PORTAL_CLIENT_KEY", "is missing: a certificate needs its private key")),
+        (None, Some(_)) => Err(problem("PORTAL_CLIENT_CERTIFICATE", "is missing: a private key needs its certificate")),
+        (None, None) => Err(problem(
+            "PORTAL_CLIENT_SECRET",
+            "no credential: set PORTAL_CLIENT_SECRET, PORTAL_CLIENT_SECRET_FILE, or PORTAL_CLIENT_CERTIFICATE and PORTAL_CLIENT_KEY",
+        )),
+    }
+}
+
+fn read_file(variable: &'static str, path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| problem(variable, format!("cannot read {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    #[command(args_override_self = true)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: ConfigArgs,
+    }
+
+    /// Parses these flags (and any PORTAL_* variable of the test's environment, which CI does not set).
+    fn args(flags: &[&str]) -> ConfigArgs {
+        let mut argv = vec!["test"];
+        argv.extend_from_slice(flags);
+        Wrapper::parse_from(argv).args
+    }
+
+    const GOOD: &[&str] = &[
+        "--public-url=https://onboarding.example.com",
+        "--client-id=11111111-2222-3333-4444-555555555555",
+        "--client-secret=not-a-real-secret",
+        "--partner-tenant-id=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+        "--database-url=sqlite://data/test.db",
+    ];
+
+    fn with(extra: &[&str]) -> Result<Config, ConfigError> {
+        let mut flags = GOOD.to_vec();
+        flags.extend_from_slice(extra);
+        Config::from_args(&args(&flags))
+    }
+
+    #[test]
+    fn a_complete_configuration_is_accepted_with_defaults() {
+        let config = with(&[]).unwrap();
+        assert_eq!(config.public_url_for("/auth/callback"), "https://onboarding.example.com/auth/callback");
+        assert_eq!(config.authority(), "https://login.microsoftonline.com");
+        assert_eq!(config.resource, "https://api.security.microsoft.com");
+        assert_eq!(config.api_base.as_str(), "https://api.security.microsoft.com/");
+        assert_eq!(config.required_roles.len(), 2);
+        assert_eq!(config.database.path, PathBuf::from("data/test.db"));
+        assert!(config.is_https());
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let config = with(&["--api-token=0123456789abcdef0123456789abcdef"]).unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("not-a-real-secret"), "{printed}");
+        assert!(!printed.contains("0123456789abcdef"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    fn each_problem_names_its_variable() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["--public-url=http://portal.example.com"], "PORTAL_PUBLIC_URL"),
+            (&["--public-url=https://portal.example.com/sub"], "PORTAL_PUBLIC_URL"),
+            (&["--client-id=app"], "PORTAL_CLIENT_ID"),
+            (&["--partner-tenant-id=contoso.com"], "PORTAL_PARTNER_TENANT_ID"),
+            (&["--authority-host=http://login.example.com"], "PORTAL_AUTHORITY_HOST"),
+            (&["--authority-host=https://login.microsoftonline.com/common"], "PORTAL_AUTHORITY_HOST"),
+            (&["--api-base=ftp://api.example.com"], "PORTAL_API_BASE"),
+            (&["--required-roles=Incident.Read.All,,"], "PORTAL_REQUIRED_ROLES"),
+            (&["--api-token=short"], "PORTAL_API_TOKEN"),
+            (&["--bind=localhost"], "PORTAL_BIND"),
+            (&["--database-url=postgres://db/portal"], "PORTAL_DATABASE_URL"),
+            (&["--client-certificate=/nonexistent.pem"], "PORTAL_CLIENT_CERTIFICATE"),
+        ];
+        for (extra, variable) in cases {
+            let error = with(extra).unwrap_err();
+            assert_eq!(error.variable, *variable, "{extra:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn plain_http_is_accepted_on_loopback_only() {
+        let config = with(&["--public-url=http://127.0.0.1:8080", "--authority-host=http://localhost:9000"]).unwrap();
+        assert!(!config.is_https());
+        assert_eq!(config.authority(), "http://localhost:9000");
+    }
+
+    #[test]
+    fn missing_items_are_named() {
+        let error = Config::from_args(&args(&[])).unwrap_err();
+        assert_eq!(error.variable, "PORTAL_PUBLIC_URL");
+        assert!(error.to_string().starts_with("PORTAL_PUBLIC_URL: is missing"));
+    }
+
+    #[test]
+    fn secret_file_drops_one_trailing_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "from-a-file\n").unwrap();
+        let flags: Vec<String> = GOOD
+            .iter()
+            .filter(|f| !f.starts_with("--client-secret"))
+            .map(|f| f.to_string())
+            .chain([format!("--client-secret-file={}", path.display())])
+            .collect();
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let config = Config::from_args(&args(&flags)).unwrap();
+        match config.credential {
+            ClientCredential::Secret(secret) => assert_eq!(secret.expose(), "from-a-file"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(parse_database_url("sqlite:///var/lib/portal/db.sqlite").unwrap().path, PathBuf::from("/var/lib/portal/db.sqlite"));
+        assert_eq!(parse_database_url("sqlite:portal.db?mode=rwc").unwrap().path, PathBuf::from("portal.db"));
+        assert_eq!(parse_database_url("/tmp/x.db").unwrap().path, PathBuf::from("/tmp/x.db"));
+        assert!(parse_database_url("sqlite::memory:").is_err());
+    }
+}

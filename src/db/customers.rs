@@ -1,0 +1,38 @@
+//! The `customers` table.
+
+use serde::Serialize;
+use sqlx::{FromRow, SqliteExecutor};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Customer {
+    pub id: String,
+    pub name: String,
+    pub contact_email: Option<String>,
+    pub created_at: String,
+}
+
+pub async fn insert(db: impl SqliteExecutor<'_>, name: &str, contact_email: Option<&str>) -> Result<Customer, sqlx::Error> {
+    let customer = Customer {
+        id: Uuid::now_v7().to_string(),
+        name: name.to_owned(),
+        contact_email: contact_email.map(str::to_owned),
+        created_at: super::now_text(),
+    };
+    sqlx::query("INSERT INTO customers (id, name, contact_email, created_at) VALUES (?, ?, ?, ?)")
+        .bind(&customer.id)
+        .bind(&customer.name)
+        .bind(&customer.contact_email)
+        .bind(&customer.created_at)
+        .execute(db)
+        .await?;
+    Ok(customer)
+}
+
+pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Customer>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, contact_email, created_at FROM customers WHERE id = ?").bind(id).fetch_optional(db).await
+}
+
+pub async fn count(db: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(db).await
+}

@@ -1,0 +1,146 @@
+//! Storage: the SQLite pool and every SQL statement of the portal, one file per table.
+//!
+//! SQLite runs in WAL mode (readers never wait for the writer), with a busy timeout (a writer waits for
+//! another instead of failing at once), foreign keys enforced, and `synchronous = FULL`, so a write that
+//! was acknowledged survives a crash of the process or the machine.
+
+pub mod audit;
+pub mod customers;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::config::DatabaseLocation;
+
+/// The migrations in `migrations/`, embedded in the binary. sqlx records a checksum of each one it
+/// applies and refuses to start when a migration that was applied has since changed.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a connection waits for a lock held by another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create the database folder {path}: {source}")]
+    CreateFolder { path: String, source: std::io::Error },
+    #[error("cannot open the database {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("the database {path} is read-only: the portal needs to write to it ({source})")]
+    ReadOnly { path: String, source: sqlx::Error },
+    #[error("cannot apply migrations to {path}: {source}")]
+    Migrate { path: String, source: sqlx::migrate::MigrateError },
+}
+
+fn connect_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+}
+
+/// Opens (creating when missing) the database and its folder, checks it can be written, and applies the
+/// migrations. Any failure here is a reason not to start.
+pub async fn open(location: &DatabaseLocation) -> Result<SqlitePool, OpenError> {
+    let path = location.path.display().to_string();
+    if let Some(folder) = location.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(|source| OpenError::CreateFolder { path: folder.display().to_string(), source })?;
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(connect_options(&location.path))
+        .await
+        .map_err(|source| match is_read_only(&source) {
+            true => OpenError::ReadOnly { path: path.clone(), source },
+            false => OpenError::Open { path: path.clone(), source },
+        })?;
+    // Opening succeeds on a read-only file; find out now, not at the first customer's consent.
+    sqlx::query("BEGIN IMMEDIATE; ROLLBACK;").execute(&pool).await.map_err(|source| match is_read_only(&source) {
+        true => OpenError::ReadOnly { path: path.clone(), source },
+        false => OpenError::Open { path: path.clone(), source },
+    })?;
+    MIGRATOR.run(&pool).await.map_err(|source| OpenError::Migrate { path, source })?;
+    Ok(pool)
+}
+
+/// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two writers
+/// queue on the busy timeout instead of one failing half-way with "database is locked".
+pub async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// Does the database answer? Used by `/readyz`.
+pub async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0} already exists: choose a new file, a backup never overwrites one")]
+    Exists(String),
+    #[error("cannot write the backup {path}: {source}")]
+    Write { path: String, source: sqlx::Error },
+}
+
+/// A consistent copy of the live database at `target` (`VACUUM INTO`), safe while the portal runs.
+pub async fn backup(pool: &SqlitePool, target: &Path) -> Result<(), BackupError> {
+    let shown = target.display().to_string();
+    if target.exists() {
+        return Err(BackupError::Exists(shown));
+    }
+    // VACUUM INTO also refuses an existing non-empty file, which covers a file appearing meanwhile.
+    sqlx::query("VACUUM INTO ?")
+        .bind(target.to_string_lossy().into_owned())
+        .execute(pool)
+        .await
+        .map_err(|source| BackupError::Write { path: shown, source })?;
+    Ok(())
+}
+
+/// Is this error SQLite saying it cannot write (read-only file or folder, full disk, I/O error, or a
+/// lock that outlasted the busy timeout)? Such errors make the request answer 503, not 500.
+pub fn is_unavailable_for_writes(error: &sqlx::Error) -> bool {
+    is_read_only(error)
+        || sqlite_primary_code(error)
+            .is_some_and(|code| matches!(code, SQLITE_BUSY | SQLITE_LOCKED | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN))
+        || matches!(error, sqlx::Error::PoolTimedOut)
+}
+
+fn is_read_only(error: &sqlx::Error) -> bool {
+    sqlite_primary_code(error) == Some(SQLITE_READONLY)
+}
+
+const SQLITE_BUSY: i32 = 5;
+const SQLITE_LOCKED: i32 = 6;
+const SQLITE_READONLY: i32 = 8;
+const SQLITE_IOERR: i32 = 10;
+const SQLITE_FULL: i32 = 13;
+const SQLITE_CANTOPEN: i32 = 14;
+
+/// SQLite's primary result code (the low byte of an extended code).
+fn sqlite_primary_code(error: &sqlx::Error) -> Option<i32> {
+    let code = error.as_database_error()?.code()?;
+    i32::from_str(&code).ok().map(|code| code & 0xff)
+}
+
+/// Is this a violation of a UNIQUE or PRIMARY KEY constraint?
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error.as_database_error().is_some_and(|e| e.is_unique_violation())
+}
+
+/// The current time as stored in the database: RFC 3339, UTC, whole seconds.
+pub fn now_text() -> String {
+    timestamp_text(time::OffsetDateTime::now_utc())
+}
+
+pub fn timestamp_text(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(at);
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}

@@ -1,0 +1,16 @@
+//! consent-portal: onboard customer tenants onto a partner's multi-tenant Microsoft Entra ID
+//! application for the Microsoft 365 Defender APIs, prove which tenant consented, and keep checking it.
+//!
+//! `app::router` is the whole web application; `cli::main` is the command line around it. See
+//! README.md for how to run it, and the module docs for how each part works.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod logging;
+pub mod server;
+pub mod web;

@@ -1,0 +1,17 @@
+//! HTTP: handlers grouped by feature, each with its routes; they parse requests and render pages, and
+//! leave SQL to `db` and Microsoft's protocol to `entra`.
+
+pub mod assets;
+pub mod csp_report;
+pub mod health;
+pub mod middleware;
+pub mod pages;
+
+use axum::response::IntoResponse;
+
+use crate::error::AppError;
+
+/// The fallback: every unknown path gets the same 404 page (JSON under `/api/`).
+pub async fn not_found() -> impl IntoResponse {
+    AppError::NotFound
+}

@@ -1,0 +1,472 @@
+//! The foundation: health, errors, limits, storage, configuration, the command line and shutdown —
+//! through the real router on 127.0.0.1 and the real binary.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::Stdio;
+use std::time::Duration;
+
+use axum::response::IntoResponse;
+use common::*;
+use consent_portal::config::DatabaseLocation;
+use consent_portal::db;
+use consent_portal::error::AppError;
+use reqwest::StatusCode;
+use sqlx::sqlite::SqliteConnectOptions;
+
+#[tokio::test]
+async fn health_and_readiness_answer_json() {
+    let app = spawn_app().await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    app.db.close().await;
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+}
+
+#[tokio::test]
+async fn unknown_paths_get_the_404_page_and_json_under_api() {
+    let app = spawn_app().await;
+    let page = app.client.get(app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Page not found"), "{html}");
+    assert!(html.contains("/static/app.css?v="), "the page uses the stylesheet");
+
+    let api = app.client.get(app.url("/api/v1/nothing")).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(body["error"]["status"], 404);
+}
+
+#[tokio::test]
+async fn wrong_method_gets_a_rendered_405() {
+    let app = spawn_app().await;
+    let response = app.client.post(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(response.headers().contains_key("allow"), "Allow is kept when the page is rendered");
+    assert!(response.text().await.unwrap().contains("does not accept"));
+}
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/", "/healthz", "/nothing-here"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(csp.contains("form-action 'self' https://login.microsoftonline.com"), "{csp}");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(headers.contains_key("x-request-id"));
+        assert!(!headers.contains_key("strict-transport-security"), "no HSTS over plain http");
+    }
+}
+
+#[tokio::test]
+async fn static_files_are_versioned_and_cached() {
+    let app = spawn_app().await;
+    let html = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let start = html.find("/static/app.css?v=").unwrap();
+    let end = start + html[start..].find('"').unwrap();
+    let href = &html[start..end];
+    let css = app.client.get(app.url(href)).send().await.unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+    assert_eq!(css.headers()["content-type"], "text/css");
+    assert_eq!(css.headers()["cache-control"], "public, max-age=31536000, immutable");
+
+    let stale = app.client.get(app.url("/static/app.css?v=000000000000")).send().await.unwrap();
+    assert_eq!(stale.headers()["cache-control"], "no-cache", "an old version is not cached for a year");
+    let missing = app.client.get(app.url("/static/nothing.js")).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn oversized_requests_are_refused_with_the_right_status() {
+    let app = spawn_app().await;
+    let body = vec![b'a'; 64 * 1024];
+    let response = app.client.post(app.url("/csp-report")).body(body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(response.text().await.unwrap().contains("Too much data"));
+
+    let long_query = "x".repeat(5000);
+    let response = app.client.get(app.url(&format!("/?q={long_query}"))).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::URI_TOO_LONG);
+
+    let response = app.client.get(app.url("/")).header("x-padding", "y".repeat(17 * 1024)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn csp_reports_are_accepted() {
+    let app = spawn_app().await;
+    let report =
+        serde_json::json!({"csp-report": {"violated-directive": "script-src", "blocked-uri": "https://evil.example/x.js?secret=1"}});
+    let response = app
+        .client
+        .post(app.url("/csp-report"))
+        .header("content-type", "application/csp-report")
+        .body(report.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = app.client.post(app.url("/csp-report")).body("not json").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_gets_the_500_page_without_its_message() {
+    use axum::routing::get;
+    use tower_http::catch_panic::CatchPanicLayer;
+    let app = axum::Router::new()
+        .route(
+            "/boom",
+            get(|| async {
+                if true {
+                    panic!("secret internals")
+                }
+            }),
+        )
+        .layer(CatchPanicLayer::custom(consent_portal::web::middleware::panic_response))
+        .layer(axum::middleware::from_fn(consent_portal::web::middleware::render_error_pages));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let response = http_client().get(format!("http://{address}/boom")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Something went wrong"));
+    assert!(!html.contains("secret internals"));
+}
+
+#[tokio::test]
+async fn migrations_apply_twice_without_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = database_in(dir.path());
+    let first = db::open(&location).await.unwrap();
+    let applied: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations ORDER BY version").fetch_all(&first).await.unwrap();
+    assert!(!applied.is_empty());
+    let schema: Vec<(String,)> =
+        sqlx::query_as("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name").fetch_all(&first).await.unwrap();
+    first.close().await;
+
+    let second = db::open(&location).await.unwrap();
+    let again: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations ORDER BY version").fetch_all(&second).await.unwrap();
+    let schema_again: Vec<(String,)> =
+        sqlx::query_as("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name").fetch_all(&second).await.unwrap();
+    assert_eq!(applied, again);
+    assert_eq!(schema, schema_again);
+
+    let journal: (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(&second).await.unwrap();
+    assert_eq!(journal.0, "wal");
+    let foreign_keys: (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(&second).await.unwrap();
+    assert_eq!(foreign_keys.0, 1);
+    let busy: (i64,) = sqlx::query_as("PRAGMA busy_timeout").fetch_one(&second).await.unwrap();
+    assert!(busy.0 >= 1000);
+}
+
+#[tokio::test]
+async fn a_changed_migration_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = database_in(dir.path());
+    let pool = db::open(&location).await.unwrap();
+    // As if the migration file had been edited after it was applied.
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1").execute(&pool).await.unwrap();
+    pool.close().await;
+    let error = db::open(&location).await.unwrap_err();
+    assert!(matches!(error, db::OpenError::Migrate { .. }), "{error}");
+    assert!(error.to_string().contains("previously applied but has been modified"), "{error}");
+}
+
+#[tokio::test]
+async fn foreign_keys_are_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = db::open(&database_in(dir.path())).await.unwrap();
+    let result = sqlx::query(
+        "INSERT INTO invites (id, customer_id, token_hash, created_at, expires_at) VALUES ('i', 'no-such-customer', 'h', 'now', 'later')",
+    )
+    .execute(&pool)
+    .await;
+    assert!(result.is_err());
+}
+
+#[tokio::test]
+async fn writes_on_a_read_only_database_answer_503_and_reads_keep_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = database_in(dir.path());
+    db::open(&location).await.unwrap().close().await;
+    let read_only = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(&location.path).read_only(true)).await.unwrap();
+
+    let error = db::customers::insert(&read_only, "Contoso", None).await.unwrap_err();
+    assert!(db::is_unavailable_for_writes(&error), "{error}");
+    let response = AppError::from(error).into_response();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+
+    let app = spawn_app_with(dir, location, read_only).await;
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK, "reads keep working");
+    let home = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_backup_opens_and_holds_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = database_in(dir.path());
+    let pool = db::open(&location).await.unwrap();
+    db::customers::insert(&pool, "Contoso", Some("it@contoso.example")).await.unwrap();
+    db::customers::insert(&pool, "Northwind", None).await.unwrap();
+
+    let target = dir.path().join("backup.db");
+    db::backup(&pool, &target).await.unwrap();
+    let copy = db::open(&DatabaseLocation { url: String::new(), path: target.clone() }).await.unwrap();
+    assert_eq!(db::customers::count(&copy).await.unwrap(), 2);
+    copy.close().await;
+
+    let error = db::backup(&pool, &target).await.unwrap_err();
+    assert!(matches!(error, db::BackupError::Exists(_)), "{error}");
+}
+
+#[test]
+fn the_backup_command_writes_a_copy_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("portal.db").display());
+    let migrate = command_in(dir.path()).args(["migrate", "--database-url", &database]).output().unwrap();
+    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+
+    let target = dir.path().join("copy.db");
+    let backup = command_in(dir.path()).arg("backup").arg(&target).env("PORTAL_DATABASE_URL", &database).output().unwrap();
+    assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+    assert!(target.exists());
+
+    let again = command_in(dir.path()).arg("backup").arg(&target).env("PORTAL_DATABASE_URL", &database).output().unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+#[test]
+fn configuration_errors_exit_2_with_one_line_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cases: &[(&str, Option<&str>, &str)] = &[
+        ("PORTAL_PUBLIC_URL", None, "PORTAL_PUBLIC_URL: is missing"),
+        ("PORTAL_PUBLIC_URL", Some("http://portal.example.com"), "PORTAL_PUBLIC_URL: must use https"),
+        ("PORTAL_CLIENT_ID", Some("not-a-guid"), "PORTAL_CLIENT_ID: is not a GUID"),
+        ("PORTAL_CLIENT_SECRET", None, "PORTAL_CLIENT_SECRET: no credential"),
+        ("PORTAL_PARTNER_TENANT_ID", None, "PORTAL_PARTNER_TENANT_ID: is missing"),
+        ("PORTAL_AUTHORITY_HOST", Some("http://login.example.com"), "PORTAL_AUTHORITY_HOST: must use https"),
+        ("PORTAL_REQUIRED_ROLES", Some(""), "PORTAL_REQUIRED_ROLES"),
+    ];
+    for (variable, value, expected) in cases {
+        let mut command = command_in(dir.path());
+        command.arg("serve");
+        for (name, default) in serve_env(dir.path(), port) {
+            if name != *variable {
+                command.env(name, default);
+            }
+        }
+        if let Some(value) = value {
+            command.env(variable, value);
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{variable}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(expected), "{variable}: {stderr}");
+        assert!(!stderr.contains("test-client-secret-value"), "the secret never prints: {stderr}");
+    }
+}
+
+#[test]
+fn an_unreachable_database_stops_start_up_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let database = format!("sqlite://{}/sub/portal.db", blocker.display());
+    let output = command_in(dir.path())
+        .arg("serve")
+        .envs(serve_env(dir.path(), free_port()))
+        .env("PORTAL_DATABASE_URL", &database)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("PORTAL_DATABASE_URL"), "{stderr}");
+    assert!(stderr.contains(&blocker.display().to_string()), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["no-such-command"][..], &["serve", "--no-such-option"], &["backup"]] {
+        let output = command_in(dir.path()).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("Usage"), "{args:?}");
+    }
+}
+
+#[test]
+fn a_dot_env_file_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let env: String = serve_env(dir.path(), port).into_iter().map(|(name, value)| format!("{name}={value}\n")).collect();
+    std::fs::write(dir.path().join(".env"), env).unwrap();
+    let mut command = command_in(dir.path());
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    let _child = ChildGuard(command.spawn().unwrap());
+    wait_for_health(port);
+}
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = start_binary(dir.path(), port, &[]);
+
+    // A request whose body is still on its way: the handler is waiting for it.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let body = br#"{"csp-report":{"violated-directive":"img-src"}}"#;
+    write!(
+        stream,
+        "POST /csp-report HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/csp-report\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let status = std::process::Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.0.try_wait().unwrap().is_none(), "the portal waits for the request in flight");
+
+    stream.write_all(body).unwrap();
+    let mut answer = String::new();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
+
+    let exit = wait_with_limit(&mut child.0, Duration::from_secs(10)).expect("the portal exits after the request");
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn json_logs_never_carry_paths_or_query_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = start_binary(dir.path(), port, &[("PORTAL_LOG_FORMAT", "json")]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(b"GET /onboard/INVITE-TOKEN-abc123?state=STATE-VALUE-xyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 404"));
+
+    std::process::Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    wait_with_limit(&mut child.0, Duration::from_secs(10)).unwrap();
+    let mut logs = String::new();
+    child.0.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    assert!(logs.lines().count() >= 3, "{logs}");
+    for line in logs.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(event.get("timestamp").is_some(), "{line}");
+    }
+    assert!(!logs.contains("INVITE-TOKEN-abc123"), "{logs}");
+    assert!(!logs.contains("STATE-VALUE-xyz"), "{logs}");
+    assert!(!logs.contains("test-client-secret-value"), "{logs}");
+}
+
+#[test]
+fn demo_serves_health_on_loopback_with_nothing_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = command_in(dir.path());
+    command.args(["demo", "--bind", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = ChildGuard(command.spawn().unwrap());
+    let mut stdout = std::io::BufReader::new(child.0.stdout.take().unwrap());
+    let mut portal_url = None;
+    for _ in 0..20 {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(url) = line.trim().strip_prefix("Portal:") {
+            portal_url = Some(url.trim().trim_end_matches('/').to_owned());
+            break;
+        }
+    }
+    let portal_url = portal_url.expect("demo prints the portal's URL");
+    let port: u16 = portal_url.rsplit(':').next().unwrap().parse().unwrap();
+    wait_for_health(port);
+    assert!(dir.path().join("data/demo/portal.db").exists(), "the demo keeps its database in a data folder");
+
+    let refused = command_in(dir.path()).args(["demo", "--bind", "0.0.0.0:0"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("loopback only"));
+}
+
+#[test]
+fn the_readme_documents_every_environment_variable_of_the_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut variables = std::collections::BTreeSet::new();
+    for args in [&["--help"][..], &["demo", "--help"], &["healthcheck", "--help"], &["backup", "--help"]] {
+        let help = command_in(dir.path()).args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&help.stdout).into_owned();
+        for word in text.split(|c: char| !(c.is_ascii_uppercase() || c == '_')) {
+            if word.starts_with("PORTAL_") && word.len() > "PORTAL_".len() {
+                variables.insert(word.to_owned());
+            }
+        }
+    }
+    assert!(variables.len() >= 15, "{variables:?}");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table_rows: Vec<&str> = readme.lines().filter(|line| line.starts_with("| `PORTAL_")).collect();
+    for variable in &variables {
+        assert!(table_rows.iter().any(|row| row.starts_with(&format!("| `{variable}`"))), "README's configuration table lacks {variable}");
+    }
+    for row in table_rows {
+        let name = row.trim_start_matches("| `").split('`').next().unwrap();
+        assert!(variables.contains(name), "README documents {name}, which --help does not know");
+    }
+}
+
+#[test]
+fn every_path_the_dockerfile_copies_exists() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let mut copied = 0;
+    for line in dockerfile.lines().filter(|l| l.starts_with("COPY ") && !l.contains("--from=")) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for source in &words[1..words.len() - 1] {
+            assert!(root.join(source).exists(), "Dockerfile copies {source}, which does not exist");
+            copied += 1;
+        }
+    }
+    assert!(copied >= 5);
+    assert!(dockerfile.contains("HEALTHCHECK"));
+    assert!(dockerfile.contains("USER portal"));
+}
