@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod fake_entra;
 pub mod logging;
 pub mod server;
 pub mod web;

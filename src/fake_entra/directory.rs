@@ -1,0 +1,302 @@
+//! The fake's directory: tenants, their users, app registrations, the service principals an admin's
+//! consent creates in a tenant (with the roles granted), and the Defender resource.
+//!
+//! This is also the JSON shape of `GET /_fake/directory` and of the `--directory FILE` loaded at start.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::TenantId;
+
+/// The Microsoft Threat Protection (Microsoft 365 Defender) resource's application id.
+pub const DEFENDER_APP_ID: &str = "8ee8fdad-f234-4243-8f3b-15c294843740";
+pub const DEFENDER_RESOURCE: &str = "https://api.security.microsoft.com";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Directory {
+    #[serde(default = "Resource::defender")]
+    pub resource: Resource,
+    #[serde(default)]
+    pub apps: Vec<AppRegistration>,
+    #[serde(default)]
+    pub tenants: Vec<Tenant>,
+}
+
+/// The Defender API's service principal: its URI (the token audience) and the application roles it
+/// offers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Resource {
+    pub uri: String,
+    pub app_id: String,
+    pub display_name: String,
+    pub roles: Vec<ResourceRole>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResourceRole {
+    pub value: String,
+    pub description: String,
+}
+
+impl Resource {
+    pub fn defender() -> Self {
+        let role = |value: &str, description: &str| ResourceRole { value: value.into(), description: description.into() };
+        Self {
+            uri: DEFENDER_RESOURCE.into(),
+            app_id: DEFENDER_APP_ID.into(),
+            display_name: "Microsoft Threat Protection".into(),
+            roles: vec![
+                role("Incident.Read.All", "Read all incidents"),
+                role("Incident.ReadWrite.All", "Read and write all incidents"),
+                role("AdvancedHunting.Read.All", "Run advanced queries"),
+                role("Alert.Read.All", "Read all alerts"),
+                role("Alert.ReadWrite.All", "Read and write all alerts"),
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppRegistration {
+    pub client_id: String,
+    #[serde(default = "default_app_name")]
+    pub display_name: String,
+    #[serde(default)]
+    pub secrets: Vec<AppSecret>,
+    /// PEM certificates registered on the app (for client assertions).
+    #[serde(default)]
+    pub certificates: Vec<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Application roles the app requests on the Defender resource.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+fn default_app_name() -> String {
+    "Partner app".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppSecret {
+    pub value: String,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub display_name: String,
+    #[serde(default)]
+    pub domains: Vec<String>,
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Service principals of apps in this tenant, with the application roles granted to each.
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+    /// When set, an admin's consent in this tenant grants only these of the requested roles (a tenant
+    /// whose policy holds some back). Absent: every requested role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grantable_roles: Option<Vec<String>>,
+    /// False: the Defender resource has no service principal here (AADSTS500011).
+    #[serde(default = "yes")]
+    pub defender_provisioned: bool,
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    #[serde(default = "new_guid")]
+    pub id: String,
+    pub upn: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub admin: bool,
+    /// App roles assigned to this user on apps of their tenant (appear in ID tokens' `roles`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_roles: Vec<String>,
+}
+
+fn new_guid() -> String {
+    Uuid::new_v4().to_string()
+}
+
+/// A service principal of an app in a tenant: what an admin's consent leaves behind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Grant {
+    pub client_id: String,
+    /// The service principal's object id in this tenant (the `oid` of app-only tokens).
+    #[serde(default = "new_guid")]
+    pub object_id: String,
+    pub roles: Vec<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Deleted by an admin (consent removed): token requests get AADSTS7000229.
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub granted_at: OffsetDateTime,
+}
+
+/// Faults injected per tenant, for tests and demos. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Faults {
+    /// Delay before the token endpoint answers for this tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_latency_ms: Option<u64>,
+    /// Force this status on token requests (429, 500, 503).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_status: Option<u16>,
+    /// `Retry-After` seconds sent with a forced 429 or 503 (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
+    /// Answer 200 with a body that is not JSON (token endpoint and API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garbage: Option<bool>,
+    /// Force this status on Defender API calls for this tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_status: Option<u16>,
+    /// Granted roles appear in tokens only this many seconds after the consent (propagation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles_delay_s: Option<u64>,
+    /// Delay before the Defender API answers for this tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_latency_ms: Option<u64>,
+    /// Close the connection without an answer (token endpoint and API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_connection: Option<bool>,
+}
+
+impl Directory {
+    pub fn empty() -> Self {
+        Self { resource: Resource::defender(), apps: Vec::new(), tenants: Vec::new() }
+    }
+
+    pub fn app(&self, client_id: &str) -> Option<&AppRegistration> {
+        self.apps.iter().find(|app| app.client_id.eq_ignore_ascii_case(client_id))
+    }
+
+    pub fn tenant(&self, id: TenantId) -> Option<&Tenant> {
+        self.tenants.iter().find(|t| t.id == id)
+    }
+
+    pub fn tenant_mut(&mut self, id: TenantId) -> Option<&mut Tenant> {
+        self.tenants.iter_mut().find(|t| t.id == id)
+    }
+
+    pub fn tenant_by_domain(&self, domain: &str) -> Option<&Tenant> {
+        self.tenants.iter().find(|t| t.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+    }
+
+    /// The tenant and user with this user id, in any tenant.
+    pub fn user(&self, user_id: &str) -> Option<(&Tenant, &User)> {
+        self.tenants.iter().find_map(|t| t.users.iter().find(|u| u.id == user_id).map(|u| (t, u)))
+    }
+
+    pub fn user_by_upn(&self, upn: &str) -> Option<(&Tenant, &User)> {
+        self.tenants.iter().find_map(|t| t.users.iter().find(|u| u.upn.eq_ignore_ascii_case(upn)).map(|u| (t, u)))
+    }
+}
+
+impl Tenant {
+    pub fn new(id: TenantId, display_name: &str, domains: Vec<String>) -> Self {
+        Self {
+            id,
+            display_name: display_name.into(),
+            domains,
+            users: Vec::new(),
+            grants: Vec::new(),
+            grantable_roles: None,
+            defender_provisioned: true,
+            faults: Faults::default(),
+        }
+    }
+
+    pub fn grant(&self, client_id: &str) -> Option<&Grant> {
+        self.grants.iter().find(|g| g.client_id.eq_ignore_ascii_case(client_id))
+    }
+
+    /// Records an admin's consent: the app's service principal exists (again), enabled, with these roles.
+    pub fn set_grant(&mut self, client_id: &str, roles: Vec<String>, enabled: bool, now: OffsetDateTime) {
+        match self.grants.iter_mut().find(|g| g.client_id.eq_ignore_ascii_case(client_id)) {
+            Some(grant) => {
+                grant.roles = roles;
+                grant.enabled = enabled;
+                grant.deleted = false;
+                grant.granted_at = now;
+            }
+            None => self.grants.push(Grant { client_id: client_id.into(), object_id: new_guid(), roles, enabled, deleted: false, granted_at: now }),
+        }
+    }
+
+    /// The domain shown for this tenant: its first verified domain.
+    pub fn primary_domain(&self) -> &str {
+        self.domains.first().map_or("", String::as_str)
+    }
+}
+
+/// The tenants, users and app of `consent-portal demo`: a partner tenant with staff, and customers that
+/// show every state (an admin and a non-admin, a second customer, one whose consent grants only part of
+/// the roles, one where Defender is not provisioned).
+pub fn demo_directory(client_id: &str, client_secret: &str, redirect_uris: Vec<String>, roles: Vec<String>, partner_tenant: TenantId) -> Directory {
+    let user = |upn: &str, name: &str, admin: bool, app_roles: &[&str]| User {
+        id: new_guid(),
+        upn: upn.into(),
+        display_name: name.into(),
+        admin,
+        app_roles: app_roles.iter().map(|r| r.to_string()).collect(),
+    };
+    let tenant = |id: &str, name: &str, domains: &[&str], users: Vec<User>| {
+        let mut tenant = Tenant::new(TenantId::parse(id).unwrap_or_else(|_| TenantId::new_random()), name, domains.iter().map(|d| d.to_string()).collect());
+        tenant.users = users;
+        tenant
+    };
+    let mut partner = tenant(
+        &partner_tenant.to_string(),
+        "Fabrikam Partner",
+        &["fabrikampartner.example", "fabrikampartner.onmicrosoft.com"],
+        vec![
+            user("alex@fabrikampartner.example", "Alex Wilber", true, &["Portal.Admin"]),
+            user("sam@fabrikampartner.example", "Sam Taylor", false, &["Portal.Viewer"]),
+            user("guest@fabrikampartner.example", "Guest Reader", false, &[]),
+        ],
+    );
+    partner.set_grant(client_id, Vec::new(), true, OffsetDateTime::now_utc());
+    let contoso = tenant(
+        DEMO_CONTOSO,
+        "Contoso",
+        &["contoso.example", "contoso.onmicrosoft.com"],
+        vec![user("megan@contoso.example", "Megan Bowen", true, &[]), user("adele@contoso.example", "Adele Vance", false, &[])],
+    );
+    let northwind = tenant(DEMO_NORTHWIND, "Northwind Traders", &["northwind.example"], vec![user("lee@northwind.example", "Lee Gu", true, &[])]);
+    let mut woodgrove =
+        tenant(DEMO_WOODGROVE, "Woodgrove Bank", &["woodgrove.example"], vec![user("diego@woodgrove.example", "Diego Siciliani", true, &[])]);
+    woodgrove.grantable_roles = roles.first().map(|first| vec![first.clone()]);
+    let mut tailspin =
+        tenant(DEMO_TAILSPIN, "Tailspin Toys", &["tailspin.example"], vec![user("nestor@tailspin.example", "Nestor Wilke", true, &[])]);
+    tailspin.defender_provisioned = false;
+    Directory {
+        resource: Resource::defender(),
+        apps: vec![AppRegistration {
+            client_id: client_id.into(),
+            display_name: "Fabrikam Defender Connector".into(),
+            secrets: vec![AppSecret { value: client_secret.into(), expires_at: None }],
+            certificates: Vec::new(),
+            redirect_uris,
+            roles,
+        }],
+        tenants: vec![partner, contoso, northwind, woodgrove, tailspin],
+    }
+}
+
+pub const DEMO_CONTOSO: &str = "c0a7b1e2-3d4f-4a5b-8c6d-7e8f9a0b1c2d";
+pub const DEMO_NORTHWIND: &str = "4e0f1a2b-3c4d-4e5f-9a6b-7c8d9e0f1a2b";
+pub const DEMO_WOODGROVE: &str = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a";
+pub const DEMO_TAILSPIN: &str = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e";

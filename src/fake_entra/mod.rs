@@ -1,0 +1,295 @@
+//! The built-in fake of the Microsoft identity platform (Entra ID) and of the Defender XDR API.
+//!
+//! `demo` runs against it, every test runs against it, and partners rehearse onboarding with it
+//! (`consent-portal fake-entra`). It follows ../shared/ENTRA.md down to parameter names, status codes,
+//! error bodies and token claims; where it has to choose (an AADSTS code Microsoft's documentation does
+//! not pin down), the choice is noted beside the code.
+//!
+//! Parts: [`directory`] (the model), [`keys`] (signing keys and JWKS), [`discovery`], [`token`] (the
+//! token endpoint), [`interactive`] (sign-in and consent pages), [`defender_api`], [`control`] (the
+//! `/_fake` API that tests and tools drive), [`server`] (plain or TLS listener).
+
+// Handlers here return `Result<_, Response>` to answer early with Microsoft's error; a Response is
+// large, and boxing it would only add noise to a test double.
+#![allow(clippy::result_large_err)]
+
+pub mod control;
+pub mod defender_api;
+pub mod directory;
+pub mod discovery;
+pub mod errors;
+pub mod interactive;
+pub mod keys;
+pub mod server;
+pub mod token;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::domain::TenantId;
+use directory::{Directory, Faults, Tenant};
+use errors::AadError;
+use keys::{KeySet, SigningKey};
+
+/// The fake, shared by its handlers.
+pub struct FakeEntra {
+    /// What discovery documents and issuers name, e.g. `https://127.0.0.1:9443` (no trailing slash).
+    pub public_url: String,
+    state: Mutex<FakeState>,
+    keys: RwLock<KeySet>,
+}
+
+pub type SharedFake = Arc<FakeEntra>;
+
+/// Everything that changes while the fake runs.
+#[derive(Default)]
+pub struct FakeState {
+    pub directory: Directory,
+    /// Authorization codes not yet redeemed.
+    pub codes: HashMap<String, interactive::AuthCode>,
+    /// Codes already redeemed (a second redemption is AADSTS54005).
+    pub redeemed_codes: VecDeque<String>,
+    /// Sign-in and consent pages in progress.
+    pub interactions: HashMap<String, interactive::Interaction>,
+    /// The fake's browser sessions: cookie value → user id.
+    pub sessions: HashMap<String, String>,
+    /// `jti` values of client assertions already used, with their expiry (unix seconds).
+    pub used_assertion_ids: HashMap<String, i64>,
+    pub auto: AutoMode,
+    pub log: Vec<LogEntry>,
+    /// Defender API calls per tenant in the last minute (rate limit).
+    pub api_calls: HashMap<TenantId, VecDeque<Instant>>,
+}
+
+impl Default for Directory {
+    fn default() -> Self {
+        Directory::empty()
+    }
+}
+
+/// `PUT /_fake/auto`: while `upn` is set, authorize signs that user in without a page; while `consent`
+/// is set, admin consent answers without a page (`accept`, `cancel`, or `decline` for the AADSTS65004
+/// shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AutoMode {
+    pub upn: Option<String>,
+    pub consent: Option<AutoConsent>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoConsent {
+    Accept,
+    Cancel,
+    Decline,
+}
+
+/// One request the fake received (`GET /_fake/log`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub method: String,
+    pub path: String,
+    pub tenant: Option<String>,
+    pub grant_type: Option<String>,
+    /// The status answered; 0 when the connection was dropped on purpose.
+    pub status: u16,
+    /// When the request arrived (RFC 3339 with milliseconds).
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Set on a response by a handler, for the log: the tenant (as resolved) and the grant type.
+#[derive(Debug, Clone)]
+pub struct LogDetail {
+    pub tenant: Option<String>,
+    pub grant_type: Option<String>,
+}
+
+/// Set on a response to make the server close the connection without answering (a fault).
+#[derive(Debug, Clone, Copy)]
+pub struct DropConnection;
+
+/// A tenant path segment, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantSegment {
+    Organizations,
+    Common,
+    Consumers,
+    Tenant(TenantId),
+}
+
+impl FakeEntra {
+    /// A fake with this directory, signing with a freshly generated key.
+    pub fn new(public_url: &str, directory: Directory) -> anyhow::Result<SharedFake> {
+        let key = SigningKey::generate()?;
+        Ok(Arc::new(Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            state: Mutex::new(FakeState { directory, ..FakeState::default() }),
+            keys: RwLock::new(KeySet::new(key)),
+        }))
+    }
+
+    /// The mutable state. Never held across an `.await`.
+    pub fn state(&self) -> MutexGuard<'_, FakeState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn keys(&self) -> RwLockReadGuard<'_, KeySet> {
+        self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Generates a new signing key and signs with it from now on.
+    pub fn rotate_keys(&self) -> anyhow::Result<()> {
+        let next = SigningKey::generate()?;
+        self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()).rotate(next);
+        Ok(())
+    }
+
+    pub fn directory(&self) -> Directory {
+        self.state().directory.clone()
+    }
+
+    /// Runs `change` on the directory.
+    pub fn update_directory<T>(&self, change: impl FnOnce(&mut Directory) -> T) -> T {
+        change(&mut self.state().directory)
+    }
+
+    /// The v2 issuer of a tenant: `{host}/{tid}/v2.0`.
+    pub fn issuer_v2(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/v2.0", self.public_url)
+    }
+}
+
+/// The v1 issuer, as Microsoft's public cloud names it whatever the sign-in host.
+pub fn issuer_v1(tenant: TenantId) -> String {
+    format!("https://sts.windows.net/{tenant}/")
+}
+
+/// Resolves a tenant path segment: a GUID, a verified domain, or `organizations`/`common`/`consumers`.
+pub fn resolve_tenant(directory: &Directory, segment: &str) -> Result<TenantSegment, AadError> {
+    match segment.to_ascii_lowercase().as_str() {
+        "organizations" => return Ok(TenantSegment::Organizations),
+        "common" => return Ok(TenantSegment::Common),
+        "consumers" => return Ok(TenantSegment::Consumers),
+        _ => {}
+    }
+    if let Ok(id) = TenantId::parse(segment) {
+        return directory.tenant(id).map(|t| TenantSegment::Tenant(t.id)).ok_or_else(|| AadError::tenant_not_found(segment));
+    }
+    if looks_like_domain(segment) {
+        return directory.tenant_by_domain(segment).map(|t| TenantSegment::Tenant(t.id)).ok_or_else(|| AadError::tenant_not_found(segment));
+    }
+    Err(AadError::malformed_tenant(segment))
+}
+
+fn looks_like_domain(value: &str) -> bool {
+    value.contains('.')
+        && value.len() <= 253
+        && value.split('.').all(|label| !label.is_empty() && label.len() <= 63 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+}
+
+/// The faults set for a tenant, if any.
+pub fn faults_of(fake: &FakeEntra, tenant: TenantId) -> Faults {
+    fake.state().directory.tenant(tenant).map(|t: &Tenant| t.faults.clone()).unwrap_or_default()
+}
+
+/// The fake's whole router: the identity platform, the Defender API and the control API.
+pub fn router(fake: SharedFake) -> Router {
+    Router::new()
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery::openid_configuration_v2))
+        .route("/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration_v1))
+        .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2))
+        .route("/{tenant}/discovery/keys", get(discovery::keys_v1))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(interactive::authorize_v2))
+        .route("/{tenant}/oauth2/authorize", get(interactive::authorize_v1))
+        .route("/{tenant}/v2.0/adminconsent", get(interactive::admin_consent))
+        .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2))
+        .route("/{tenant}/oauth2/token", post(token::token_v1))
+        .route("/_fake/ui/login", post(interactive::pick_user))
+        .route("/_fake/ui/consent", post(interactive::consent_decision))
+        .route("/_fake/static/fake.css", get(stylesheet))
+        .route("/api/incidents", get(defender_api::incidents))
+        .merge(control::routes())
+        .fallback(|| async { (StatusCode::NOT_FOUND, "Not found") })
+        .layer(axum::middleware::from_fn_with_state(fake.clone(), record_request))
+        .layer(axum::middleware::from_fn(page_headers))
+        .with_state(fake)
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/fake-entra.css"))
+}
+
+/// Headers of the fake's pages: nothing from other origins, no framing.
+async fn page_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("text/html")) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
+    response
+}
+
+/// Records every request but those of the control API in the log.
+async fn record_request(State(fake): State<SharedFake>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    if path.starts_with("/_fake/") {
+        return next.run(request).await;
+    }
+    let method = request.method().to_string();
+    let at = OffsetDateTime::now_utc();
+    let response = next.run(request).await;
+    let detail = response.extensions().get::<LogDetail>().cloned();
+    let status = if response.extensions().get::<DropConnection>().is_some() { 0 } else { response.status().as_u16() };
+    let tenant = detail.as_ref().and_then(|d| d.tenant.clone()).or_else(|| {
+        let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        (!first.is_empty() && first != "api").then(|| first.to_owned())
+    });
+    let entry = LogEntry { method, path, tenant, grant_type: detail.and_then(|d| d.grant_type), status, at };
+    let mut state = fake.state();
+    state.log.push(entry);
+    // Keep the log bounded in a long demo.
+    if state.log.len() > 10_000 {
+        state.log.drain(..1_000);
+    }
+    response
+}
+
+/// Attaches the log detail to a response.
+pub fn with_log_detail(mut response: Response, tenant: Option<String>, grant_type: Option<String>) -> Response {
+    response.extensions_mut().insert(LogDetail { tenant, grant_type });
+    response
+}
+
+/// A response that makes the server drop the connection.
+pub fn dropped_connection() -> Response {
+    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    response.extensions_mut().insert(DropConnection);
+    response
+}
+
+/// A random URL-safe value of 32 bytes (codes, session ids, interaction ids).
+pub fn random_token() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+pub fn unix_now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,568 @@
+//! The token endpoint, v2 (`/{tenant}/oauth2/v2.0/token`, `scope=`) and v1 (`/{tenant}/oauth2/token`,
+//! `resource=`): `client_credentials` for app-only tokens and `authorization_code` for sign-in and the
+//! v1 consent link. Clients authenticate with `client_secret` (form or HTTP Basic) or a
+//! `client_assertion` signed with a registered certificate.
+//!
+//! Check order (Microsoft's is not documented; this one gives each ENTRA.md error a way to appear):
+//! tenant (900023, 90002) → faults → grant type → client (700016) → the app's service principal in the
+//! tenant (700016 never consented, 7000229 deleted, 7000112 disabled) → resource (500011) and scope
+//! (70011) → credentials (7000218, 7000215, 7000222, assertion errors).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use super::directory::{AppRegistration, Directory, Faults};
+use super::errors::{AadError, throttled, token_endpoint_headers};
+use super::interactive::{AuthCode, CodeFlow};
+use super::{FakeEntra, SharedFake, TenantSegment, dropped_connection, faults_of, issuer_v1, resolve_tenant, unix_now, with_log_detail};
+use crate::domain::TenantId;
+
+pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Lifetime of the access tokens the fake issues (Microsoft: 60 to 90 minutes).
+const ACCESS_TOKEN_SECONDS: i64 = 3599;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+pub async fn token_v2(State(fake): State<SharedFake>, Path(tenant): Path<String>, headers: HeaderMap, body: String) -> Response {
+    token(fake, Version::V2, tenant, headers, body).await
+}
+
+pub async fn token_v1(State(fake): State<SharedFake>, Path(tenant): Path<String>, headers: HeaderMap, body: String) -> Response {
+    token(fake, Version::V1, tenant, headers, body).await
+}
+
+async fn token(fake: SharedFake, version: Version, tenant: String, headers: HeaderMap, body: String) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let grant_type = form.get("grant_type").cloned();
+    let resolved = resolve_tenant(&fake.state().directory, &tenant);
+    let (response, tenant_for_log) = match resolved {
+        Err(error) => (error.into_json_response(&fake.public_url), tenant.clone()),
+        Ok(segment) => {
+            let log_tenant = match segment {
+                TenantSegment::Tenant(id) => id.to_string(),
+                _ => tenant.clone(),
+            };
+            let response = match apply_faults(&fake, segment).await {
+                Some(faulted) => faulted,
+                None => match grant_type.as_deref() {
+                    None => AadError::missing_parameter("grant_type").into_json_response(&fake.public_url),
+                    Some("client_credentials") => client_credentials(&fake, version, segment, &tenant, &headers, &form),
+                    Some("authorization_code") => authorization_code(&fake, segment, &tenant, &headers, &form),
+                    Some(_) => AadError::unsupported_grant_type().into_json_response(&fake.public_url),
+                },
+            };
+            (response, log_tenant)
+        }
+    };
+    with_log_detail(response, Some(tenant_for_log), grant_type)
+}
+
+/// Latency, a forced status, a garbage body or a dropped connection, as the tenant's faults say.
+async fn apply_faults(fake: &FakeEntra, segment: TenantSegment) -> Option<Response> {
+    let TenantSegment::Tenant(tenant) = segment else { return None };
+    let faults: Faults = faults_of(fake, tenant);
+    if let Some(ms) = faults.token_latency_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if faults.drop_connection == Some(true) {
+        return Some(dropped_connection());
+    }
+    if let Some(status) = faults.token_status {
+        return Some(forced_status(status, faults.retry_after_s));
+    }
+    if faults.garbage == Some(true) {
+        return Some((StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], "<html>upstream error ���").into_response());
+    }
+    None
+}
+
+/// The answer for a forced status: throttling as Microsoft throttles, a server error with an
+/// AADSTS-like body.
+pub fn forced_status(status: u16, retry_after_s: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return throttled(retry_after_s.unwrap_or(60));
+    }
+    let mut response =
+        (status, Json(json!({"error": "temporarily_unavailable", "error_description": "AADSTS50196: The server is temporarily unavailable.", "error_codes": [50196]}))).into_response();
+    if let Some(seconds) = retry_after_s.filter(|_| status == StatusCode::SERVICE_UNAVAILABLE)
+        && let Ok(value) = seconds.to_string().parse()
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+fn client_credentials(
+    fake: &FakeEntra,
+    version: Version,
+    segment: TenantSegment,
+    tenant_segment: &str,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Response {
+    let host = &fake.public_url;
+    let TenantSegment::Tenant(tenant_id) = segment else {
+        return AadError::grant_not_on_common().into_json_response(host);
+    };
+    let (client_id, basic_secret) = client_id_and_basic_secret(headers, form);
+    let Some(client_id) = client_id else {
+        return AadError::missing_parameter("client_id").into_json_response(host);
+    };
+    let directory = fake.directory();
+    let Some(tenant) = directory.tenant(tenant_id) else {
+        return AadError::tenant_not_found(tenant_segment).into_json_response(host);
+    };
+    let Some(app) = directory.app(&client_id) else {
+        return AadError::app_not_found(&client_id, &tenant.display_name).into_json_response(host);
+    };
+    let grant = match tenant.grant(&app.client_id) {
+        None => return AadError::app_not_found(&client_id, &tenant.display_name).into_json_response(host),
+        Some(grant) if grant.deleted => return AadError::service_principal_missing(&app.client_id, &tenant.id.to_string()).into_json_response(host),
+        Some(grant) if !grant.enabled => return AadError::service_principal_disabled(&app.client_id, &app.display_name).into_json_response(host),
+        Some(grant) => grant.clone(),
+    };
+    let resource = match requested_resource(&directory, version, form) {
+        Ok(resource) => resource,
+        Err(error) => return error.into_json_response(host),
+    };
+    if !tenant.defender_provisioned {
+        return AadError::resource_missing(&resource, &tenant.display_name).into_json_response(host);
+    }
+    let credential = match authenticate(fake, app, tenant_id, basic_secret.as_deref(), form) {
+        Ok(credential) => credential,
+        Err(error) => return error.into_json_response(host),
+    };
+    let faults = &tenant.faults;
+    let now = unix_now();
+    let roles_visible = faults.roles_delay_s.is_none_or(|delay| now >= grant.granted_at.unix_timestamp() + delay as i64);
+    let roles: Vec<String> = if roles_visible { grant.roles.clone() } else { Vec::new() };
+    let mut claims = json!({
+        "aud": resource,
+        "iss": issuer_v1(tenant_id),
+        "iat": now,
+        "nbf": now,
+        "exp": now + ACCESS_TOKEN_SECONDS,
+        "aio": random_opaque(),
+        "app_displayname": app.display_name,
+        "appid": app.client_id,
+        "appidacr": credential.acr(),
+        "idp": issuer_v1(tenant_id),
+        "oid": grant.object_id,
+        "rh": format!("0.{}.", random_opaque()),
+        "sub": grant.object_id,
+        "tid": tenant_id.to_string(),
+        "uti": random_opaque(),
+        "ver": "1.0",
+    });
+    if !roles.is_empty() {
+        claims["roles"] = json!(roles);
+    }
+    let access_token = match fake.keys().sign(&claims) {
+        Ok(token) => token,
+        Err(error) => return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+    };
+    success(version, access_token, &resource, now, None)
+}
+
+/// The resource a client-credentials request is for: v2 `scope={resource}/.default`, v1 `resource=`.
+fn requested_resource(directory: &Directory, version: Version, form: &HashMap<String, String>) -> Result<String, AadError> {
+    let known = |value: &str| {
+        let value = value.trim_end_matches('/');
+        value.eq_ignore_ascii_case(&directory.resource.uri) || value.eq_ignore_ascii_case(&directory.resource.app_id)
+    };
+    match version {
+        Version::V2 => {
+            let Some(scope) = form.get("scope") else { return Err(AadError::missing_parameter("scope")) };
+            let Some(resource) = scope.trim().strip_suffix("/.default") else { return Err(AadError::invalid_scope(scope)) };
+            if scope.split_whitespace().count() != 1 {
+                return Err(AadError::invalid_scope(scope));
+            }
+            if !known(resource) {
+                return Err(AadError::resource_missing(resource, "the tenant"));
+            }
+            Ok(directory.resource.uri.clone())
+        }
+        Version::V1 => {
+            let Some(resource) = form.get("resource") else { return Err(AadError::missing_parameter("resource")) };
+            if !known(resource) {
+                return Err(AadError::resource_missing(resource, "the tenant"));
+            }
+            Ok(directory.resource.uri.clone())
+        }
+    }
+}
+
+fn success(version: Version, access_token: String, resource: &str, now: i64, extra: Option<Value>) -> Response {
+    let mut body = match version {
+        Version::V2 => json!({
+            "token_type": "Bearer",
+            "expires_in": ACCESS_TOKEN_SECONDS,
+            "ext_expires_in": ACCESS_TOKEN_SECONDS,
+            "access_token": access_token,
+        }),
+        Version::V1 => json!({
+            "token_type": "Bearer",
+            "expires_in": ACCESS_TOKEN_SECONDS.to_string(),
+            "ext_expires_in": ACCESS_TOKEN_SECONDS.to_string(),
+            "expires_on": (now + ACCESS_TOKEN_SECONDS).to_string(),
+            "not_before": now.to_string(),
+            "resource": resource,
+            "access_token": access_token,
+        }),
+    };
+    if let (Some(Value::Object(extra)), Some(object)) = (extra, body.as_object_mut()) {
+        object.extend(extra);
+    }
+    let mut response = (StatusCode::OK, Json(body)).into_response();
+    token_endpoint_headers(response.headers_mut());
+    response
+}
+
+/// How the client proved itself.
+enum Credential {
+    Secret,
+    Certificate,
+}
+
+impl Credential {
+    /// `appidacr`: "1" for a secret, "2" for a certificate.
+    fn acr(&self) -> &'static str {
+        match self {
+            Credential::Secret => "1",
+            Credential::Certificate => "2",
+        }
+    }
+}
+
+/// `client_id` from the form or from HTTP Basic, and the secret from HTTP Basic.
+fn client_id_and_basic_secret(headers: &HeaderMap, form: &HashMap<String, String>) -> (Option<String>, Option<String>) {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+        .and_then(|encoded| STANDARD.decode(encoded.trim()).ok())
+        .and_then(|decoded| String::from_utf8(decoded).ok())
+        .and_then(|pair| {
+            let (id, secret) = pair.split_once(':')?;
+            let decode = |s: &str| url::form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+            Some((decode(id)?, decode(secret)?))
+        });
+    match (form.get("client_id"), basic) {
+        (Some(id), basic) => (Some(id.clone()), basic.map(|(_, secret)| secret)),
+        (None, Some((id, secret))) => (Some(id), Some(secret)),
+        (None, None) => (None, None),
+    }
+}
+
+fn authenticate(
+    fake: &FakeEntra,
+    app: &AppRegistration,
+    tenant_id: TenantId,
+    basic_secret: Option<&str>,
+    form: &HashMap<String, String>,
+) -> Result<Credential, AadError> {
+    if let Some(assertion) = form.get("client_assertion") {
+        if form.get("client_assertion_type").map(String::as_str) != Some(ASSERTION_TYPE) {
+            return Err(AadError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                50027,
+                "Invalid client_assertion_type: it must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+            ));
+        }
+        verify_assertion(fake, app, tenant_id, assertion)?;
+        return Ok(Credential::Certificate);
+    }
+    let Some(secret) = form.get("client_secret").map(String::as_str).or(basic_secret) else {
+        return Err(AadError::missing_credentials());
+    };
+    let Some(registered) = app.secrets.iter().find(|s| s.value == secret) else {
+        return Err(AadError::wrong_secret(&app.client_id));
+    };
+    if registered.expires_at.is_some_and(|at| at <= time::OffsetDateTime::now_utc()) {
+        return Err(AadError::expired_secret(&app.client_id));
+    }
+    Ok(Credential::Secret)
+}
+
+#[derive(Deserialize)]
+struct AssertionClaims {
+    aud: Value,
+    iss: String,
+    sub: String,
+    jti: Option<String>,
+    exp: i64,
+}
+
+/// Checks a client assertion as Microsoft does: signed (RS256 with `x5t`, or PS256 with `x5t#S256`) by
+/// a certificate registered on the app; `aud` the token endpoint of this tenant; `iss` = `sub` = the
+/// client id; within `nbf`..`exp`; `jti` never seen before.
+///
+/// Codes: 700027 (certificate not registered or bad signature), 700024 (time range), 700021 (`iss` or
+/// `sub` not the client id) are Microsoft's; for a wrong `aud` and a reused `jti` Microsoft's exact code
+/// is not documented, and the fake answers 50013 with the reason.
+fn verify_assertion(fake: &FakeEntra, app: &AppRegistration, tenant_id: TenantId, assertion: &str) -> Result<(), AadError> {
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| AadError::invalid_assertion(50027, "JWT token is invalid or malformed."))?;
+    let certificate = app
+        .certificates
+        .iter()
+        .filter_map(|pem| certificate_key(pem))
+        .find(|(sha1, sha256, _)| match header.alg {
+            Algorithm::RS256 => header.x5t.as_deref() == Some(sha1.as_str()) || header.x5t_s256.as_deref() == Some(sha256.as_str()),
+            Algorithm::PS256 => header.x5t_s256.as_deref() == Some(sha256.as_str()) || header.x5t.as_deref() == Some(sha1.as_str()),
+            _ => false,
+        })
+        .map(|(_, _, key)| key)
+        .ok_or_else(|| {
+            AadError::invalid_assertion(
+                700027,
+                "Client assertion failed signature validation. The certificate used to sign the assertion is not registered on the application.",
+            )
+        })?;
+    let mut validation = Validation::new(header.alg);
+    validation.validate_aud = false;
+    validation.leeway = 300;
+    validation.validate_nbf = true;
+    validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+    let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, &certificate, &validation)
+        .map_err(|error| match error.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature | jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
+                AadError::invalid_assertion(700024, "Client assertion is not within its valid time range.")
+            }
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => AadError::invalid_assertion(700027, "Client assertion failed signature validation."),
+            _ => AadError::invalid_assertion(50027, "JWT token is invalid or malformed."),
+        })?
+        .claims;
+    if claims.iss != app.client_id || claims.sub != app.client_id {
+        return Err(AadError::invalid_assertion(700021, "Client assertion application identifier doesn't match 'client_id' parameter."));
+    }
+    let audiences: Vec<&str> = match &claims.aud {
+        Value::String(aud) => vec![aud.as_str()],
+        Value::Array(values) => values.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if !audiences.iter().any(|aud| assertion_audience_is_ours(fake, tenant_id, aud)) {
+        return Err(AadError::invalid_assertion(50013, "Assertion failed signature validation. [Reason - The provided audience is not the token endpoint of this tenant.]"));
+    }
+    let Some(jti) = claims.jti else {
+        return Err(AadError::invalid_assertion(50027, "JWT token is invalid or malformed: the jti claim is missing."));
+    };
+    let mut state = fake.state();
+    let now = unix_now();
+    state.used_assertion_ids.retain(|_, exp| *exp + 300 > now);
+    if state.used_assertion_ids.insert(jti, claims.exp).is_some() {
+        return Err(AadError::invalid_assertion(50013, "Assertion failed signature validation. [Reason - The assertion (jti) was already used.]"));
+    }
+    Ok(())
+}
+
+/// An assertion's `aud` must be this fake's token endpoint (v1 or v2) for this tenant (by id, domain,
+/// or the multi-tenant aliases).
+fn assertion_audience_is_ours(fake: &FakeEntra, tenant_id: TenantId, aud: &str) -> bool {
+    let Some(rest) = aud.strip_prefix(&fake.public_url) else { return false };
+    let rest = rest.trim_start_matches('/');
+    let Some((segment, endpoint)) = rest.split_once('/') else { return false };
+    if endpoint != "oauth2/v2.0/token" && endpoint != "oauth2/token" {
+        return false;
+    }
+    match resolve_tenant(&fake.state().directory, segment) {
+        Ok(TenantSegment::Tenant(id)) => id == tenant_id,
+        Ok(TenantSegment::Organizations | TenantSegment::Common) => true,
+        _ => false,
+    }
+}
+
+/// A registered certificate's SHA-1 and SHA-256 thumbprints (base64url) and public key.
+fn certificate_key(pem: &str) -> Option<(String, String, DecodingKey)> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
+    let der = pem.contents;
+    let (_, certificate) = x509_parser::parse_x509_certificate(&der).ok()?;
+    let key = match certificate.public_key().parsed().ok()? {
+        x509_parser::public_key::PublicKey::RSA(rsa) => DecodingKey::from_rsa_raw_components(rsa.modulus, rsa.exponent),
+        _ => return None,
+    };
+    use sha1::Digest;
+    let sha1 = URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&der));
+    let sha256 = URL_SAFE_NO_PAD.encode(Sha256::digest(&der));
+    Some((sha1, sha256, key))
+}
+
+/// Redeems a code. The answer's shape follows the flow that issued the code (OpenID Connect or the v1
+/// consent link), whichever endpoint redeems it.
+fn authorization_code(
+    fake: &FakeEntra,
+    segment: TenantSegment,
+    tenant_segment: &str,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Response {
+    let host = &fake.public_url;
+    let Some(code) = form.get("code") else {
+        return AadError::missing_parameter("code").into_json_response(host);
+    };
+    let (client_id, basic_secret) = client_id_and_basic_secret(headers, form);
+    let Some(client_id) = client_id else {
+        return AadError::missing_parameter("client_id").into_json_response(host);
+    };
+    let pending: Option<AuthCode> = {
+        let mut state = fake.state();
+        if state.redeemed_codes.contains(code) {
+            return AadError::invalid_grant(54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.")
+                .into_json_response(host);
+        }
+        let pending = state.codes.remove(code);
+        if pending.is_some() {
+            state.redeemed_codes.push_back(code.clone());
+            if state.redeemed_codes.len() > 1000 {
+                state.redeemed_codes.pop_front();
+            }
+        }
+        pending
+    };
+    let Some(pending) = pending else {
+        return AadError::invalid_grant(9002313, "Invalid request. Request is malformed or invalid: the code is not valid.").into_json_response(host);
+    };
+    if pending.expires_at < unix_now() {
+        return AadError::invalid_grant(70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.")
+            .into_json_response(host);
+    }
+    if !pending.client_id.eq_ignore_ascii_case(&client_id) {
+        return AadError::invalid_grant(70000, "The provided value for the 'code' parameter is not valid: it was issued to another client.").into_json_response(host);
+    }
+    if form.get("redirect_uri") != Some(&pending.redirect_uri) {
+        return AadError::invalid_grant(500112, "The reply address does not match the reply address provided when requesting the authorization code.").into_json_response(host);
+    }
+    if let Some(challenge) = &pending.code_challenge {
+        let Some(verifier) = form.get("code_verifier") else {
+            return AadError::invalid_grant(50148, "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.").into_json_response(host);
+        };
+        use sha2::Digest;
+        if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != *challenge {
+            return AadError::invalid_grant(50148, "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.").into_json_response(host);
+        }
+    }
+    let directory = fake.directory();
+    let Some((tenant, user)) = directory.user(&pending.user_id) else {
+        return AadError::invalid_grant(70000, "The user of this code no longer exists.").into_json_response(host);
+    };
+    if let TenantSegment::Tenant(id) = segment
+        && id != tenant.id
+    {
+        return AadError::invalid_grant(70000, &format!("The code was issued for another tenant than '{tenant_segment}'.")).into_json_response(host);
+    }
+    let Some(app) = directory.app(&client_id) else {
+        return AadError::app_not_found(&client_id, &tenant.display_name).into_json_response(host);
+    };
+    if !app.secrets.is_empty() || !app.certificates.is_empty() {
+        // A confidential client (a web app) must authenticate to redeem a code.
+        if let Err(error) = authenticate(fake, app, tenant.id, basic_secret.as_deref(), form) {
+            return error.into_json_response(host);
+        }
+    }
+    let now = unix_now();
+    let pairwise_sub = URL_SAFE_NO_PAD.encode(<Sha256 as sha2::Digest>::digest(format!("{}:{}", user.id, app.client_id).as_bytes()));
+    match &pending.flow {
+        CodeFlow::OpenIdConnect { nonce, scope } => {
+            let mut id_claims = json!({
+                "aud": app.client_id,
+                "iss": fake.issuer_v2(&tenant.id.to_string()),
+                "iat": now,
+                "nbf": now,
+                "exp": now + 3600,
+                "aio": random_opaque(),
+                "name": user.display_name,
+                "oid": user.id,
+                "preferred_username": user.upn,
+                "email": user.upn,
+                "rh": format!("0.{}.", random_opaque()),
+                "sub": pairwise_sub,
+                "tid": tenant.id.to_string(),
+                "uti": random_opaque(),
+                "ver": "2.0",
+            });
+            if let Some(nonce) = nonce {
+                id_claims["nonce"] = json!(nonce);
+            }
+            if !user.app_roles.is_empty() && tenant.grant(&app.client_id).is_some() {
+                id_claims["roles"] = json!(user.app_roles);
+            }
+            // The access token of a sign-in is for Microsoft Graph: it carries a nonce header and
+            // cannot be verified by anyone but Graph, as Microsoft's own are.
+            let graph_claims = json!({
+                "aud": "00000003-0000-0000-c000-000000000000",
+                "iss": issuer_v1(tenant.id),
+                "iat": now, "nbf": now, "exp": now + ACCESS_TOKEN_SECONDS,
+                "app_displayname": app.display_name, "appid": app.client_id, "appidacr": "1",
+                "name": user.display_name, "oid": user.id, "scp": "openid profile email User.Read",
+                "sub": pairwise_sub, "tid": tenant.id.to_string(), "upn": user.upn, "ver": "1.0",
+            });
+            let keys = fake.keys();
+            let (Ok(id_token), Ok(access_token)) = (keys.sign(&id_claims), keys.sign_with_nonce_header(&graph_claims)) else {
+                return (StatusCode::INTERNAL_SERVER_ERROR, "signing failed").into_response();
+            };
+            let body = json!({
+                "token_type": "Bearer",
+                "scope": format!("{scope} User.Read").trim().to_owned(),
+                "expires_in": ACCESS_TOKEN_SECONDS,
+                "ext_expires_in": ACCESS_TOKEN_SECONDS,
+                "access_token": access_token,
+                "id_token": id_token,
+            });
+            let mut response = (StatusCode::OK, Json(body)).into_response();
+            token_endpoint_headers(response.headers_mut());
+            response
+        }
+        CodeFlow::V1 { resource } => {
+            let resource = form.get("resource").cloned().or_else(|| resource.clone()).unwrap_or_else(|| directory.resource.uri.clone());
+            // A delegated v1 access token for the resource, signed: the client learns the tenant from
+            // its `tid`. The v1 ID token of this answer is unsigned (`alg: none`), as Microsoft's is, so
+            // it proves nothing.
+            let access_claims = json!({
+                "aud": resource,
+                "iss": issuer_v1(tenant.id),
+                "iat": now, "nbf": now, "exp": now + ACCESS_TOKEN_SECONDS,
+                "acr": "1", "aio": random_opaque(), "amr": ["pwd"],
+                "app_displayname": app.display_name, "appid": app.client_id, "appidacr": "1",
+                "idp": issuer_v1(tenant.id), "name": user.display_name, "oid": user.id,
+                "scp": "user_impersonation", "sub": pairwise_sub, "tid": tenant.id.to_string(),
+                "unique_name": user.upn, "upn": user.upn, "uti": random_opaque(), "ver": "1.0",
+            });
+            let id_claims = json!({
+                "aud": app.client_id, "iss": issuer_v1(tenant.id), "iat": now, "nbf": now, "exp": now + 3600,
+                "amr": ["pwd"], "name": user.display_name, "oid": user.id, "sub": pairwise_sub,
+                "tid": tenant.id.to_string(), "unique_name": user.upn, "upn": user.upn, "ver": "1.0",
+            });
+            let Ok(access_token) = fake.keys().sign(&access_claims) else {
+                return (StatusCode::INTERNAL_SERVER_ERROR, "signing failed").into_response();
+            };
+            let extra = json!({
+                "scope": "user_impersonation",
+                "refresh_token": format!("0.{}", random_opaque()),
+                "id_token": super::keys::unsigned_token(&id_claims),
+            });
+            success(Version::V1, access_token, &resource, now, Some(extra))
+        }
+    }
+}
+
+/// An opaque random value such as Microsoft puts in `aio`, `uti` and `rh`.
+fn random_opaque() -> String {
+    URL_SAFE_NO_PAD.encode(Uuid::new_v4().as_bytes())
+}
