@@ -46,6 +46,8 @@ pub enum Command {
     /// Write a consistent copy of the live database to PATH (safe while the portal runs; never
     /// overwrites a file).
     Backup(BackupArgs),
+    /// Run the built-in fake of the Microsoft identity platform and the Defender API on its own.
+    FakeEntra(crate::fake_entra::cli::FakeEntraArgs),
     /// Ask a running portal whether it is up (GET /healthz); exit 0 if so. For container health checks.
     Healthcheck(HealthcheckArgs),
 }
@@ -59,6 +61,10 @@ pub struct DemoArgs {
     /// Folder for the demo's database (kept apart from a real deployment's).
     #[arg(long, env = "PORTAL_DEMO_DATA_DIR", value_name = "PATH", default_value = "data/demo")]
     pub data_dir: PathBuf,
+
+    /// Loopback address and port for the built-in fake Microsoft identity platform.
+    #[arg(long, env = "PORTAL_DEMO_FAKE_BIND", value_name = "ADDR:PORT", default_value = "127.0.0.1:8081")]
+    pub fake_bind: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -110,6 +116,7 @@ pub fn main() -> ExitCode {
             Some(Command::Migrate(args)) => run_migrate(args).await,
             Some(Command::Backup(args)) => run_backup(args).await,
             Some(Command::Healthcheck(args)) => run_healthcheck(args).await,
+            Some(Command::FakeEntra(args)) => crate::fake_entra::cli::run(args).await,
         }
     })
 }

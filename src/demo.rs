@@ -1,6 +1,9 @@
 //! `consent-portal demo`: the portal with an embedded default that needs nothing configured — SQLite in
-//! a data folder of its own, loopback only.
+//! a data folder of its own, loopback only — and the built-in fake Microsoft identity platform and
+//! Defender API beside it, with a partner tenant, the portal's app registration and customer tenants
+//! that show every state.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use tokio::net::TcpListener;
@@ -10,31 +13,54 @@ use crate::app::AppState;
 use crate::cli::{DemoArgs, refuse_to_start, serve_until_shutdown};
 use crate::config::{self, ClientCredential, Config, DatabaseLocation};
 use crate::domain::{Secret, TenantId, parse_role_list};
+use crate::fake_entra::{self, FakeEntra};
 
 /// The demo app registration's client id (fixed, so a demo database stays meaningful across runs).
 pub const DEMO_CLIENT_ID: &str = "6f1d3a52-8e0b-4c47-9a2e-0d5c7b1e4f93";
+/// The demo app's client secret, registered in the fake.
+pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret";
 /// The demo partner tenant ("Fabrikam Partner").
 pub const DEMO_PARTNER_TENANT_ID: &str = "f0a1b2c3-d4e5-4f60-8a7b-9c0d1e2f3a4b";
 
-pub async fn run(args: DemoArgs) -> ExitCode {
-    let bind = match config::parse_bind(&args.bind) {
-        Ok(bind) => bind,
-        Err(error) => return refuse_to_start(error),
-    };
+async fn bind_loopback(value: &str, variable: &str) -> Result<TcpListener, String> {
+    let bind =
+        config::parse_bind(value).map_err(|_| format!("{variable}: is not an address and port such as 127.0.0.1:8080: {value:?}"))?;
     if !config::is_loopback_bind(&bind) {
-        return refuse_to_start(format_args!("PORTAL_DEMO_BIND: the demo listens on loopback only (such as 127.0.0.1:8080), not {bind}"));
+        return Err(format!("{variable}: the demo listens on loopback only (such as 127.0.0.1:8080), not {bind}"));
     }
-    let listener = match TcpListener::bind(bind).await {
+    TcpListener::bind(bind).await.map_err(|error| format!("{variable}: cannot listen on {bind}: {error}"))
+}
+
+pub async fn run(args: DemoArgs) -> ExitCode {
+    let listener = match bind_loopback(&args.bind, "PORTAL_DEMO_BIND").await {
         Ok(listener) => listener,
-        Err(error) => return refuse_to_start(format_args!("PORTAL_DEMO_BIND: cannot listen on {bind}: {error}")),
+        Err(message) => return refuse_to_start(message),
     };
-    let address = match listener.local_addr() {
-        Ok(address) => address,
-        Err(error) => return refuse_to_start(format_args!("PORTAL_DEMO_BIND: {error}")),
+    let fake_listener = match bind_loopback(&args.fake_bind, "PORTAL_DEMO_FAKE_BIND").await {
+        Ok(listener) => listener,
+        Err(message) => return refuse_to_start(message),
     };
-    let database =
-        DatabaseLocation { url: format!("sqlite://{}", args.data_dir.join("portal.db").display()), path: args.data_dir.join("portal.db") };
-    let config = match demo_config(address, database) {
+    let (Ok(address), Ok(fake_address)) = (listener.local_addr(), fake_listener.local_addr()) else {
+        return refuse_to_start("cannot read the listening addresses");
+    };
+    let portal_url = format!("http://{address}");
+    let fake_url = format!("http://{fake_address}");
+    let directory = fake_entra::cli::default_directory(&portal_url);
+    let fake = match tokio::task::spawn_blocking({
+        let fake_url = fake_url.clone();
+        move || FakeEntra::new(&fake_url, directory)
+    })
+    .await
+    {
+        Ok(Ok(fake)) => fake,
+        Ok(Err(error)) => return refuse_to_start(format_args!("cannot start the fake identity platform: {error:#}")),
+        Err(error) => return refuse_to_start(format_args!("cannot start the fake identity platform: {error}")),
+    };
+    let fake_server = fake_entra::server::start(fake_listener, fake, None);
+
+    let path = args.data_dir.join("portal.db");
+    let database = DatabaseLocation { url: format!("sqlite://{}", path.display()), path };
+    let config = match demo_config(address, &fake_server.url, database) {
         Ok(config) => config,
         Err(error) => return refuse_to_start(error),
     };
@@ -42,32 +68,46 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         Ok(db) => db,
         Err(error) => return refuse_to_start(format_args!("PORTAL_DEMO_DATA_DIR: {error}")),
     };
+    print_welcome(&config, &fake_server.url);
+    let status = serve_until_shutdown(listener, AppState::new(config, db)).await;
+    drop(fake_server);
+    status
+}
+
+fn print_welcome(config: &Config, fake_url: &str) {
     println!();
     println!("  consent-portal demo");
     println!("  Portal:    {}", config.public_url);
-    println!("  Health:    {}", config.public_url_for("/healthz"));
+    println!("  Fake Microsoft sign-in and Defender API: {fake_url}/");
     println!("  Database:  {}", config.database.path.display());
+    println!();
+    println!("  Accounts to pick on the fake sign-in page:");
+    println!("    partner staff   alex@fabrikampartner.example (admin), sam@fabrikampartner.example (viewer)");
+    println!("    Contoso         megan@contoso.example (Global Administrator), adele@contoso.example (not an admin)");
+    println!("    Northwind       lee@northwind.example (admin)");
+    println!("    Woodgrove       diego@woodgrove.example (admin; consent grants only part of the roles)");
+    println!("    Tailspin        nestor@tailspin.example (admin; Defender not provisioned)");
+    println!("  The fake's control API: {fake_url}/_fake/directory");
     println!("  Stop with Ctrl-C.");
     println!();
-    serve_until_shutdown(listener, AppState::new(config, db)).await
 }
 
-/// The demo's configuration: the portal on `address`, its database at `database`.
-pub fn demo_config(address: std::net::SocketAddr, database: DatabaseLocation) -> Result<Config, String> {
+/// The demo's configuration: the portal on `address`, the fake at `fake_url`, the database at `database`.
+pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocation) -> Result<Config, String> {
     let public_url = Url::parse(&format!("http://{address}/")).map_err(|e| e.to_string())?;
+    let fake = Url::parse(fake_url).map_err(|e| e.to_string())?;
     let partner_tenant_id = TenantId::parse(DEMO_PARTNER_TENANT_ID).map_err(|e| e.to_string())?;
     let required_roles = parse_role_list(config::DEFAULT_REQUIRED_ROLES).map_err(|e| e.to_string())?;
-    let resource = config::DEFAULT_RESOURCE.to_owned();
     Ok(Config {
-        api_base: Url::parse(&resource).map_err(|e| e.to_string())?,
         public_url,
         bind: address,
         database,
         client_id: DEMO_CLIENT_ID.to_owned(),
-        credential: ClientCredential::Secret(Secret::new("demo-client-secret")),
+        credential: ClientCredential::Secret(Secret::new(DEMO_CLIENT_SECRET)),
         partner_tenant_id,
-        authority_host: Url::parse(config::DEFAULT_AUTHORITY_HOST).map_err(|e| e.to_string())?,
-        resource,
+        authority_host: fake.clone(),
+        resource: config::DEFAULT_RESOURCE.to_owned(),
+        api_base: fake,
         required_roles,
         api_token: None,
     })

@@ -168,7 +168,13 @@ async fn create_user(State(fake): State<SharedFake>, Path(tid): Path<String>, pa
         Ok(new) => new,
         Err(response) => return response,
     };
-    let user = User { id: uuid::Uuid::new_v4().to_string(), upn: new.upn, display_name: new.display_name, admin: new.admin, app_roles: new.app_roles };
+    let user = User {
+        id: uuid::Uuid::new_v4().to_string(),
+        upn: new.upn,
+        display_name: new.display_name,
+        admin: new.admin,
+        app_roles: new.app_roles,
+    };
     let created = fake.update_directory(|directory| {
         if directory.user_by_upn(&user.upn).is_some() {
             return Err(StatusCode::CONFLICT);
@@ -195,7 +201,11 @@ fn enabled() -> bool {
     true
 }
 
-async fn put_grant(State(fake): State<SharedFake>, Path((tid, client_id)): Path<(String, String)>, payload: Result<Json<GrantBody>, JsonRejection>) -> Response {
+async fn put_grant(
+    State(fake): State<SharedFake>,
+    Path((tid, client_id)): Path<(String, String)>,
+    payload: Result<Json<GrantBody>, JsonRejection>,
+) -> Response {
     let tid = match tenant_id(&tid) {
         Ok(tid) => tid,
         Err(response) => return response,
@@ -222,7 +232,11 @@ async fn delete_grant(State(fake): State<SharedFake>, Path((tid, client_id)): Pa
     };
     let done = fake.update_directory(|directory| {
         let tenant = directory.tenant_mut(tid).ok_or_else(|| format!("no tenant {tid}"))?;
-        let grant = tenant.grants.iter_mut().find(|g| g.client_id.eq_ignore_ascii_case(&client_id)).ok_or_else(|| format!("no grant of {client_id} in {tid}"))?;
+        let grant = tenant
+            .grants
+            .iter_mut()
+            .find(|g| g.client_id.eq_ignore_ascii_case(&client_id))
+            .ok_or_else(|| format!("no grant of {client_id} in {tid}"))?;
         grant.deleted = true;
         grant.roles.clear();
         Ok::<(), String>(())

@@ -19,8 +19,11 @@ use crate::domain::TenantId;
 
 const CALLS_PER_MINUTE: usize = 50;
 /// Audiences the API accepts: the resource and its older Defender for Endpoint names (ENTRA.md).
-const OLDER_AUDIENCES: [&str; 3] =
-    ["https://api.securitycenter.microsoft.com", "https://api.securitycenter.windows.com", "https://securitycenter.onmicrosoft.com/windowsatpservice"];
+const OLDER_AUDIENCES: [&str; 3] = [
+    "https://api.securitycenter.microsoft.com",
+    "https://api.securitycenter.windows.com",
+    "https://securitycenter.onmicrosoft.com/windowsatpservice",
+];
 
 #[derive(Deserialize)]
 struct Claims {
@@ -59,7 +62,8 @@ async fn answer(fake: &SharedFake, tenant: TenantId, claims: &Claims, query: &Ha
     }
     if let Some(status) = faults.api_status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = api_error(status, status.canonical_reason().unwrap_or("Error").replace(' ', "").as_str(), "Fault injected by the fake.");
+        let mut response =
+            api_error(status, status.canonical_reason().unwrap_or("Error").replace(' ', "").as_str(), "Fault injected by the fake.");
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             let seconds = faults.retry_after_s.unwrap_or(60).to_string();
             if let Ok(value) = HeaderValue::from_str(&seconds) {
@@ -105,7 +109,9 @@ fn verify(fake: &SharedFake, token: &str) -> Result<Claims, String> {
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_audience(&audiences);
     validation.leeway = 60;
-    jsonwebtoken::decode::<Claims>(token, &key.decoding_key(), &validation).map(|data| data.claims).map_err(|e| format!("The token is not valid: {e}."))
+    jsonwebtoken::decode::<Claims>(token, &key.decoding_key(), &validation)
+        .map(|data| data.claims)
+        .map_err(|e| format!("The token is not valid: {e}."))
 }
 
 /// Seconds to wait when this tenant made 50 calls in the last minute; records the call otherwise.
@@ -127,7 +133,11 @@ fn rate_limited(fake: &SharedFake, tenant: TenantId) -> Option<u64> {
 /// A few incidents, the same for a tenant every time.
 fn sample_incidents(tenant: TenantId) -> Vec<Value> {
     let seed = tenant.as_uuid().as_u128() % 900 + 100;
-    let names = [("Multi-stage incident involving Initial access & Execution", "High"), ("Suspicious sign-in activity", "Medium"), ("Malware detected on one endpoint", "Low")];
+    let names = [
+        ("Multi-stage incident involving Initial access & Execution", "High"),
+        ("Suspicious sign-in activity", "Medium"),
+        ("Malware detected on one endpoint", "Low"),
+    ];
     names
         .iter()
         .enumerate()

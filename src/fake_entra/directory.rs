@@ -232,7 +232,14 @@ impl Tenant {
                 grant.deleted = false;
                 grant.granted_at = now;
             }
-            None => self.grants.push(Grant { client_id: client_id.into(), object_id: new_guid(), roles, enabled, deleted: false, granted_at: now }),
+            None => self.grants.push(Grant {
+                client_id: client_id.into(),
+                object_id: new_guid(),
+                roles,
+                enabled,
+                deleted: false,
+                granted_at: now,
+            }),
         }
     }
 
@@ -245,7 +252,13 @@ impl Tenant {
 /// The tenants, users and app of `consent-portal demo`: a partner tenant with staff, and customers that
 /// show every state (an admin and a non-admin, a second customer, one whose consent grants only part of
 /// the roles, one where Defender is not provisioned).
-pub fn demo_directory(client_id: &str, client_secret: &str, redirect_uris: Vec<String>, roles: Vec<String>, partner_tenant: TenantId) -> Directory {
+pub fn demo_directory(
+    client_id: &str,
+    client_secret: &str,
+    redirect_uris: Vec<String>,
+    roles: Vec<String>,
+    partner_tenant: TenantId,
+) -> Directory {
     let user = |upn: &str, name: &str, admin: bool, app_roles: &[&str]| User {
         id: new_guid(),
         upn: upn.into(),
@@ -254,7 +267,11 @@ pub fn demo_directory(client_id: &str, client_secret: &str, redirect_uris: Vec<S
         app_roles: app_roles.iter().map(|r| r.to_string()).collect(),
     };
     let tenant = |id: &str, name: &str, domains: &[&str], users: Vec<User>| {
-        let mut tenant = Tenant::new(TenantId::parse(id).unwrap_or_else(|_| TenantId::new_random()), name, domains.iter().map(|d| d.to_string()).collect());
+        let mut tenant = Tenant::new(
+            TenantId::parse(id).unwrap_or_else(|_| TenantId::new_random()),
+            name,
+            domains.iter().map(|d| d.to_string()).collect(),
+        );
         tenant.users = users;
         tenant
     };
@@ -275,9 +292,14 @@ pub fn demo_directory(client_id: &str, client_secret: &str, redirect_uris: Vec<S
         &["contoso.example", "contoso.onmicrosoft.com"],
         vec![user("megan@contoso.example", "Megan Bowen", true, &[]), user("adele@contoso.example", "Adele Vance", false, &[])],
     );
-    let northwind = tenant(DEMO_NORTHWIND, "Northwind Traders", &["northwind.example"], vec![user("lee@northwind.example", "Lee Gu", true, &[])]);
-    let mut woodgrove =
-        tenant(DEMO_WOODGROVE, "Woodgrove Bank", &["woodgrove.example"], vec![user("diego@woodgrove.example", "Diego Siciliani", true, &[])]);
+    let northwind =
+        tenant(DEMO_NORTHWIND, "Northwind Traders", &["northwind.example"], vec![user("lee@northwind.example", "Lee Gu", true, &[])]);
+    let mut woodgrove = tenant(
+        DEMO_WOODGROVE,
+        "Woodgrove Bank",
+        &["woodgrove.example"],
+        vec![user("diego@woodgrove.example", "Diego Siciliani", true, &[])],
+    );
     woodgrove.grantable_roles = roles.first().map(|first| vec![first.clone()]);
     let mut tailspin =
         tenant(DEMO_TAILSPIN, "Tailspin Toys", &["tailspin.example"], vec![user("nestor@tailspin.example", "Nestor Wilke", true, &[])]);

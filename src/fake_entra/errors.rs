@@ -125,12 +125,19 @@ impl AadError {
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             70011,
-            format!("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."),
+            format!(
+                "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+            ),
         )
     }
 
     pub fn missing_parameter(name: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", 900144, format!("The request body must contain the following parameter: '{name}'."))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            format!("The request body must contain the following parameter: '{name}'."),
+        )
     }
 
     pub fn unsupported_grant_type() -> Self {

@@ -75,7 +75,12 @@ fn page(error: AadError) -> Response {
 
 /// `client_id` and `redirect_uri` checked against the app registration. `default_redirect` lets the v1
 /// link omit `redirect_uri` (it then lands on the app's first registered URI).
-fn validate_client(directory: &Directory, params: &Params, tenant: &str, default_redirect: bool) -> Result<(AppRegistration, String), Response> {
+fn validate_client(
+    directory: &Directory,
+    params: &Params,
+    tenant: &str,
+    default_redirect: bool,
+) -> Result<(AppRegistration, String), Response> {
     let Some(client_id) = params.get("client_id") else {
         return Err(page(AadError::missing_parameter("client_id")));
     };
@@ -148,7 +153,10 @@ pub async fn authorize_v2(State(fake): State<SharedFake>, Path(tenant): Path<Str
     let state = params.get("state").cloned();
     if params.get("response_type").map(String::as_str) != Some("code") {
         let description = "AADSTS700054: response_type 'id_token' is not enabled for the application. Use response_type=code.";
-        return redirect_to(&redirect_uri, &with_state(vec![("error", "unsupported_response_type"), ("error_description", description)], &state));
+        return redirect_to(
+            &redirect_uri,
+            &with_state(vec![("error", "unsupported_response_type"), ("error_description", description)], &state),
+        );
     }
     let code_challenge = params.get("code_challenge").cloned();
     if code_challenge.is_some() && params.get("code_challenge_method").map(String::as_str) != Some("S256") {
@@ -202,7 +210,12 @@ pub async fn authorize_v1(State(fake): State<SharedFake>, Path(tenant): Path<Str
 }
 
 /// `GET /{tenant}/v2.0/adminconsent?client_id&redirect_uri&scope&state`.
-pub async fn admin_consent(State(fake): State<SharedFake>, Path(tenant): Path<String>, headers: HeaderMap, Query(params): Query<Params>) -> Response {
+pub async fn admin_consent(
+    State(fake): State<SharedFake>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
     let directory = fake.directory();
     let (app, redirect_uri) = match validate_client(&directory, &params, &tenant, false) {
         Ok(found) => found,
@@ -215,7 +228,8 @@ pub async fn admin_consent(State(fake): State<SharedFake>, Path(tenant): Path<St
     let state = params.get("state").cloned();
     if matches!(segment, TenantSegment::Common | TenantSegment::Consumers) {
         // ENTRA.md: admin consent on /common is seen failing with error=invalid_request.
-        let description = "AADSTS90130: Admin consent is not supported on the /common endpoint. Use the tenant id, a verified domain, or organizations.";
+        let description =
+            "AADSTS90130: Admin consent is not supported on the /common endpoint. Use the tenant id, a verified domain, or organizations.";
         return redirect_to(&redirect_uri, &with_state(vec![("error", "invalid_request"), ("error_description", description)], &state));
     }
     let Some(scope) = params.get("scope").cloned() else {
@@ -240,7 +254,9 @@ pub async fn admin_consent(State(fake): State<SharedFake>, Path(tenant): Path<St
     let reuse_session = !matches!(params.get("prompt").map(String::as_str), Some("login" | "select_account"));
     let session_user = reuse_session.then(|| session_user(&fake, &headers)).flatten();
     let with_log = |response: Response| with_log_detail(response, Some(tenant.clone()), None);
-    match (fake.state().auto.upn.clone(), session_user) {
+    // Bound first: a lock guard in the match scrutinee would live through the arms, which lock again.
+    let auto_upn = fake.state().auto.upn.clone();
+    match (auto_upn, session_user) {
         (Some(_), _) => with_log(start(&fake, interaction, &params, true)),
         (None, Some(user_id)) => {
             let id = store_interaction(&fake, interaction);
@@ -263,7 +279,9 @@ fn start(fake: &FakeEntra, interaction: Interaction, params: &Params, consent: b
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
                 50034,
-                format!("The user account {upn} does not exist in the directory. To sign into this application, the account must be added to the directory."),
+                format!(
+                    "The user account {upn} does not exist in the directory. To sign into this application, the account must be added to the directory."
+                ),
             )),
         };
     }
@@ -280,8 +298,20 @@ struct PickerTemplate<'a> {
     consent: bool,
 }
 
-fn render_picker(fake: &FakeEntra, directory: &Directory, interaction: &str, tenant: TenantSegment, login_hint: Option<&str>, consent: bool) -> Response {
-    let app_name = fake.state().interactions.get(interaction).and_then(|i| directory.app(&i.client_id).map(|a| a.display_name.clone())).unwrap_or_default();
+fn render_picker(
+    fake: &FakeEntra,
+    directory: &Directory,
+    interaction: &str,
+    tenant: TenantSegment,
+    login_hint: Option<&str>,
+    consent: bool,
+) -> Response {
+    let app_name = fake
+        .state()
+        .interactions
+        .get(interaction)
+        .and_then(|i| directory.app(&i.client_id).map(|a| a.display_name.clone()))
+        .unwrap_or_default();
     let groups: Vec<(&Tenant, Vec<&User>)> = directory
         .tenants
         .iter()
@@ -339,7 +369,12 @@ fn session_user(fake: &FakeEntra, headers: &HeaderMap) -> Option<String> {
 fn continue_as(fake: &FakeEntra, interaction_id: &str, user_id: &str) -> Response {
     let directory = fake.directory();
     let Some(interaction) = fake.state().interactions.get(interaction_id).cloned() else {
-        return page(AadError::new(StatusCode::BAD_REQUEST, "invalid_request", 90015, "The sign-in session has expired. Go back to the application and start again."));
+        return page(AadError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90015,
+            "The sign-in session has expired. Go back to the application and start again.",
+        ));
     };
     let Some((tenant, user)) = directory.user(user_id) else {
         return page(AadError::new(StatusCode::BAD_REQUEST, "invalid_grant", 50034, "The user account does not exist in the directory."));
@@ -379,7 +414,10 @@ fn continue_as(fake: &FakeEntra, interaction_id: &str, user_id: &str) -> Respons
             if !user.admin {
                 let (code, message) = match interaction.kind {
                     InteractionKind::V1 { .. } => (90094, "The grant requires admin permission."),
-                    _ => (90093, "This operation can only be performed by an administrator. Sign out and sign in as an administrator or contact one of your organization's administrators."),
+                    _ => (
+                        90093,
+                        "This operation can only be performed by an administrator. Sign out and sign in as an administrator or contact one of your organization's administrators.",
+                    ),
                 };
                 let error = AadError::new(StatusCode::FORBIDDEN, "access_denied", code, message);
                 return error_page(&error, back(code, message).as_deref());
@@ -396,7 +434,14 @@ fn continue_as(fake: &FakeEntra, interaction_id: &str, user_id: &str) -> Respons
     }
 }
 
-fn finish_with_code(fake: &FakeEntra, interaction_id: &str, interaction: &Interaction, user: &User, code_challenge: Option<String>, flow: CodeFlow) -> Response {
+fn finish_with_code(
+    fake: &FakeEntra,
+    interaction_id: &str,
+    interaction: &Interaction,
+    user: &User,
+    code_challenge: Option<String>,
+    flow: CodeFlow,
+) -> Response {
     let code = format!("1.{}", random_token());
     let pending = AuthCode {
         client_id: interaction.client_id.clone(),
@@ -428,7 +473,14 @@ struct ConsentTemplate<'a> {
     permissions: Vec<(String, String)>,
 }
 
-fn render_consent(fake: &FakeEntra, directory: &Directory, interaction_id: &str, interaction: &Interaction, tenant: &Tenant, user: &User) -> Response {
+fn render_consent(
+    fake: &FakeEntra,
+    directory: &Directory,
+    interaction_id: &str,
+    interaction: &Interaction,
+    tenant: &Tenant,
+    user: &User,
+) -> Response {
     let Some(app) = directory.app(&interaction.client_id) else {
         return page(AadError::app_not_found(&interaction.client_id, &tenant.display_name));
     };
@@ -436,7 +488,8 @@ fn render_consent(fake: &FakeEntra, directory: &Directory, interaction_id: &str,
         .roles
         .iter()
         .map(|role| {
-            let description = directory.resource.roles.iter().find(|r| r.value == *role).map_or_else(|| role.clone(), |r| r.description.clone());
+            let description =
+                directory.resource.roles.iter().find(|r| r.value == *role).map_or_else(|| role.clone(), |r| r.description.clone());
             (role.clone(), description)
         })
         .collect();
@@ -478,7 +531,12 @@ pub async fn consent_decision(State(fake): State<SharedFake>, Form(form): Form<C
 /// Applies a consent decision and redirects with Microsoft's shape for it.
 fn decide(fake: &FakeEntra, interaction_id: &str, decision: AutoConsent) -> Response {
     let Some(interaction) = fake.state().interactions.get(interaction_id).cloned() else {
-        return page(AadError::new(StatusCode::BAD_REQUEST, "invalid_request", 90015, "The sign-in session has expired. Go back to the application and start again."));
+        return page(AadError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90015,
+            "The sign-in session has expired. Go back to the application and start again.",
+        ));
     };
     let directory = fake.directory();
     let Some((tenant, user)) = interaction.user_id.as_deref().and_then(|id| directory.user(id)) else {
@@ -509,14 +567,20 @@ fn decide(fake: &FakeEntra, interaction_id: &str, decision: AutoConsent) -> Resp
                 InteractionKind::AdminConsent { scope } => {
                     fake.state().interactions.remove(interaction_id);
                     let tenant = tenant_id.to_string();
-                    redirect_to(&interaction.redirect_uri, &with_state(vec![("admin_consent", "True"), ("tenant", &tenant), ("scope", scope)], &interaction.state))
+                    redirect_to(
+                        &interaction.redirect_uri,
+                        &with_state(vec![("admin_consent", "True"), ("tenant", &tenant), ("scope", scope)], &interaction.state),
+                    )
                 }
                 InteractionKind::SignIn { .. } => (StatusCode::BAD_REQUEST, "not a consent").into_response(),
             }
         }
         AutoConsent::Cancel if !is_v1 => {
             fake.state().interactions.remove(interaction_id);
-            redirect_to(&interaction.redirect_uri, &with_state(vec![("error", "access_denied"), ("error_subcode", "cancel")], &interaction.state))
+            redirect_to(
+                &interaction.redirect_uri,
+                &with_state(vec![("error", "access_denied"), ("error_subcode", "cancel")], &interaction.state),
+            )
         }
         AutoConsent::Decline if !is_v1 => {
             fake.state().interactions.remove(interaction_id);
@@ -524,13 +588,19 @@ fn decide(fake: &FakeEntra, interaction_id: &str, decision: AutoConsent) -> Resp
             let description = format!("AADSTS65004: The resource owner or authorization server denied the request.\r\nTrace ID: {trace}");
             redirect_to(
                 &interaction.redirect_uri,
-                &with_state(vec![("admin_consent", "True"), ("error", "consent_required"), ("error_description", &description)], &interaction.state),
+                &with_state(
+                    vec![("admin_consent", "True"), ("error", "consent_required"), ("error_description", &description)],
+                    &interaction.state,
+                ),
             )
         }
         AutoConsent::Cancel | AutoConsent::Decline => {
             fake.state().interactions.remove(interaction_id);
             let description = "AADSTS65004: User declined to consent to access the app.";
-            redirect_to(&interaction.redirect_uri, &with_state(vec![("error", "access_denied"), ("error_description", description)], &interaction.state))
+            redirect_to(
+                &interaction.redirect_uri,
+                &with_state(vec![("error", "access_denied"), ("error_description", description)], &interaction.state),
+            )
         }
     }
 }

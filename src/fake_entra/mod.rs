@@ -13,6 +13,7 @@
 // large, and boxing it would only add noise to a test double.
 #![allow(clippy::result_large_err)]
 
+pub mod cli;
 pub mod control;
 pub mod defender_api;
 pub mod directory;
@@ -195,7 +196,9 @@ pub fn resolve_tenant(directory: &Directory, segment: &str) -> Result<TenantSegm
 fn looks_like_domain(value: &str) -> bool {
     value.contains('.')
         && value.len() <= 253
-        && value.split('.').all(|label| !label.is_empty() && label.len() <= 63 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && value
+            .split('.')
+            .all(|label| !label.is_empty() && label.len() <= 63 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
 }
 
 /// The faults set for a tenant, if any.

@@ -87,7 +87,9 @@ async fn apply_faults(fake: &FakeEntra, segment: TenantSegment) -> Option<Respon
         return Some(forced_status(status, faults.retry_after_s));
     }
     if faults.garbage == Some(true) {
-        return Some((StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], "<html>upstream error ���").into_response());
+        return Some(
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], "<html>upstream error ���").into_response(),
+        );
     }
     None
 }
@@ -134,8 +136,12 @@ fn client_credentials(
     };
     let grant = match tenant.grant(&app.client_id) {
         None => return AadError::app_not_found(&client_id, &tenant.display_name).into_json_response(host),
-        Some(grant) if grant.deleted => return AadError::service_principal_missing(&app.client_id, &tenant.id.to_string()).into_json_response(host),
-        Some(grant) if !grant.enabled => return AadError::service_principal_disabled(&app.client_id, &app.display_name).into_json_response(host),
+        Some(grant) if grant.deleted => {
+            return AadError::service_principal_missing(&app.client_id, &tenant.id.to_string()).into_json_response(host);
+        }
+        Some(grant) if !grant.enabled => {
+            return AadError::service_principal_disabled(&app.client_id, &app.display_name).into_json_response(host);
+        }
         Some(grant) => grant.clone(),
     };
     let resource = match requested_resource(&directory, version, form) {
@@ -319,7 +325,8 @@ struct AssertionClaims {
 /// `sub` not the client id) are Microsoft's; for a wrong `aud` and a reused `jti` Microsoft's exact code
 /// is not documented, and the fake answers 50013 with the reason.
 fn verify_assertion(fake: &FakeEntra, app: &AppRegistration, tenant_id: TenantId, assertion: &str) -> Result<(), AadError> {
-    let header = jsonwebtoken::decode_header(assertion).map_err(|_| AadError::invalid_assertion(50027, "JWT token is invalid or malformed."))?;
+    let header =
+        jsonwebtoken::decode_header(assertion).map_err(|_| AadError::invalid_assertion(50027, "JWT token is invalid or malformed."))?;
     let certificate = app
         .certificates
         .iter()
@@ -346,7 +353,9 @@ fn verify_assertion(fake: &FakeEntra, app: &AppRegistration, tenant_id: TenantId
             jsonwebtoken::errors::ErrorKind::ExpiredSignature | jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
                 AadError::invalid_assertion(700024, "Client assertion is not within its valid time range.")
             }
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => AadError::invalid_assertion(700027, "Client assertion failed signature validation."),
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                AadError::invalid_assertion(700027, "Client assertion failed signature validation.")
+            }
             _ => AadError::invalid_assertion(50027, "JWT token is invalid or malformed."),
         })?
         .claims;
@@ -359,7 +368,10 @@ fn verify_assertion(fake: &FakeEntra, app: &AppRegistration, tenant_id: TenantId
         _ => Vec::new(),
     };
     if !audiences.iter().any(|aud| assertion_audience_is_ours(fake, tenant_id, aud)) {
-        return Err(AadError::invalid_assertion(50013, "Assertion failed signature validation. [Reason - The provided audience is not the token endpoint of this tenant.]"));
+        return Err(AadError::invalid_assertion(
+            50013,
+            "Assertion failed signature validation. [Reason - The provided audience is not the token endpoint of this tenant.]",
+        ));
     }
     let Some(jti) = claims.jti else {
         return Err(AadError::invalid_assertion(50027, "JWT token is invalid or malformed: the jti claim is missing."));
@@ -368,7 +380,10 @@ fn verify_assertion(fake: &FakeEntra, app: &AppRegistration, tenant_id: TenantId
     let now = unix_now();
     state.used_assertion_ids.retain(|_, exp| *exp + 300 > now);
     if state.used_assertion_ids.insert(jti, claims.exp).is_some() {
-        return Err(AadError::invalid_assertion(50013, "Assertion failed signature validation. [Reason - The assertion (jti) was already used.]"));
+        return Err(AadError::invalid_assertion(
+            50013,
+            "Assertion failed signature validation. [Reason - The assertion (jti) was already used.]",
+        ));
     }
     Ok(())
 }
@@ -424,8 +439,11 @@ fn authorization_code(
     let pending: Option<AuthCode> = {
         let mut state = fake.state();
         if state.redeemed_codes.contains(code) {
-            return AadError::invalid_grant(54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.")
-                .into_json_response(host);
+            return AadError::invalid_grant(
+                54005,
+                "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+            )
+            .into_json_response(host);
         }
         let pending = state.codes.remove(code);
         if pending.is_some() {
@@ -437,25 +455,42 @@ fn authorization_code(
         pending
     };
     let Some(pending) = pending else {
-        return AadError::invalid_grant(9002313, "Invalid request. Request is malformed or invalid: the code is not valid.").into_json_response(host);
+        return AadError::invalid_grant(9002313, "Invalid request. Request is malformed or invalid: the code is not valid.")
+            .into_json_response(host);
     };
     if pending.expires_at < unix_now() {
         return AadError::invalid_grant(70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.")
             .into_json_response(host);
     }
     if !pending.client_id.eq_ignore_ascii_case(&client_id) {
-        return AadError::invalid_grant(70000, "The provided value for the 'code' parameter is not valid: it was issued to another client.").into_json_response(host);
+        return AadError::invalid_grant(
+            70000,
+            "The provided value for the 'code' parameter is not valid: it was issued to another client.",
+        )
+        .into_json_response(host);
     }
     if form.get("redirect_uri") != Some(&pending.redirect_uri) {
-        return AadError::invalid_grant(500112, "The reply address does not match the reply address provided when requesting the authorization code.").into_json_response(host);
+        return AadError::invalid_grant(
+            500112,
+            "The reply address does not match the reply address provided when requesting the authorization code.",
+        )
+        .into_json_response(host);
     }
     if let Some(challenge) = &pending.code_challenge {
         let Some(verifier) = form.get("code_verifier") else {
-            return AadError::invalid_grant(50148, "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.").into_json_response(host);
+            return AadError::invalid_grant(
+                50148,
+                "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.",
+            )
+            .into_json_response(host);
         };
         use sha2::Digest;
         if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != *challenge {
-            return AadError::invalid_grant(50148, "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.").into_json_response(host);
+            return AadError::invalid_grant(
+                50148,
+                "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.",
+            )
+            .into_json_response(host);
         }
     }
     let directory = fake.directory();
@@ -465,7 +500,8 @@ fn authorization_code(
     if let TenantSegment::Tenant(id) = segment
         && id != tenant.id
     {
-        return AadError::invalid_grant(70000, &format!("The code was issued for another tenant than '{tenant_segment}'.")).into_json_response(host);
+        return AadError::invalid_grant(70000, &format!("The code was issued for another tenant than '{tenant_segment}'."))
+            .into_json_response(host);
     }
     let Some(app) = directory.app(&client_id) else {
         return AadError::app_not_found(&client_id, &tenant.display_name).into_json_response(host);

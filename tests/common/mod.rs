@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use consent_portal::app::{AppState, router};
 use consent_portal::config::DatabaseLocation;
+use consent_portal::fake_entra::server::FakeServer;
+use consent_portal::fake_entra::{FakeEntra, server};
 use sqlx::SqlitePool;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -19,12 +21,18 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: SqlitePool,
     pub dir: TempDir,
+    /// The built-in fake identity platform the portal is pointed at.
+    pub fake: FakeServer,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
+    }
+
+    pub fn fake_url(&self, path: &str) -> String {
+        format!("{}{}", self.fake.url, path)
     }
 }
 
@@ -63,13 +71,24 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(dir: TempDir, database: DatabaseLocation, db: SqlitePool) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let config = consent_portal::demo::demo_config(address, database).unwrap();
+    let fake = spawn_fake(&format!("http://{address}")).await;
+    let config = consent_portal::demo::demo_config(address, &fake.url, database).unwrap();
     let state = AppState::new(config, db.clone());
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(consent_portal::server::serve(listener, router(state), async move {
         let _ = stopped.await;
     }));
-    TestApp { address, base_url: format!("http://{address}"), client: http_client(), db, dir, shutdown: Some(shutdown) }
+    TestApp { address, base_url: format!("http://{address}"), client: http_client(), db, dir, fake, shutdown: Some(shutdown) }
+}
+
+/// Starts the built-in fake on 127.0.0.1:0 (plain http) with the demo directory, whose app registers
+/// the redirect URIs of a portal at `portal_url`.
+pub async fn spawn_fake(portal_url: &str) -> FakeServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let directory = consent_portal::fake_entra::cli::default_directory(portal_url);
+    let fake = tokio::task::spawn_blocking(move || FakeEntra::new(&url, directory)).await.unwrap().unwrap();
+    server::start(listener, fake, None)
 }
 
 /// The path of the real binary.
