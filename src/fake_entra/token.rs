@@ -314,7 +314,8 @@ struct AssertionClaims {
     iss: String,
     sub: String,
     jti: Option<String>,
-    exp: i64,
+    /// MSAL for Python sends fractional seconds (`1795620169.05`); JWT allows any NumericDate.
+    exp: f64,
 }
 
 /// Checks a client assertion as Microsoft does: signed (RS256 with `x5t`, or PS256 with `x5t#S256`) by
@@ -327,13 +328,16 @@ struct AssertionClaims {
 fn verify_assertion(fake: &FakeEntra, app: &AppRegistration, tenant_id: TenantId, assertion: &str) -> Result<(), AadError> {
     let header =
         jsonwebtoken::decode_header(assertion).map_err(|_| AadError::invalid_assertion(50027, "JWT token is invalid or malformed."))?;
+    // MSAL for Python sends `x5t` base64url *with* padding (`...=`), and Microsoft accepts it: compare
+    // thumbprints without padding.
+    let unpadded = |value: &Option<String>| value.as_deref().map(|v| v.trim_end_matches('=').to_owned());
+    let (x5t, x5t_s256) = (unpadded(&header.x5t), unpadded(&header.x5t_s256));
     let certificate = app
         .certificates
         .iter()
         .filter_map(|pem| certificate_key(pem))
         .find(|(sha1, sha256, _)| match header.alg {
-            Algorithm::RS256 => header.x5t.as_deref() == Some(sha1.as_str()) || header.x5t_s256.as_deref() == Some(sha256.as_str()),
-            Algorithm::PS256 => header.x5t_s256.as_deref() == Some(sha256.as_str()) || header.x5t.as_deref() == Some(sha1.as_str()),
+            Algorithm::RS256 | Algorithm::PS256 => x5t.as_deref() == Some(sha1.as_str()) || x5t_s256.as_deref() == Some(sha256.as_str()),
             _ => false,
         })
         .map(|(_, _, key)| key)
@@ -356,7 +360,7 @@ fn verify_assertion(fake: &FakeEntra, app: &AppRegistration, tenant_id: TenantId
             jsonwebtoken::errors::ErrorKind::InvalidSignature => {
                 AadError::invalid_assertion(700027, "Client assertion failed signature validation.")
             }
-            _ => AadError::invalid_assertion(50027, "JWT token is invalid or malformed."),
+            other => AadError::invalid_assertion(50027, &format!("JWT token is invalid or malformed ({other:?}).")),
         })?
         .claims;
     if claims.iss != app.client_id || claims.sub != app.client_id {
@@ -379,7 +383,7 @@ fn verify_assertion(fake: &FakeEntra, app: &AppRegistration, tenant_id: TenantId
     let mut state = fake.state();
     let now = unix_now();
     state.used_assertion_ids.retain(|_, exp| *exp + 300 > now);
-    if state.used_assertion_ids.insert(jti, claims.exp).is_some() {
+    if state.used_assertion_ids.insert(jti, claims.exp as i64).is_some() {
         return Err(AadError::invalid_assertion(
             50013,
             "Assertion failed signature validation. [Reason - The assertion (jti) was already used.]",

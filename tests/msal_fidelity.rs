@@ -1,0 +1,120 @@
+//! Fidelity bar for the built-in fake: an independent client, not our own. Microsoft's MSAL for Python
+//! acquires client-credentials tokens from the fake over TLS (with a secret and with a certificate), and
+//! PyJWT's PyJWKClient verifies them against the fake's JWKS. `.ci/run` installs the Python packages.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::{ChildGuard, command_in};
+use consent_portal::demo::DEMO_CLIENT_ID;
+use consent_portal::fake_entra::directory::DEMO_CONTOSO;
+use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+
+/// A certificate and its RSA key, as PEM: what a partner registers on the app and keeps.
+fn certificate_and_key() -> (String, String) {
+    let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+    let der = private.to_pkcs8_der().unwrap();
+    let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der.as_bytes().into(), &rcgen::PKCS_RSA_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "partner app certificate");
+    let certificate = params.self_signed(&key_pair).unwrap();
+    (certificate.pem(), private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn msal_python_gets_tokens_that_pyjwt_verifies_against_the_jwks() {
+    let python_ready =
+        Command::new("python3").args(["-c", "import msal, jwt, cryptography"]).status().map(|s| s.success()).unwrap_or(false);
+    assert!(python_ready, "python3 with msal, PyJWT and cryptography is needed: pip install msal pyjwt cryptography (.ci/run does)");
+
+    let dir = tempfile::tempdir().unwrap();
+    let tls_dir = dir.path().join("tls");
+    let mut fake = command_in(dir.path());
+    fake.args(["fake-entra", "--bind", "127.0.0.1:0", "--tls-self-signed"]).arg(&tls_dir).stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut fake = ChildGuard(fake.spawn().unwrap());
+    let mut lines = BufReader::new(fake.0.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the fake prints its URL").unwrap();
+        if let Some(url) = line.strip_prefix("fake identity platform and Defender API at ") {
+            break url.trim().to_owned();
+        }
+    };
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let ca = tls_dir.join("ca.pem");
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap())
+        .build()
+        .unwrap();
+
+    // A second app, with a secret and a certificate, consented in Contoso.
+    let (certificate_pem, key_pem) = certificate_and_key();
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let secret = "msal-fidelity-secret";
+    let created = client
+        .post(format!("{url}/_fake/apps"))
+        .json(&serde_json::json!({
+            "client_id": client_id, "secret": secret, "certificate_pem": certificate_pem,
+            "redirect_uris": [], "roles": ["Incident.Read.All", "AdvancedHunting.Read.All"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    let granted = client
+        .put(format!("{url}/_fake/tenants/{DEMO_CONTOSO}/grants/{client_id}"))
+        .json(&serde_json::json!({"roles": ["Incident.Read.All", "AdvancedHunting.Read.All"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status(), 204);
+    assert_ne!(client_id, DEMO_CLIENT_ID);
+
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, &certificate_pem).unwrap();
+    std::fs::write(&key_path, &key_pem).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fidelity/msal_client.py");
+    let output = tokio::task::spawn_blocking({
+        let (url, ca, client_id) = (url.clone(), ca.clone(), client_id.clone());
+        move || {
+            Command::new("python3")
+                .arg(script)
+                .args(["--authority", &url, "--tenant", DEMO_CONTOSO, "--client-id", &client_id, "--secret", secret])
+                .arg("--cert")
+                .arg(&cert_path)
+                .arg("--key")
+                .arg(&key_path)
+                .arg("--ca")
+                .arg(&ca)
+                .args(["--resource", "https://api.security.microsoft.com"])
+                // MSAL's HTTP goes through requests, which prefers this variable over everything else.
+                .env("REQUESTS_CA_BUNDLE", &ca)
+                .env("SSL_CERT_FILE", &ca)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "MSAL failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    for (form, acr) in [("secret", "1"), ("certificate_sha1", "2"), ("certificate", "2")] {
+        let token = &result[form];
+        let claims = &token["claims"];
+        assert_eq!(claims["tid"], DEMO_CONTOSO, "{form}: {token}");
+        assert_eq!(claims["appid"], client_id.as_str(), "{form}");
+        assert_eq!(claims["appidacr"], acr, "{form}");
+        assert_eq!(claims["ver"], "1.0", "{form}");
+        assert_eq!(claims["roles"], serde_json::json!(["Incident.Read.All", "AdvancedHunting.Read.All"]), "{form}");
+        assert_eq!(token["header"]["alg"], "RS256", "{form}");
+        assert!(token["header"]["kid"].is_string() && token["header"]["x5t"].is_string(), "{form}: {token}");
+    }
+}
