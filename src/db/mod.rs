@@ -5,7 +5,11 @@
 //! was acknowledged survives a crash of the process or the machine.
 
 pub mod audit;
+pub mod checks;
+pub mod consent_states;
 pub mod customers;
+pub mod invites;
+pub mod tenants;
 
 use std::path::Path;
 use std::str::FromStr;

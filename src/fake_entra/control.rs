@@ -50,9 +50,14 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// The JSON body, or a 400 that says what is wrong with it.
-fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, Response> {
-    payload.map(|Json(value)| value).map_err(|rejection| error(StatusCode::BAD_REQUEST, rejection.body_text()))
+/// The JSON body, or a 400 that says what is wrong with it. Only a JSON object is accepted (serde
+/// would otherwise read an array as a struct's fields in order).
+fn body<T: serde::de::DeserializeOwned>(payload: Result<Json<serde_json::Value>, JsonRejection>) -> Result<T, Response> {
+    let Json(value) = payload.map_err(|rejection| error(StatusCode::BAD_REQUEST, rejection.body_text()))?;
+    if !value.is_object() {
+        return Err(error(StatusCode::BAD_REQUEST, "the body must be a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))
 }
 
 fn tenant_id(value: &str) -> Result<TenantId, Response> {
@@ -77,8 +82,8 @@ struct NewApp {
     roles: Vec<String>,
 }
 
-async fn create_app(State(fake): State<SharedFake>, payload: Result<Json<NewApp>, JsonRejection>) -> Response {
-    let new = match body(payload) {
+async fn create_app(State(fake): State<SharedFake>, payload: Result<Json<serde_json::Value>, JsonRejection>) -> Response {
+    let new: NewApp = match body(payload) {
         Ok(new) => new,
         Err(response) => return response,
     };
@@ -121,8 +126,8 @@ struct NewTenant {
     defender_provisioned: Option<bool>,
 }
 
-async fn create_tenant(State(fake): State<SharedFake>, payload: Result<Json<NewTenant>, JsonRejection>) -> Response {
-    let new = match body(payload) {
+async fn create_tenant(State(fake): State<SharedFake>, payload: Result<Json<serde_json::Value>, JsonRejection>) -> Response {
+    let new: NewTenant = match body(payload) {
         Ok(new) => new,
         Err(response) => return response,
     };
@@ -159,12 +164,16 @@ struct NewUser {
     app_roles: Vec<String>,
 }
 
-async fn create_user(State(fake): State<SharedFake>, Path(tid): Path<String>, payload: Result<Json<NewUser>, JsonRejection>) -> Response {
+async fn create_user(
+    State(fake): State<SharedFake>,
+    Path(tid): Path<String>,
+    payload: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Response {
     let tid = match tenant_id(&tid) {
         Ok(tid) => tid,
         Err(response) => return response,
     };
-    let new = match body(payload) {
+    let new: NewUser = match body(payload) {
         Ok(new) => new,
         Err(response) => return response,
     };
@@ -204,13 +213,13 @@ fn enabled() -> bool {
 async fn put_grant(
     State(fake): State<SharedFake>,
     Path((tid, client_id)): Path<(String, String)>,
-    payload: Result<Json<GrantBody>, JsonRejection>,
+    payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Response {
     let tid = match tenant_id(&tid) {
         Ok(tid) => tid,
         Err(response) => return response,
     };
-    let grant = match body(payload) {
+    let grant: GrantBody = match body(payload) {
         Ok(grant) => grant,
         Err(response) => return response,
     };
@@ -247,15 +256,23 @@ async fn delete_grant(State(fake): State<SharedFake>, Path((tid, client_id)): Pa
     }
 }
 
-async fn put_faults(State(fake): State<SharedFake>, Path(tid): Path<String>, payload: Result<Json<Faults>, JsonRejection>) -> Response {
+async fn put_faults(
+    State(fake): State<SharedFake>,
+    Path(tid): Path<String>,
+    payload: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Response {
     let tid = match tenant_id(&tid) {
         Ok(tid) => tid,
         Err(response) => return response,
     };
-    let faults = match body(payload) {
+    let faults: Faults = match body(payload) {
         Ok(faults) => faults,
         Err(response) => return response,
     };
+    let forced = [faults.token_status, faults.api_status];
+    if forced.iter().flatten().any(|status| !(400..=599).contains(status)) {
+        return error(StatusCode::BAD_REQUEST, "token_status and api_status must be HTTP error statuses (400 to 599)");
+    }
     set_faults(&fake, tid, faults)
 }
 
@@ -274,8 +291,8 @@ fn set_faults(fake: &SharedFake, tid: TenantId, faults: Faults) -> Response {
     }
 }
 
-async fn put_auto(State(fake): State<SharedFake>, payload: Result<Json<AutoMode>, JsonRejection>) -> Response {
-    match body(payload) {
+async fn put_auto(State(fake): State<SharedFake>, payload: Result<Json<serde_json::Value>, JsonRejection>) -> Response {
+    match body::<AutoMode>(payload) {
         Ok(auto) => {
             fake.state().auto = auto;
             StatusCode::NO_CONTENT.into_response()

@@ -1,0 +1,59 @@
+//! The `checks` table: one row per check of a tenant (never the token itself).
+
+use serde::Serialize;
+use sqlx::{FromRow, SqliteExecutor};
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct CheckRow {
+    pub id: i64,
+    pub tenant_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub status: String,
+    pub roles_present: String,
+    pub roles_missing: String,
+    pub error_code: Option<i64>,
+    pub trace_id: Option<String>,
+    pub detail: Option<String>,
+}
+
+pub struct NewCheck<'a> {
+    pub tenant_id: &'a str,
+    pub started_at: &'a str,
+    pub finished_at: &'a str,
+    pub status: &'a str,
+    pub roles_present: &'a [String],
+    pub roles_missing: &'a [String],
+    pub error_code: Option<i64>,
+    pub trace_id: Option<&'a str>,
+    pub detail: &'a str,
+}
+
+pub async fn insert(db: impl SqliteExecutor<'_>, check: NewCheck<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO checks (tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(check.tenant_id)
+    .bind(check.started_at)
+    .bind(check.finished_at)
+    .bind(check.status)
+    .bind(serde_json::to_string(check.roles_present).unwrap_or_else(|_| "[]".into()))
+    .bind(serde_json::to_string(check.roles_missing).unwrap_or_else(|_| "[]".into()))
+    .bind(check.error_code)
+    .bind(check.trace_id)
+    .bind(check.detail)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn latest(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<CheckRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail \
+         FROM checks WHERE tenant_id = ? ORDER BY id DESC LIMIT 1",
+    )
+    .bind(tenant_id)
+    .fetch_optional(db)
+    .await
+}

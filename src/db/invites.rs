@@ -1,0 +1,116 @@
+//! The `invites` table.
+
+use serde::Serialize;
+use sqlx::{FromRow, SqliteExecutor};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::timestamp_text;
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Invite {
+    pub id: String,
+    pub customer_id: String,
+    pub pinned_tenant_id: Option<String>,
+    pub pinned_domain: Option<String>,
+    pub language: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+    pub completed_at: Option<String>,
+}
+
+/// An invite with its customer's name, as pages show it.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct InviteWithCustomer {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub invite: Invite,
+    pub customer_name: String,
+    pub contact_email: Option<String>,
+}
+
+pub struct NewInvite<'a> {
+    pub customer_id: &'a str,
+    pub token_hash: &'a str,
+    pub pinned_tenant_id: Option<&'a str>,
+    pub pinned_domain: Option<&'a str>,
+    pub language: &'a str,
+    pub expires_at: OffsetDateTime,
+}
+
+const COLUMNS: &str =
+    "i.id, i.customer_id, i.pinned_tenant_id, i.pinned_domain, i.language, i.created_at, i.expires_at, i.revoked_at, i.completed_at";
+
+pub async fn insert(db: impl SqliteExecutor<'_>, new: NewInvite<'_>) -> Result<Invite, sqlx::Error> {
+    let invite = Invite {
+        id: Uuid::now_v7().to_string(),
+        customer_id: new.customer_id.to_owned(),
+        pinned_tenant_id: new.pinned_tenant_id.map(str::to_owned),
+        pinned_domain: new.pinned_domain.map(str::to_owned),
+        language: new.language.to_owned(),
+        created_at: super::now_text(),
+        expires_at: timestamp_text(new.expires_at),
+        revoked_at: None,
+        completed_at: None,
+    };
+    sqlx::query(
+        "INSERT INTO invites (id, customer_id, token_hash, pinned_tenant_id, pinned_domain, language, created_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&invite.id)
+    .bind(&invite.customer_id)
+    .bind(new.token_hash)
+    .bind(&invite.pinned_tenant_id)
+    .bind(&invite.pinned_domain)
+    .bind(&invite.language)
+    .bind(&invite.created_at)
+    .bind(&invite.expires_at)
+    .execute(db)
+    .await?;
+    Ok(invite)
+}
+
+pub async fn find_by_token_hash(db: impl SqliteExecutor<'_>, token_hash: &str) -> Result<Option<InviteWithCustomer>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, c.name AS customer_name, c.contact_email FROM invites i JOIN customers c ON c.id = i.customer_id WHERE i.token_hash = ?"
+    ))
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<InviteWithCustomer>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, c.name AS customer_name, c.contact_email FROM invites i JOIN customers c ON c.id = i.customer_id WHERE i.id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Revokes an invite; false when there is no such invite or it was revoked already.
+pub async fn revoke(db: impl SqliteExecutor<'_>, id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(super::now_text())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn mark_completed(db: impl SqliteExecutor<'_>, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE invites SET completed_at = COALESCE(completed_at, ?) WHERE id = ?")
+        .bind(super::now_text())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+impl Invite {
+    /// Still usable at `now`: neither revoked nor expired.
+    pub fn is_usable(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > timestamp_text(now)
+    }
+}

@@ -1,0 +1,105 @@
+use std::fmt;
+
+/// A tenant's health, as the dashboard shows it: one word with a colour, and a sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TenantStatus {
+    Verified,
+    MissingRoles,
+    Propagating,
+    ConsentRemoved,
+    AppDisabled,
+    ServiceNotProvisioned,
+    TenantNotFound,
+    CredentialsInvalid,
+    Throttled,
+    Unreachable,
+    TokenInvalid,
+    NeverChecked,
+}
+
+impl TenantStatus {
+    pub const ALL: [TenantStatus; 12] = [
+        Self::Verified,
+        Self::MissingRoles,
+        Self::Propagating,
+        Self::ConsentRemoved,
+        Self::AppDisabled,
+        Self::ServiceNotProvisioned,
+        Self::TenantNotFound,
+        Self::CredentialsInvalid,
+        Self::Throttled,
+        Self::Unreachable,
+        Self::TokenInvalid,
+        Self::NeverChecked,
+    ];
+
+    /// The value stored in the database and used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::MissingRoles => "missing_roles",
+            Self::Propagating => "propagating",
+            Self::ConsentRemoved => "consent_removed",
+            Self::AppDisabled => "app_disabled",
+            Self::ServiceNotProvisioned => "service_not_provisioned",
+            Self::TenantNotFound => "tenant_not_found",
+            Self::CredentialsInvalid => "credentials_invalid",
+            Self::Throttled => "throttled",
+            Self::Unreachable => "unreachable",
+            Self::TokenInvalid => "token_invalid",
+            Self::NeverChecked => "never_checked",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    /// The word shown.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::MissingRoles => "missing roles",
+            Self::Propagating => "propagating",
+            Self::ConsentRemoved => "consent removed",
+            Self::AppDisabled => "app disabled",
+            Self::ServiceNotProvisioned => "service not provisioned",
+            Self::TenantNotFound => "tenant not found",
+            Self::CredentialsInvalid => "credentials invalid or expired",
+            Self::Throttled => "throttled",
+            Self::Unreachable => "unreachable",
+            Self::TokenInvalid => "token not valid",
+            Self::NeverChecked => "never checked",
+        }
+    }
+
+    /// The colour class: ok, info, warn, bad, neutral.
+    pub fn tone(self) -> &'static str {
+        match self {
+            Self::Verified => "ok",
+            Self::Propagating => "info",
+            Self::MissingRoles | Self::Throttled | Self::Unreachable => "warn",
+            Self::NeverChecked => "neutral",
+            _ => "bad",
+        }
+    }
+
+    /// Microsoft's answer, classified: an AADSTS code (and the HTTP status) to a status.
+    pub fn from_token_error(status: u16, aadsts: Option<u32>) -> Self {
+        match aadsts {
+            Some(700016 | 7000229 | 65001) => Self::ConsentRemoved,
+            Some(7000112) => Self::AppDisabled,
+            Some(500011) => Self::ServiceNotProvisioned,
+            Some(90002 | 900023) => Self::TenantNotFound,
+            Some(7000215 | 7000222 | 7000218 | 700027 | 700024 | 700021 | 50027 | 50013) => Self::CredentialsInvalid,
+            _ if status == 429 => Self::Throttled,
+            _ => Self::Unreachable,
+        }
+    }
+}
+
+impl fmt::Display for TenantStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,93 @@
+//! The JWKS cache. Keys come only from the configured sign-in host's JWKS URLs (never from a token's
+//! `jku`, `x5u` or `jwk` header). An unknown `kid` triggers at most one refresh a minute per URL, so a
+//! flood of forged tokens cannot turn into a flood of requests to Microsoft.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+
+const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(60);
+const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Deserialize)]
+struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kty: String,
+    kid: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+struct Entry {
+    keys: HashMap<String, DecodingKey>,
+    fetched_at: Instant,
+}
+
+pub struct JwksCache {
+    http: reqwest::Client,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    #[error("the JWKS could not be fetched: {0}")]
+    Unreachable(String),
+    #[error("no key {0:?} in the tenant's JWKS")]
+    UnknownKey(String),
+}
+
+impl JwksCache {
+    pub fn new(http: reqwest::Client) -> Self {
+        Self { http, entries: Mutex::new(HashMap::new()) }
+    }
+
+    fn cached(&self, url: &str, kid: &str) -> (Option<DecodingKey>, bool) {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match entries.get(url) {
+            Some(entry) => {
+                let key = entry.keys.get(kid).filter(|_| entry.fetched_at.elapsed() < KEEP_FOR).cloned();
+                (key, entry.fetched_at.elapsed() >= REFRESH_AT_MOST_EVERY)
+            }
+            None => (None, true),
+        }
+    }
+
+    /// The key `kid` of the JWKS at `url`.
+    pub async fn key(&self, url: &str, kid: &str) -> Result<DecodingKey, JwksError> {
+        let (key, may_refresh) = self.cached(url, kid);
+        if let Some(key) = key {
+            return Ok(key);
+        }
+        if !may_refresh {
+            return Err(JwksError::UnknownKey(kid.to_owned()));
+        }
+        let keys = self.fetch(url).await?;
+        let key = keys.get(kid).cloned();
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(url.to_owned(), Entry { keys, fetched_at: Instant::now() });
+        key.ok_or_else(|| JwksError::UnknownKey(kid.to_owned()))
+    }
+
+    async fn fetch(&self, url: &str) -> Result<HashMap<String, DecodingKey>, JwksError> {
+        let response = self.http.get(url).send().await.map_err(|e| JwksError::Unreachable(e.without_url().to_string()))?;
+        if !response.status().is_success() {
+            return Err(JwksError::Unreachable(format!("status {}", response.status())));
+        }
+        let jwks: Jwks = response.json().await.map_err(|e| JwksError::Unreachable(e.without_url().to_string()))?;
+        Ok(jwks
+            .keys
+            .into_iter()
+            .filter(|k| k.kty == "RSA")
+            .filter_map(|k| {
+                let key = DecodingKey::from_rsa_components(k.n.as_deref()?, k.e.as_deref()?).ok()?;
+                Some((k.kid?, key))
+            })
+            .collect())
+    }
+}

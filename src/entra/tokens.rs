@@ -1,0 +1,180 @@
+//! Token requests: app-only tokens (client credentials, v2 `scope`), and redeeming codes (sign-in, and
+//! the v1 consent link). The client authenticates with its secret, or with a certificate assertion
+//! (PS256, `x5t#S256`, `aud` = the token endpoint, a new `jti`, ten minutes).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::EntraClient;
+use crate::config::ClientCredential;
+use crate::domain::TenantId;
+
+/// A token request that did not give a token: what Microsoft said (never the raw description).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenError {
+    /// HTTP status; 0 when Microsoft could not be reached.
+    pub status: u16,
+    /// The OAuth `error` value.
+    pub error: String,
+    pub aadsts: Option<u32>,
+    pub trace_id: Option<String>,
+    /// Seconds, when Microsoft asked to wait.
+    pub retry_after_s: Option<u64>,
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.aadsts {
+            Some(code) => write!(f, "{} (AADSTS{code}, HTTP {})", self.error, self.status),
+            None => write!(f, "{} (HTTP {})", self.error, self.status),
+        }
+    }
+}
+
+/// An app-only token, with what the check needs of it. The raw token stays in memory only.
+pub struct AppToken {
+    pub raw: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: Option<String>,
+    error_codes: Option<Vec<u32>>,
+    error_description: Option<String>,
+    trace_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    access_token: Option<String>,
+    id_token: Option<String>,
+}
+
+/// The tokens of a redeemed code.
+pub struct RedeemedTokens {
+    pub access_token: Option<String>,
+    pub id_token: Option<String>,
+}
+
+impl EntraClient {
+    fn client_authentication(&self, token_endpoint: &str) -> Result<Vec<(&'static str, String)>, TokenError> {
+        match &self.credential {
+            ClientCredential::Secret(secret) => Ok(vec![("client_secret", secret.expose().to_owned())]),
+            ClientCredential::Certificate { certificate_pem, key_pem } => {
+                let failure = |what: &str| TokenError {
+                    status: 0,
+                    error: format!("certificate credential: {what}"),
+                    aadsts: None,
+                    trace_id: None,
+                    retry_after_s: None,
+                };
+                let certificate = CertificateDer::from_pem_slice(certificate_pem.as_bytes()).map_err(|_| failure("no certificate"))?;
+                let key = EncodingKey::from_rsa_pem(key_pem.expose().as_bytes()).map_err(|_| failure("the key is not an RSA key"))?;
+                let mut header = Header::new(Algorithm::PS256);
+                header.typ = Some("JWT".into());
+                header.x5t_s256 = Some(URL_SAFE_NO_PAD.encode(Sha256::digest(certificate.as_ref())));
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                let claims = json!({
+                    "aud": token_endpoint, "iss": self.client_id, "sub": self.client_id,
+                    "jti": uuid::Uuid::new_v4().to_string(), "nbf": now, "iat": now, "exp": now + 600,
+                });
+                let assertion = jsonwebtoken::encode(&header, &claims, &key).map_err(|_| failure("cannot sign the assertion"))?;
+                Ok(vec![
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()),
+                    ("client_assertion", assertion),
+                ])
+            }
+        }
+    }
+
+    async fn post_token(&self, endpoint: &str, mut form: Vec<(&'static str, String)>) -> Result<TokenBody, TokenError> {
+        form.push(("client_id", self.client_id.clone()));
+        form.extend(self.client_authentication(endpoint)?);
+        let unreachable = |error: String| TokenError { status: 0, error, aadsts: None, trace_id: None, retry_after_s: None };
+        let response = self
+            .http
+            .post(endpoint)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| unreachable(if e.is_timeout() { "timeout".into() } else { format!("unreachable: {}", e.without_url()) }))?;
+        let status = response.status();
+        let retry_after_s =
+            response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+        let body = response.bytes().await.map_err(|e| unreachable(format!("unreadable answer: {}", e.without_url())))?;
+        if status.is_success() {
+            return serde_json::from_slice::<TokenBody>(&body).map_err(|_| TokenError {
+                status: status.as_u16(),
+                error: "invalid_response".into(),
+                aadsts: None,
+                trace_id: None,
+                retry_after_s,
+            });
+        }
+        let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
+        let error = TokenError {
+            status: status.as_u16(),
+            error: parsed
+                .as_ref()
+                .and_then(|b| b.error.clone())
+                .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_ascii_lowercase().replace(' ', "_")),
+            aadsts: parsed.as_ref().and_then(|b| {
+                b.error_codes
+                    .as_ref()
+                    .and_then(|c| c.first().copied())
+                    .or_else(|| b.error_description.as_deref().and_then(crate::domain::aadsts::code_in))
+            }),
+            trace_id: parsed.and_then(|b| b.trace_id).filter(|t| t.len() <= 64 && t.chars().all(|c| c.is_ascii_hexdigit() || c == '-')),
+            retry_after_s,
+        };
+        Err(error)
+    }
+
+    /// A fresh app-only token for the resource in `tenant` (never cached: a cached token would hide a
+    /// revocation).
+    pub async fn app_only_token(&self, tenant: TenantId) -> Result<AppToken, TokenError> {
+        let endpoint = format!("{}/{tenant}/oauth2/v2.0/token", self.authority);
+        let form = vec![("grant_type", "client_credentials".to_owned()), ("scope", format!("{}/.default", self.resource))];
+        let body = self.post_token(&endpoint, form).await?;
+        body.access_token.map(|raw| AppToken { raw }).ok_or(TokenError {
+            status: 200,
+            error: "invalid_response".into(),
+            aadsts: None,
+            trace_id: None,
+            retry_after_s: None,
+        })
+    }
+
+    /// Redeems a sign-in code (with its PKCE verifier) at `{tenant}`'s v2 token endpoint.
+    pub async fn redeem_sign_in_code(&self, tenant: &str, code: &str, pkce_verifier: &str) -> Result<RedeemedTokens, TokenError> {
+        let endpoint = format!("{}/{tenant}/oauth2/v2.0/token", self.authority);
+        let form = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.to_owned()),
+            ("redirect_uri", self.sign_in_redirect_uri()),
+            ("code_verifier", pkce_verifier.to_owned()),
+            ("scope", "openid profile".to_owned()),
+        ];
+        let body = self.post_token(&endpoint, form).await?;
+        Ok(RedeemedTokens { access_token: body.access_token, id_token: body.id_token })
+    }
+
+    /// Redeems the code of the v1 consent link at `/common/oauth2/token`.
+    pub async fn redeem_v1_consent_code(&self, code: &str) -> Result<RedeemedTokens, TokenError> {
+        let endpoint = format!("{}/common/oauth2/token", self.authority);
+        let form = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.to_owned()),
+            ("redirect_uri", self.consent_redirect_uri()),
+            ("resource", self.resource.clone()),
+        ];
+        let body = self.post_token(&endpoint, form).await?;
+        Ok(RedeemedTokens { access_token: body.access_token, id_token: body.id_token })
+    }
+}

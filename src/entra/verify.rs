@@ -1,0 +1,159 @@
+//! Token verification (SECURITY.md, "Tokens the dashboard validates"): RS256 only; keys only from the
+//! tenant's JWKS at the configured host; `aud`, `iss` (the template filled with this `tid`), `tid`,
+//! `exp`/`nbf` with a small leeway; a `nonce` header (Microsoft Graph) means "not verifiable".
+
+use jsonwebtoken::{Algorithm, Validation};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::EntraClient;
+use super::jwks::JwksError;
+use crate::domain::{TenantId, hash_secret};
+
+/// Leeway on `exp` and `nbf`.
+const LEEWAY_S: u64 = 120;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("not a JWT")]
+    Malformed,
+    #[error("signed with {0}, only RS256 is accepted")]
+    Algorithm(String),
+    #[error("a nonce header: a Microsoft Graph token, not verifiable")]
+    NotVerifiable,
+    #[error("the key is not in the tenant's JWKS")]
+    UnknownKey,
+    #[error("the JWKS could not be fetched")]
+    JwksUnavailable,
+    #[error("the signature is not valid")]
+    Signature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error("the audience is not ours")]
+    Audience,
+    #[error("the issuer is not the tenant's")]
+    Issuer,
+    #[error("the tenant is not the one expected")]
+    Tenant,
+    #[error("the token was issued to another application")]
+    Application,
+    #[error("the nonce does not match the sign-in")]
+    Nonce,
+    #[error("a claim is missing or malformed: {0}")]
+    Claim(&'static str),
+}
+
+/// What the portal learns from a verified ID token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdTokenClaims {
+    pub tenant_id: TenantId,
+    pub object_id: String,
+    pub upn: Option<String>,
+    pub name: Option<String>,
+    pub roles: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Unverified {
+    tid: Option<String>,
+}
+
+/// The unverified `tid` of a token, to know which tenant's keys and issuer to check it against.
+fn unverified_tenant(token: &str) -> Result<TenantId, VerifyError> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).ok_or(VerifyError::Malformed)?;
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).map_err(|_| VerifyError::Malformed)?;
+    let claims: Unverified = serde_json::from_slice(&bytes).map_err(|_| VerifyError::Malformed)?;
+    TenantId::parse(claims.tid.as_deref().ok_or(VerifyError::Claim("tid"))?).map_err(|_| VerifyError::Claim("tid"))
+}
+
+impl EntraClient {
+    /// Verifies a token's header and signature with the key of `jwks_url`, and its time claims; returns
+    /// its claims for the caller's own checks.
+    async fn verified_claims(&self, token: &str, jwks_url: &str, audience: &str) -> Result<Value, VerifyError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+        if header.nonce.is_some() || header.extras.inner().contains_key("nonce") {
+            return Err(VerifyError::NotVerifiable);
+        }
+        if header.alg != Algorithm::RS256 {
+            return Err(VerifyError::Algorithm(format!("{:?}", header.alg)));
+        }
+        let kid = header.kid.ok_or(VerifyError::UnknownKey)?;
+        let key = self.jwks.key(jwks_url, &kid).await.map_err(|e| match e {
+            JwksError::UnknownKey(_) => VerifyError::UnknownKey,
+            JwksError::Unreachable(_) => VerifyError::JwksUnavailable,
+        })?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = LEEWAY_S;
+        validation.validate_nbf = true;
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "aud", "iss"]);
+        let data = jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => VerifyError::Expired,
+            jsonwebtoken::errors::ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
+            jsonwebtoken::errors::ErrorKind::InvalidAudience => VerifyError::Audience,
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => VerifyError::Signature,
+            jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => VerifyError::Algorithm("mismatch".into()),
+            _ => VerifyError::Malformed,
+        })?;
+        Ok(data.claims)
+    }
+
+    /// Verifies a sign-in's ID token: signature (the tenant's v2 JWKS), `iss` =
+    /// `{host}/{tid}/v2.0`, `aud` = our client id, `exp`, and `nonce` = the one this sign-in sent (its
+    /// hash is what the session keeps).
+    pub async fn verify_id_token(&self, token: &str, nonce_hash: &str) -> Result<IdTokenClaims, VerifyError> {
+        let tenant = unverified_tenant(token)?;
+        let jwks_url = format!("{}/{tenant}/discovery/v2.0/keys", self.authority);
+        let claims = self.verified_claims(token, &jwks_url, &self.client_id).await?;
+        if claims.get("iss").and_then(Value::as_str) != Some(format!("{}/{tenant}/v2.0", self.authority).as_str()) {
+            return Err(VerifyError::Issuer);
+        }
+        let nonce = claims.get("nonce").and_then(Value::as_str).ok_or(VerifyError::Nonce)?;
+        if hash_secret(nonce) != nonce_hash {
+            return Err(VerifyError::Nonce);
+        }
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        Ok(IdTokenClaims {
+            tenant_id: tenant,
+            object_id: text("oid").ok_or(VerifyError::Claim("oid"))?,
+            upn: text("preferred_username").or_else(|| text("upn")),
+            name: text("name"),
+            roles: claims
+                .get("roles")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Verifies a v1 access token issued to this app for the resource in `expected_tenant` (or, when
+    /// `None`, in whichever tenant its `tid` names — the v1 consent flow learns the tenant this way):
+    /// signature (the tenant's JWKS), `aud` = the resource, `iss` = `https://sts.windows.net/{tid}/`,
+    /// `appid` (or `azp`) = our client id. Returns the tenant and the claims.
+    pub async fn verify_access_token(&self, token: &str, expected_tenant: Option<TenantId>) -> Result<(TenantId, Value), VerifyError> {
+        let tenant = unverified_tenant(token)?;
+        if expected_tenant.is_some_and(|expected| expected != tenant) {
+            return Err(VerifyError::Tenant);
+        }
+        let jwks_url = format!("{}/{tenant}/discovery/keys", self.authority);
+        let claims = self.verified_claims(token, &jwks_url, &self.resource).await?;
+        let issuer = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
+        let accepted_issuers = [
+            format!("https://sts.windows.net/{tenant}/"),
+            format!("{}/{tenant}/v2.0", self.authority),
+            format!("{}/{tenant}/", self.authority),
+        ];
+        if !accepted_issuers.iter().any(|accepted| accepted == issuer) {
+            return Err(VerifyError::Issuer);
+        }
+        let app = claims.get("appid").or_else(|| claims.get("azp")).and_then(Value::as_str);
+        if app.map(str::to_ascii_lowercase) != Some(self.client_id.to_ascii_lowercase()) {
+            return Err(VerifyError::Application);
+        }
+        Ok((tenant, claims))
+    }
+}
