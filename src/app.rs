@@ -17,6 +17,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Config;
+use crate::entra::EntraClient;
 use crate::web;
 use crate::web::middleware::{MAX_BODY_BYTES, SecurityHeaders};
 
@@ -28,13 +29,17 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: SqlitePool,
+    pub entra: EntraClient,
     pub security_headers: Arc<SecurityHeaders>,
+    /// Onboarding-link lookups per client address (guessing tokens is slow).
+    pub onboarding_limiter: Arc<web::onboarding::LookupLimiter>,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: SqlitePool) -> Self {
+    pub fn new(config: Config, db: SqlitePool) -> anyhow::Result<Self> {
         let security_headers = Arc::new(SecurityHeaders::new(&config));
-        Self { config: Arc::new(config), db, security_headers }
+        let entra = EntraClient::new(&config)?;
+        Ok(Self { config: Arc::new(config), db, entra, security_headers, onboarding_limiter: Arc::new(web::onboarding::lookup_limiter()) })
     }
 }
 
@@ -49,7 +54,9 @@ pub fn router(state: AppState) -> Router {
         .merge(web::health::routes())
         .merge(web::assets::routes())
         .merge(web::csp_report::routes())
+        .merge(web::onboarding::routes())
         .fallback(web::not_found)
+        .layer(web::sessions::layer(&state))
         .layer(CatchPanicLayer::custom(web::middleware::panic_response))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -48,6 +48,12 @@ pub enum Command {
     Backup(BackupArgs),
     /// Run the built-in fake of the Microsoft identity platform and the Defender API on its own.
     FakeEntra(crate::fake_entra::cli::FakeEntraArgs),
+    /// Create or revoke customer invites.
+    #[command(subcommand)]
+    Invite(crate::commands::InviteCommand),
+    /// List recorded tenants.
+    #[command(subcommand)]
+    Tenants(crate::commands::TenantsCommand),
     /// Ask a running portal whether it is up (GET /healthz); exit 0 if so. For container health checks.
     Healthcheck(HealthcheckArgs),
 }
@@ -117,6 +123,8 @@ pub fn main() -> ExitCode {
             Some(Command::Backup(args)) => run_backup(args).await,
             Some(Command::Healthcheck(args)) => run_healthcheck(args).await,
             Some(Command::FakeEntra(args)) => crate::fake_entra::cli::run(args).await,
+            Some(Command::Invite(command)) => crate::commands::invite(command).await,
+            Some(Command::Tenants(command)) => crate::commands::tenants(command).await,
         }
     })
 }
@@ -141,7 +149,11 @@ async fn run_serve(args: ConfigArgs) -> ExitCode {
         Err(error) => return refuse_to_start(format_args!("PORTAL_BIND: cannot listen on {}: {error}", config.bind)),
     };
     tracing::info!(address = %config.bind, public_url = %config.public_url, "portal listening");
-    serve_until_shutdown(listener, AppState::new(config, db)).await
+    let state = match AppState::new(config, db) {
+        Ok(state) => state,
+        Err(error) => return refuse_to_start(format_args!("cannot start: {error:#}")),
+    };
+    serve_until_shutdown(listener, state).await
 }
 
 pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState) -> ExitCode {

@@ -20,6 +20,7 @@ pub const DEFAULT_RESOURCE: &str = "https://api.security.microsoft.com";
 pub const DEFAULT_REQUIRED_ROLES: &str = "Incident.Read.All,AdvancedHunting.Read.All";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/consent-portal.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_PARTNER_NAME: &str = "Your service provider";
 
 /// The options of `serve`, as the command line and the environment give them. Turned into a [`Config`]
 /// by [`Config::from_args`]; nothing else reads them.
@@ -84,6 +85,29 @@ pub struct ConfigArgs {
     /// Bearer token for the read-only JSON API (at least 32 characters); the API is off without it.
     #[arg(long, env = "PORTAL_API_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
+
+    /// The partner's name, as customers see it on the onboarding pages.
+    #[arg(long, env = "PORTAL_PARTNER_NAME", value_name = "NAME", default_value = DEFAULT_PARTNER_NAME)]
+    pub partner_name: String,
+
+    /// How customers reach the partner (an e-mail address or a sentence), shown when a link has expired.
+    #[arg(long, env = "PORTAL_PARTNER_CONTACT", value_name = "TEXT")]
+    pub partner_contact: Option<String>,
+
+    /// Admin consent flow: v2 (sign in first, then the v2 admin-consent endpoint) or v1 (the one-step
+    /// link of Microsoft's partner page; the tenant is proven by redeeming its code).
+    #[arg(long, env = "PORTAL_CONSENT_FLOW", value_enum, default_value_t = ConsentFlow::V2)]
+    pub consent_flow: ConsentFlow,
+}
+
+/// The admin consent flow customers go through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ConsentFlow {
+    /// Sign in (OpenID Connect), then `/{tenant}/v2.0/adminconsent`.
+    #[default]
+    V2,
+    /// `/common/oauth2/authorize?prompt=admin_consent`, one step.
+    V1,
 }
 
 /// How the app proves itself to Microsoft when it asks for app-only tokens.
@@ -122,6 +146,9 @@ pub struct Config {
     pub api_base: Url,
     pub required_roles: Vec<RoleName>,
     pub api_token: Option<Secret>,
+    pub partner_name: String,
+    pub partner_contact: Option<String>,
+    pub consent_flow: ConsentFlow,
 }
 
 /// Where the SQLite database lives.
@@ -180,6 +207,11 @@ impl Config {
             Some(token) => Some(Secret::new(token.clone())),
             None => None,
         };
+        let partner_name = args.partner_name.trim().to_owned();
+        if partner_name.is_empty() || partner_name.len() > 120 {
+            return Err(problem("PORTAL_PARTNER_NAME", "must be a name of 1 to 120 characters"));
+        }
+        let partner_contact = args.partner_contact.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
         Ok(Self {
             public_url,
             bind,
@@ -192,6 +224,9 @@ impl Config {
             api_base,
             required_roles,
             api_token,
+            partner_name,
+            partner_contact,
+            consent_flow: args.consent_flow,
         })
     }
 
@@ -211,7 +246,7 @@ impl Config {
     }
 }
 
-fn parse_public_url(value: &str) -> Result<Url, ConfigError> {
+pub(crate) fn parse_public_url(value: &str) -> Result<Url, ConfigError> {
     const VAR: &str = "PORTAL_PUBLIC_URL";
     let url = parse_http_url(VAR, value)?;
     if url.path() != "/" {
@@ -220,7 +255,7 @@ fn parse_public_url(value: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn parse_authority_host(value: &str) -> Result<Url, ConfigError> {
+pub(crate) fn parse_authority_host(value: &str) -> Result<Url, ConfigError> {
     const VAR: &str = "PORTAL_AUTHORITY_HOST";
     let url = parse_http_url(VAR, value)?;
     if url.path() != "/" {

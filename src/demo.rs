@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::app::AppState;
 use crate::cli::{DemoArgs, refuse_to_start, serve_until_shutdown};
-use crate::config::{self, ClientCredential, Config, DatabaseLocation};
+use crate::config::{self, ClientCredential, Config, ConsentFlow, DatabaseLocation};
 use crate::domain::{Secret, TenantId, parse_role_list};
 use crate::fake_entra::{self, FakeEntra};
 
@@ -69,7 +69,11 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         Err(error) => return refuse_to_start(format_args!("PORTAL_DEMO_DATA_DIR: {error}")),
     };
     print_welcome(&config, &fake_server.url);
-    let status = serve_until_shutdown(listener, AppState::new(config, db)).await;
+    let state = match AppState::new(config, db) {
+        Ok(state) => state,
+        Err(error) => return refuse_to_start(format_args!("cannot start: {error:#}")),
+    };
+    let status = serve_until_shutdown(listener, state).await;
     drop(fake_server);
     status
 }
@@ -110,5 +114,8 @@ pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocati
         api_base: fake,
         required_roles,
         api_token: None,
+        partner_name: "Fabrikam Partner".to_owned(),
+        partner_contact: Some("onboarding@fabrikampartner.example".to_owned()),
+        consent_flow: ConsentFlow::V2,
     })
 }

@@ -21,6 +21,8 @@ pub enum AppError {
     Conflict(String),
     #[error("gone: {0}")]
     Gone(String),
+    #[error("too many requests")]
+    TooManyRequests,
     /// The database cannot take writes right now (read-only, full, locked too long): 503, try later.
     #[error("database unavailable for writes: {0}")]
     Unavailable(#[source] sqlx::Error),
@@ -108,6 +110,7 @@ impl IntoResponse for AppError {
             AppError::Forbidden(message) => ErrorPage::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", message.clone()),
             AppError::Conflict(message) => ErrorPage::new(StatusCode::CONFLICT, "conflict", "Already done elsewhere", message.clone()),
             AppError::Gone(message) => ErrorPage::new(StatusCode::GONE, "gone", "No longer valid", message.clone()),
+            AppError::TooManyRequests => ErrorPage::for_status(StatusCode::TOO_MANY_REQUESTS),
             AppError::Unavailable(source) => {
                 tracing::error!(error = %source, "database cannot take writes");
                 ErrorPage::for_status(StatusCode::SERVICE_UNAVAILABLE)
@@ -118,8 +121,14 @@ impl IntoResponse for AppError {
             }
         };
         let mut response = page.into_response();
-        if matches!(self, AppError::Unavailable(_)) {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("30"));
+        match self {
+            AppError::Unavailable(_) => {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("30"));
+            }
+            AppError::TooManyRequests => {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+            }
+            _ => {}
         }
         response
     }

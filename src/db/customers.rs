@@ -36,3 +36,10 @@ pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Custom
 pub async fn count(db: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(db).await
 }
+
+pub async fn find_by_name(db: impl SqliteExecutor<'_>, name: &str) -> Result<Option<Customer>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, contact_email, created_at FROM customers WHERE name = ? ORDER BY id LIMIT 1")
+        .bind(name)
+        .fetch_optional(db)
+        .await
+}

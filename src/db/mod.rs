@@ -70,7 +70,9 @@ pub async fn open(location: &DatabaseLocation) -> Result<SqlitePool, OpenError> 
         true => OpenError::ReadOnly { path: path.clone(), source },
         false => OpenError::Open { path: path.clone(), source },
     })?;
-    MIGRATOR.run(&pool).await.map_err(|source| OpenError::Migrate { path, source })?;
+    MIGRATOR.run(&pool).await.map_err(|source| OpenError::Migrate { path: path.clone(), source })?;
+    // The session store keeps its own table (tower-sessions' schema, created when missing).
+    tower_sessions_sqlx_store::SqliteStore::new(pool.clone()).migrate().await.map_err(|source| OpenError::Open { path, source })?;
     Ok(pool)
 }
 

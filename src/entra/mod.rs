@@ -58,12 +58,7 @@ pub enum DiscoveryError {
 
 impl EntraClient {
     pub fn new(config: &Config) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("consent-portal/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let http = http_client()?;
         Ok(Self {
             authority: config.authority().to_owned(),
             client_id: config.client_id.clone(),
@@ -149,32 +144,47 @@ impl EntraClient {
         url::Url::parse(&self.authority).unwrap_or_else(|_| url::Url::parse("https://login.microsoftonline.com").expect("a valid URL"))
     }
 
-    /// Resolves a verified domain to its tenant id through the discovery document, whose issuer names
-    /// the tenant GUID.
+    /// Resolves a verified domain to its tenant id (see [`resolve_domain`]).
     pub async fn resolve_domain(&self, domain: &str) -> Result<TenantId, DiscoveryError> {
-        #[derive(Deserialize)]
-        struct Discovery {
-            issuer: String,
-        }
-        let valid = !domain.is_empty()
-            && domain.len() <= 253
-            && domain.contains('.')
-            && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-        if !valid {
-            return Err(DiscoveryError::UnknownDomain(domain.to_owned()));
-        }
-        let url = format!("{}/{domain}/v2.0/.well-known/openid-configuration", self.authority);
-        let response = self.http.get(&url).send().await.map_err(|e| DiscoveryError::Unreachable(e.without_url().to_string()))?;
-        if response.status().is_client_error() {
-            return Err(DiscoveryError::UnknownDomain(domain.to_owned()));
-        }
-        if !response.status().is_success() {
-            return Err(DiscoveryError::Unreachable(format!("status {}", response.status())));
-        }
-        let discovery: Discovery = response.json().await.map_err(|e| DiscoveryError::Unreachable(e.without_url().to_string()))?;
-        let tenant = discovery.issuer.trim_end_matches('/').trim_end_matches("/v2.0").rsplit('/').next().unwrap_or_default().to_owned();
-        TenantId::parse(&tenant).map_err(|_| DiscoveryError::NoTenant(domain.to_owned()))
+        resolve_domain(&self.http, &self.authority, domain).await
     }
+}
+
+/// A client for the sign-in host: no redirects, connect and total timeouts.
+pub fn http_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(REQUEST_TIMEOUT)
+        .user_agent(concat!("consent-portal/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Resolves a verified domain to its tenant id through the discovery document, whose issuer names the
+/// tenant GUID (`{authority}/{domain}/v2.0/.well-known/openid-configuration`).
+pub async fn resolve_domain(http: &reqwest::Client, authority: &str, domain: &str) -> Result<TenantId, DiscoveryError> {
+    #[derive(Deserialize)]
+    struct Discovery {
+        issuer: String,
+    }
+    let valid = !domain.is_empty()
+        && domain.len() <= 253
+        && domain.contains('.')
+        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if !valid {
+        return Err(DiscoveryError::UnknownDomain(domain.to_owned()));
+    }
+    let url = format!("{authority}/{domain}/v2.0/.well-known/openid-configuration");
+    let response = http.get(&url).send().await.map_err(|e| DiscoveryError::Unreachable(e.without_url().to_string()))?;
+    if response.status().is_client_error() {
+        return Err(DiscoveryError::UnknownDomain(domain.to_owned()));
+    }
+    if !response.status().is_success() {
+        return Err(DiscoveryError::Unreachable(format!("status {}", response.status())));
+    }
+    let discovery: Discovery = response.json().await.map_err(|e| DiscoveryError::Unreachable(e.without_url().to_string()))?;
+    let tenant = discovery.issuer.trim_end_matches('/').trim_end_matches("/v2.0").rsplit('/').next().unwrap_or_default().to_owned();
+    TenantId::parse(&tenant).map_err(|_| DiscoveryError::NoTenant(domain.to_owned()))
 }
 
 /// The roles a token carries that are among the required ones, and those missing. A `roles` claim that

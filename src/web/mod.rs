@@ -5,7 +5,9 @@ pub mod assets;
 pub mod csp_report;
 pub mod health;
 pub mod middleware;
+pub mod onboarding;
 pub mod pages;
+pub mod sessions;
 
 use axum::response::IntoResponse;
 

@@ -69,11 +69,29 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the real router with the given database pool (which may be read-only).
 pub async fn spawn_app_with(dir: TempDir, database: DatabaseLocation, db: SqlitePool) -> TestApp {
+    spawn_app_full(dir, database, db, |_| {}).await
+}
+
+/// Starts the real router with a fresh database and the demo configuration changed by `configure`.
+pub async fn spawn_app_configured(configure: impl FnOnce(&mut consent_portal::config::Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database = database_in(dir.path());
+    let db = consent_portal::db::open(&database).await.unwrap();
+    spawn_app_full(dir, database, db, configure).await
+}
+
+async fn spawn_app_full(
+    dir: TempDir,
+    database: DatabaseLocation,
+    db: SqlitePool,
+    configure: impl FnOnce(&mut consent_portal::config::Config),
+) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let fake = spawn_fake(&format!("http://{address}")).await;
-    let config = consent_portal::demo::demo_config(address, &fake.url, database).unwrap();
-    let state = AppState::new(config, db.clone());
+    let mut config = consent_portal::demo::demo_config(address, &fake.url, database).unwrap();
+    configure(&mut config);
+    let state = AppState::new(config, db.clone()).unwrap();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(consent_portal::server::serve(listener, router(state), async move {
         let _ = stopped.await;

@@ -1,0 +1,307 @@
+//! Command-line administration: `invite create`, `invite revoke`, `tenants list`. They work on the
+//! database directly, so an operator can onboard customers before (or without) the staff pages.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::cli::refuse_to_start;
+use crate::config::{self, DEFAULT_AUTHORITY_HOST, DEFAULT_DATABASE_URL};
+use crate::db;
+use crate::domain::{InviteToken, TenantId};
+use crate::entra;
+
+/// What these commands need of the configuration.
+#[derive(Debug, Clone, Args)]
+pub struct AdminArgs {
+    /// The portal's public base URL (onboarding links are built from it).
+    #[arg(long, env = "PORTAL_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// SQLite database, created when missing (with its folder).
+    #[arg(long, env = "PORTAL_DATABASE_URL", value_name = "URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// Microsoft identity platform sign-in host (resolves --domain).
+    #[arg(long, env = "PORTAL_AUTHORITY_HOST", value_name = "URL", default_value = DEFAULT_AUTHORITY_HOST)]
+    pub authority_host: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InviteCommand {
+    /// Create an invite and print its onboarding URL.
+    Create(CreateInviteArgs),
+    /// Revoke an invite: its link stops working at once.
+    Revoke {
+        /// The invite's id.
+        id: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateInviteArgs {
+    /// The customer's name (an existing customer of that exact name is reused).
+    #[arg(long)]
+    pub customer: String,
+    /// The customer's contact e-mail address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Pin the invite to the tenant of this verified domain (resolved now, through Microsoft's discovery).
+    #[arg(long, conflicts_with = "tenant_id")]
+    pub domain: Option<String>,
+    /// Pin the invite to this tenant id.
+    #[arg(long)]
+    pub tenant_id: Option<String>,
+    /// How long the link works, e.g. 14d, 36h.
+    #[arg(long, value_name = "DURATION", default_value = "14d")]
+    pub expires_in: String,
+    /// Print JSON: {"id", "url", "expires_at"}.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// List the recorded tenants.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+async fn open_database(admin: &AdminArgs) -> Result<sqlx::SqlitePool, ExitCode> {
+    let location = config::parse_database_url(&admin.database_url).map_err(refuse_to_start)?;
+    db::open(&location).await.map_err(|error| refuse_to_start(format_args!("PORTAL_DATABASE_URL: {error}")))
+}
+
+fn failure(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+pub async fn invite(command: InviteCommand) -> ExitCode {
+    match command {
+        InviteCommand::Create(args) => create_invite(args).await,
+        InviteCommand::Revoke { id, admin } => {
+            let pool = match open_database(&admin).await {
+                Ok(pool) => pool,
+                Err(code) => return code,
+            };
+            let result = revoke_invite(&pool, &id).await;
+            pool.close().await;
+            match result {
+                Ok(true) => {
+                    println!("invite {id} revoked");
+                    ExitCode::SUCCESS
+                }
+                Ok(false) => failure(format_args!("no invite {id} that is not revoked already")),
+                Err(error) => failure(error),
+            }
+        }
+    }
+}
+
+async fn revoke_invite(pool: &sqlx::SqlitePool, id: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db::begin_write(pool).await?;
+    let invite = db::invites::find(&mut *tx, id).await?;
+    if !db::invites::revoke(&mut *tx, id).await? {
+        return Ok(false);
+    }
+    let customer_id = invite.as_ref().map(|i| i.invite.customer_id.clone());
+    let event = db::audit::NewAuditEvent {
+        kind: "invite.revoked",
+        actor: Some("cli"),
+        customer_id: customer_id.as_deref(),
+        invite_id: Some(id),
+        ..Default::default()
+    };
+    db::audit::record(&mut *tx, event).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Checks a customer name and contact address before anything is written.
+fn validate_customer(name: &str, email: Option<&str>) -> Result<(), String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err("--customer: a name of 1 to 200 characters".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("--customer: no control characters".into());
+    }
+    if let Some(email) = email {
+        let valid = email.len() <= 254
+            && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !valid {
+            return Err(format!("--email: {email:?} is not an e-mail address"));
+        }
+    }
+    Ok(())
+}
+
+async fn create_invite(args: CreateInviteArgs) -> ExitCode {
+    let admin = &args.admin;
+    let Some(public_url) = admin.public_url.as_deref() else {
+        return refuse_to_start("PORTAL_PUBLIC_URL: is missing: onboarding links are built from it");
+    };
+    let public_url = match config::parse_public_url(public_url) {
+        Ok(url) => url,
+        Err(error) => return refuse_to_start(error),
+    };
+    if let Err(message) = validate_customer(&args.customer, args.email.as_deref()) {
+        return refuse_to_start(message);
+    }
+    let lifetime: Duration = match humantime::parse_duration(&args.expires_in) {
+        Ok(lifetime) if lifetime >= Duration::from_secs(60) && lifetime <= Duration::from_secs(365 * 24 * 3600) => lifetime,
+        _ => {
+            return refuse_to_start(format_args!(
+                "--expires-in: {:?} is not a duration between 1m and 365d, such as 14d or 36h",
+                args.expires_in
+            ));
+        }
+    };
+    let pinned_tenant = match (&args.tenant_id, &args.domain) {
+        (Some(tenant), _) => match TenantId::parse(tenant.trim()) {
+            Ok(tenant) => Some(tenant),
+            Err(error) => return refuse_to_start(format_args!("--tenant-id: {error}")),
+        },
+        (None, Some(domain)) => {
+            let authority = match config::parse_authority_host(&admin.authority_host) {
+                Ok(url) => url.as_str().trim_end_matches('/').to_owned(),
+                Err(error) => return refuse_to_start(error),
+            };
+            let http = match entra::http_client() {
+                Ok(http) => http,
+                Err(error) => return failure(error),
+            };
+            match entra::resolve_domain(&http, &authority, &domain.trim().to_ascii_lowercase()).await {
+                Ok(tenant) => Some(tenant),
+                Err(error) => return failure(format_args!("--domain: {error}")),
+            }
+        }
+        (None, None) => None,
+    };
+    let pool = match open_database(admin).await {
+        Ok(pool) => pool,
+        Err(code) => return code,
+    };
+    let token = InviteToken::generate();
+    let expires_at = OffsetDateTime::now_utc() + lifetime;
+    let created = insert_invite(&pool, &args, &token, pinned_tenant, expires_at).await;
+    pool.close().await;
+    let invite = match created {
+        Ok(invite) => invite,
+        Err(error) => return failure(error),
+    };
+    let url = format!("{}/onboard/{}", public_url.as_str().trim_end_matches('/'), token.expose());
+    if args.json {
+        println!("{}", json!({ "id": invite.id, "url": url, "expires_at": invite.expires_at }));
+    } else {
+        println!("Invite {} for {} (expires {}):", invite.id, args.customer.trim(), invite.expires_at);
+        println!("{url}");
+    }
+    ExitCode::SUCCESS
+}
+
+async fn insert_invite(
+    pool: &sqlx::SqlitePool,
+    args: &CreateInviteArgs,
+    token: &InviteToken,
+    pinned_tenant: Option<TenantId>,
+    expires_at: OffsetDateTime,
+) -> Result<db::invites::Invite, sqlx::Error> {
+    let name = args.customer.trim();
+    let mut tx = db::begin_write(pool).await?;
+    let customer = match db::customers::find_by_name(&mut *tx, name).await? {
+        Some(customer) => customer,
+        None => db::customers::insert(&mut *tx, name, args.email.as_deref()).await?,
+    };
+    let pinned = pinned_tenant.map(|t| t.to_string());
+    let domain = args.domain.as_deref().map(|d| d.trim().to_ascii_lowercase());
+    let invite = db::invites::insert(
+        &mut *tx,
+        db::invites::NewInvite {
+            customer_id: &customer.id,
+            token_hash: &token.hash(),
+            pinned_tenant_id: pinned.as_deref(),
+            pinned_domain: domain.as_deref(),
+            language: "en",
+            expires_at,
+        },
+    )
+    .await?;
+    let event = db::audit::NewAuditEvent {
+        kind: "invite.created",
+        actor: Some("cli"),
+        customer_id: Some(&customer.id),
+        invite_id: Some(&invite.id),
+        tenant_id: pinned.as_deref(),
+        detail: json!({ "expires_at": invite.expires_at, "pinned_domain": domain }),
+    };
+    db::audit::record(&mut *tx, event).await?;
+    tx.commit().await?;
+    Ok(invite)
+}
+
+#[derive(Serialize)]
+struct TenantListing {
+    tenant_id: String,
+    customer: String,
+    status: String,
+    status_reason: Option<String>,
+    consented_at: String,
+    consented_by: Option<String>,
+    last_checked_at: Option<String>,
+}
+
+pub async fn tenants(command: TenantsCommand) -> ExitCode {
+    let TenantsCommand::List { json, admin } = command;
+    let pool = match open_database(&admin).await {
+        Ok(pool) => pool,
+        Err(code) => return code,
+    };
+    let rows = db::tenants::list(&pool).await;
+    pool.close().await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(error) => return failure(error),
+    };
+    let listing: Vec<TenantListing> = rows
+        .into_iter()
+        .map(|row| TenantListing {
+            tenant_id: row.tenant_id,
+            customer: row.customer,
+            status: row.status,
+            status_reason: row.status_reason,
+            consented_at: row.consented_at,
+            consented_by: row.consented_by_upn.or(row.consented_by_oid),
+            last_checked_at: row.last_checked_at,
+        })
+        .collect();
+    if json {
+        match serde_json::to_string_pretty(&listing) {
+            Ok(text) => println!("{text}"),
+            Err(error) => return failure(error),
+        }
+    } else if listing.is_empty() {
+        println!("no tenants yet");
+    } else {
+        println!("{:<38}  {:<16}  {:<24}  customer", "tenant", "status", "consented by");
+        for t in &listing {
+            println!("{:<38}  {:<16}  {:<24}  {}", t.tenant_id, t.status, t.consented_by.as_deref().unwrap_or("-"), t.customer);
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,844 @@
+//! Customer onboarding: the invite link → Microsoft sign-in → admin consent → a proven tenant recorded.
+//!
+//! SECURITY.md, "The tenant must be proven": a tenant is recorded for a customer only when the person
+//! signed in with OpenID Connect first (the verified ID token's `tid` is the tenant, and equals the
+//! invite's pinned tenant if any), the consent redirect carries a `state` this portal issued for this
+//! invite, this browser session and this tenant — unexpired, used once — and its `tenant` equals that
+//! `tid`. In the v1 flow the tenant is proven by redeeming the code and verifying the returned token.
+//!
+//! "Links that are read by machines first": `GET /onboard/{token}` changes nothing; every state change
+//! is a POST carrying a CSRF token, and cross-site POSTs are refused.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use governor::{Quota, RateLimiter};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::config::ConsentFlow;
+use crate::db;
+use crate::db::audit::NewAuditEvent;
+use crate::db::invites::InviteWithCustomer;
+use crate::db::tenants::Recorded;
+use crate::domain::aadsts::{self, Explanation};
+use crate::domain::{InviteToken, TenantId, TenantStatus, hash_secret};
+use crate::error::AppError;
+use crate::monitor;
+
+const SESSION_KEY: &str = "onboarding";
+const CSRF_COOKIE: &str = "portal_csrf";
+/// How long a sign-in or a consent `state` stays valid.
+const STEP_LIFETIME: time::Duration = time::Duration::minutes(15);
+const LOOKUPS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(60).expect("non-zero");
+
+pub type LookupLimiter = governor::DefaultKeyedRateLimiter<IpAddr>;
+
+pub fn lookup_limiter() -> LookupLimiter {
+    RateLimiter::keyed(Quota::per_minute(LOOKUPS_PER_MINUTE))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/onboard/retry", post(retry))
+        .route("/onboard/{token}", get(landing).post(start))
+        .route("/auth/callback", get(sign_in_callback))
+        .route("/consent/callback", get(consent_callback))
+}
+
+/// What the browser's session holds during an onboarding.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct OnboardingSession {
+    /// Random; consent states are bound to it (and so to this browser session).
+    binding: String,
+    /// The CSRF token of this session's forms.
+    csrf: String,
+    invite_id: String,
+    sign_in: Option<PendingSignIn>,
+    admin: Option<SignedInAdmin>,
+}
+
+/// A sign-in on its way: hashes of its state and nonce, and the PKCE verifier (useless without the
+/// one-time code).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingSignIn {
+    state_hash: String,
+    nonce_hash: String,
+    pkce_verifier: String,
+    tenant_segment: String,
+    started_at: i64,
+}
+
+/// Who signed in, proven by a verified ID token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SignedInAdmin {
+    tenant_id: String,
+    upn: Option<String>,
+    object_id: String,
+}
+
+fn random_value() -> String {
+    InviteToken::generate().expose().to_owned()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Pages
+
+#[derive(Template)]
+#[template(path = "onboarding/landing.html")]
+struct LandingPage<'a> {
+    partner: &'a str,
+    customer: &'a str,
+    roles: Vec<(String, &'static str)>,
+    admin_roles: &'static str,
+    action: String,
+    csrf: &'a str,
+    pinned: Option<String>,
+    already_connected: bool,
+    one_step: bool,
+}
+
+#[derive(Template)]
+#[template(path = "onboarding/problem.html")]
+struct ProblemPage<'a> {
+    partner: &'a str,
+    explanation: Explanation,
+    code: Option<String>,
+    trace_id: Option<String>,
+    retry_csrf: Option<String>,
+    contact: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "onboarding/wrong_tenant.html")]
+struct WrongTenantPage<'a> {
+    partner: &'a str,
+    signed_in_tenant: String,
+    signed_in_as: String,
+    expected: String,
+    retry_csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "onboarding/result.html")]
+struct ResultPage<'a> {
+    partner: &'a str,
+    customer: String,
+    tenant_id: String,
+    consented_by: String,
+    consented_at: String,
+    client_id: &'a str,
+    requested: Vec<(String, &'static str)>,
+    granted: Vec<String>,
+    still_to_appear: Vec<String>,
+    status_label: &'static str,
+    status_tone: &'static str,
+    verified: bool,
+    propagating: bool,
+    problem: Option<Explanation>,
+    code: Option<String>,
+}
+
+fn html(status: StatusCode, rendered: askama::Result<String>) -> Response {
+    match rendered {
+        Ok(page) => (status, Html(page)).into_response(),
+        Err(error) => AppError::Internal(error.into()).into_response(),
+    }
+}
+
+fn problem(
+    state: &AppState,
+    status: StatusCode,
+    explanation: Explanation,
+    code: Option<String>,
+    trace_id: Option<String>,
+    retry_csrf: Option<String>,
+) -> Response {
+    let page = ProblemPage { partner: &state.config.partner_name, explanation, code, trace_id, retry_csrf, contact: None };
+    html(status, page.render())
+}
+
+fn refused(state: &AppState, status: StatusCode, title: &'static str, what_happened: &'static str) -> Response {
+    let explanation = Explanation { title, what_happened, what_to_do: "Open the link from your onboarding email again to start over." };
+    problem(state, status, explanation, None, None, None)
+}
+
+fn not_found(state: &AppState) -> Response {
+    let explanation = Explanation {
+        title: "This link is not valid",
+        what_happened: "There is no onboarding invitation at this address.",
+        what_to_do: "Check that you opened the whole link from your onboarding email, or ask your contact for a new one.",
+    };
+    problem(state, StatusCode::NOT_FOUND, explanation, None, None, None)
+}
+
+fn gone(state: &AppState) -> Response {
+    let explanation = Explanation {
+        title: "This invitation is no longer valid",
+        what_happened: "The onboarding link has expired or was withdrawn.",
+        what_to_do: "Ask for a new link:",
+    };
+    let page = ProblemPage {
+        partner: &state.config.partner_name,
+        explanation,
+        code: None,
+        trace_id: None,
+        retry_csrf: None,
+        contact: Some(state.config.partner_contact.as_deref().unwrap_or(&state.config.partner_name)),
+    };
+    html(StatusCode::GONE, page.render())
+}
+
+fn roles_in_plain_words(state: &AppState) -> Vec<(String, &'static str)> {
+    state.config.required_roles.iter().map(|r| (r.to_string(), aadsts::describe_role(r.as_str()))).collect()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+async fn audit(
+    state: &AppState,
+    kind: &str,
+    actor: Option<&str>,
+    invite: Option<&InviteWithCustomer>,
+    tenant: Option<&str>,
+    detail: serde_json::Value,
+) {
+    let event = NewAuditEvent {
+        kind,
+        actor,
+        customer_id: invite.map(|i| i.invite.customer_id.as_str()),
+        invite_id: invite.map(|i| i.invite.id.as_str()),
+        tenant_id: tenant,
+        detail,
+    };
+    if let Err(error) = db::audit::record(&state.db, event).await {
+        tracing::error!(%error, kind, "cannot record an audit event");
+    }
+}
+
+/// The invite of a link, or the page to answer instead: the same 404 for every unknown token, 410 for an
+/// expired or revoked one, 429 past the lookup rate of this client address.
+async fn invite_for_link(state: &AppState, client: IpAddr, token: &str) -> Result<InviteWithCustomer, Response> {
+    if state.onboarding_limiter.check_key(&client).is_err() {
+        return Err(AppError::TooManyRequests.into_response());
+    }
+    let Ok(token) = InviteToken::parse(token) else { return Err(not_found(state)) };
+    let invite = db::invites::find_by_token_hash(&state.db, &token.hash()).await.map_err(|e| AppError::from(e).into_response())?;
+    let Some(invite) = invite else { return Err(not_found(state)) };
+    if !invite.invite.is_usable(OffsetDateTime::now_utc()) {
+        return Err(gone(state));
+    }
+    Ok(invite)
+}
+
+/// Is this POST from our own pages? `Sec-Fetch-Site: cross-site` or a foreign `Origin` say no.
+fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
+        return false;
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => origin.trim_end_matches('/') == state.config.public_url.origin().ascii_serialization(),
+        None => true,
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn tokens_match(a: &str, b: &str) -> bool {
+    !a.is_empty() && a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+async fn load_session(session: &Session) -> Option<OnboardingSession> {
+    session.get::<OnboardingSession>(SESSION_KEY).await.ok().flatten()
+}
+
+/// Query parameters; a parameter given twice is refused (a sign of tampering).
+fn single_valued(query: Option<&str>) -> Result<HashMap<String, String>, ()> {
+    let mut params = HashMap::new();
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if params.insert(name.into_owned(), value.into_owned()).is_some() {
+            return Err(());
+        }
+    }
+    Ok(params)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Handlers
+
+/// `GET /onboard/{token}`: what the app will do and who can approve, and one button. Changes nothing.
+async fn landing(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let invite = match invite_for_link(&state, client.ip(), &token).await {
+        Ok(invite) => invite,
+        Err(response) => return response,
+    };
+    let csrf = cookie(&headers, CSRF_COOKIE).filter(|c| c.len() == 43).unwrap_or_else(random_value);
+    let page = LandingPage {
+        partner: &state.config.partner_name,
+        customer: &invite.customer_name,
+        roles: roles_in_plain_words(&state),
+        admin_roles: aadsts::admin_roles(),
+        action: format!("/onboard/{token}"),
+        csrf: &csrf,
+        pinned: invite.invite.pinned_domain.clone().or(invite.invite.pinned_tenant_id.clone()),
+        already_connected: invite.invite.completed_at.is_some(),
+        one_step: state.config.consent_flow == ConsentFlow::V1,
+    };
+    let mut response = html(StatusCode::OK, page.render());
+    let secure = if state.config.is_https() { "; Secure" } else { "" };
+    if let Ok(value) = HeaderValue::from_str(&format!("{CSRF_COOKIE}={csrf}; Path=/onboard; HttpOnly; SameSite=Lax{secure}")) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    csrf: String,
+}
+
+/// `POST /onboard/{token}`: "Continue with Microsoft".
+async fn start(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<StartForm>,
+) -> Response {
+    let invite = match invite_for_link(&state, client.ip(), &token).await {
+        Ok(invite) => invite,
+        Err(response) => return response,
+    };
+    let csrf_ok = cookie(&headers, CSRF_COOKIE).is_some_and(|c| tokens_match(&c, &form.csrf));
+    if !same_origin(&state, &headers) || !csrf_ok {
+        return refused(
+            &state,
+            StatusCode::FORBIDDEN,
+            "This request was refused",
+            "The form was not sent from this portal's page, or it is too old.",
+        );
+    }
+    begin(&state, &session, &invite, false).await
+}
+
+/// `POST /onboard/retry`: sign in again (another account), for the invite of this session.
+async fn retry(State(state): State<AppState>, session: Session, headers: HeaderMap, Form(form): Form<StartForm>) -> Response {
+    let Some(current) = load_session(&session).await else {
+        return refused(&state, StatusCode::FORBIDDEN, "Your session has ended", "This browser has no onboarding in progress.");
+    };
+    if !same_origin(&state, &headers) || !tokens_match(&current.csrf, &form.csrf) {
+        return refused(
+            &state,
+            StatusCode::FORBIDDEN,
+            "This request was refused",
+            "The form was not sent from this portal's page, or it is too old.",
+        );
+    }
+    let invite = match db::invites::find(&state.db, &current.invite_id).await {
+        Ok(Some(invite)) if invite.invite.is_usable(OffsetDateTime::now_utc()) => invite,
+        Ok(_) => return gone(&state),
+        Err(error) => return AppError::from(error).into_response(),
+    };
+    begin(&state, &session, &invite, true).await
+}
+
+/// Starts the sign-in (v2) or the one-step consent (v1) in a new session.
+async fn begin(state: &AppState, session: &Session, invite: &InviteWithCustomer, select_account: bool) -> Response {
+    if let Err(error) = session.cycle_id().await {
+        return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();
+    }
+    let mut data = OnboardingSession {
+        binding: random_value(),
+        csrf: random_value(),
+        invite_id: invite.invite.id.clone(),
+        sign_in: None,
+        admin: None,
+    };
+    let target = match state.config.consent_flow {
+        ConsentFlow::V2 => {
+            let segment = invite.invite.pinned_tenant_id.clone().unwrap_or_else(|| "organizations".to_owned());
+            let request = match state.entra.sign_in(&segment, None, select_account) {
+                Ok(request) => request,
+                Err(error) => return AppError::Internal(error).into_response(),
+            };
+            data.sign_in = Some(PendingSignIn {
+                state_hash: hash_secret(&request.state),
+                nonce_hash: hash_secret(&request.nonce),
+                pkce_verifier: request.pkce_verifier,
+                tenant_segment: segment,
+                started_at: OffsetDateTime::now_utc().unix_timestamp(),
+            });
+            request.url
+        }
+        ConsentFlow::V1 => {
+            let state_value = random_value();
+            let stored = db::consent_states::insert(
+                &state.db,
+                db::consent_states::NewConsentState {
+                    state_hash: &hash_secret(&state_value),
+                    session_binding: &data.binding,
+                    invite_id: &invite.invite.id,
+                    tenant_id: None,
+                    flow: "v1",
+                    expires_at: OffsetDateTime::now_utc() + STEP_LIFETIME,
+                },
+            )
+            .await;
+            if let Err(error) = stored {
+                return AppError::from(error).into_response();
+            }
+            state.entra.v1_consent_url(&state_value)
+        }
+    };
+    if let Err(error) = session.insert(SESSION_KEY, data).await {
+        return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();
+    }
+    Redirect::to(&target).into_response()
+}
+
+/// An error redirect from Microsoft: the explanation of its AADSTS code (never its description).
+fn microsoft_error(state: &AppState, params: &HashMap<String, String>, retry_csrf: Option<String>) -> (Response, Option<u32>) {
+    if params.get("error_subcode").map(String::as_str) == Some("cancel") {
+        return (problem(state, StatusCode::OK, aadsts::cancelled(), None, None, retry_csrf), None);
+    }
+    let code = params.get("error_description").and_then(|d| aadsts::code_in(d));
+    let shown = code
+        .map(|c| format!("AADSTS{c}"))
+        .or_else(|| params.get("error").filter(|e| e.len() <= 40 && e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).cloned());
+    (problem(state, StatusCode::FORBIDDEN, aadsts::explain(code), shown, None, retry_csrf), code)
+}
+
+/// `GET /auth/callback`: the end of the sign-in. Verifies the ID token, then sends the admin to consent
+/// for the tenant it proves.
+async fn sign_in_callback(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Response {
+    let Ok(params) = single_valued(query.as_deref()) else {
+        return AppError::BadRequest("A parameter was given twice.".into()).into_response();
+    };
+    let Some(mut current) = load_session(&session).await else {
+        return refused(
+            &state,
+            StatusCode::FORBIDDEN,
+            "No sign-in in progress",
+            "This browser did not start a sign-in here, or the session has ended.",
+        );
+    };
+    let Some(pending) = current.sign_in.clone() else {
+        return refused(
+            &state,
+            StatusCode::FORBIDDEN,
+            "No sign-in in progress",
+            "This sign-in was already completed or was never started here.",
+        );
+    };
+    if params.contains_key("error") {
+        return microsoft_error(&state, &params, Some(current.csrf.clone())).0;
+    }
+    let state_ok = params.get("state").is_some_and(|s| tokens_match(&hash_secret(s), &pending.state_hash));
+    if !state_ok {
+        return refused(
+            &state,
+            StatusCode::FORBIDDEN,
+            "This sign-in was refused",
+            "The answer from Microsoft does not belong to the sign-in this browser started.",
+        );
+    }
+    if OffsetDateTime::now_utc().unix_timestamp() - pending.started_at > STEP_LIFETIME.whole_seconds() {
+        return refused(
+            &state,
+            StatusCode::FORBIDDEN,
+            "This sign-in took too long",
+            "For your security, a sign-in must finish within 15 minutes.",
+        );
+    }
+    let Some(code) = params.get("code") else {
+        return AppError::BadRequest("The answer from Microsoft has no code.".into()).into_response();
+    };
+    // Single use: the pending sign-in goes, whatever happens next.
+    current.sign_in = None;
+    if let Err(error) = session.insert(SESSION_KEY, current.clone()).await {
+        return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();
+    }
+    let tokens = match state.entra.redeem_sign_in_code(&pending.tenant_segment, code, &pending.pkce_verifier).await {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            tracing::warn!(%error, "sign-in code redemption refused");
+            let shown = error.aadsts.map(|c| format!("AADSTS{c}"));
+            return problem(&state, StatusCode::BAD_GATEWAY, aadsts::explain(error.aadsts), shown, error.trace_id, Some(current.csrf));
+        }
+    };
+    let Some(id_token) = tokens.id_token else {
+        return problem(&state, StatusCode::BAD_GATEWAY, aadsts::explain(None), None, None, Some(current.csrf));
+    };
+    let claims = match state.entra.verify_id_token(&id_token, &pending.nonce_hash).await {
+        Ok(claims) => claims,
+        Err(error) => {
+            tracing::warn!(%error, "an ID token did not verify");
+            return refused(
+                &state,
+                StatusCode::FORBIDDEN,
+                "Your sign-in could not be verified",
+                "The answer from Microsoft did not pass the portal's checks, so it was not used.",
+            );
+        }
+    };
+    let invite = match db::invites::find(&state.db, &current.invite_id).await {
+        Ok(Some(invite)) if invite.invite.is_usable(OffsetDateTime::now_utc()) => invite,
+        Ok(_) => return gone(&state),
+        Err(error) => return AppError::from(error).into_response(),
+    };
+    let tenant = claims.tenant_id.to_string();
+    let actor = claims.upn.clone().unwrap_or_else(|| claims.object_id.clone());
+    if let Some(pinned) = &invite.invite.pinned_tenant_id
+        && *pinned != tenant
+    {
+        audit(&state, "invite.wrong_tenant", Some(&actor), Some(&invite), Some(&tenant), json!({ "expected": pinned })).await;
+        let page = WrongTenantPage {
+            partner: &state.config.partner_name,
+            signed_in_tenant: tenant,
+            signed_in_as: actor,
+            expected: invite.invite.pinned_domain.clone().unwrap_or_else(|| pinned.clone()),
+            retry_csrf: &current.csrf,
+        };
+        return html(StatusCode::FORBIDDEN, page.render());
+    }
+    if let Some(conflict) = onboarded_elsewhere(&state, &invite, &tenant, &actor).await {
+        return conflict;
+    }
+    audit(&state, "invite.signed_in", Some(&actor), Some(&invite), Some(&tenant), json!({ "object_id": claims.object_id })).await;
+    let state_value = random_value();
+    let stored = db::consent_states::insert(
+        &state.db,
+        db::consent_states::NewConsentState {
+            state_hash: &hash_secret(&state_value),
+            session_binding: &current.binding,
+            invite_id: &invite.invite.id,
+            tenant_id: Some(&tenant),
+            flow: "v2",
+            expires_at: OffsetDateTime::now_utc() + STEP_LIFETIME,
+        },
+    )
+    .await;
+    if let Err(error) = stored {
+        return AppError::from(error).into_response();
+    }
+    current.admin = Some(SignedInAdmin { tenant_id: tenant, upn: claims.upn, object_id: claims.object_id });
+    if let Err(error) = session.insert(SESSION_KEY, current).await {
+        return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();
+    }
+    Redirect::to(&state.entra.admin_consent_url(claims.tenant_id, &state_value)).into_response()
+}
+
+/// The 409 answer when the tenant is already onboarded for another customer (and its audit event).
+async fn onboarded_elsewhere(state: &AppState, invite: &InviteWithCustomer, tenant: &str, actor: &str) -> Option<Response> {
+    let existing = match db::tenants::find(&state.db, tenant).await {
+        Ok(existing) => existing,
+        Err(error) => return Some(AppError::from(error).into_response()),
+    };
+    let other = existing.filter(|t| t.customer_id != invite.invite.customer_id)?;
+    audit(state, "tenant.conflict", Some(actor), Some(invite), Some(tenant), json!({ "onboarded_for_customer": other.customer_id })).await;
+    let explanation = Explanation {
+        title: "This tenant is already connected",
+        what_happened: "Your Microsoft tenant is already connected for another customer account, so it was not connected again.",
+        what_to_do: "Nothing was changed. Please contact your service provider: they have been notified.",
+    };
+    Some(problem(state, StatusCode::CONFLICT, explanation, None, None, None))
+}
+
+/// `GET /consent/callback`: the end of the admin consent. Errors first; then the state; then the
+/// tenant; then the consent is recorded (once) and the first check runs.
+async fn consent_callback(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Response {
+    let Ok(params) = single_valued(query.as_deref()) else {
+        return AppError::BadRequest("A parameter was given twice.".into()).into_response();
+    };
+    let current = load_session(&session).await;
+    let issued = match params.get("state") {
+        Some(value) => match db::consent_states::find(&state.db, &hash_secret(value)).await {
+            Ok(found) => found,
+            Err(error) => return AppError::from(error).into_response(),
+        },
+        None => None,
+    };
+    let bound = |issued: &db::consent_states::ConsentState| {
+        current.as_ref().is_some_and(|c| tokens_match(&c.binding, &issued.session_binding) && c.invite_id == issued.invite_id)
+    };
+    // Error redirects are checked before anything else: admin_consent=True can come with an error.
+    if params.contains_key("error") {
+        let (response, code) = microsoft_error(&state, &params, current.as_ref().map(|c| c.csrf.clone()));
+        if let Some(issued) = issued.as_ref().filter(|i| bound(i))
+            && let Ok(Some(invite)) = db::invites::find(&state.db, &issued.invite_id).await
+        {
+            let cancelled = params.get("error_subcode").map(String::as_str) == Some("cancel");
+            let kind = if cancelled { "invite.cancelled" } else { "invite.failed" };
+            audit(&state, kind, None, Some(&invite), issued.tenant_id.as_deref(), json!({ "aadsts": code })).await;
+        }
+        return response;
+    }
+    let Some(issued) = issued else {
+        return refused(
+            &state,
+            StatusCode::FORBIDDEN,
+            "This approval was refused",
+            "The answer from Microsoft does not carry a request this portal made.",
+        );
+    };
+    if !bound(&issued) {
+        return refused(
+            &state,
+            StatusCode::FORBIDDEN,
+            "This approval was refused",
+            "The approval was started in another browser session, or for another invitation.",
+        );
+    }
+    if issued.used_at.is_some() {
+        return match &issued.result_tenant_id {
+            Some(tenant) => result_page(&state, tenant).await,
+            None => refused(&state, StatusCode::FORBIDDEN, "This approval was already used", "Each approval link works once."),
+        };
+    }
+    if issued.expires_at <= db::now_text() {
+        return refused(
+            &state,
+            StatusCode::FORBIDDEN,
+            "This approval took too long",
+            "For your security, the approval must finish within 15 minutes.",
+        );
+    }
+    let invite = match db::invites::find(&state.db, &issued.invite_id).await {
+        Ok(Some(invite)) if invite.invite.is_usable(OffsetDateTime::now_utc()) => invite,
+        Ok(_) => return gone(&state),
+        Err(error) => return AppError::from(error).into_response(),
+    };
+    let (tenant, upn, object_id) = if issued.flow == "v1" {
+        match prove_tenant_v1(&state, &params, &invite, current.as_ref()).await {
+            Ok(proven) => proven,
+            Err(response) => return response,
+        }
+    } else {
+        let Some(tenant) = params.get("tenant") else {
+            return AppError::BadRequest("The answer from Microsoft names no tenant.".into()).into_response();
+        };
+        let Ok(tenant) = TenantId::parse(tenant) else {
+            return AppError::BadRequest("The tenant in the answer from Microsoft is not a tenant id.".into()).into_response();
+        };
+        if params.get("admin_consent").map(String::as_str) != Some("True") {
+            return AppError::BadRequest("The answer from Microsoft does not confirm the consent.".into()).into_response();
+        }
+        let admin = current.as_ref().and_then(|c| c.admin.clone()).filter(|a| a.tenant_id == tenant.to_string());
+        match (issued.tenant_id.as_deref() == Some(tenant.to_string().as_str()), admin) {
+            (true, Some(admin)) => (tenant, admin.upn, Some(admin.object_id)),
+            _ => {
+                return refused(
+                    &state,
+                    StatusCode::FORBIDDEN,
+                    "This approval was refused",
+                    "The tenant in the answer is not the one you signed in to.",
+                );
+            }
+        }
+    };
+    let tenant_text = tenant.to_string();
+    let actor = upn.clone().or(object_id.clone()).unwrap_or_default();
+    let recorded = record(&state, &issued.state_hash, &invite, &tenant_text, upn.as_deref(), object_id.as_deref(), &issued.flow).await;
+    match recorded {
+        Ok(Some(Recorded::OtherCustomer { customer_id })) => {
+            audit(
+                &state,
+                "tenant.conflict",
+                Some(&actor),
+                Some(&invite),
+                Some(&tenant_text),
+                json!({ "onboarded_for_customer": customer_id }),
+            )
+            .await;
+            let explanation = Explanation {
+                title: "This tenant is already connected",
+                what_happened: "Your Microsoft tenant is already connected for another customer account, so it was not connected again.",
+                what_to_do: "Nothing was changed. Please contact your service provider: they have been notified.",
+            };
+            problem(&state, StatusCode::CONFLICT, explanation, None, None, None)
+        }
+        // Another copy of this callback recorded it first: answer the same page.
+        Ok(None) => result_page(&state, &tenant_text).await,
+        Ok(Some(_)) => {
+            let checked = monitor::check::run_and_record(
+                &state.db,
+                &state.entra,
+                &state.config.required_roles,
+                tenant,
+                Some(OffsetDateTime::now_utc()),
+            )
+            .await;
+            match checked {
+                Ok(outcome) => {
+                    let kind = if outcome.status == TenantStatus::Verified { "invite.verified" } else { "invite.checked" };
+                    audit(
+                        &state,
+                        kind,
+                        Some("system"),
+                        Some(&invite),
+                        Some(&tenant_text),
+                        json!({ "status": outcome.status.as_str(), "missing": outcome.roles_missing }),
+                    )
+                    .await;
+                }
+                Err(error) => tracing::error!(%error, "cannot record the first check"),
+            }
+            result_page(&state, &tenant_text).await
+        }
+        Err(error) => AppError::from(error).into_response(),
+    }
+}
+
+/// v1: the code proves the tenant once redeemed, by the `tid` of the verified access token.
+async fn prove_tenant_v1(
+    state: &AppState,
+    params: &HashMap<String, String>,
+    invite: &InviteWithCustomer,
+    current: Option<&OnboardingSession>,
+) -> Result<(TenantId, Option<String>, Option<String>), Response> {
+    let Some(code) = params.get("code") else {
+        return Err(AppError::BadRequest("The answer from Microsoft has no code.".into()).into_response());
+    };
+    let tokens = state.entra.redeem_v1_consent_code(code).await.map_err(|error| {
+        let shown = error.aadsts.map(|c| format!("AADSTS{c}"));
+        problem(state, StatusCode::BAD_GATEWAY, aadsts::explain(error.aadsts), shown, error.trace_id, current.map(|c| c.csrf.clone()))
+    })?;
+    let token = tokens.access_token.ok_or_else(|| problem(state, StatusCode::BAD_GATEWAY, aadsts::explain(None), None, None, None))?;
+    let (tenant, claims) = state.entra.verify_access_token(&token, None).await.map_err(|error| {
+        tracing::warn!(%error, "the v1 consent token did not verify");
+        refused(
+            state,
+            StatusCode::FORBIDDEN,
+            "Your approval could not be verified",
+            "The answer from Microsoft did not pass the portal's checks, so it was not used.",
+        )
+    })?;
+    let text = |name: &str| claims.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    let upn = text("upn").or_else(|| text("unique_name"));
+    if let Some(pinned) = &invite.invite.pinned_tenant_id
+        && *pinned != tenant.to_string()
+    {
+        audit(state, "invite.wrong_tenant", upn.as_deref(), Some(invite), Some(&tenant.to_string()), json!({ "expected": pinned })).await;
+        let page = WrongTenantPage {
+            partner: &state.config.partner_name,
+            signed_in_tenant: tenant.to_string(),
+            signed_in_as: upn.clone().unwrap_or_default(),
+            expected: invite.invite.pinned_domain.clone().unwrap_or_else(|| pinned.clone()),
+            retry_csrf: current.map_or("", |c| c.csrf.as_str()),
+        };
+        return Err(html(StatusCode::FORBIDDEN, page.render()));
+    }
+    Ok((tenant, upn, text("oid")))
+}
+
+/// Records the consent once: marks the state used and the tenant recorded in one write transaction.
+/// `None`: the state was used by a concurrent copy of this callback, nothing changed.
+async fn record(
+    state: &AppState,
+    state_hash: &str,
+    invite: &InviteWithCustomer,
+    tenant: &str,
+    upn: Option<&str>,
+    object_id: Option<&str>,
+    flow: &str,
+) -> Result<Option<Recorded>, sqlx::Error> {
+    let requested: Vec<String> = state.config.required_roles.iter().map(ToString::to_string).collect();
+    let mut tx = db::begin_write(&state.db).await?;
+    if !db::consent_states::mark_used(&mut tx, state_hash, tenant).await? {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let consent = db::tenants::Consent {
+        tenant_id: tenant,
+        customer_id: &invite.invite.customer_id,
+        invite_id: &invite.invite.id,
+        upn,
+        oid: object_id,
+        flow,
+        roles_requested: &requested,
+    };
+    let recorded = db::tenants::record_consent(&mut tx, consent).await?;
+    if let Recorded::OtherCustomer { .. } = recorded {
+        tx.rollback().await?;
+        return Ok(Some(recorded));
+    }
+    db::invites::mark_completed(&mut *tx, &invite.invite.id).await?;
+    let kind = if recorded == Recorded::New { "tenant.consented" } else { "tenant.reconsented" };
+    let event = NewAuditEvent {
+        kind,
+        actor: upn.or(object_id),
+        customer_id: Some(&invite.invite.customer_id),
+        invite_id: Some(&invite.invite.id),
+        tenant_id: Some(tenant),
+        detail: json!({ "flow": flow, "roles_requested": requested }),
+    };
+    db::audit::record(&mut *tx, event).await?;
+    tx.commit().await?;
+    Ok(Some(recorded))
+}
+
+/// The result page of a recorded tenant, from what the database holds (so a replayed callback answers
+/// the same page).
+async fn result_page(state: &AppState, tenant: &str) -> Response {
+    let (row, check) = match (db::tenants::find(&state.db, tenant).await, db::checks::latest(&state.db, tenant).await) {
+        (Ok(Some(row)), Ok(check)) => (row, check),
+        (Ok(None), _) => return AppError::NotFound.into_response(),
+        (Err(error), _) | (_, Err(error)) => return AppError::from(error).into_response(),
+    };
+    let parse_roles = |text: Option<&String>| -> Vec<String> { text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default() };
+    let status = TenantStatus::parse(&row.status).unwrap_or(TenantStatus::NeverChecked);
+    let granted = parse_roles(check.as_ref().map(|c| &c.roles_present));
+    let still_to_appear = match check.as_ref() {
+        Some(c) => parse_roles(Some(&c.roles_missing)),
+        None => state.config.required_roles.iter().map(ToString::to_string).collect(),
+    };
+    let code = check.as_ref().and_then(|c| c.error_code).map(|c| format!("AADSTS{c}"));
+    let token_failed =
+        !matches!(status, TenantStatus::Verified | TenantStatus::Propagating | TenantStatus::MissingRoles | TenantStatus::NeverChecked);
+    let page = ResultPage {
+        partner: &state.config.partner_name,
+        customer: row.customer.clone(),
+        tenant_id: row.tenant_id.clone(),
+        consented_by: row.consented_by_upn.clone().or(row.consented_by_oid.clone()).unwrap_or_default(),
+        consented_at: row.consented_at.clone(),
+        client_id: state.entra.client_id(),
+        requested: roles_in_plain_words(state),
+        granted,
+        still_to_appear,
+        status_label: status.label(),
+        status_tone: status.tone(),
+        verified: status == TenantStatus::Verified,
+        propagating: matches!(status, TenantStatus::Propagating | TenantStatus::MissingRoles | TenantStatus::NeverChecked),
+        problem: token_failed.then(|| aadsts::explain(check.as_ref().and_then(|c| c.error_code).and_then(|c| u32::try_from(c).ok()))),
+        code,
+    };
+    html(StatusCode::OK, page.render())
+}

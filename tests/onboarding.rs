@@ -1,0 +1,554 @@
+//! Customer onboarding over real HTTP: the portal and the built-in fake (auto mode), both flows, and
+//! every bad input of the issue.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::*;
+use consent_portal::config::ConsentFlow;
+use consent_portal::fake_entra::directory::{DEMO_CONTOSO, DEMO_NORTHWIND};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const MEGAN: &str = "megan@contoso.example";
+
+/// Creates an invite with the real binary (`invite create --json`) on the app's database.
+fn create_invite(app: &TestApp, extra: &[&str]) -> (String, String) {
+    let mut command = command_in(app.dir.path());
+    command
+        .args(["invite", "create", "--json"])
+        .args(extra)
+        .env("PORTAL_PUBLIC_URL", &app.base_url)
+        .env("PORTAL_DATABASE_URL", format!("sqlite://{}", app.dir.path().join("portal.db").display()))
+        .env("PORTAL_AUTHORITY_HOST", &app.fake.url);
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "invite create: {}", String::from_utf8_lossy(&output.stderr));
+    let created: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(created["expires_at"].is_string());
+    (created["id"].as_str().unwrap().to_owned(), created["url"].as_str().unwrap().to_owned())
+}
+
+async fn set_auto(app: &TestApp, upn: Option<&str>, consent: Option<&str>) {
+    let response = app.client.put(app.fake_url("/_fake/auto")).json(&json!({"upn": upn, "consent": consent})).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+}
+
+fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// Follows redirects from `response` (GETs), returning the last response and the URLs visited.
+async fn follow(client: &reqwest::Client, mut response: reqwest::Response) -> (reqwest::Response, Vec<String>) {
+    let mut visited = Vec::new();
+    for _ in 0..10 {
+        if !response.status().is_redirection() {
+            return (response, visited);
+        }
+        let next = location(&response);
+        visited.push(next.clone());
+        response = client.get(&next).send().await.unwrap();
+    }
+    panic!("too many redirects: {visited:?}");
+}
+
+/// Opens the landing page and presses "Continue with Microsoft"; returns the answer of the POST.
+async fn continue_from_landing(client: &reqwest::Client, url: &str) -> reqwest::Response {
+    let landing = client.get(url).send().await.unwrap();
+    assert_eq!(landing.status(), StatusCode::OK);
+    let html = landing.text().await.unwrap();
+    let csrf = hidden_value(&html, "csrf");
+    client.post(url).form(&[("csrf", csrf.as_str())]).send().await.unwrap()
+}
+
+/// The whole journey in auto mode; returns the result page and the URLs visited.
+async fn journey(app: &TestApp, client: &reqwest::Client, url: &str) -> (StatusCode, String, Vec<String>) {
+    let started = continue_from_landing(client, url).await;
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    let (done, visited) = follow(client, started).await;
+    let status = done.status();
+    let _ = app;
+    (status, done.text().await.unwrap(), visited)
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&app.db).await.unwrap()
+}
+
+async fn audit_kinds(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar("SELECT kind FROM audit_events ORDER BY id").fetch_all(&app.db).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_whole_journey_records_the_proven_tenant() {
+    let app = spawn_app().await;
+    let (invite_id, url) = create_invite(&app, &["--customer", "Contoso", "--email", "it@contoso.example"]);
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    let (status, html, visited) = journey(&app, &app.client, &url).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(visited[0].starts_with(&app.fake.url) && visited[0].contains("/organizations/oauth2/v2.0/authorize"), "{visited:?}");
+    assert!(visited.iter().any(|u| u.contains(&format!("/{DEMO_CONTOSO}/v2.0/adminconsent"))), "{visited:?}");
+    assert!(html.contains(&format!("Connected: <code>{DEMO_CONTOSO}</code>")), "{html}");
+    assert!(html.contains("Incident.Read.All") && html.contains("AdvancedHunting.Read.All"));
+    assert!(html.contains(MEGAN), "the receipt names who consented");
+    assert!(html.contains("verified"));
+
+    let row: (String, String, Option<String>, String) =
+        sqlx::query_as("SELECT customer_id, status, consented_by_upn, invite_id FROM tenants WHERE tenant_id = ?")
+            .bind(DEMO_CONTOSO)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(row.1, "verified");
+    assert_eq!(row.2.as_deref(), Some(MEGAN));
+    assert_eq!(row.3, invite_id);
+    let completed: Option<String> =
+        sqlx::query_scalar("SELECT completed_at FROM invites WHERE id = ?").bind(&invite_id).fetch_one(&app.db).await.unwrap();
+    assert!(completed.is_some());
+    assert_eq!(audit_kinds(&app).await, ["invite.created", "invite.signed_in", "tenant.consented", "invite.verified"]);
+    let check: (String, String) =
+        sqlx::query_as("SELECT status, roles_present FROM checks WHERE tenant_id = ?").bind(DEMO_CONTOSO).fetch_one(&app.db).await.unwrap();
+    assert_eq!(check.0, "verified");
+    assert!(check.1.contains("Incident.Read.All"));
+
+    // Nothing secret was stored: no token, state or code anywhere in the database.
+    let dump: Vec<(String,)> =
+        sqlx::query_as("SELECT COALESCE(detail, '') FROM audit_events UNION ALL SELECT state_hash FROM consent_states")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert!(dump.iter().all(|(text,)| !text.contains("eyJ")), "no JWT stored");
+
+    // The CLI lists the tenant.
+    let output = command_in(app.dir.path())
+        .args(["tenants", "list", "--json"])
+        .env("PORTAL_DATABASE_URL", format!("sqlite://{}", app.dir.path().join("portal.db").display()))
+        .output()
+        .unwrap();
+    let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(listed[0]["tenant_id"], DEMO_CONTOSO);
+    assert_eq!(listed[0]["customer"], "Contoso");
+    assert_eq!(listed[0]["status"], "verified");
+    assert_eq!(listed[0]["consented_by"], MEGAN);
+    assert!(listed[0]["consented_at"].is_string());
+}
+
+#[tokio::test]
+async fn the_v1_flow_proves_the_tenant_by_redeeming_the_code() {
+    let app = spawn_app_configured(|config| config.consent_flow = ConsentFlow::V1).await;
+    let (_, url) = create_invite(&app, &["--customer", "Northwind"]);
+    set_auto(&app, Some("lee@northwind.example"), Some("accept")).await;
+    let (status, html, visited) = journey(&app, &app.client, &url).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(visited[0].contains("/common/oauth2/authorize") && visited[0].contains("prompt=admin_consent"), "{visited:?}");
+    assert!(html.contains(&format!("Connected: <code>{DEMO_NORTHWIND}</code>")), "{html}");
+    let upn: Option<String> = sqlx::query_scalar("SELECT consented_by_upn FROM tenants WHERE tenant_id = ?")
+        .bind(DEMO_NORTHWIND)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(upn.as_deref(), Some("lee@northwind.example"));
+    let log: Value = app.client.get(app.fake_url("/_fake/log")).send().await.unwrap().json().await.unwrap();
+    assert!(
+        log.as_array().unwrap().iter().any(|e| e["path"] == "/common/oauth2/token" && e["grant_type"] == "authorization_code"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn the_landing_page_changes_nothing_however_often_it_is_fetched() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    let tables = ["customers", "invites", "tenants", "checks", "audit_events", "consent_states", "consents", "tower_sessions"];
+    let mut before = Vec::new();
+    for table in tables {
+        before.push(count(&app, table).await);
+    }
+    let scanner = http_client();
+    for _ in 0..5 {
+        let page = scanner.get(&url).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+        assert_eq!(page.headers()["cache-control"], "no-store");
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("Continue with Microsoft")
+                && html.contains("Global Administrator")
+                && html.contains("Cloud Application Administrator")
+        );
+        assert!(html.contains("Read your security incidents"), "roles in plain words");
+        assert!(html.contains("Fabrikam Partner"));
+    }
+    for (table, was) in tables.iter().zip(before) {
+        assert_eq!(count(&app, table).await, was, "{table} changed");
+    }
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    let (status, html, _) = journey(&app, &app.client, &url).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Connected"));
+}
+
+#[tokio::test]
+async fn unknown_expired_and_revoked_links() {
+    let app = spawn_app().await;
+    let unknown_a = app.client.get(app.url(&format!("/onboard/{}", "A".repeat(43)))).send().await.unwrap();
+    let unknown_b = app.client.get(app.url("/onboard/short")).send().await.unwrap();
+    assert_eq!(unknown_a.status(), StatusCode::NOT_FOUND);
+    assert_eq!(unknown_b.status(), StatusCode::NOT_FOUND);
+    let (a, b) = (unknown_a.text().await.unwrap(), unknown_b.text().await.unwrap());
+    assert_eq!(a, b, "the same 404 page for every unknown token");
+
+    let (id, url) = create_invite(&app, &["--customer", "Contoso"]);
+    let revoke = command_in(app.dir.path())
+        .args(["invite", "revoke", &id])
+        .env("PORTAL_DATABASE_URL", format!("sqlite://{}", app.dir.path().join("portal.db").display()))
+        .output()
+        .unwrap();
+    assert!(revoke.status.success());
+    let gone = app.client.get(&url).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::GONE);
+    assert!(gone.text().await.unwrap().contains("onboarding@fabrikampartner.example"), "names the partner contact");
+
+    let (id, url) = create_invite(&app, &["--customer", "Northwind"]);
+    sqlx::query("UPDATE invites SET expires_at = '2000-01-01T00:00:00Z' WHERE id = ?").bind(&id).execute(&app.db).await.unwrap();
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn guessing_tokens_is_rate_limited_per_address() {
+    let app = spawn_app().await;
+    let mut limited = false;
+    for i in 0..80 {
+        let response = app.client.get(app.url(&format!("/onboard/{:0>43}", i))).send().await.unwrap();
+        match response.status() {
+            StatusCode::NOT_FOUND => {}
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(response.headers().contains_key("retry-after"));
+                limited = true;
+                break;
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert!(limited, "80 guesses a minute from one address are not all answered");
+}
+
+#[tokio::test]
+async fn continuing_needs_the_form_token_and_our_own_origin() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    let html = app.client.get(&url).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_value(&html, "csrf");
+    let no_token = app.client.post(&url).form(&[("csrf", "")]).send().await.unwrap();
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
+    let wrong = app.client.post(&url).form(&[("csrf", "x".repeat(43))]).send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let cross_site = app.client.post(&url).header("sec-fetch-site", "cross-site").form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    let foreign = app.client.post(&url).header("origin", "https://evil.example").form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let good = app.client.post(&url).header("origin", &app.base_url).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(good.status(), StatusCode::SEE_OTHER);
+}
+
+/// Runs the journey up to the consent redirect and returns the consent callback URL Microsoft would
+/// send the browser to, without following it.
+async fn consent_callback_url(app: &TestApp, client: &reqwest::Client, url: &str) -> String {
+    let started = continue_from_landing(client, url).await;
+    let mut response = started;
+    for _ in 0..10 {
+        let next = location(&response);
+        if next.starts_with(&app.url("/consent/callback")) {
+            return next;
+        }
+        response = client.get(&next).send().await.unwrap();
+        assert!(response.status().is_redirection(), "{}", response.text().await.unwrap());
+    }
+    panic!("no consent callback");
+}
+
+fn with_param(url: &str, name: &str, value: &str) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> =
+        parsed.query_pairs().map(|(k, v)| (k.to_string(), if k == name { value.to_owned() } else { v.into_owned() })).collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.to_string()
+}
+
+fn without_param(url: &str, name: &str) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> =
+        parsed.query_pairs().filter(|(k, _)| k != name).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.to_string()
+}
+
+#[tokio::test]
+async fn bad_consent_callbacks_are_refused_and_store_nothing() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    let callback = consent_callback_url(&app, &app.client, &url).await;
+    let state: HashMap<String, String> = url::Url::parse(&callback).unwrap().query_pairs().into_owned().collect();
+    assert_eq!(state["tenant"], DEMO_CONTOSO);
+
+    let cases: Vec<(String, StatusCode, &str)> = vec![
+        (without_param(&callback, "state"), StatusCode::FORBIDDEN, "no state"),
+        (with_param(&callback, "state", "never-issued"), StatusCode::FORBIDDEN, "a state never issued"),
+        (with_param(&callback, "tenant", "not-a-guid"), StatusCode::BAD_REQUEST, "tenant not a GUID"),
+        (format!("{callback}&tenant={DEMO_CONTOSO}"), StatusCode::BAD_REQUEST, "a repeated parameter"),
+        (with_param(&callback, "tenant", DEMO_NORTHWIND), StatusCode::FORBIDDEN, "a tenant that is not the signed-in one"),
+        (format!("{callback}&pad={}", "x".repeat(5000)), StatusCode::URI_TOO_LONG, "an oversized query"),
+    ];
+    for (bad, expected, what) in &cases {
+        let response = app.client.get(bad).send().await.unwrap();
+        assert_eq!(response.status(), *expected, "{what}");
+    }
+    let other_browser = http_client();
+    assert_eq!(other_browser.get(&callback).send().await.unwrap().status(), StatusCode::FORBIDDEN, "another browser session");
+    assert_eq!(count(&app, "tenants").await, 0, "nothing stored");
+
+    sqlx::query("UPDATE consent_states SET expires_at = '2000-01-01T00:00:00Z'").execute(&app.db).await.unwrap();
+    assert_eq!(app.client.get(&callback).send().await.unwrap().status(), StatusCode::FORBIDDEN, "expired");
+    assert_eq!(count(&app, "tenants").await, 0, "nothing stored");
+}
+
+#[tokio::test]
+async fn a_state_from_another_invite_is_refused() {
+    let app = spawn_app().await;
+    let (_, first) = create_invite(&app, &["--customer", "Contoso"]);
+    let (_, second) = create_invite(&app, &["--customer", "Northwind"]);
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    let callback = consent_callback_url(&app, &app.client, &first).await;
+    // The same browser starts the second invite: its session now belongs to that invite.
+    let started = continue_from_landing(&app.client, &second).await;
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.client.get(&callback).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(count(&app, "tenants").await, 0);
+}
+
+#[tokio::test]
+async fn error_redirects_are_explained_never_reflected() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    set_auto(&app, Some(MEGAN), Some("cancel")).await;
+    let (status, html, _) = journey(&app, &app.client, &url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("You cancelled the approval") && html.contains("Try again"), "{html}");
+
+    set_auto(&app, Some(MEGAN), Some("decline")).await;
+    let (status, html, _) = journey(&app, &app.client, &url).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("The approval was declined") && html.contains("AADSTS65004"), "{html}");
+
+    let forged = app.url("/consent/callback?admin_consent=True&error=consent_required&error_description=AADSTS65004%3A+%3Cscript%3Ealert(1)%3C%2Fscript%3E+call+0800-SCAM");
+    let response = app.client.get(&forged).send().await.unwrap();
+    let html = response.text().await.unwrap();
+    assert!(!html.contains("<script>alert") && !html.contains("0800-SCAM"), "error_description is never reflected");
+    assert!(html.contains("The approval was declined"));
+    assert_eq!(count(&app, "tenants").await, 0);
+    let kinds = audit_kinds(&app).await;
+    assert!(kinds.contains(&"invite.cancelled".to_owned()) && kinds.contains(&"invite.failed".to_owned()), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn a_non_admin_gets_the_explanation_and_a_retry() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    set_auto(&app, Some("adele@contoso.example"), Some("accept")).await;
+    let callback = {
+        let started = continue_from_landing(&app.client, &url).await;
+        let (page, _) = follow(&app.client, started).await;
+        assert_eq!(page.status(), StatusCode::FORBIDDEN, "Microsoft's AADSTS90093 page");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("AADSTS90093"));
+        first_link(&html)
+    };
+    assert!(callback.starts_with(&app.url("/consent/callback")), "{callback}");
+    let page = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("An administrator needs to approve this") && html.contains("Cloud Application Administrator"), "{html}");
+    assert!(html.contains("/onboard/retry"), "a retry path");
+    let csrf = hidden_value(&html, "csrf");
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    let retried = app.client.post(app.url("/onboard/retry")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(retried.status(), StatusCode::SEE_OTHER);
+    assert!(location(&retried).contains("prompt=select_account"));
+    let (done, _) = follow(&app.client, retried).await;
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("Connected"));
+}
+
+/// The "Back to the application" link of the fake's error page.
+fn first_link(html: &str) -> String {
+    let marker = "class=\"fake-button\" href=\"";
+    let start = html.find(marker).unwrap_or_else(|| panic!("no link back in {html}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].replace("&amp;", "&").replace("&#38;", "&")
+}
+
+// Multi-threaded: `invite create --domain` (another process) asks this test's in-process fake.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pinned_invite_signs_in_to_its_tenant_and_explains_another_one() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso", "--domain", "contoso.example"]);
+    let pinned: Option<String> = sqlx::query_scalar("SELECT pinned_tenant_id FROM invites").fetch_one(&app.db).await.unwrap();
+    assert_eq!(pinned.as_deref(), Some(DEMO_CONTOSO), "the domain was resolved through discovery");
+    set_auto(&app, Some("lee@northwind.example"), Some("accept")).await;
+    let started = continue_from_landing(&app.client, &url).await;
+    assert!(location(&started).contains(&format!("/{DEMO_CONTOSO}/oauth2/v2.0/authorize")), "sign-in against the pinned tenant");
+    let (page, _) = follow(&app.client, started).await;
+    let html = page.text().await.unwrap();
+    assert!(html.contains("AADSTS50020"), "Microsoft refuses an account of another tenant: {html}");
+    let back = app.client.get(first_link(&html)).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::FORBIDDEN);
+    let html = back.text().await.unwrap();
+    assert!(html.contains("belongs to another organization") && html.contains("/onboard/retry"), "{html}");
+    assert_eq!(count(&app, "tenants").await, 0);
+}
+
+#[tokio::test]
+async fn the_portal_itself_refuses_another_tenant_than_the_pinned_one() {
+    // The one-step v1 link signs in at /common, so only the portal's check stands between a pinned
+    // invite and another tenant.
+    let app = spawn_app_configured(|config| config.consent_flow = ConsentFlow::V1).await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso", "--tenant-id", DEMO_CONTOSO]);
+    set_auto(&app, Some("lee@northwind.example"), Some("accept")).await;
+    let (status, html, _) = journey(&app, &app.client, &url).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        html.contains("This invitation is for another tenant") && html.contains(DEMO_NORTHWIND) && html.contains(DEMO_CONTOSO),
+        "{html}"
+    );
+    assert!(html.contains("Sign in again"));
+    assert_eq!(count(&app, "tenants").await, 0);
+    assert!(audit_kinds(&app).await.contains(&"invite.wrong_tenant".to_owned()));
+}
+
+#[tokio::test]
+async fn a_tenant_of_another_customer_is_refused_with_409() {
+    let app = spawn_app().await;
+    let (_, first) = create_invite(&app, &["--customer", "Contoso"]);
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    let (status, _, _) = journey(&app, &app.client, &first).await;
+    assert_eq!(status, StatusCode::OK);
+    let before: (String, Option<String>, String) =
+        sqlx::query_as("SELECT customer_id, consented_by_upn, consented_at FROM tenants WHERE tenant_id = ?")
+            .bind(DEMO_CONTOSO)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+
+    let (_, second) = create_invite(&app, &["--customer", "Impostor Ltd"]);
+    let other_browser = http_client();
+    let (status, html, _) = journey(&app, &other_browser, &second).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("already connected"));
+    let after: (String, Option<String>, String) =
+        sqlx::query_as("SELECT customer_id, consented_by_upn, consented_at FROM tenants WHERE tenant_id = ?")
+            .bind(DEMO_CONTOSO)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(before, after, "no row of the other customer changes");
+    assert!(audit_kinds(&app).await.contains(&"tenant.conflict".to_owned()));
+}
+
+#[tokio::test]
+async fn a_replayed_callback_answers_the_same_page_and_fifty_copies_write_one_row() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    let callback = consent_callback_url(&app, &app.client, &url).await;
+    let mut copies = Vec::new();
+    for _ in 0..50 {
+        let client = app.client.clone();
+        let callback = callback.clone();
+        copies.push(tokio::spawn(async move {
+            let response = client.get(&callback).send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }));
+    }
+    for copy in copies {
+        let (status, html) = copy.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains(&format!("Connected: <code>{DEMO_CONTOSO}</code>")));
+    }
+    assert_eq!(count(&app, "tenants").await, 1);
+    assert_eq!(count(&app, "consents").await, 1);
+    let first = app.client.get(&callback).send().await.unwrap().text().await.unwrap();
+    let again = app.client.get(&callback).send().await.unwrap().text().await.unwrap();
+    assert_eq!(first, again, "a replay answers the same page");
+    assert_eq!(count(&app, "consents").await, 1, "and changes nothing");
+}
+
+#[tokio::test]
+async fn a_reconsent_by_the_same_customer_updates_and_keeps_history() {
+    let app = spawn_app().await;
+    let (_, first) = create_invite(&app, &["--customer", "Contoso"]);
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    assert_eq!(journey(&app, &app.client, &first).await.0, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (_, second) = create_invite(&app, &["--customer", "Contoso"]);
+    assert_eq!(journey(&app, &http_client(), &second).await.0, StatusCode::OK);
+    assert_eq!(count(&app, "tenants").await, 1);
+    assert_eq!(count(&app, "consents").await, 2, "history keeps both consents");
+    assert!(audit_kinds(&app).await.contains(&"tenant.reconsented".to_owned()));
+}
+
+#[tokio::test]
+async fn roles_still_propagating_are_said_so() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    let faults = app
+        .client
+        .put(app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/faults")))
+        .json(&json!({"roles_delay_s": 600}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(faults.status(), 204);
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    let (status, html, _) = journey(&app, &app.client, &url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("propagating") && html.contains("keeps checking"), "{html}");
+    assert!(html.contains("Still to appear"));
+}
+
+#[tokio::test]
+async fn script_in_a_customer_name_renders_escaped() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "<script>alert('x')</script> Ltd"]);
+    let html = app.client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(html.contains("&lt;script&gt;") || html.contains("&#60;script&#62;"), "{html}");
+}
+
+#[test]
+fn invite_create_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("portal.db").display());
+    let cases: &[&[&str]] = &[
+        &["--customer", ""],
+        &["--customer", "Contoso", "--email", "not an address"],
+        &["--customer", "Contoso", "--tenant-id", "contoso"],
+        &["--customer", "Contoso", "--expires-in", "forever"],
+    ];
+    for extra in cases {
+        let output = command_in(dir.path())
+            .args(["invite", "create"])
+            .args(*extra)
+            .env("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080")
+            .env("PORTAL_DATABASE_URL", &database)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+}
