@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 use crate::cli::refuse_to_start;
 use crate::config::{self, DEFAULT_AUTHORITY_HOST, DEFAULT_DATABASE_URL};
 use crate::db;
-use crate::domain::{InviteToken, TenantId};
-use crate::entra;
+use crate::domain::TenantId;
+use crate::{entra, invites};
 
 /// What these commands need of the configuration.
 #[derive(Debug, Clone, Args)]
@@ -131,26 +131,6 @@ async fn revoke_invite(pool: &sqlx::SqlitePool, id: &str) -> Result<bool, sqlx::
     Ok(true)
 }
 
-/// Checks a customer name and contact address before anything is written.
-fn validate_customer(name: &str, email: Option<&str>) -> Result<(), String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err("--customer: a name of 1 to 200 characters".into());
-    }
-    if name.chars().any(char::is_control) {
-        return Err("--customer: no control characters".into());
-    }
-    if let Some(email) = email {
-        let valid = email.len() <= 254
-            && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !valid {
-            return Err(format!("--email: {email:?} is not an e-mail address"));
-        }
-    }
-    Ok(())
-}
-
 async fn create_invite(args: CreateInviteArgs) -> ExitCode {
     let admin = &args.admin;
     let Some(public_url) = admin.public_url.as_deref() else {
@@ -160,8 +140,8 @@ async fn create_invite(args: CreateInviteArgs) -> ExitCode {
         Ok(url) => url,
         Err(error) => return refuse_to_start(error),
     };
-    if let Err(message) = validate_customer(&args.customer, args.email.as_deref()) {
-        return refuse_to_start(message);
+    if let Err(message) = invites::validate_customer(&args.customer, args.email.as_deref()) {
+        return refuse_to_start(format_args!("--customer/--email: {message}"));
     }
     let lifetime: Duration = match humantime::parse_duration(&args.expires_in) {
         Ok(lifetime) if lifetime >= Duration::from_secs(60) && lifetime <= Duration::from_secs(365 * 24 * 3600) => lifetime,
@@ -197,15 +177,24 @@ async fn create_invite(args: CreateInviteArgs) -> ExitCode {
         Ok(pool) => pool,
         Err(code) => return code,
     };
-    let token = InviteToken::generate();
-    let expires_at = OffsetDateTime::now_utc() + lifetime;
-    let created = insert_invite(&pool, &args, &token, pinned_tenant, expires_at).await;
+    let domain = args.domain.as_deref().map(|d| d.trim().to_ascii_lowercase());
+    let request = invites::InviteRequest {
+        customer: &args.customer,
+        email: args.email.as_deref(),
+        pinned_tenant,
+        pinned_domain: domain.as_deref(),
+        language: "en",
+        expires_at: OffsetDateTime::now_utc() + lifetime,
+        actor: "cli",
+    };
+    let created = invites::create(&pool, request).await;
     pool.close().await;
-    let invite = match created {
-        Ok(invite) => invite,
+    let created = match created {
+        Ok(created) => created,
         Err(error) => return failure(error),
     };
-    let url = format!("{}/onboard/{}", public_url.as_str().trim_end_matches('/'), token.expose());
+    let url = created.url(public_url.as_str());
+    let invite = created.invite;
     if args.json {
         println!("{}", json!({ "id": invite.id, "url": url, "expires_at": invite.expires_at }));
     } else {
@@ -213,46 +202,6 @@ async fn create_invite(args: CreateInviteArgs) -> ExitCode {
         println!("{url}");
     }
     ExitCode::SUCCESS
-}
-
-async fn insert_invite(
-    pool: &sqlx::SqlitePool,
-    args: &CreateInviteArgs,
-    token: &InviteToken,
-    pinned_tenant: Option<TenantId>,
-    expires_at: OffsetDateTime,
-) -> Result<db::invites::Invite, sqlx::Error> {
-    let name = args.customer.trim();
-    let mut tx = db::begin_write(pool).await?;
-    let customer = match db::customers::find_by_name(&mut *tx, name).await? {
-        Some(customer) => customer,
-        None => db::customers::insert(&mut *tx, name, args.email.as_deref()).await?,
-    };
-    let pinned = pinned_tenant.map(|t| t.to_string());
-    let domain = args.domain.as_deref().map(|d| d.trim().to_ascii_lowercase());
-    let invite = db::invites::insert(
-        &mut *tx,
-        db::invites::NewInvite {
-            customer_id: &customer.id,
-            token_hash: &token.hash(),
-            pinned_tenant_id: pinned.as_deref(),
-            pinned_domain: domain.as_deref(),
-            language: "en",
-            expires_at,
-        },
-    )
-    .await?;
-    let event = db::audit::NewAuditEvent {
-        kind: "invite.created",
-        actor: Some("cli"),
-        customer_id: Some(&customer.id),
-        invite_id: Some(&invite.id),
-        tenant_id: pinned.as_deref(),
-        detail: json!({ "expires_at": invite.expires_at, "pinned_domain": domain }),
-    };
-    db::audit::record(&mut *tx, event).await?;
-    tx.commit().await?;
-    Ok(invite)
 }
 
 #[derive(Serialize)]

@@ -68,7 +68,21 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         Ok(db) => db,
         Err(error) => return refuse_to_start(format_args!("PORTAL_DEMO_DATA_DIR: {error}")),
     };
-    print_welcome(&config, &fake_server.url);
+    // A fresh invite at every start (only its hash is stored, so an old link cannot be printed again).
+    let request = crate::invites::InviteRequest {
+        customer: "Contoso",
+        email: Some("it@contoso.example"),
+        pinned_tenant: None,
+        pinned_domain: None,
+        language: "en",
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(14),
+        actor: "demo",
+    };
+    let invite_url = match crate::invites::create(&db, request).await {
+        Ok(created) => created.url(config.public_url.as_str()),
+        Err(error) => return refuse_to_start(format_args!("cannot create the demo invite: {error}")),
+    };
+    print_welcome(&config, &fake_server.url, &invite_url);
     let state = match AppState::new(config, db) {
         Ok(state) => state,
         Err(error) => return refuse_to_start(format_args!("cannot start: {error:#}")),
@@ -78,10 +92,12 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     status
 }
 
-fn print_welcome(config: &Config, fake_url: &str) {
+fn print_welcome(config: &Config, fake_url: &str, invite_url: &str) {
     println!();
     println!("  consent-portal demo");
     println!("  Portal:    {}", config.public_url);
+    println!("  Onboarding link for the customer Contoso (as in their email):");
+    println!("    {invite_url}");
     println!("  Fake Microsoft sign-in and Defender API: {fake_url}/");
     println!("  Database:  {}", config.database.path.display());
     println!();

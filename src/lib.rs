@@ -14,6 +14,7 @@ pub mod domain;
 pub mod entra;
 pub mod error;
 pub mod fake_entra;
+pub mod invites;
 pub mod logging;
 pub mod monitor;
 pub mod server;
