@@ -33,13 +33,23 @@ pub struct AppState {
     pub security_headers: Arc<SecurityHeaders>,
     /// Onboarding-link lookups per client address (guessing tokens is slow).
     pub onboarding_limiter: Arc<web::onboarding::LookupLimiter>,
+    /// Runs sweeps over tenants and reports their progress.
+    pub sweeper: Arc<crate::monitor::sweep::Sweeper>,
 }
 
 impl AppState {
     pub fn new(config: Config, db: SqlitePool) -> anyhow::Result<Self> {
         let security_headers = Arc::new(SecurityHeaders::new(&config));
         let entra = EntraClient::new(&config)?;
-        Ok(Self { config: Arc::new(config), db, entra, security_headers, onboarding_limiter: Arc::new(web::onboarding::lookup_limiter()) })
+        let sweeper = crate::monitor::sweeper(&config, &entra, db.clone());
+        Ok(Self {
+            sweeper,
+            config: Arc::new(config),
+            db,
+            entra,
+            security_headers,
+            onboarding_limiter: Arc::new(web::onboarding::lookup_limiter()),
+        })
     }
 }
 
@@ -55,6 +65,11 @@ pub fn router(state: AppState) -> Router {
         .merge(web::assets::routes())
         .merge(web::csp_report::routes())
         .merge(web::onboarding::routes())
+        .merge(web::staff_auth::routes())
+        .merge(web::tenants::routes())
+        .merge(web::sweep::routes())
+        .merge(web::invites::routes())
+        .merge(web::api::routes())
         .fallback(web::not_found)
         .layer(web::sessions::layer(&state))
         .layer(CatchPanicLayer::custom(web::middleware::panic_response))

@@ -54,6 +54,11 @@ pub enum Command {
     /// List recorded tenants.
     #[command(subcommand)]
     Tenants(crate::commands::TenantsCommand),
+    /// Check tenants now: a fresh token each, verified, roles compared, the API called.
+    Validate(Box<crate::commands::ValidateArgs>),
+    /// Benchmarks (figures for README.md).
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
     /// Ask a running portal whether it is up (GET /healthz); exit 0 if so. For container health checks.
     Healthcheck(HealthcheckArgs),
 }
@@ -125,6 +130,8 @@ pub fn main() -> ExitCode {
             Some(Command::FakeEntra(args)) => crate::fake_entra::cli::run(args).await,
             Some(Command::Invite(command)) => crate::commands::invite(command).await,
             Some(Command::Tenants(command)) => crate::commands::tenants(command).await,
+            Some(Command::Validate(args)) => crate::commands::validate(*args).await,
+            Some(Command::Bench(command)) => crate::bench::run(command).await,
         }
     })
 }
@@ -157,7 +164,10 @@ async fn run_serve(args: ConfigArgs) -> ExitCode {
 }
 
 pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState) -> ExitCode {
-    match server::serve(listener, router(state), server::shutdown_signal()).await {
+    let schedule = crate::monitor::schedule::spawn(state.sweeper.clone(), state.db.clone());
+    let served = server::serve(listener, router(state), server::shutdown_signal()).await;
+    schedule.abort();
+    match served {
         Ok(()) => {
             tracing::info!("portal stopped");
             ExitCode::SUCCESS

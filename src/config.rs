@@ -94,10 +94,144 @@ pub struct ConfigArgs {
     #[arg(long, env = "PORTAL_PARTNER_CONTACT", value_name = "TEXT")]
     pub partner_contact: Option<String>,
 
+    /// How many tenants a sweep checks at once.
+    #[arg(long, env = "PORTAL_CHECK_CONCURRENCY", value_name = "N", default_value_t = 16)]
+    pub check_concurrency: usize,
+
+    /// Hours between two scheduled checks of a tenant.
+    #[arg(long, env = "PORTAL_CHECK_INTERVAL_HOURS", value_name = "HOURS", default_value_t = 6)]
+    pub check_interval_hours: u64,
+
+    /// Longest a check of one tenant may take, retries included, before it counts as unreachable.
+    #[arg(long, env = "PORTAL_CHECK_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = 30)]
+    pub check_timeout_seconds: u64,
+
+    /// Whether a check also calls the Defender API (GET {api}/api/incidents?$top=1) with the token.
+    #[arg(long, env = "PORTAL_API_PROBE", value_name = "on|off", default_value = "on", value_parser = parse_switch, action = clap::ArgAction::Set)]
+    pub api_probe: bool,
+
+    /// Token endpoint version for app-only tokens: v2 (`scope={resource}/.default`) or v1 (`resource=`).
+    #[arg(long, env = "PORTAL_TOKEN_VERSION", value_enum, default_value_t = TokenVersion::V2)]
+    pub token_version: TokenVersion,
+
     /// Admin consent flow: v2 (sign in first, then the v2 admin-consent endpoint) or v1 (the one-step
     /// link of Microsoft's partner page; the tenant is proven by redeeming its code).
     #[arg(long, env = "PORTAL_CONSENT_FLOW", value_enum, default_value_t = ConsentFlow::V2)]
     pub consent_flow: ConsentFlow,
+
+    /// App role (in the staff member's ID token `roles`) that makes a partner user a dashboard admin.
+    #[arg(long, env = "PORTAL_STAFF_ADMIN_ROLE", value_name = "ROLE", default_value = DEFAULT_STAFF_ADMIN_ROLE)]
+    pub staff_admin_role: String,
+
+    /// App role that makes a partner user a dashboard viewer (read only).
+    #[arg(long, env = "PORTAL_STAFF_VIEWER_ROLE", value_name = "ROLE", default_value = DEFAULT_STAFF_VIEWER_ROLE)]
+    pub staff_viewer_role: String,
+
+    /// E-mail addresses (UPNs) of the partner tenant that are dashboard admins, comma-separated.
+    #[arg(long, env = "PORTAL_STAFF_ADMINS", value_name = "EMAILS")]
+    pub staff_admins: Option<String>,
+
+    /// E-mail addresses (UPNs) of the partner tenant that are dashboard viewers, comma-separated.
+    #[arg(long, env = "PORTAL_STAFF_VIEWERS", value_name = "EMAILS")]
+    pub staff_viewers: Option<String>,
+
+    /// Every user of the partner tenant without a role is a viewer (on or off).
+    #[arg(long, env = "PORTAL_STAFF_OPEN", value_name = "on|off", default_value = "off", value_parser = parse_staff_switch, action = clap::ArgAction::Set)]
+    pub staff_open: bool,
+}
+
+pub const DEFAULT_STAFF_ADMIN_ROLE: &str = "Portal.Admin";
+pub const DEFAULT_STAFF_VIEWER_ROLE: &str = "Portal.Viewer";
+
+fn parse_staff_switch(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(format!("{value:?} is not on or off")),
+    }
+}
+
+/// Who may use the staff dashboard, and at which level (on top of being a user of the partner tenant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffAccess {
+    pub admin_role: String,
+    pub viewer_role: String,
+    /// Lower-case addresses.
+    pub admins: Vec<String>,
+    /// Lower-case addresses.
+    pub viewers: Vec<String>,
+    /// Every partner user without a role is a viewer.
+    pub open: bool,
+}
+
+impl Default for StaffAccess {
+    fn default() -> Self {
+        Self {
+            admin_role: DEFAULT_STAFF_ADMIN_ROLE.to_owned(),
+            viewer_role: DEFAULT_STAFF_VIEWER_ROLE.to_owned(),
+            admins: Vec::new(),
+            viewers: Vec::new(),
+            open: false,
+        }
+    }
+}
+
+fn parse_staff_role(variable: &'static str, value: &str) -> Result<String, ConfigError> {
+    RoleName::parse(value).map(|role| role.to_string()).map_err(|e| problem(variable, e.to_string()))
+}
+
+fn parse_email_list(variable: &'static str, value: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let mut emails = Vec::new();
+    for part in value.unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let valid = part.len() <= 254
+            && part.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+            && !part.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !valid {
+            return Err(problem(variable, format!("{part:?} is not an e-mail address")));
+        }
+        emails.push(part.to_lowercase());
+    }
+    Ok(emails)
+}
+
+/// Which token endpoint app-only tokens come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum TokenVersion {
+    /// `/{tenant}/oauth2/v2.0/token` with `scope={resource}/.default`.
+    #[default]
+    V2,
+    /// `/{tenant}/oauth2/token` with `resource={resource}`.
+    V1,
+}
+
+fn parse_switch(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(format!("{value:?} is not on or off")),
+    }
+}
+
+/// How tenants are checked.
+#[derive(Debug, Clone)]
+pub struct CheckSettings {
+    pub concurrency: usize,
+    pub interval: std::time::Duration,
+    pub timeout: std::time::Duration,
+    pub api_probe: bool,
+    pub token_version: TokenVersion,
+}
+
+impl Default for CheckSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            interval: std::time::Duration::from_secs(6 * 3600),
+            timeout: std::time::Duration::from_secs(30),
+            api_probe: true,
+            token_version: TokenVersion::V2,
+        }
+    }
 }
 
 /// The admin consent flow customers go through.
@@ -149,6 +283,8 @@ pub struct Config {
     pub partner_name: String,
     pub partner_contact: Option<String>,
     pub consent_flow: ConsentFlow,
+    pub checks: CheckSettings,
+    pub staff: StaffAccess,
 }
 
 /// Where the SQLite database lives.
@@ -212,6 +348,29 @@ impl Config {
             return Err(problem("PORTAL_PARTNER_NAME", "must be a name of 1 to 120 characters"));
         }
         let partner_contact = args.partner_contact.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+        if !(1..=256).contains(&args.check_concurrency) {
+            return Err(problem("PORTAL_CHECK_CONCURRENCY", "must be between 1 and 256"));
+        }
+        if !(1..=24 * 7).contains(&args.check_interval_hours) {
+            return Err(problem("PORTAL_CHECK_INTERVAL_HOURS", "must be between 1 and 168"));
+        }
+        if !(1..=600).contains(&args.check_timeout_seconds) {
+            return Err(problem("PORTAL_CHECK_TIMEOUT_SECONDS", "must be between 1 and 600"));
+        }
+        let staff = StaffAccess {
+            admin_role: parse_staff_role("PORTAL_STAFF_ADMIN_ROLE", &args.staff_admin_role)?,
+            viewer_role: parse_staff_role("PORTAL_STAFF_VIEWER_ROLE", &args.staff_viewer_role)?,
+            admins: parse_email_list("PORTAL_STAFF_ADMINS", args.staff_admins.as_deref())?,
+            viewers: parse_email_list("PORTAL_STAFF_VIEWERS", args.staff_viewers.as_deref())?,
+            open: args.staff_open,
+        };
+        let checks = CheckSettings {
+            concurrency: args.check_concurrency,
+            interval: std::time::Duration::from_secs(args.check_interval_hours * 3600),
+            timeout: std::time::Duration::from_secs(args.check_timeout_seconds),
+            api_probe: args.api_probe,
+            token_version: args.token_version,
+        };
         Ok(Self {
             public_url,
             bind,
@@ -227,6 +386,8 @@ impl Config {
             partner_name,
             partner_contact,
             consent_flow: args.consent_flow,
+            checks,
+            staff,
         })
     }
 
@@ -459,11 +620,25 @@ mod tests {
             (&["--bind=localhost"], "PORTAL_BIND"),
             (&["--database-url=postgres://db/portal"], "PORTAL_DATABASE_URL"),
             (&["--client-certificate=/nonexistent.pem"], "PORTAL_CLIENT_CERTIFICATE"),
+            (&["--staff-admins=alex@example.com,not-an-address"], "PORTAL_STAFF_ADMINS"),
+            (&["--staff-viewers=sam example.com"], "PORTAL_STAFF_VIEWERS"),
+            (&["--staff-admin-role=Portal Admin"], "PORTAL_STAFF_ADMIN_ROLE"),
         ];
         for (extra, variable) in cases {
             let error = with(extra).unwrap_err();
             assert_eq!(error.variable, *variable, "{extra:?}: {error}");
         }
+    }
+
+    #[test]
+    fn staff_access_defaults_and_lists() {
+        let config = with(&[]).unwrap();
+        assert_eq!(config.staff, StaffAccess::default());
+        assert_eq!((config.staff.admin_role.as_str(), config.staff.viewer_role.as_str()), ("Portal.Admin", "Portal.Viewer"));
+        let config = with(&["--staff-admins= Alex@Example.com ,b@example.com", "--staff-viewers=", "--staff-open=on"]).unwrap();
+        assert_eq!(config.staff.admins, ["alex@example.com", "b@example.com"]);
+        assert!(config.staff.viewers.is_empty());
+        assert!(config.staff.open);
     }
 
     #[test]

@@ -133,5 +133,7 @@ pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocati
         partner_name: "Fabrikam Partner".to_owned(),
         partner_contact: Some("onboarding@fabrikampartner.example".to_owned()),
         consent_flow: ConsentFlow::V2,
+        checks: config::CheckSettings::default(),
+        staff: config::StaffAccess::default(),
     })
 }

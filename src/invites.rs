@@ -87,3 +87,41 @@ pub async fn create(pool: &SqlitePool, request: InviteRequest<'_>) -> Result<Cre
     tx.commit().await?;
     Ok(CreatedInvite { invite, token })
 }
+
+/// A new invite for an existing customer (a re-consent link from the dashboard), pinned to `tenant`,
+/// with its `invite.created` audit event, in one transaction.
+pub async fn create_for_customer(
+    pool: &SqlitePool,
+    customer_id: &str,
+    tenant: TenantId,
+    language: &str,
+    expires_at: OffsetDateTime,
+    actor: &str,
+) -> Result<CreatedInvite, sqlx::Error> {
+    let token = InviteToken::generate();
+    let pinned = tenant.to_string();
+    let mut tx = db::begin_write(pool).await?;
+    let invite = db::invites::insert(
+        &mut *tx,
+        db::invites::NewInvite {
+            customer_id,
+            token_hash: &token.hash(),
+            pinned_tenant_id: Some(&pinned),
+            pinned_domain: None,
+            language,
+            expires_at,
+        },
+    )
+    .await?;
+    let event = db::audit::NewAuditEvent {
+        kind: "invite.created",
+        actor: Some(actor),
+        customer_id: Some(customer_id),
+        invite_id: Some(&invite.id),
+        tenant_id: Some(&pinned),
+        detail: json!({ "expires_at": invite.expires_at, "reconsent": true }),
+    };
+    db::audit::record(&mut *tx, event).await?;
+    tx.commit().await?;
+    Ok(CreatedInvite { invite, token })
+}

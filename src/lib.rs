@@ -5,6 +5,7 @@
 //! README.md for how to run it, and the module docs for how each part works.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -49,3 +49,34 @@ pub async fn for_customer(db: impl SqliteExecutor<'_>, customer_id: &str) -> Res
     .fetch_all(db)
     .await
 }
+
+const SELECT: &str = "SELECT id, at, kind, actor, customer_id, invite_id, tenant_id, detail FROM audit_events";
+
+/// The events of one invite, oldest first (its timeline).
+pub async fn for_invite(db: impl SqliteExecutor<'_>, invite_id: &str) -> Result<Vec<AuditEvent>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE invite_id = ? ORDER BY id")).bind(invite_id).fetch_all(db).await
+}
+
+/// The events of several invites, oldest first.
+pub async fn for_invites(db: impl SqliteExecutor<'_>, invite_ids: &[String]) -> Result<Vec<AuditEvent>, sqlx::Error> {
+    if invite_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = vec!["?"; invite_ids.len()].join(", ");
+    let sql = format!("{SELECT} WHERE invite_id IN ({placeholders}) ORDER BY id");
+    let mut query = sqlx::query_as(&sql);
+    for id in invite_ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(db).await
+}
+
+/// The events of one kind since `since` (RFC 3339), newest first.
+pub async fn recent_of_kind(db: impl SqliteExecutor<'_>, kind: &str, since: &str, limit: i64) -> Result<Vec<AuditEvent>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE kind = ? AND at >= ? ORDER BY id DESC LIMIT ?"))
+        .bind(kind)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(db)
+        .await
+}

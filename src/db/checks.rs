@@ -57,3 +57,35 @@ pub async fn latest(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Opti
     .fetch_optional(db)
     .await
 }
+
+/// The latest checks of a tenant, newest first (a timeline).
+pub async fn history(db: impl SqliteExecutor<'_>, tenant_id: &str, limit: i64) -> Result<Vec<CheckRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail \
+         FROM checks WHERE tenant_id = ? ORDER BY id DESC LIMIT ?",
+    )
+    .bind(tenant_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The decoded token of a check, as jwt.ms shows it: header and claims (JSON text), never the token
+/// itself or its signature.
+#[derive(Debug, Clone, Default, FromRow, Serialize)]
+pub struct TokenDetail {
+    pub token_header: Option<String>,
+    pub token_claims: Option<String>,
+}
+
+/// The decoded token kept with a check, when the schema keeps one (`token_header`, `token_claims`).
+pub async fn token_detail(db: &sqlx::SqlitePool, check_id: i64) -> Result<Option<TokenDetail>, sqlx::Error> {
+    let columns: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('checks') WHERE name IN ('token_header', 'token_claims')")
+            .fetch_one(db)
+            .await?;
+    if columns < 2 {
+        return Ok(None);
+    }
+    sqlx::query_as("SELECT token_header, token_claims FROM checks WHERE id = ?").bind(check_id).fetch_optional(db).await
+}

@@ -114,3 +114,19 @@ impl Invite {
         self.revoked_at.is_none() && self.expires_at > timestamp_text(now)
     }
 }
+
+/// The newest invites first, a page at a time, with their customers.
+pub async fn list_recent(db: impl SqliteExecutor<'_>, limit: i64, offset: i64) -> Result<Vec<InviteWithCustomer>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, c.name AS customer_name, c.contact_email FROM invites i JOIN customers c ON c.id = i.customer_id \
+         ORDER BY i.created_at DESC, i.id DESC LIMIT ? OFFSET ?"
+    ))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn count(db: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM invites").fetch_one(db).await
+}

@@ -9,6 +9,7 @@ pub mod checks;
 pub mod consent_states;
 pub mod customers;
 pub mod invites;
+pub mod monitoring;
 pub mod tenants;
 
 use std::path::Path;

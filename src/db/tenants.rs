@@ -125,3 +125,187 @@ pub async fn set_status(
         .await?;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The staff dashboard: one page of tenants (search, filter, sort and pagination in SQL), exports, the
+// consent history, and removal.
+
+/// A tenant as the dashboard lists it: its row and the roles of its latest check (JSON arrays as text,
+/// `None` before the first check).
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct TenantSummary {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub tenant: TenantRow,
+    pub roles_present: Option<String>,
+    pub roles_missing: Option<String>,
+}
+
+/// What the tenants page can sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Customer,
+    Status,
+    LastCheck,
+    ConsentedAt,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 4] = [Self::Customer, Self::Status, Self::LastCheck, Self::ConsentedAt];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Status => "status",
+            Self::LastCheck => "last_check",
+            Self::ConsentedAt => "consented_at",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
+    /// The ORDER BY terms (fixed text, never from the request), on the page's column names.
+    fn order_by(self, descending: bool) -> String {
+        let direction = if descending { "DESC" } else { "ASC" };
+        match self {
+            Self::Customer => format!("customer COLLATE NOCASE {direction}, tenant_id"),
+            Self::Status => format!("status {direction}, customer COLLATE NOCASE, tenant_id"),
+            // Never-checked tenants last, whichever the direction.
+            Self::LastCheck => format!("last_checked_at IS NULL, last_checked_at {direction}, tenant_id"),
+            Self::ConsentedAt => format!("consented_at {direction}, tenant_id"),
+        }
+    }
+}
+
+/// One page of the tenants list.
+#[derive(Debug, Clone, Default)]
+pub struct TenantQuery<'a> {
+    /// Part of the customer's name, the tenant id, or who consented (case-insensitive).
+    pub search: Option<&'a str>,
+    /// A status value (`verified`, `missing_roles`, …).
+    pub status: Option<&'a str>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The filter of the tenants list; `?1` is the status, `?2` the LIKE pattern of the search.
+const FILTER: &str = "FROM tenants t JOIN customers c ON c.id = t.customer_id WHERE t.removed_at IS NULL \
+     AND (?1 IS NULL OR t.status = ?1) \
+     AND (?2 IS NULL OR c.name LIKE ?2 ESCAPE '\\' OR t.tenant_id LIKE ?2 ESCAPE '\\' OR t.consented_by_upn LIKE ?2 ESCAPE '\\')";
+
+const COLUMNS: &str = "t.tenant_id, t.customer_id, c.name AS customer, t.invite_id, t.display_name, t.consented_by_upn, t.consented_by_oid, \
+     t.consented_at, t.status, t.status_reason, t.last_checked_at";
+
+/// `%text%` for LIKE, with LIKE's own characters escaped.
+fn like_pattern(search: Option<&str>) -> Option<String> {
+    let search = search.map(str::trim).filter(|s| !s.is_empty())?;
+    let escaped: String = search
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    Some(format!("%{escaped}%"))
+}
+
+/// A page of tenants and the number of tenants that match the query.
+pub async fn search(db: &sqlx::SqlitePool, query: &TenantQuery<'_>) -> Result<(Vec<TenantSummary>, i64), sqlx::Error> {
+    let pattern = like_pattern(query.search);
+    let status = query.status.filter(|s| !s.is_empty());
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {FILTER}")).bind(status).bind(&pattern).fetch_one(db).await?;
+    let order = query.sort.order_by(query.descending);
+    let sql = format!(
+        "WITH page AS (SELECT {COLUMNS} {FILTER} ORDER BY {order} LIMIT ?3 OFFSET ?4) \
+         SELECT page.*, k.roles_present, k.roles_missing FROM page \
+         LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = page.tenant_id) \
+         ORDER BY {order}"
+    );
+    let rows = sqlx::query_as(&sql).bind(status).bind(&pattern).bind(query.limit).bind(query.offset).fetch_all(db).await?;
+    Ok((rows, total))
+}
+
+/// How many tenants (not removed) have each status.
+pub async fn status_counts(db: impl SqliteExecutor<'_>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT status, COUNT(*) FROM tenants WHERE removed_at IS NULL GROUP BY status").fetch_all(db).await
+}
+
+/// Every tenant (not removed) with the roles of its latest check, by customer: for exports and the API.
+pub async fn all_with_roles(db: impl SqliteExecutor<'_>) -> Result<Vec<TenantSummary>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, k.roles_present, k.roles_missing FROM tenants t JOIN customers c ON c.id = t.customer_id \
+         LEFT JOIN (SELECT tenant_id, MAX(id) AS id FROM checks GROUP BY tenant_id) l ON l.tenant_id = t.tenant_id \
+         LEFT JOIN checks k ON k.id = l.id WHERE t.removed_at IS NULL ORDER BY c.name COLLATE NOCASE, t.tenant_id"
+    ))
+    .fetch_all(db)
+    .await
+}
+
+/// One tenant (removed or not) with the roles of its latest check.
+pub async fn find_with_roles(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<TenantSummary>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, k.roles_present, k.roles_missing FROM tenants t JOIN customers c ON c.id = t.customer_id \
+         LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = t.tenant_id) WHERE t.tenant_id = ?"
+    ))
+    .bind(tenant_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// When the tenant was removed (offboarded), if it was.
+pub async fn removed_at(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<String>, sqlx::Error> {
+    let removed: Option<Option<String>> =
+        sqlx::query_scalar("SELECT removed_at FROM tenants WHERE tenant_id = ?").bind(tenant_id).fetch_optional(db).await?;
+    Ok(removed.flatten())
+}
+
+/// Marks a tenant removed (offboarded); false when there is no such tenant or it was removed already.
+pub async fn mark_removed(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE tenants SET removed_at = ? WHERE tenant_id = ? AND removed_at IS NULL")
+        .bind(super::now_text())
+        .bind(tenant_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One consent of a tenant's history.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct ConsentRow {
+    pub id: i64,
+    pub invite_id: Option<String>,
+    pub consented_by_upn: Option<String>,
+    pub consented_by_oid: Option<String>,
+    pub consented_at: String,
+    pub flow: String,
+    pub roles_requested: String,
+}
+
+/// Every consent of a tenant, newest first.
+pub async fn consents(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Vec<ConsentRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, invite_id, consented_by_upn, consented_by_oid, consented_at, flow, roles_requested FROM consents \
+         WHERE tenant_id = ? ORDER BY id DESC",
+    )
+    .bind(tenant_id)
+    .fetch_all(db)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern(Some(" con ")).as_deref(), Some("%con%"));
+        assert_eq!(like_pattern(Some("50%_a\\b")).as_deref(), Some("%50\\%\\_a\\\\b%"));
+        assert_eq!(like_pattern(Some("  ")), None);
+        assert_eq!(like_pattern(None), None);
+    }
+}

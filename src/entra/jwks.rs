@@ -3,7 +3,7 @@
 //! flood of forged tokens cannot turn into a flood of requests to Microsoft.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::DecodingKey;
@@ -33,6 +33,9 @@ struct Entry {
 pub struct JwksCache {
     http: reqwest::Client,
     entries: Mutex<HashMap<String, Entry>>,
+    /// One fetch at a time per URL: a burst of unknown kids waits for the fetch in flight and then
+    /// finds its result in the cache, rather than each fetching the JWKS.
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +48,7 @@ pub enum JwksError {
 
 impl JwksCache {
     pub fn new(http: reqwest::Client) -> Self {
-        Self { http, entries: Mutex::new(HashMap::new()) }
+        Self { http, entries: Mutex::new(HashMap::new()), fetching: Mutex::new(HashMap::new()) }
     }
 
     fn cached(&self, url: &str, kid: &str) -> (Option<DecodingKey>, bool) {
@@ -61,6 +64,16 @@ impl JwksCache {
 
     /// The key `kid` of the JWKS at `url`.
     pub async fn key(&self, url: &str, kid: &str) -> Result<DecodingKey, JwksError> {
+        let (key, may_refresh) = self.cached(url, kid);
+        if let Some(key) = key {
+            return Ok(key);
+        }
+        if !may_refresh {
+            return Err(JwksError::UnknownKey(kid.to_owned()));
+        }
+        let gate = self.fetching.lock().unwrap_or_else(|p| p.into_inner()).entry(url.to_owned()).or_default().clone();
+        let _fetching = gate.lock().await;
+        // Another request may have refreshed the JWKS while this one waited.
         let (key, may_refresh) = self.cached(url, kid);
         if let Some(key) = key {
             return Ok(key);

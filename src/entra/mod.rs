@@ -6,6 +6,7 @@
 //! The HTTP client follows no redirects, has connect and total timeouts, and talks only to the
 //! configured sign-in host.
 
+pub mod defender;
 pub mod jwks;
 pub mod tokens;
 pub mod verify;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope};
 use serde::Deserialize;
 
-use crate::config::{ClientCredential, Config};
+use crate::config::{ClientCredential, Config, TokenVersion};
 use crate::domain::{RoleName, TenantId};
 
 pub use tokens::{AppToken, TokenError};
@@ -35,6 +36,13 @@ pub struct EntraClient {
     pub(crate) credential: ClientCredential,
     pub(crate) resource: String,
     pub(crate) public_url: String,
+    pub(crate) token_version: TokenVersion,
+    /// The Defender API base, without a trailing slash.
+    pub(crate) api_base: String,
+    /// Whether checks call the Defender API with the token (PORTAL_API_PROBE).
+    pub api_probe: bool,
+    /// Time between scheduled checks (PORTAL_CHECK_INTERVAL_HOURS).
+    pub check_interval: Duration,
     pub(crate) jwks: Arc<jwks::JwksCache>,
 }
 
@@ -65,6 +73,10 @@ impl EntraClient {
             credential: config.credential.clone(),
             resource: config.resource.clone(),
             public_url: config.public_url_for(""),
+            token_version: config.checks.token_version,
+            api_base: config.api_base.as_str().trim_end_matches('/').to_owned(),
+            api_probe: config.checks.api_probe,
+            check_interval: config.checks.interval,
             jwks: Arc::new(jwks::JwksCache::new(http.clone())),
             http,
         })

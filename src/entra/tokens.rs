@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::EntraClient;
-use crate::config::ClientCredential;
+use crate::config::{ClientCredential, TokenVersion};
 use crate::domain::TenantId;
 
 /// A token request that did not give a token: what Microsoft said (never the raw description).
@@ -139,8 +139,16 @@ impl EntraClient {
     /// A fresh app-only token for the resource in `tenant` (never cached: a cached token would hide a
     /// revocation).
     pub async fn app_only_token(&self, tenant: TenantId) -> Result<AppToken, TokenError> {
-        let endpoint = format!("{}/{tenant}/oauth2/v2.0/token", self.authority);
-        let form = vec![("grant_type", "client_credentials".to_owned()), ("scope", format!("{}/.default", self.resource))];
+        let (endpoint, form) = match self.token_version {
+            TokenVersion::V2 => (
+                format!("{}/{tenant}/oauth2/v2.0/token", self.authority),
+                vec![("grant_type", "client_credentials".to_owned()), ("scope", format!("{}/.default", self.resource))],
+            ),
+            TokenVersion::V1 => (
+                format!("{}/{tenant}/oauth2/token", self.authority),
+                vec![("grant_type", "client_credentials".to_owned()), ("resource", self.resource.clone())],
+            ),
+        };
         let body = self.post_token(&endpoint, form).await?;
         body.access_token.map(|raw| AppToken { raw }).ok_or(TokenError {
             status: 200,

@@ -4,8 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
-use rsa::pkcs1::EncodeRsaPrivateKey;
+use jsonwebtoken::DecodingKey;
 use rsa::pkcs8::EncodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use rsa::{RsaPrivateKey, RsaPublicKey};
@@ -13,10 +12,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
-/// One signing key with its certificate.
+/// One signing key with its certificate. Signing goes through `ring` (several times faster than a
+/// pure-Rust RSA): the fake signs a token for every check of a sweep over thousands of tenants.
 pub struct SigningKey {
     pub kid: String,
-    encoding: EncodingKey,
+    signer: ring::signature::RsaKeyPair,
     public: RsaPublicKey,
     certificate_der: Vec<u8>,
 }
@@ -33,12 +33,18 @@ impl SigningKey {
         let certificate = params.self_signed(&key_pair)?;
         let certificate_der = certificate.der().to_vec();
         let kid = URL_SAFE_NO_PAD.encode(Sha1::digest(&certificate_der));
-        let encoding = EncodingKey::from_rsa_der(private.to_pkcs1_der()?.as_bytes());
-        Ok(Self { kid, encoding, public: private.to_public_key(), certificate_der })
+        let signer = ring::signature::RsaKeyPair::from_pkcs8(pkcs8.as_bytes()).map_err(|e| anyhow::anyhow!("ring refused the key: {e}"))?;
+        Ok(Self { kid, signer, public: private.to_public_key(), certificate_der })
     }
 
     pub fn decoding_key(&self) -> DecodingKey {
         DecodingKey::from_rsa_raw_components(&self.public.n().to_bytes_be(), &self.public.e().to_bytes_be())
+    }
+
+    /// Checks an RS256 signature made by this key (through `ring`, as signing).
+    pub fn verifies(&self, signing_input: &[u8], signature: &[u8]) -> bool {
+        let public = ring::signature::RsaPublicKeyComponents { n: self.public.n().to_bytes_be(), e: self.public.e().to_bytes_be() };
+        public.verify(&ring::signature::RSA_PKCS1_2048_8192_SHA256, signing_input, signature).is_ok()
     }
 
     /// The JWKS entry, as Microsoft publishes it; `issuer` is the v2 issuer template of the tenant.
@@ -89,24 +95,28 @@ impl KeySet {
     /// Microsoft's order.
     pub fn sign(&self, claims: &impl Serialize) -> anyhow::Result<String> {
         let key = self.current();
-        let mut header = Header::new(Algorithm::RS256);
-        header.typ = Some("JWT".into());
-        header.x5t = Some(key.kid.clone());
-        header.kid = Some(key.kid.clone());
-        Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
+        let header = json!({ "typ": "JWT", "alg": "RS256", "x5t": key.kid, "kid": key.kid });
+        sign_jwt(key, &header, claims)
     }
 
     /// Signs like a Microsoft Graph access token: with a `nonce` in the header, which makes the signature
     /// unverifiable by anyone but Graph.
     pub fn sign_with_nonce_header(&self, claims: &impl Serialize) -> anyhow::Result<String> {
         let key = self.current();
-        let mut header = Header::new(Algorithm::RS256);
-        header.typ = Some("JWT".into());
-        header.x5t = Some(key.kid.clone());
-        header.kid = Some(key.kid.clone());
-        header.nonce = Some(URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
-        Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
+        let nonce = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        let header = json!({ "typ": "JWT", "nonce": nonce, "alg": "RS256", "x5t": key.kid, "kid": key.kid });
+        sign_jwt(key, &header, claims)
     }
+}
+
+fn sign_jwt(key: &SigningKey, header: &Value, claims: &impl Serialize) -> anyhow::Result<String> {
+    let signing_input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(header)?), URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?));
+    let mut signature = vec![0; key.signer.public().modulus_len()];
+    key.signer
+        .sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), signing_input.as_bytes(), &mut signature)
+        .map_err(|_| anyhow::anyhow!("RSA signing failed"))?;
+    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
 /// An unsigned token (`alg: none`), as the v1 token endpoint returns its ID token.

@@ -160,6 +160,29 @@ impl FakeEntra {
         self.state().directory.clone()
     }
 
+    /// The part of the directory a token request needs: the resource, this tenant and this app.
+    /// (Cloning the whole directory per request would cost O(tenants) and make sweeps quadratic.)
+    pub fn directory_for(&self, tenant: TenantId, client_id: &str) -> Directory {
+        let state = self.state();
+        let directory = &state.directory;
+        Directory {
+            resource: directory.resource.clone(),
+            apps: directory.app(client_id).cloned().into_iter().collect(),
+            tenants: directory.tenant(tenant).cloned().into_iter().collect(),
+        }
+    }
+
+    /// Like [`FakeEntra::directory_for`], for the tenant of a user.
+    pub fn directory_for_user(&self, user_id: &str, client_id: &str) -> Directory {
+        let state = self.state();
+        let directory = &state.directory;
+        Directory {
+            resource: directory.resource.clone(),
+            apps: directory.app(client_id).cloned().into_iter().collect(),
+            tenants: directory.user(user_id).map(|(tenant, _)| tenant.clone()).into_iter().collect(),
+        }
+    }
+
     /// Runs `change` on the directory.
     pub fn update_directory<T>(&self, change: impl FnOnce(&mut Directory) -> T) -> T {
         change(&mut self.state().directory)

@@ -127,7 +127,7 @@ fn client_credentials(
     let Some(client_id) = client_id else {
         return AadError::missing_parameter("client_id").into_json_response(host);
     };
-    let directory = fake.directory();
+    let directory = fake.directory_for(tenant_id, &client_id);
     let Some(tenant) = directory.tenant(tenant_id) else {
         return AadError::tenant_not_found(tenant_segment).into_json_response(host);
     };
@@ -497,7 +497,7 @@ fn authorization_code(
             .into_json_response(host);
         }
     }
-    let directory = fake.directory();
+    let directory = fake.directory_for_user(&pending.user_id, &client_id);
     let Some((tenant, user)) = directory.user(&pending.user_id) else {
         return AadError::invalid_grant(70000, "The user of this code no longer exists.").into_json_response(host);
     };

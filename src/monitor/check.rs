@@ -1,15 +1,34 @@
-//! One check of one tenant.
+//! One check of one tenant: a fresh app-only token (a cached one would hide a revocation), verified
+//! (SECURITY.md), its `roles` compared with the required roles, one call to the Defender API with it,
+//! and the outcome classified. The token itself is never stored: only its decoded header and claims.
 
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::Value;
 use sqlx::SqlitePool;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::db;
+use crate::db::monitoring::CheckResult;
 use crate::domain::{RoleName, TenantId, TenantStatus};
 use crate::entra::{EntraClient, VerifyError};
 
 /// Roles can take minutes to appear after a consent (5 to 15 reported); missing roles within this
 /// window are "propagating", not "missing".
-pub const PROPAGATION_WINDOW: Duration = Duration::minutes(60);
+pub const PROPAGATION_WINDOW: time::Duration = time::Duration::minutes(60);
+/// After a consent, re-checks at about these times while roles propagate.
+pub const PROPAGATION_RECHECKS: [time::Duration; 4] =
+    [time::Duration::minutes(1), time::Duration::minutes(5), time::Duration::minutes(15), time::Duration::minutes(60)];
+
+/// What a check needs.
+#[derive(Clone)]
+pub struct CheckContext {
+    pub entra: EntraClient,
+    pub required: Vec<RoleName>,
+    pub api_probe: bool,
+    pub interval: Duration,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckOutcome {
@@ -19,52 +38,173 @@ pub struct CheckOutcome {
     pub roles_missing: Vec<String>,
     pub error_code: Option<u32>,
     pub trace_id: Option<String>,
+    /// How long Microsoft asked to wait (429).
+    pub retry_after: Option<Duration>,
+    pub token_header: Option<Value>,
+    pub token_claims: Option<Value>,
+    pub api_status: Option<u16>,
 }
 
-/// Gets a fresh app-only token for `tenant`, verifies it, and compares its roles with `required`.
-/// `consented_at` tells whether missing roles may still be propagating.
-pub async fn check_tenant(
-    entra: &EntraClient,
-    required: &[RoleName],
-    tenant: TenantId,
-    consented_at: Option<OffsetDateTime>,
-) -> CheckOutcome {
-    let outcome = |status: TenantStatus, reason: String| CheckOutcome {
-        status,
-        reason,
-        roles_present: Vec::new(),
-        roles_missing: required.iter().map(ToString::to_string).collect(),
-        error_code: None,
-        trace_id: None,
+impl CheckOutcome {
+    fn failed(required: &[RoleName], status: TenantStatus, reason: String) -> Self {
+        Self {
+            status,
+            reason,
+            roles_present: Vec::new(),
+            roles_missing: required.iter().map(ToString::to_string).collect(),
+            error_code: None,
+            trace_id: None,
+            retry_after: None,
+            token_header: None,
+            token_claims: None,
+            api_status: None,
+        }
+    }
+}
+
+/// The header and claims of a token, decoded without checking anything, for display ("like jwt.ms").
+pub fn decode_for_display(token: &str) -> (Option<Value>, Option<Value>) {
+    let mut parts = token.split('.');
+    let mut part = || {
+        parts
+            .next()
+            .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
     };
-    let token = match entra.app_only_token(tenant).await {
+    let header = part();
+    let claims = part();
+    (header, claims)
+}
+
+fn has_incident_role(claims: &Value) -> bool {
+    claims
+        .get("roles")
+        .and_then(Value::as_array)
+        .is_some_and(|roles| roles.iter().any(|r| r == "Incident.Read.All" || r == "Incident.ReadWrite.All"))
+}
+
+/// Checks `tenant` once (no retries).
+pub async fn check_tenant(ctx: &CheckContext, tenant: TenantId, consented_at: Option<OffsetDateTime>) -> CheckOutcome {
+    let required = &ctx.required;
+    let token = match ctx.entra.app_only_token(tenant).await {
         Ok(token) => token,
         Err(error) => {
             let status = TenantStatus::from_token_error(error.status, error.aadsts);
-            let mut result = outcome(status, format!("Microsoft refused the token: {error}"));
-            result.error_code = error.aadsts;
-            result.trace_id = error.trace_id;
-            return result;
+            let mut outcome = CheckOutcome::failed(required, status, format!("Microsoft refused the token: {error}."));
+            outcome.error_code = error.aadsts;
+            outcome.trace_id = error.trace_id;
+            outcome.retry_after = error.retry_after_s.map(Duration::from_secs);
+            return outcome;
         }
     };
-    let claims = match entra.verify_access_token(&token.raw, Some(tenant)).await {
+    let (header, display_claims) = decode_for_display(&token.raw);
+    let with_token = |mut outcome: CheckOutcome| {
+        outcome.token_header = header.clone();
+        outcome.token_claims = display_claims.clone();
+        outcome
+    };
+    let claims = match ctx.entra.verify_access_token(&token.raw, Some(tenant)).await {
         Ok((_, claims)) => claims,
-        Err(VerifyError::JwksUnavailable) => return outcome(TenantStatus::Unreachable, "The signing keys could not be fetched.".into()),
-        Err(error) => return outcome(TenantStatus::TokenInvalid, format!("The token did not verify: {error}.")),
+        Err(VerifyError::JwksUnavailable) => {
+            return with_token(CheckOutcome::failed(
+                required,
+                TenantStatus::Unreachable,
+                "The tenant's signing keys could not be fetched.".into(),
+            ));
+        }
+        Err(error) => {
+            return with_token(CheckOutcome::failed(required, TenantStatus::TokenInvalid, format!("The token did not verify: {error}.")));
+        }
     };
     let (present, missing) = crate::entra::roles_diff(required, claims.get("roles"));
     let recent = consented_at.is_some_and(|at| OffsetDateTime::now_utc() - at < PROPAGATION_WINDOW);
-    let (status, reason) = if missing.is_empty() {
-        (TenantStatus::Verified, "The token carries every required role.".to_owned())
+    let (mut status, mut reason) = if missing.is_empty() {
+        (TenantStatus::Verified, "The token carries every required role and the API answers.".to_owned())
     } else if recent {
         (TenantStatus::Propagating, format!("Consent was granted recently; still to appear: {}.", missing.join(", ")))
     } else {
         (TenantStatus::MissingRoles, format!("The token lacks: {}.", missing.join(", ")))
     };
-    CheckOutcome { status, reason, roles_present: present, roles_missing: missing, error_code: None, trace_id: None }
+    let mut api_status = None;
+    let mut retry_after = None;
+    if ctx.api_probe && has_incident_role(&claims) {
+        let probe = ctx.entra.probe_api(&token.raw).await;
+        api_status = Some(probe.status);
+        match probe.status {
+            200 => {}
+            401 => (status, reason) = (TenantStatus::TokenInvalid, "The Defender API refused the token (401).".into()),
+            403 => {
+                (status, reason) = (TenantStatus::MissingRoles, "The Defender API says the application lacks the permission (403).".into())
+            }
+            429 => {
+                retry_after = probe.retry_after_s.map(Duration::from_secs);
+                (status, reason) = (TenantStatus::Throttled, "The Defender API is throttling this tenant (429).".into());
+            }
+            0 => (status, reason) = (TenantStatus::Unreachable, "The Defender API could not be reached.".into()),
+            other => (status, reason) = (TenantStatus::Unreachable, format!("The Defender API answered {other}.")),
+        }
+    } else if status == TenantStatus::Verified {
+        reason = "The token carries every required role.".into();
+    }
+    with_token(CheckOutcome {
+        status,
+        reason,
+        roles_present: present,
+        roles_missing: missing,
+        error_code: None,
+        trace_id: None,
+        retry_after,
+        token_header: None,
+        token_claims: None,
+        api_status,
+    })
 }
 
-/// Runs a check and stores it: a `checks` row and the tenant's status.
+/// When to check a tenant next: at the propagation re-check times after a consent while roles are
+/// still missing, sooner after a transient failure, else after the interval.
+pub fn next_check(status: TenantStatus, consented_at: Option<OffsetDateTime>, now: OffsetDateTime, interval: Duration) -> OffsetDateTime {
+    let interval = time::Duration::try_from(interval).unwrap_or(time::Duration::hours(6));
+    let waiting_for_roles = matches!(status, TenantStatus::Propagating | TenantStatus::MissingRoles | TenantStatus::NeverChecked);
+    if waiting_for_roles
+        && let Some(consented_at) = consented_at
+        && let Some(at) = PROPAGATION_RECHECKS.iter().map(|offset| consented_at + *offset).find(|at| *at > now)
+    {
+        return at;
+    }
+    match status {
+        TenantStatus::Throttled | TenantStatus::Unreachable => now + interval.min(time::Duration::minutes(15)),
+        _ => now + interval,
+    }
+}
+
+/// The row to store for an outcome.
+pub fn to_result(
+    ctx: &CheckContext,
+    tenant: TenantId,
+    outcome: &CheckOutcome,
+    started_at: OffsetDateTime,
+    consented_at: Option<OffsetDateTime>,
+) -> CheckResult {
+    let now = OffsetDateTime::now_utc();
+    let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
+    CheckResult {
+        tenant_id: tenant.to_string(),
+        started_at: db::timestamp_text(started_at),
+        finished_at: db::timestamp_text(now),
+        status: outcome.status.as_str(),
+        reason: outcome.reason.clone(),
+        roles_present: serde_json::to_string(&outcome.roles_present).unwrap_or_else(|_| "[]".into()),
+        roles_missing: serde_json::to_string(&outcome.roles_missing).unwrap_or_else(|_| "[]".into()),
+        error_code: outcome.error_code.map(i64::from),
+        trace_id: outcome.trace_id.clone(),
+        token_header: json(&outcome.token_header),
+        token_claims: json(&outcome.token_claims),
+        api_status: outcome.api_status.map(i64::from),
+        next_check_at: db::timestamp_text(next_check(outcome.status, consented_at, now, ctx.interval)),
+    }
+}
+
+/// Checks one tenant now and stores the result (the first check after a consent, "check now").
 pub async fn run_and_record(
     db: &SqlitePool,
     entra: &EntraClient,
@@ -72,28 +212,11 @@ pub async fn run_and_record(
     tenant: TenantId,
     consented_at: Option<OffsetDateTime>,
 ) -> Result<CheckOutcome, sqlx::Error> {
-    let started_at = db::now_text();
-    let outcome = check_tenant(entra, required, tenant, consented_at).await;
-    let finished_at = db::now_text();
-    let tenant_text = tenant.to_string();
-    let mut tx = db::begin_write(db).await?;
-    db::checks::insert(
-        &mut *tx,
-        db::checks::NewCheck {
-            tenant_id: &tenant_text,
-            started_at: &started_at,
-            finished_at: &finished_at,
-            status: outcome.status.as_str(),
-            roles_present: &outcome.roles_present,
-            roles_missing: &outcome.roles_missing,
-            error_code: outcome.error_code.map(i64::from),
-            trace_id: outcome.trace_id.as_deref(),
-            detail: &outcome.reason,
-        },
-    )
-    .await?;
-    db::tenants::set_status(&mut *tx, &tenant_text, outcome.status.as_str(), &outcome.reason, &finished_at).await?;
-    tx.commit().await?;
+    let ctx =
+        CheckContext { entra: entra.clone(), required: required.to_vec(), api_probe: entra.api_probe, interval: entra.check_interval };
+    let started_at = OffsetDateTime::now_utc();
+    let outcome = check_tenant(&ctx, tenant, consented_at).await;
+    db::monitoring::record_results(db, &[to_result(&ctx, tenant, &outcome, started_at, consented_at)]).await?;
     tracing::info!(tenant = %tenant, status = %outcome.status, "tenant checked");
     Ok(outcome)
 }

@@ -1,4 +1,22 @@
-//! Checking tenants: an app-only token for the tenant, verified, its `roles` compared with the required
-//! roles, and the outcome classified and stored (never the token).
+//! Checking tenants (src/monitor/ owns every decision about a tenant's health): one check
+//! (`check`), many at once (`sweep`), and when (`schedule`).
 
 pub mod check;
+pub mod schedule;
+pub mod sweep;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::entra::EntraClient;
+
+/// The sweeper of a running portal.
+pub fn sweeper(config: &Config, entra: &EntraClient, db: sqlx::SqlitePool) -> Arc<sweep::Sweeper> {
+    let ctx = check::CheckContext {
+        entra: entra.clone(),
+        required: config.required_roles.clone(),
+        api_probe: config.checks.api_probe,
+        interval: config.checks.interval,
+    };
+    Arc::new(sweep::Sweeper::new(ctx, db, config.checks.concurrency, config.checks.timeout))
+}

@@ -1,13 +1,18 @@
 //! HTTP: handlers grouped by feature, each with its routes; they parse requests and render pages, and
 //! leave SQL to `db` and Microsoft's protocol to `entra`.
 
+pub mod api;
 pub mod assets;
 pub mod csp_report;
 pub mod health;
+pub mod invites;
 pub mod middleware;
 pub mod onboarding;
 pub mod pages;
 pub mod sessions;
+pub mod staff_auth;
+pub mod sweep;
+pub mod tenants;
 
 use axum::response::IntoResponse;
 

@@ -89,7 +89,7 @@ struct SignedInAdmin {
     object_id: String,
 }
 
-fn random_value() -> String {
+pub(crate) fn random_value() -> String {
     InviteToken::generate().expose().to_owned()
 }
 
@@ -151,7 +151,7 @@ struct ResultPage<'a> {
     code: Option<String>,
 }
 
-fn html(status: StatusCode, rendered: askama::Result<String>) -> Response {
+pub(crate) fn html(status: StatusCode, rendered: askama::Result<String>) -> Response {
     match rendered {
         Ok(page) => (status, Html(page)).into_response(),
         Err(error) => AppError::Internal(error.into()).into_response(),
@@ -245,7 +245,7 @@ async fn invite_for_link(state: &AppState, client: IpAddr, token: &str) -> Resul
 }
 
 /// Is this POST from our own pages? `Sec-Fetch-Site: cross-site` or a foreign `Origin` say no.
-fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
         return false;
     }
@@ -255,7 +255,7 @@ fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     }
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -266,7 +266,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-fn tokens_match(a: &str, b: &str) -> bool {
+pub(crate) fn tokens_match(a: &str, b: &str) -> bool {
     !a.is_empty() && a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
@@ -442,6 +442,15 @@ async fn sign_in_callback(State(state): State<AppState>, session: Session, RawQu
     let Ok(params) = single_valued(query.as_deref()) else {
         return AppError::BadRequest("A parameter was given twice.".into()).into_response();
     };
+    // The same callback serves the staff sign-in: it goes there when this browser has a staff sign-in
+    // pending and the answer carries its state (or no onboarding sign-in is pending).
+    if let Some(staff_state_hash) = super::staff_auth::pending_state_hash(&session).await {
+        let onboarding_pending = load_session(&session).await.and_then(|c| c.sign_in).is_some();
+        let for_staff = params.get("state").is_some_and(|s| tokens_match(&hash_secret(s), &staff_state_hash));
+        if for_staff || !onboarding_pending {
+            return super::staff_auth::callback(&state, &session, &params).await;
+        }
+    }
     let Some(mut current) = load_session(&session).await else {
         return refused(
             &state,

@@ -4,7 +4,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use tower_sessions::Session;
 
 use crate::app::AppState;
 
@@ -18,7 +20,11 @@ struct HomeTemplate {
     required_roles: Vec<String>,
 }
 
-/// What this portal is, for someone who arrives without an invite link.
-async fn home(State(state): State<AppState>) -> HomeTemplate {
-    HomeTemplate { required_roles: state.config.required_roles.iter().map(ToString::to_string).collect() }
+/// What this portal is, for someone who arrives without an invite link; signed-in staff go to the
+/// tenants.
+async fn home(State(state): State<AppState>, session: Session) -> Response {
+    if super::staff_auth::is_signed_in(&session).await {
+        return Redirect::to("/tenants").into_response();
+    }
+    HomeTemplate { required_roles: state.config.required_roles.iter().map(ToString::to_string).collect() }.into_response()
 }

@@ -1,0 +1,132 @@
+//! What the monitor writes and reads: check results in batches (a check row, the tenant's status and
+//! next check, and a `tenant.degraded` audit event when a verified tenant got worse), and the tenants
+//! due for a check.
+
+use serde_json::json;
+use sqlx::{SqliteExecutor, SqlitePool};
+
+/// One check's result, ready to store. JSON fields are already serialized.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub tenant_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub status: &'static str,
+    pub reason: String,
+    pub roles_present: String,
+    pub roles_missing: String,
+    pub error_code: Option<i64>,
+    pub trace_id: Option<String>,
+    pub token_header: Option<String>,
+    pub token_claims: Option<String>,
+    pub api_status: Option<i64>,
+    pub next_check_at: String,
+}
+
+/// A tenant to check: its id and when it consented (missing roles soon after are "propagating").
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueTenant {
+    pub tenant_id: String,
+    pub consented_at: String,
+}
+
+/// Stores results in one write transaction. Returns the tenants that went from verified to worse.
+pub async fn record_results(pool: &SqlitePool, results: &[CheckResult]) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let mut degraded = Vec::new();
+    let mut tx = super::begin_write(pool).await?;
+    for result in results {
+        let previous: Option<(String, String)> =
+            sqlx::query_as("SELECT status, customer_id FROM tenants WHERE tenant_id = ? AND removed_at IS NULL")
+                .bind(&result.tenant_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((previous, customer_id)) = previous else { continue };
+        sqlx::query(
+            "INSERT INTO checks (tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail, \
+             token_header, token_claims, api_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&result.tenant_id)
+        .bind(&result.started_at)
+        .bind(&result.finished_at)
+        .bind(result.status)
+        .bind(&result.roles_present)
+        .bind(&result.roles_missing)
+        .bind(result.error_code)
+        .bind(&result.trace_id)
+        .bind(&result.reason)
+        .bind(&result.token_header)
+        .bind(&result.token_claims)
+        .bind(result.api_status)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE tenants SET status = ?, status_reason = ?, last_checked_at = ?, next_check_at = ? WHERE tenant_id = ?")
+            .bind(result.status)
+            .bind(&result.reason)
+            .bind(&result.finished_at)
+            .bind(&result.next_check_at)
+            .bind(&result.tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        if previous == "verified" && result.status != "verified" {
+            sqlx::query("INSERT INTO audit_events (at, kind, actor, customer_id, tenant_id, detail) VALUES (?, 'tenant.degraded', 'system', ?, ?, ?)")
+                .bind(&result.finished_at)
+                .bind(&customer_id)
+                .bind(&result.tenant_id)
+                .bind(json!({ "from": previous, "to": result.status, "reason": result.reason }).to_string())
+                .execute(&mut *tx)
+                .await?;
+            degraded.push((result.tenant_id.clone(), result.status.to_owned()));
+        }
+    }
+    tx.commit().await?;
+    Ok(degraded)
+}
+
+/// Tenants whose next check is due at `now` (or never planned), oldest first.
+pub async fn due(db: impl SqliteExecutor<'_>, now: &str, limit: i64) -> Result<Vec<DueTenant>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT tenant_id, consented_at FROM tenants WHERE removed_at IS NULL AND (next_check_at IS NULL OR next_check_at <= ?) \
+         ORDER BY next_check_at IS NOT NULL, next_check_at LIMIT ?",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Every tenant (for "check all").
+pub async fn all(db: impl SqliteExecutor<'_>) -> Result<Vec<DueTenant>, sqlx::Error> {
+    sqlx::query_as("SELECT tenant_id, consented_at FROM tenants WHERE removed_at IS NULL ORDER BY tenant_id").fetch_all(db).await
+}
+
+pub async fn one(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<DueTenant>, sqlx::Error> {
+    sqlx::query_as("SELECT tenant_id, consented_at FROM tenants WHERE tenant_id = ? AND removed_at IS NULL")
+        .bind(tenant_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// The roles present and missing at each tenant's latest check (JSON arrays as stored).
+pub async fn latest_roles(db: impl SqliteExecutor<'_>) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.tenant_id, c.roles_present, c.roles_missing FROM checks c \
+         JOIN (SELECT tenant_id, MAX(id) AS id FROM checks GROUP BY tenant_id) latest ON latest.id = c.id",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Records tenants for one customer directly, consented at `consented_at` (benchmarks and tests).
+pub async fn seed_tenants(pool: &SqlitePool, customer: &str, tenant_ids: &[String], consented_at: &str) -> Result<(), sqlx::Error> {
+    let mut tx = super::begin_write(pool).await?;
+    let customer = super::customers::insert(&mut *tx, customer, None).await?;
+    for tenant_id in tenant_ids {
+        sqlx::query("INSERT INTO tenants (tenant_id, customer_id, consented_at) VALUES (?, ?, ?)")
+            .bind(tenant_id)
+            .bind(&customer.id)
+            .bind(consented_at)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}

@@ -1,0 +1,34 @@
+//! The schedule: every half minute, the tenants whose next check is due are swept. After a consent the
+//! next checks fall at about 1, 5, 15 and 60 minutes while roles are propagating (see
+//! `check::next_check`); then every PORTAL_CHECK_INTERVAL_HOURS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::sweep::{Sweeper, Target};
+use crate::db;
+
+const TICK: Duration = Duration::from_secs(30);
+const PER_TICK: i64 = 5_000;
+
+/// Starts the schedule in the background.
+pub fn spawn(sweeper: Arc<Sweeper>, pool: sqlx::SqlitePool) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        loop {
+            if !sweeper.is_running() {
+                match db::monitoring::due(&pool, &db::now_text(), PER_TICK).await {
+                    Ok(rows) if !rows.is_empty() => {
+                        let targets: Vec<Target> = rows.iter().filter_map(Target::from_row).collect();
+                        if let Err(error) = sweeper.sweep(targets).await {
+                            tracing::error!(%error, "scheduled sweep failed");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::error!(%error, "cannot read the schedule"),
+                }
+            }
+            tokio::time::sleep(TICK).await;
+        }
+    })
+}

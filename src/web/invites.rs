@@ -1,0 +1,266 @@
+//! The staff dashboard's invites: create (admin; the link is shown once — only its hash is stored),
+//! list with status and timeline, revoke (admin).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::onboarding::html;
+use super::staff_auth::{CsrfForm, Nav, StaffUser};
+use crate::app::AppState;
+use crate::db;
+use crate::db::audit::NewAuditEvent;
+use crate::domain::TenantId;
+use crate::error::AppError;
+use crate::invites::{self, CreatedInvite, InviteRequest};
+
+/// Invites per page.
+const PAGE_SIZE: i64 = 50;
+/// Default and longest validity of an invite, in days.
+const DEFAULT_DAYS: i64 = 14;
+const MAX_DAYS: i64 = 90;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/invites", get(list).post(create)).route("/invites/{id}/revoke", post(revoke))
+}
+
+/// The page that shows a new onboarding link, once.
+#[derive(Template)]
+#[template(path = "staff/invite_created.html")]
+pub(crate) struct CreatedPage {
+    nav: Option<Nav>,
+    customer: String,
+    url: String,
+    expires_at: String,
+    pinned: Option<String>,
+    reconsent: bool,
+}
+
+impl CreatedPage {
+    pub(crate) fn new(
+        state: &AppState,
+        staff: &StaffUser,
+        created: &CreatedInvite,
+        customer: String,
+        pinned: Option<String>,
+        reconsent: bool,
+    ) -> Self {
+        Self {
+            nav: Some(staff.nav("invites")),
+            customer,
+            url: created.url(state.config.public_url.as_str()),
+            expires_at: created.invite.expires_at.clone(),
+            pinned,
+            reconsent,
+        }
+    }
+}
+
+struct EventLine {
+    at: String,
+    kind: String,
+    actor: String,
+}
+
+struct InviteLine {
+    id: String,
+    customer: String,
+    contact: String,
+    pinned: String,
+    language: String,
+    created_at: String,
+    expires_at: String,
+    status: &'static str,
+    tone: &'static str,
+    revocable: bool,
+    timeline: Vec<EventLine>,
+}
+
+/// What the create form held, to show it again with an error.
+#[derive(Debug, Default, Deserialize)]
+struct CreateForm {
+    csrf: String,
+    #[serde(default)]
+    customer: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    pin: String,
+    #[serde(default)]
+    expires_days: String,
+    #[serde(default)]
+    language: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/invites.html")]
+struct ListPage {
+    nav: Option<Nav>,
+    admin: bool,
+    csrf: String,
+    invites: Vec<InviteLine>,
+    error: Option<String>,
+    form: CreateForm,
+    page: i64,
+    pages: i64,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    page: Option<String>,
+}
+
+/// An invite's status: revoked, completed, expired or open.
+fn status_of(invite: &db::invites::Invite, now: &str) -> (&'static str, &'static str) {
+    if invite.revoked_at.is_some() {
+        ("revoked", "neutral")
+    } else if invite.completed_at.is_some() {
+        ("completed", "ok")
+    } else if invite.expires_at.as_str() <= now {
+        ("expired", "warn")
+    } else {
+        ("open", "info")
+    }
+}
+
+async fn render_list(
+    state: &AppState,
+    staff: &StaffUser,
+    page: i64,
+    form: CreateForm,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let total = db::invites::count(&state.db).await?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = page.clamp(1, pages);
+    let listed = db::invites::list_recent(&state.db, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let ids: Vec<String> = listed.iter().map(|i| i.invite.id.clone()).collect();
+    let mut timelines: HashMap<String, Vec<EventLine>> = HashMap::new();
+    for event in db::audit::for_invites(&state.db, &ids).await? {
+        let Some(invite_id) = event.invite_id else { continue };
+        timelines.entry(invite_id).or_default().push(EventLine { at: event.at, kind: event.kind, actor: event.actor.unwrap_or_default() });
+    }
+    let now = db::now_text();
+    let invites = listed
+        .into_iter()
+        .map(|i| {
+            let (status, tone) = status_of(&i.invite, &now);
+            InviteLine {
+                timeline: timelines.remove(&i.invite.id).unwrap_or_default(),
+                customer: i.customer_name,
+                contact: i.contact_email.unwrap_or_default(),
+                pinned: i.invite.pinned_domain.clone().or(i.invite.pinned_tenant_id.clone()).unwrap_or_default(),
+                language: i.invite.language.clone(),
+                created_at: i.invite.created_at.clone(),
+                expires_at: i.invite.expires_at.clone(),
+                revocable: status == "open",
+                status,
+                tone,
+                id: i.invite.id,
+            }
+        })
+        .collect();
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let listed =
+        ListPage { nav: Some(staff.nav("invites")), admin: staff.is_admin(), csrf: staff.csrf.clone(), invites, error, form, page, pages };
+    Ok(html(status, listed.render()))
+}
+
+/// `GET /invites`.
+async fn list(State(state): State<AppState>, staff: StaffUser, Query(query): Query<ListQuery>) -> Result<Response, AppError> {
+    let page = query.page.as_deref().and_then(|p| p.parse::<i64>().ok()).unwrap_or(1);
+    let form = CreateForm { expires_days: DEFAULT_DAYS.to_string(), language: "en".into(), ..CreateForm::default() };
+    render_list(&state, &staff, page, form, None).await
+}
+
+/// `POST /invites` (admin): creates an invite and shows its link once.
+async fn create(State(state): State<AppState>, staff: StaffUser, headers: HeaderMap, Form(form): Form<CreateForm>) -> Response {
+    if let Err(refused) = staff.check_post(&state, &headers, &form.csrf, true) {
+        return refused;
+    }
+    let invalid = |form: CreateForm, message: String| {
+        let state = state.clone();
+        let staff = staff.clone();
+        async move { render_list(&state, &staff, 1, form, Some(message)).await.unwrap_or_else(IntoResponse::into_response) }
+    };
+    let customer = form.customer.trim().to_owned();
+    let email = Some(form.email.trim()).filter(|e| !e.is_empty()).map(str::to_owned);
+    if let Err(message) = invites::validate_customer(&customer, email.as_deref()) {
+        return invalid(form, message).await;
+    }
+    let language = form.language.clone();
+    if language != "en" && language != "it" {
+        return invalid(form, "the language must be English (en) or Italian (it)".into()).await;
+    }
+    let days = match form.expires_days.trim().parse::<i64>() {
+        Ok(days) if (1..=MAX_DAYS).contains(&days) => days,
+        _ => return invalid(form, format!("the expiry must be 1 to {MAX_DAYS} days")).await,
+    };
+    let pin = form.pin.trim().to_ascii_lowercase();
+    let (pinned_tenant, pinned_domain) = if pin.is_empty() {
+        (None, None)
+    } else if let Ok(tenant) = TenantId::parse(&pin) {
+        (Some(tenant), None)
+    } else {
+        match state.entra.resolve_domain(&pin).await {
+            Ok(tenant) => (Some(tenant), Some(pin.clone())),
+            Err(error) => return invalid(form, format!("the tenant could not be found: {error}")).await,
+        }
+    };
+    let request = InviteRequest {
+        customer: &customer,
+        email: email.as_deref(),
+        pinned_tenant,
+        pinned_domain: pinned_domain.as_deref(),
+        language: &language,
+        expires_at: OffsetDateTime::now_utc() + time::Duration::days(days),
+        actor: &staff.upn,
+    };
+    let created = match invites::create(&state.db, request).await {
+        Ok(created) => created,
+        Err(error) => return AppError::from(error).into_response(),
+    };
+    let pinned = pinned_domain.or(pinned_tenant.map(|t| t.to_string()));
+    let page = CreatedPage::new(&state, &staff, &created, customer, pinned, false);
+    html(StatusCode::OK, page.render())
+}
+
+/// `POST /invites/{id}/revoke` (admin): the link answers 410 from then on.
+async fn revoke(
+    State(state): State<AppState>,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    staff.check_form(&state, &headers, &form.csrf, true)?;
+    let invite = db::invites::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    let revoked = async {
+        let mut tx = db::begin_write(&state.db).await?;
+        let revoked = db::invites::revoke(&mut *tx, &invite.invite.id).await?;
+        if revoked {
+            let event = NewAuditEvent {
+                kind: "invite.revoked",
+                actor: Some(&staff.upn),
+                customer_id: Some(&invite.invite.customer_id),
+                invite_id: Some(&invite.invite.id),
+                tenant_id: invite.invite.pinned_tenant_id.as_deref(),
+                detail: json!({}),
+            };
+            db::audit::record(&mut *tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok::<bool, sqlx::Error>(revoked)
+    }
+    .await;
+    revoked?;
+    Ok(Redirect::to("/invites").into_response())
+}

@@ -1,0 +1,36 @@
+//! "Check all": a sweep over every tenant in the background, and its progress as JSON for the page
+//! (static/sweep.js polls it while a sweep runs).
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde::Deserialize;
+
+use super::staff_auth::StaffUser;
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/tenants/check-all", post(check_all)).route("/tenants/sweep", get(progress))
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+/// `POST /tenants/check-all` (admins): starts a sweep unless one is running.
+async fn check_all(State(state): State<AppState>, staff: StaffUser, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+    if let Err(refused) = staff.check_post(&state, &headers, &form.csrf, true) {
+        return refused;
+    }
+    let started = state.sweeper.start_all();
+    tracing::info!(staff = %staff.upn, started, "check all requested");
+    Redirect::to("/tenants").into_response()
+}
+
+/// `GET /tenants/sweep`: the current (or last) sweep's progress.
+async fn progress(State(state): State<AppState>, _staff: StaffUser) -> Response {
+    Json(state.sweeper.progress()).into_response()
+}

@@ -1,0 +1,838 @@
+//! The partner staff dashboard over real HTTP against the built-in fake: staff sign-in (partner tenant
+//! only, allow-list, levels), the guard of every page, export and POST, the tenants list (search, filter,
+//! sort, pagination), a tenant's page and actions, invites, exports and the JSON API.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use consent_portal::demo::{DEMO_CLIENT_ID, DEMO_PARTNER_TENANT_ID};
+use consent_portal::domain::{Secret, TenantId};
+use consent_portal::fake_entra::directory::{DEMO_CONTOSO, DEMO_WOODGROVE};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const ALEX: &str = "alex@fabrikampartner.example";
+const SAM: &str = "sam@fabrikampartner.example";
+const GUEST: &str = "guest@fabrikampartner.example";
+const API_TOKEN: &str = "an-api-token-of-at-least-32-characters-0123";
+
+async fn set_auto(app: &TestApp, upn: Option<&str>) {
+    let response = app.client.put(app.fake_url("/_fake/auto")).json(&json!({"upn": upn, "consent": null})).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+}
+
+fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The session id the response sets, if it sets one.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("portal_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// Follows GET redirects from `response`; returns the last response.
+async fn follow(client: &reqwest::Client, mut response: reqwest::Response) -> reqwest::Response {
+    for _ in 0..10 {
+        if !response.status().is_redirection() {
+            return response;
+        }
+        let next = response.url().join(&location(&response)).unwrap();
+        response = client.get(next).send().await.unwrap();
+    }
+    panic!("too many redirects");
+}
+
+/// Presses "Sign in with Microsoft" on the staff sign-in page; returns the answer of the POST (a
+/// redirect to the fake's authorize endpoint).
+async fn press_sign_in(app: &TestApp, client: &reqwest::Client) -> reqwest::Response {
+    let page = client.get(app.url("/staff/sign-in")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign in with Microsoft"), "{html}");
+    let csrf = hidden_value(&html, "csrf");
+    let started = client.post(app.url("/staff/sign-in")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    started
+}
+
+/// Signs `upn` in as staff in a new browser; returns the browser and the page it ends on.
+async fn sign_in_as(app: &TestApp, upn: &str) -> (reqwest::Client, StatusCode, String) {
+    set_auto(app, Some(upn)).await;
+    let client = http_client();
+    let started = press_sign_in(app, &client).await;
+    let done = follow(&client, started).await;
+    let status = done.status();
+    (client, status, done.text().await.unwrap())
+}
+
+/// A signed-in staff browser and its CSRF token.
+async fn staff(app: &TestApp, upn: &str) -> (reqwest::Client, String) {
+    let (client, status, html) = sign_in_as(app, upn).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let csrf = hidden_value(&html, "csrf");
+    (client, csrf)
+}
+
+struct Seed<'a> {
+    customer: &'a str,
+    tenant_id: String,
+    status: &'a str,
+    consented_at: &'a str,
+    consented_by: &'a str,
+    last_checked_at: Option<&'a str>,
+    present: &'a [&'a str],
+    missing: &'a [&'a str],
+}
+
+impl Default for Seed<'_> {
+    fn default() -> Self {
+        Self {
+            customer: "Seeded",
+            tenant_id: TenantId::new_random().to_string(),
+            status: "verified",
+            consented_at: "2026-11-01T10:00:00Z",
+            consented_by: "admin@seeded.example",
+            last_checked_at: Some("2026-11-20T10:00:00Z"),
+            present: &["Incident.Read.All", "AdvancedHunting.Read.All"],
+            missing: &[],
+        }
+    }
+}
+
+/// Puts a customer, its tenant and (with a last check) a check row straight into the database.
+async fn seed(executor: &mut sqlx::SqliteConnection, seed: Seed<'_>) -> String {
+    let customer_id = uuid::Uuid::now_v7().to_string();
+    sqlx::query("INSERT INTO customers (id, name, created_at) VALUES (?, ?, ?)")
+        .bind(&customer_id)
+        .bind(seed.customer)
+        .bind(seed.consented_at)
+        .execute(&mut *executor)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO tenants (tenant_id, customer_id, consented_by_upn, consented_at, status, status_reason, last_checked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&seed.tenant_id)
+    .bind(&customer_id)
+    .bind(seed.consented_by)
+    .bind(seed.consented_at)
+    .bind(seed.status)
+    .bind(format!("Reason for {}.", seed.status))
+    .bind(seed.last_checked_at)
+    .execute(&mut *executor)
+    .await
+    .unwrap();
+    if let Some(at) = seed.last_checked_at {
+        sqlx::query(
+            "INSERT INTO checks (tenant_id, started_at, finished_at, status, roles_present, roles_missing) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&seed.tenant_id)
+        .bind(at)
+        .bind(at)
+        .bind(seed.status)
+        .bind(serde_json::to_string(seed.present).unwrap())
+        .bind(serde_json::to_string(seed.missing).unwrap())
+        .execute(&mut *executor)
+        .await
+        .unwrap();
+    }
+    seed.tenant_id
+}
+
+async fn seed_one(app: &TestApp, one: Seed<'_>) -> String {
+    let mut connection = app.db.acquire().await.unwrap();
+    seed(&mut connection, one).await
+}
+
+/// How many tenant rows a list page shows.
+fn rows_on(html: &str) -> usize {
+    html.matches("<td data-label=\"Customer\"><a href=\"/tenants/").count()
+}
+
+async fn audit(app: &TestApp, kind: &str) -> Vec<(Option<String>, Option<String>, Option<String>)> {
+    sqlx::query_as("SELECT actor, tenant_id, invite_id FROM audit_events WHERE kind = ? ORDER BY id")
+        .bind(kind)
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Sign-in
+
+#[tokio::test]
+async fn partner_staff_sign_in_with_their_level_and_a_new_session_id() {
+    let app = spawn_app().await;
+    set_auto(&app, Some(ALEX)).await;
+    let client = http_client();
+    let started = press_sign_in(&app, &client).await;
+    let before = session_cookie(&started).expect("the sign-in starts a session");
+    let authorize = location(&started);
+    assert!(
+        authorize.starts_with(&format!("{}/{DEMO_PARTNER_TENANT_ID}/oauth2/v2.0/authorize?", app.fake.url)),
+        "the partner's tenant only: {authorize}"
+    );
+    assert!(authorize.contains("code_challenge_method=S256") && authorize.contains("nonce="), "{authorize}");
+    let back = client.get(&authorize).send().await.unwrap();
+    let callback = location(&back);
+    assert!(callback.starts_with(&app.url("/auth/callback?")), "{callback}");
+    let signed_in = client.get(&callback).send().await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&signed_in), "/tenants");
+    let after = session_cookie(&signed_in).expect("a new session id at sign-in");
+    assert_ne!(before, after);
+
+    let page = client.get(app.url("/tenants")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(ALEX) && html.contains("(admin)"), "{html}");
+    assert!(html.contains("Sign out"));
+    // `/` sends staff to the tenants.
+    let home = client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&home), "/tenants");
+    // The old session id is worth nothing.
+    let stale = http_client();
+    let old = stale.get(app.url("/tenants")).header("cookie", format!("portal_session={before}")).send().await.unwrap();
+    assert_eq!(old.status(), StatusCode::SEE_OTHER);
+    assert_eq!(audit(&app, "staff.signed_in").await[0].0.as_deref(), Some(ALEX));
+
+    // Anonymous visitors keep the welcome page.
+    let anonymous = http_client().get(app.url("/")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::OK);
+
+    let (_, status, html) = sign_in_as(&app, SAM).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(SAM) && html.contains("(viewer)"), "{html}");
+}
+
+#[tokio::test]
+async fn an_account_of_another_tenant_is_refused() {
+    // The portal's partner is Contoso; Alex belongs to Fabrikam. Microsoft (the fake) refuses him at
+    // Contoso's sign-in: the error is explained, never reflected, and no staff session starts.
+    let contoso = TenantId::parse(DEMO_CONTOSO).unwrap();
+    let app = spawn_app_configured(|config| config.partner_tenant_id = contoso).await;
+    set_auto(&app, Some(ALEX)).await;
+    let client = http_client();
+    let started = press_sign_in(&app, &client).await;
+    let authorize = location(&started);
+    assert!(authorize.contains(&format!("/{DEMO_CONTOSO}/oauth2/v2.0/authorize")), "{authorize}");
+    let page = client.get(&authorize).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    assert!(page.text().await.unwrap().contains("50020"));
+    assert_eq!(client.get(app.url("/tenants")).send().await.unwrap().status(), StatusCode::SEE_OTHER, "no staff session");
+
+    // A browser that swaps the tenant in the sign-in URL gets a code for Fabrikam; the portal redeems it
+    // at Contoso only, so it is refused and no session starts either. (The portal's own `tid` check
+    // behind this is unit-tested in web::staff_auth: the fake never issues a token of another tenant.)
+    let client = http_client();
+    let started = press_sign_in(&app, &client).await;
+    let elsewhere = location(&started).replace(&format!("/{DEMO_CONTOSO}/"), &format!("/{DEMO_PARTNER_TENANT_ID}/"));
+    let back = client.get(&elsewhere).send().await.unwrap();
+    assert!(location(&back).starts_with(&app.url("/auth/callback?code=")), "the fake signed Alex in at Fabrikam");
+    let done = follow(&client, back).await;
+    assert!(done.status().is_client_error() || done.status().is_server_error(), "{}", done.status());
+    assert!(!done.text().await.unwrap().contains("eyJ"));
+    assert_eq!(client.get(app.url("/tenants")).send().await.unwrap().status(), StatusCode::SEE_OTHER, "no staff session");
+    assert!(audit(&app, "staff.signed_in").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_partner_user_outside_the_allow_list_is_refused() {
+    let app = spawn_app().await;
+    let (client, status, html) = sign_in_as(&app, GUEST).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("Ask a partner administrator") && html.contains("role"), "{html}");
+    let page = client.get(app.url("/tenants")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+
+    // The allow-list by address, and an open dashboard.
+    let app = spawn_app_configured(|config| config.staff.admins = vec![GUEST.to_owned()]).await;
+    let (_, status, html) = sign_in_as(&app, GUEST).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("(admin)"));
+    let app = spawn_app_configured(|config| config.staff.open = true).await;
+    let (_, status, html) = sign_in_as(&app, GUEST).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("(viewer)"));
+}
+
+#[tokio::test]
+async fn a_callback_without_a_pending_staff_sign_in_or_with_another_state_is_refused() {
+    let app = spawn_app().await;
+    set_auto(&app, Some(ALEX)).await;
+    let client = http_client();
+    let started = press_sign_in(&app, &client).await;
+    let back = client.get(location(&started)).send().await.unwrap();
+    let callback = location(&back);
+    let forged = callback.split("&state=").next().unwrap().to_owned() + "&state=forged";
+    let refused = client.get(&forged).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // The pending sign-in was single use: the genuine answer now finds nothing pending.
+    let replay = client.get(&callback).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::FORBIDDEN);
+    assert_eq!(client.get(app.url("/tenants")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session_on_the_server() {
+    let app = spawn_app().await;
+    let (client, csrf) = staff(&app, ALEX).await;
+    let refused = client.post(app.url("/staff/sign-out")).form(&[("csrf", "wrong")]).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let sessions_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(&app.db).await.unwrap();
+    let out = client.post(app.url("/staff/sign-out")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&out), "/staff/sign-in");
+    let sessions_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(&app.db).await.unwrap();
+    assert_eq!(sessions_after, sessions_before - 1, "the session is deleted from the store");
+    let page = client.get(app.url("/tenants")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The guard
+
+#[tokio::test]
+async fn staff_pages_exports_and_posts_refuse_anonymous_requests() {
+    let app = spawn_app().await;
+    let tid = seed_one(&app, Seed { customer: "Secret Customer Ltd", ..Seed::default() }).await;
+    let anonymous = http_client();
+    for path in ["/tenants", "/tenants.csv", "/tenants.json", &format!("/tenants/{tid}"), "/invites", "/tenants?q=Secret"] {
+        let response = anonymous.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&response), "/staff/sign-in", "{path}");
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("Secret Customer") && !body.contains(&tid), "{path}: {body}");
+    }
+    for path in [
+        "/invites".to_owned(),
+        "/invites/0193-x/revoke".to_owned(),
+        format!("/tenants/{tid}/check"),
+        format!("/tenants/{tid}/reconsent"),
+        format!("/tenants/{tid}/remove"),
+        "/staff/sign-out".to_owned(),
+    ] {
+        let response = anonymous.post(app.url(&path)).form(&[("csrf", "x"), ("confirm", "yes")]).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(!response.text().await.unwrap().contains("Secret Customer"));
+    }
+    let removed: Option<String> =
+        sqlx::query_scalar("SELECT removed_at FROM tenants WHERE tenant_id = ?").bind(&tid).fetch_one(&app.db).await.unwrap();
+    assert!(removed.is_none());
+}
+
+#[tokio::test]
+async fn a_viewer_reads_but_cannot_post_admin_actions() {
+    let app = spawn_app().await;
+    let tid = seed_one(&app, Seed { customer: "Viewer Check", missing: &["AdvancedHunting.Read.All"], ..Seed::default() }).await;
+    let (client, csrf) = staff(&app, SAM).await;
+    let detail = client.get(app.url(&format!("/tenants/{tid}"))).send().await.unwrap();
+    assert_eq!(detail.status(), StatusCode::OK);
+    let html = detail.text().await.unwrap();
+    assert!(html.contains("Viewer Check") && !html.contains("Check now") && !html.contains("Remove tenant"), "{html}");
+    let invites = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
+    assert!(!invites.contains("Create invite"));
+    let invite_form = [("csrf", csrf.as_str()), ("customer", "X"), ("expires_days", "7"), ("language", "en")];
+    assert_eq!(client.post(app.url("/invites")).form(&invite_form).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    for action in ["check", "reconsent", "remove"] {
+        let response = client
+            .post(app.url(&format!("/tenants/{tid}/{action}")))
+            .form(&[("csrf", csrf.as_str()), ("confirm", "yes")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{action}");
+    }
+    let checks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checks").fetch_one(&app.db).await.unwrap();
+    assert_eq!(checks, 1);
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invites").fetch_one(&app.db).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn admin_posts_need_the_session_csrf_token_and_our_origin() {
+    let app = spawn_app().await;
+    let tid = seed_one(&app, Seed::default()).await;
+    let (client, csrf) = staff(&app, ALEX).await;
+    let url = app.url(&format!("/tenants/{tid}/remove"));
+    let missing = client.post(&url).form(&[("confirm", "yes")]).send().await.unwrap();
+    assert!(missing.status().is_client_error());
+    let wrong = client.post(&url).form(&[("csrf", "not-the-token"), ("confirm", "yes")]).send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let cross_site =
+        client.post(&url).header("sec-fetch-site", "cross-site").form(&[("csrf", csrf.as_str()), ("confirm", "yes")]).send().await.unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    let foreign = client
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .form(&[("csrf", csrf.as_str()), ("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let removed: Option<String> =
+        sqlx::query_scalar("SELECT removed_at FROM tenants WHERE tenant_id = ?").bind(&tid).fetch_one(&app.db).await.unwrap();
+    assert!(removed.is_none());
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The tenants list
+
+#[tokio::test]
+async fn search_filter_sort_and_pagination() {
+    let app = spawn_app().await;
+    let mut tx = app.db.begin().await.unwrap();
+    for i in 0..120 {
+        let customer = format!("Customer {i:03}");
+        let status = if i % 3 == 0 { "missing_roles" } else { "verified" };
+        let consented_at = format!("2026-10-{:02}T10:00:00Z", 1 + i % 28);
+        let consented_by = format!("admin{i}@customer{i}.example");
+        let checked = format!("2026-11-{:02}T{:02}:00:00Z", 1 + i % 28, i % 24);
+        seed(
+            &mut tx,
+            Seed {
+                customer: &customer,
+                status,
+                consented_at: &consented_at,
+                consented_by: &consented_by,
+                last_checked_at: Some(&checked),
+                missing: if status == "verified" { &[] } else { &["AdvancedHunting.Read.All"] },
+                present: if status == "verified" { &["Incident.Read.All", "AdvancedHunting.Read.All"] } else { &["Incident.Read.All"] },
+                ..Seed::default()
+            },
+        )
+        .await;
+    }
+    tx.commit().await.unwrap();
+    let (client, _) = staff(&app, SAM).await;
+    let get = |path: &str| {
+        let request = client.get(app.url(path));
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.text().await.unwrap()
+        }
+    };
+
+    let first = get("/tenants").await;
+    assert_eq!(rows_on(&first), 50);
+    assert!(first.contains("120 tenants") && first.contains("page 1 of 3"), "{first}");
+    assert!(first.find("Customer 000").unwrap() < first.find("Customer 001").unwrap());
+    assert!(first.contains("missing roles") && first.contains("✗ AdvancedHunting.Read.All"));
+    assert!(first.contains("dir=asc") && first.contains("page=2\" rel=\"next\""), "a link to the next page");
+    let last = get("/tenants?page=3").await;
+    assert_eq!(rows_on(&last), 20);
+    assert!(last.contains("Customer 119"));
+    assert_eq!(rows_on(&get("/tenants?page=99").await), 20, "past the end: the last page");
+
+    let found = get("/tenants?q=customer+007").await;
+    assert_eq!(rows_on(&found), 1);
+    assert!(found.contains("Customer 007"));
+    assert_eq!(rows_on(&get("/tenants?q=admin42%40").await), 1, "by who consented");
+    assert_eq!(rows_on(&get("/tenants?q=%25").await), 0, "LIKE's wildcards are literal");
+    let tenant_id: String =
+        sqlx::query_scalar("SELECT t.tenant_id FROM tenants t JOIN customers c ON c.id = t.customer_id WHERE c.name = 'Customer 042'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let by_id = get(&format!("/tenants?q={}", &tenant_id[..13])).await;
+    assert!(by_id.contains("Customer 042"), "by tenant id");
+
+    let filtered = get("/tenants?status=missing_roles").await;
+    assert!(filtered.contains("40 tenants"), "{filtered}");
+    assert!(!filtered.contains(">verified<"));
+    let combined = get("/tenants?status=missing_roles&q=Customer+00").await;
+    assert_eq!(rows_on(&combined), 4, "000, 003, 006, 009");
+    assert!(get("/tenants?status=bogus").await.contains("120 tenants"), "an unknown status filters nothing");
+
+    let descending = get("/tenants?sort=customer&dir=desc").await;
+    assert!(descending.find("Customer 119").unwrap() < descending.find("Customer 118").unwrap());
+    let by_status = get("/tenants?sort=status").await;
+    let (missing, verified) = (by_status.find("missing roles</span>").unwrap(), by_status.find(">verified</span>").unwrap());
+    assert!(missing < verified, "missing_roles sorts before verified");
+    let by_check = get("/tenants?sort=last_check&dir=desc").await;
+    let latest = by_check.find("2026-11-28T").unwrap();
+    assert!(latest < by_check.find("2026-11-27T").unwrap_or(usize::MAX));
+    let by_consent = get("/tenants?sort=consented_at&dir=asc").await;
+    assert!(by_consent.find("2026-10-01T").unwrap() < by_consent.find("2026-10-02T").unwrap());
+}
+
+#[tokio::test]
+async fn ten_thousand_tenants_list_quickly() {
+    let app = spawn_app().await;
+    let mut tx = app.db.begin().await.unwrap();
+    for i in 0..10_000 {
+        let customer = format!("Bulk {i:05}");
+        seed(&mut tx, Seed { customer: &customer, ..Seed::default() }).await;
+    }
+    tx.commit().await.unwrap();
+    let (client, _) = staff(&app, SAM).await;
+    let mut timings = Vec::new();
+    for path in ["/tenants", "/tenants?sort=last_check&dir=desc&page=150", "/tenants?q=Bulk+0999", "/tenants?status=verified&sort=status"] {
+        let started = Instant::now();
+        let response = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let html = response.text().await.unwrap();
+        timings.push(started.elapsed());
+        assert!(rows_on(&html) > 0, "{path}");
+    }
+    timings.sort();
+    eprintln!("tenants page over 10,000 tenants: {timings:?}");
+    assert!(timings[timings.len() / 2] < Duration::from_secs(2), "{timings:?}");
+}
+
+#[tokio::test]
+async fn a_banner_names_tenants_that_went_from_verified_to_worse() {
+    let app = spawn_app().await;
+    let tid = seed_one(&app, Seed { customer: "Degraded Co", status: "consent_removed", ..Seed::default() }).await;
+    let old = seed_one(&app, Seed { customer: "Long Ago", status: "unreachable", ..Seed::default() }).await;
+    let now = consent_portal::db::now_text();
+    let long_ago = consent_portal::db::timestamp_text(time::OffsetDateTime::now_utc() - time::Duration::days(8));
+    for (tenant, at) in [(&tid, &now), (&old, &long_ago)] {
+        sqlx::query("INSERT INTO audit_events (at, kind, actor, tenant_id, detail) VALUES (?, 'tenant.degraded', 'system', ?, ?)")
+            .bind(at)
+            .bind(tenant)
+            .bind(json!({"from": "verified", "to": "consent_removed"}).to_string())
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    let (client, _) = staff(&app, SAM).await;
+    let html = client.get(app.url("/tenants")).send().await.unwrap().text().await.unwrap();
+    let banner = &html[..html.find("<h1>Tenants</h1>").unwrap()];
+    assert!(banner.contains("1 tenant got worse than verified"), "{banner}");
+    assert!(banner.contains(&format!("href=\"/tenants/{tid}\"")) && banner.contains("consent removed"));
+    assert!(!banner.contains(&old), "older than 7 days");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One tenant
+
+#[tokio::test]
+async fn check_now_records_a_check_and_the_page_shows_the_timeline_and_the_error_explained() {
+    let app = spawn_app().await;
+    let contoso = seed_one(&app, Seed { customer: "Contoso", tenant_id: DEMO_CONTOSO.to_owned(), ..Seed::default() }).await;
+    // Contoso never consented in the fake: Microsoft answers AADSTS700016.
+    let (client, csrf) = staff(&app, ALEX).await;
+    let checked = client.post(app.url(&format!("/tenants/{contoso}/check"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(checked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&checked), format!("/tenants/{contoso}?checked=1"));
+    let html = client.get(app.url(&location(&checked))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Checked just now"));
+    assert!(html.contains("consent removed"), "{html}");
+    assert!(html.contains("The application is not in your tenant") && html.contains("AADSTS700016"), "{html}");
+    assert!(html.contains("Trace ID"));
+    assert_eq!(html.matches("class=\"badge").count(), 3, "status, and two checks on the timeline");
+    assert_eq!(audit(&app, "tenant.checked").await[0].0.as_deref(), Some(ALEX));
+    // It was verified: the monitor records the degradation and the list shows the banner.
+    let list = client.get(app.url("/tenants")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("1 tenant got worse than verified") && list.contains(&format!("href=\"/tenants/{contoso}\"")), "{list}");
+
+    // Now the admin consents (in the fake): the next check verifies it.
+    let grant = json!({"roles": ["Incident.Read.All", "AdvancedHunting.Read.All"]});
+    let response =
+        app.client.put(app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/grants/{DEMO_CLIENT_ID}"))).json(&grant).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    client.post(app.url(&format!("/tenants/{contoso}/check"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let html = client.get(app.url(&format!("/tenants/{contoso}"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("badge ok\">verified"), "{html}");
+    assert!(!html.contains("eyJ"), "never a raw token");
+}
+
+#[tokio::test]
+async fn the_decoded_token_is_shown_like_jwt_ms_without_the_token_or_its_signature() {
+    let app = spawn_app().await;
+    let tid = seed_one(&app, Seed { customer: "Token Co", ..Seed::default() }).await;
+    let columns: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('checks') WHERE name IN ('token_header', 'token_claims')")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    if columns == 2 {
+        let header = json!({"typ": "JWT", "alg": "RS256", "kid": "key-1", "signature": "c2lnbmF0dXJl"});
+        let claims = json!({"aud": "https://api.security.microsoft.com", "tid": tid, "roles": ["Incident.Read.All"], "exp": 1798761600,
+            "leak": "eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ4In0.c2ln"});
+        sqlx::query("UPDATE checks SET token_header = ?, token_claims = ? WHERE tenant_id = ?")
+            .bind(header.to_string())
+            .bind(claims.to_string())
+            .bind(&tid)
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    let (client, _) = staff(&app, SAM).await;
+    let html = client.get(app.url(&format!("/tenants/{tid}"))).send().await.unwrap().text().await.unwrap();
+    if columns == 2 {
+        assert!(html.contains("<code>roles</code>") && html.contains("Application permissions granted"), "{html}");
+        assert!(html.contains("RS256") && html.contains("key-1"));
+        assert!(html.contains("1798761600 (2027-01-01T00:00:00Z)"), "{html}");
+        assert!(!html.contains("c2lnbmF0dXJl") && !html.contains("eyJhbGci"), "no signature, no raw token");
+    } else {
+        assert!(html.contains("No decoded token"));
+    }
+    assert!(client.get(app.url("/tenants/not-a-guid")).send().await.unwrap().status() == StatusCode::NOT_FOUND);
+    let unknown = TenantId::new_random();
+    assert_eq!(client.get(app.url(&format!("/tenants/{unknown}"))).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_re_consent_link_for_missing_roles_and_removal_with_the_customers_steps() {
+    let app = spawn_app().await;
+    let tid = seed_one(
+        &app,
+        Seed {
+            customer: "Woodgrove",
+            tenant_id: DEMO_WOODGROVE.to_owned(),
+            status: "missing_roles",
+            present: &["Incident.Read.All"],
+            missing: &["AdvancedHunting.Read.All"],
+            ..Seed::default()
+        },
+    )
+    .await;
+    let (client, csrf) = staff(&app, ALEX).await;
+    let page = client.get(app.url(&format!("/tenants/{tid}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Create a re-consent link"), "{page}");
+    let created = client.post(app.url(&format!("/tenants/{tid}/reconsent"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(created.status(), StatusCode::OK);
+    let html = created.text().await.unwrap();
+    let link = hidden_value(&html.replace("type=\"text\" value=", "name=\"link\" value="), "link");
+    assert!(link.starts_with(&app.url("/onboard/")), "{link}");
+    assert!(html.contains("shown <strong>once</strong>"));
+    let (customer_of_tenant, customer_of_invite, pinned, created_by): (String, String, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT t.customer_id, i.customer_id, i.pinned_tenant_id, (SELECT actor FROM audit_events WHERE invite_id = i.id) \
+         FROM tenants t, invites i WHERE t.tenant_id = ?",
+    )
+    .bind(&tid)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(customer_of_tenant, customer_of_invite, "the same customer");
+    assert_eq!(pinned.as_deref(), Some(tid.as_str()));
+    assert_eq!(created_by.as_deref(), Some(ALEX));
+    let landing = http_client().get(&link).send().await.unwrap();
+    assert_eq!(landing.status(), StatusCode::OK);
+    assert!(landing.text().await.unwrap().contains("Woodgrove"));
+
+    // Removal needs the confirmation.
+    let unconfirmed = client.post(app.url(&format!("/tenants/{tid}/remove"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(unconfirmed.status(), StatusCode::BAD_REQUEST);
+    let removed =
+        client.post(app.url(&format!("/tenants/{tid}/remove"))).form(&[("csrf", csrf.as_str()), ("confirm", "yes")]).send().await.unwrap();
+    assert_eq!(removed.status(), StatusCode::OK);
+    let html = removed.text().await.unwrap();
+    assert!(html.contains("Enterprise applications") && html.contains(DEMO_CLIENT_ID) && html.contains("Delete"), "{html}");
+    let removed_at: Option<String> =
+        sqlx::query_scalar("SELECT removed_at FROM tenants WHERE tenant_id = ?").bind(&tid).fetch_one(&app.db).await.unwrap();
+    assert!(removed_at.is_some());
+    let events = audit(&app, "tenant.removed").await;
+    assert_eq!(events, [(Some(ALEX.to_owned()), Some(tid.clone()), None)]);
+    let list = client.get(app.url("/tenants")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(rows_on(&list), 0, "removed tenants leave the list");
+    let csv = client.get(app.url("/tenants.csv")).send().await.unwrap().text().await.unwrap();
+    assert!(!csv.contains(&tid));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Invites
+
+#[tokio::test]
+async fn invites_are_created_shown_once_listed_with_a_timeline_and_revoked() {
+    let app = spawn_app().await;
+    let (client, csrf) = staff(&app, ALEX).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("customer", "Contoso <Ltd>"),
+        ("email", "it@contoso.example"),
+        ("pin", "contoso.example"),
+        ("expires_days", "7"),
+        ("language", "it"),
+    ];
+    let created = client.post(app.url("/invites")).form(&form).send().await.unwrap();
+    assert_eq!(created.status(), StatusCode::OK);
+    let html = created.text().await.unwrap();
+    assert!(html.contains("Contoso &#60;Ltd&#62;") || html.contains("Contoso &lt;Ltd&gt;"), "escaped: {html}");
+    assert!(html.contains("data-copy=\"invite-link\"") && html.contains("/static/staff.js"));
+    let start = html.find(&app.url("/onboard/")).unwrap();
+    let link = html[start..start + html[start..].find('"').unwrap()].to_owned();
+    let (id, language, pinned, domain): (String, String, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT id, language, pinned_tenant_id, pinned_domain FROM invites").fetch_one(&app.db).await.unwrap();
+    assert_eq!(language, "it");
+    assert_eq!(pinned.as_deref(), Some(DEMO_CONTOSO), "the domain was resolved to its tenant");
+    assert_eq!(domain.as_deref(), Some("contoso.example"));
+    assert_eq!(http_client().get(&link).send().await.unwrap().status(), StatusCode::OK);
+
+    // The list shows it open, without its link, with its timeline.
+    let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("badge info\">open") && list.contains("invite.created") && list.contains(&format!("by {ALEX}")), "{list}");
+    assert!(!list.contains(&link), "the link is shown once");
+
+    // Bad input is refused with the reason, and nothing is written.
+    let bad = [("csrf", csrf.as_str()), ("customer", "X"), ("pin", "unknown-domain.example"), ("expires_days", "7"), ("language", "en")];
+    let refused = client.post(app.url("/invites")).form(&bad).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("could not be found"));
+    let bad = [("csrf", csrf.as_str()), ("customer", "X"), ("expires_days", "365"), ("language", "en")];
+    assert_eq!(client.post(app.url("/invites")).form(&bad).send().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bad = [("csrf", csrf.as_str()), ("customer", "X"), ("expires_days", "7"), ("language", "fr")];
+    assert_eq!(client.post(app.url("/invites")).form(&bad).send().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invites").fetch_one(&app.db).await.unwrap(), 1);
+
+    let revoked = client.post(app.url(&format!("/invites/{id}/revoke"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("badge neutral\">revoked") && list.contains("invite.revoked"), "{list}");
+    assert_eq!(audit(&app, "invite.revoked").await, [(Some(ALEX.to_owned()), Some(DEMO_CONTOSO.to_owned()), Some(id))]);
+    assert_eq!(http_client().get(&link).send().await.unwrap().status(), StatusCode::GONE);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Exports and the API
+
+const CSV_HEADER: &str = "tenant_id,customer,status,status_reason,consented_at,consented_by,roles_present,roles_missing,last_checked_at";
+
+#[tokio::test]
+async fn csv_and_json_exports_hold_every_tenant_and_neutralise_formulas() {
+    let app = spawn_app().await;
+    let tid = seed_one(
+        &app,
+        Seed {
+            customer: "=HYPERLINK(\"http://evil.example\",\"x\")",
+            status: "missing_roles",
+            consented_by: "@admin@evil.example",
+            present: &["Incident.Read.All"],
+            missing: &["AdvancedHunting.Read.All"],
+            ..Seed::default()
+        },
+    )
+    .await;
+    let never = seed_one(&app, Seed { customer: "Plain, Inc.", status: "never_checked", last_checked_at: None, ..Seed::default() }).await;
+    let (client, _) = staff(&app, SAM).await;
+
+    let csv = client.get(app.url("/tenants.csv")).send().await.unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(csv.headers()["content-disposition"].to_str().unwrap().contains("tenants.csv"));
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert_eq!(lines[0], CSV_HEADER);
+    assert_eq!(lines.len(), 4, "header, two tenants, and the final line break: {text}");
+    assert_eq!(
+        lines[1],
+        format!(
+            "{tid},\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",missing_roles,Reason for missing_roles.,2026-11-01T10:00:00Z,\
+             '@admin@evil.example,Incident.Read.All,AdvancedHunting.Read.All,2026-11-20T10:00:00Z"
+        )
+    );
+    assert_eq!(
+        lines[2],
+        format!("{never},\"Plain, Inc.\",never_checked,Reason for never_checked.,2026-11-01T10:00:00Z,admin@seeded.example,,,")
+    );
+
+    let json: Value = client.get(app.url("/tenants.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert_eq!(
+        json[0],
+        json!({
+            "tenant_id": tid,
+            "customer": "=HYPERLINK(\"http://evil.example\",\"x\")",
+            "status": "missing_roles",
+            "status_reason": "Reason for missing_roles.",
+            "consented_at": "2026-11-01T10:00:00Z",
+            "consented_by": "@admin@evil.example",
+            "roles_present": ["Incident.Read.All"],
+            "roles_missing": ["AdvancedHunting.Read.All"],
+            "last_checked_at": "2026-11-20T10:00:00Z",
+        })
+    );
+    assert_eq!(json[1]["roles_present"], json!([]));
+    assert_eq!(json[1]["last_checked_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_api_needs_the_configured_bearer_token_and_is_off_without_one() {
+    let off = spawn_app().await;
+    let response = off.client.get(off.url("/api/v1/tenants")).bearer_auth(API_TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"]["status"], 404);
+
+    let app = spawn_app_configured(|config| config.api_token = Some(Secret::new(API_TOKEN))).await;
+    let tid = seed_one(&app, Seed { customer: "Api Customer", ..Seed::default() }).await;
+    let anonymous = app.client.get(app.url("/api/v1/tenants")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+    for wrong in ["wrong", &API_TOKEN[..API_TOKEN.len() - 1], &format!("{API_TOKEN}x")] {
+        let response = app.client.get(app.url("/api/v1/tenants")).bearer_auth(wrong).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{wrong}");
+    }
+    // A staff session is no API credential.
+    let (browser, _) = staff(&app, ALEX).await;
+    assert_eq!(browser.get(app.url("/api/v1/tenants")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    let listed = app.client.get(app.url("/api/v1/tenants")).bearer_auth(API_TOKEN).send().await.unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    let listed: Value = listed.json().await.unwrap();
+    assert_eq!(listed[0]["tenant_id"], tid.as_str());
+    assert_eq!(listed[0]["customer"], "Api Customer");
+    assert_eq!(listed[0]["roles_missing"], json!([]));
+    let one: Value =
+        app.client.get(app.url(&format!("/api/v1/tenants/{tid}"))).bearer_auth(API_TOKEN).send().await.unwrap().json().await.unwrap();
+    assert_eq!(one, listed[0]);
+    let unknown = TenantId::new_random();
+    let missing = app.client.get(app.url(&format!("/api/v1/tenants/{unknown}"))).bearer_auth(API_TOKEN).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.json::<Value>().await.unwrap()["error"]["code"], "not_found");
+    let unauthorized_unknown = app.client.get(app.url(&format!("/api/v1/tenants/{unknown}"))).send().await.unwrap();
+    assert_eq!(unauthorized_unknown.status(), StatusCode::UNAUTHORIZED, "no answer about existence without the token");
+    let write = app.client.post(app.url("/api/v1/tenants")).bearer_auth(API_TOKEN).send().await.unwrap();
+    assert_eq!(write.status(), StatusCode::METHOD_NOT_ALLOWED, "read-only");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The shared sign-in callback
+
+#[tokio::test]
+async fn onboarding_still_works_in_a_browser_where_staff_are_signed_in_or_signing_in() {
+    let app = spawn_app().await;
+    let (signed_in, _) = staff(&app, ALEX).await;
+    // A staff sign-in left pending (the button pressed, Microsoft never answered).
+    let pending = http_client();
+    press_sign_in(&app, &pending).await;
+    for client in [signed_in, pending] {
+        let request = consent_portal::invites::InviteRequest {
+            customer: "Contoso",
+            email: None,
+            pinned_tenant: None,
+            pinned_domain: None,
+            language: "en",
+            expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+            actor: "test",
+        };
+        let url = consent_portal::invites::create(&app.db, request).await.unwrap().url(&app.base_url);
+        let landing = client.get(&url).send().await.unwrap().text().await.unwrap();
+        let csrf = hidden_value(&landing, "csrf");
+        let auto = json!({"upn": "megan@contoso.example", "consent": "accept"});
+        assert_eq!(app.client.put(app.fake_url("/_fake/auto")).json(&auto).send().await.unwrap().status(), 204);
+        let started = client.post(&url).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        let done = follow(&client, started).await;
+        assert_eq!(done.status(), StatusCode::OK);
+        assert!(done.text().await.unwrap().contains(&format!("Connected: <code>{DEMO_CONTOSO}</code>")));
+    }
+}

@@ -1,0 +1,351 @@
+//! The monitor over real HTTP against the fake: every status class its faults produce, retries that
+//! honour Retry-After and back off, a hanging tenant that does not hold up the sweep, degradation
+//! events, the `validate` command and the benchmark.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use consent_portal::config::{ClientCredential, Config};
+use consent_portal::db;
+use consent_portal::demo::DEMO_CLIENT_ID;
+use consent_portal::domain::{Secret, TenantId};
+use consent_portal::fake_entra::directory::{DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_TAILSPIN, DEMO_WOODGROVE};
+use consent_portal::fake_entra::server::FakeServer;
+use consent_portal::monitor::sweep::{Sweeper, Target};
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+
+struct Rig {
+    fake: FakeServer,
+    pool: SqlitePool,
+    config: Config,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    async fn new(configure: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = spawn_fake("http://127.0.0.1:8080").await;
+        let database = database_in(dir.path());
+        let mut config = consent_portal::demo::demo_config("127.0.0.1:8080".parse().unwrap(), &fake.url, database).unwrap();
+        config.checks.timeout = Duration::from_secs(10);
+        configure(&mut config);
+        let pool = db::open(&config.database).await.unwrap();
+        Rig { fake, pool, config, client: reqwest::Client::new(), _dir: dir }
+    }
+
+    fn sweeper(&self) -> Arc<Sweeper> {
+        let entra = consent_portal::entra::EntraClient::new(&self.config).unwrap();
+        consent_portal::monitor::sweeper(&self.config, &entra, self.pool.clone())
+    }
+
+    /// Records these tenants, consented `age` ago.
+    async fn seed(&self, tenants: &[&str], age: time::Duration) {
+        let ids: Vec<String> = tenants.iter().map(|t| t.to_string()).collect();
+        let at = db::timestamp_text(time::OffsetDateTime::now_utc() - age);
+        db::monitoring::seed_tenants(&self.pool, &format!("Customer {}", uuid::Uuid::new_v4()), &ids, &at).await.unwrap();
+    }
+
+    async fn grant(&self, tenant: &str, roles: &[&str], enabled: bool) {
+        let url = format!("{}/_fake/tenants/{tenant}/grants/{DEMO_CLIENT_ID}", self.fake.url);
+        let response = self.client.put(url).json(&json!({"roles": roles, "enabled": enabled})).send().await.unwrap();
+        assert_eq!(response.status(), 204);
+    }
+
+    async fn faults(&self, tenant: &str, faults: Value) {
+        let response = self.client.put(format!("{}/_fake/tenants/{tenant}/faults", self.fake.url)).json(&faults).send().await.unwrap();
+        assert_eq!(response.status(), 204);
+    }
+
+    async fn sweep_all(&self) {
+        let rows = db::monitoring::all(&self.pool).await.unwrap();
+        let targets: Vec<Target> = rows.iter().filter_map(Target::from_row).collect();
+        self.sweeper().sweep(targets).await.unwrap();
+    }
+
+    async fn statuses(&self) -> HashMap<String, String> {
+        sqlx::query_as::<_, (String, String)>("SELECT tenant_id, status FROM tenants")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect()
+    }
+
+    async fn token_requests(&self, tenant: &str) -> Vec<time::OffsetDateTime> {
+        let log: Value = self.client.get(format!("{}/_fake/log", self.fake.url)).send().await.unwrap().json().await.unwrap();
+        log.as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["tenant"] == tenant && e["grant_type"] == "client_credentials")
+            .map(|e| time::OffsetDateTime::parse(e["at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap())
+            .collect()
+    }
+}
+
+const BOTH: [&str; 2] = ["Incident.Read.All", "AdvancedHunting.Read.All"];
+const DAY: time::Duration = time::Duration::days(1);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_fault_of_the_fake_gives_its_status() {
+    let rig = Rig::new(|config| config.checks.timeout = Duration::from_secs(3)).await;
+    let (throttled, unreachable, garbage, dropped, api_refused, api_forbidden) = (
+        TenantId::new_random(),
+        TenantId::new_random(),
+        TenantId::new_random(),
+        TenantId::new_random(),
+        TenantId::new_random(),
+        TenantId::new_random(),
+    );
+    let not_found = TenantId::new_random().to_string();
+    for tenant in [throttled, unreachable, garbage, dropped, api_refused, api_forbidden] {
+        let created = rig
+            .client
+            .post(format!("{}/_fake/tenants", rig.fake.url))
+            .json(&json!({"id": tenant, "display_name": format!("T {tenant}"), "domains": [format!("{tenant}.example")]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        rig.grant(&tenant.to_string(), &BOTH, true).await;
+    }
+    rig.faults(&throttled.to_string(), json!({"token_status": 429, "retry_after_s": 100})).await;
+    rig.faults(&unreachable.to_string(), json!({"token_status": 503})).await;
+    rig.faults(&garbage.to_string(), json!({"garbage": true})).await;
+    rig.faults(&dropped.to_string(), json!({"drop_connection": true})).await;
+    rig.faults(&api_refused.to_string(), json!({"api_status": 401})).await;
+    rig.faults(&api_forbidden.to_string(), json!({"api_status": 403})).await;
+    rig.grant(DEMO_CONTOSO, &BOTH, true).await;
+    rig.grant(DEMO_WOODGROVE, &["Incident.Read.All"], true).await;
+    rig.grant(DEMO_TAILSPIN, &BOTH, true).await;
+    let partner = consent_portal::demo::DEMO_PARTNER_TENANT_ID;
+    rig.grant(partner, &BOTH, false).await;
+    let removed = "0b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9";
+    let created = rig
+        .client
+        .post(format!("{}/_fake/tenants", rig.fake.url))
+        .json(&json!({"id": removed, "display_name": "Gone", "domains": ["gone.example"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    rig.grant(removed, &BOTH, true).await;
+    rig.client.delete(format!("{}/_fake/tenants/{removed}/grants/{DEMO_CLIENT_ID}", rig.fake.url)).send().await.unwrap();
+
+    let old: Vec<String> = [throttled, unreachable, garbage, dropped, api_refused, api_forbidden].iter().map(ToString::to_string).collect();
+    let mut seeded: Vec<&str> = old.iter().map(String::as_str).collect();
+    seeded.extend([DEMO_CONTOSO, DEMO_WOODGROVE, DEMO_TAILSPIN, DEMO_NORTHWIND, partner, removed, not_found.as_str()]);
+    rig.seed(&seeded, DAY).await;
+    let propagating = TenantId::new_random().to_string();
+    rig.client
+        .post(format!("{}/_fake/tenants", rig.fake.url))
+        .json(&json!({"id": propagating, "display_name": "New", "domains": ["new.example"]}))
+        .send()
+        .await
+        .unwrap();
+    rig.grant(&propagating, &BOTH, true).await;
+    rig.faults(&propagating, json!({"roles_delay_s": 600})).await;
+    rig.seed(&[&propagating], time::Duration::minutes(2)).await;
+
+    rig.sweep_all().await;
+    let statuses = rig.statuses().await;
+    let expect = [
+        (DEMO_CONTOSO.to_owned(), "verified"),
+        (DEMO_WOODGROVE.to_owned(), "missing_roles"),
+        (propagating.clone(), "propagating"),
+        (removed.to_owned(), "consent_removed"),
+        (DEMO_NORTHWIND.to_owned(), "consent_removed"),
+        (partner.to_owned(), "app_disabled"),
+        (DEMO_TAILSPIN.to_owned(), "service_not_provisioned"),
+        (not_found.clone(), "tenant_not_found"),
+        (throttled.to_string(), "throttled"),
+        (unreachable.to_string(), "unreachable"),
+        (garbage.to_string(), "unreachable"),
+        (dropped.to_string(), "unreachable"),
+        (api_refused.to_string(), "token_invalid"),
+        (api_forbidden.to_string(), "missing_roles"),
+    ];
+    for (tenant, status) in expect {
+        assert_eq!(statuses.get(&tenant).map(String::as_str), Some(status), "{tenant}");
+    }
+    // A check row per tenant, with the decoded token where one was issued and never the token itself.
+    let (header, claims): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT token_header, token_claims FROM checks WHERE tenant_id = ?")
+            .bind(DEMO_CONTOSO)
+            .fetch_one(&rig.pool)
+            .await
+            .unwrap();
+    let header: Value = serde_json::from_str(&header.unwrap()).unwrap();
+    let claims: Value = serde_json::from_str(&claims.unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(claims["tid"], DEMO_CONTOSO);
+    let code: Option<i64> =
+        sqlx::query_scalar("SELECT error_code FROM checks WHERE tenant_id = ?").bind(DEMO_TAILSPIN).fetch_one(&rig.pool).await.unwrap();
+    assert_eq!(code, Some(500011));
+    let everything: Vec<(String,)> =
+        sqlx::query_as("SELECT COALESCE(token_header,'') || COALESCE(token_claims,'') || COALESCE(detail,'') FROM checks")
+            .fetch_all(&rig.pool)
+            .await
+            .unwrap();
+    assert!(everything.iter().all(|(text,)| !text.contains("eyJ")), "no raw token stored");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_credentials_are_reported_as_such() {
+    let rig = Rig::new(|config| config.credential = ClientCredential::Secret(Secret::new("wrong"))).await;
+    rig.grant(DEMO_CONTOSO, &BOTH, true).await;
+    rig.seed(&[DEMO_CONTOSO], DAY).await;
+    rig.sweep_all().await;
+    assert_eq!(rig.statuses().await[DEMO_CONTOSO], "credentials_invalid");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_token_request_before_retry_after_has_passed() {
+    let rig = Rig::new(|config| config.checks.timeout = Duration::from_secs(6)).await;
+    rig.grant(DEMO_CONTOSO, &BOTH, true).await;
+    rig.faults(DEMO_CONTOSO, json!({"token_status": 429, "retry_after_s": 2})).await;
+    rig.seed(&[DEMO_CONTOSO], DAY).await;
+    rig.sweep_all().await;
+    let requests = rig.token_requests(DEMO_CONTOSO).await;
+    assert!(requests.len() >= 2, "the check retried after Retry-After: {requests:?}");
+    for pair in requests.windows(2) {
+        let gap = (pair[1] - pair[0]).as_seconds_f64();
+        assert!(gap >= 1.95, "a token request {gap:.2} s after a 429 with Retry-After: 2");
+    }
+    assert_eq!(rig.statuses().await[DEMO_CONTOSO], "throttled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_errors_are_retried_with_growing_backoff() {
+    let rig = Rig::new(|config| config.checks.timeout = Duration::from_secs(8)).await;
+    rig.grant(DEMO_CONTOSO, &BOTH, true).await;
+    rig.faults(DEMO_CONTOSO, json!({"token_status": 503})).await;
+    rig.seed(&[DEMO_CONTOSO], DAY).await;
+    rig.sweep_all().await;
+    let requests = rig.token_requests(DEMO_CONTOSO).await;
+    assert_eq!(requests.len(), 4, "the first try and three retries: {requests:?}");
+    let gaps: Vec<f64> = requests.windows(2).map(|p| (p[1] - p[0]).as_seconds_f64()).collect();
+    assert!(gaps[0] >= 0.2 && gaps[2] > gaps[0], "backoff grows: {gaps:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_tenant_does_not_hold_up_the_sweep() {
+    let rig = Rig::new(|config| {
+        config.checks.timeout = Duration::from_secs(2);
+        config.checks.concurrency = 2;
+    })
+    .await;
+    rig.grant(DEMO_CONTOSO, &BOTH, true).await;
+    rig.grant(DEMO_WOODGROVE, &BOTH, true).await;
+    rig.grant(DEMO_NORTHWIND, &BOTH, true).await;
+    rig.faults(DEMO_NORTHWIND, json!({"token_latency_ms": 60000})).await;
+    rig.seed(&[DEMO_CONTOSO, DEMO_WOODGROVE, DEMO_NORTHWIND], DAY).await;
+    let started = Instant::now();
+    rig.sweep_all().await;
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(8), "the sweep waited {elapsed:?} for a tenant that hangs 60 s");
+    let statuses = rig.statuses().await;
+    assert_eq!(statuses[DEMO_CONTOSO], "verified");
+    assert_eq!(statuses[DEMO_WOODGROVE], "verified");
+    assert_eq!(statuses[DEMO_NORTHWIND], "unreachable");
+    let reason: String = sqlx::query_scalar("SELECT status_reason FROM tenants WHERE tenant_id = ?")
+        .bind(DEMO_NORTHWIND)
+        .fetch_one(&rig.pool)
+        .await
+        .unwrap();
+    assert!(reason.contains("within 2 s"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_verified_tenant_that_gets_worse_is_an_audit_event() {
+    let rig = Rig::new(|_| {}).await;
+    rig.grant(DEMO_CONTOSO, &BOTH, true).await;
+    rig.seed(&[DEMO_CONTOSO], DAY).await;
+    rig.sweep_all().await;
+    assert_eq!(rig.statuses().await[DEMO_CONTOSO], "verified");
+    rig.client.delete(format!("{}/_fake/tenants/{DEMO_CONTOSO}/grants/{DEMO_CLIENT_ID}", rig.fake.url)).send().await.unwrap();
+    rig.sweep_all().await;
+    assert_eq!(rig.statuses().await[DEMO_CONTOSO], "consent_removed");
+    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_events WHERE kind = 'tenant.degraded' AND tenant_id = ?")
+        .bind(DEMO_CONTOSO)
+        .fetch_one(&rig.pool)
+        .await
+        .unwrap();
+    let detail: Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(detail["from"], "verified");
+    assert_eq!(detail["to"], "consent_removed");
+    let checks: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE tenant_id = ?").bind(DEMO_CONTOSO).fetch_one(&rig.pool).await.unwrap();
+    assert_eq!(checks, 2, "a fresh token for every check");
+}
+
+#[test]
+fn propagation_rechecks_fall_at_1_5_15_and_60_minutes_then_every_interval() {
+    use consent_portal::domain::TenantStatus;
+    use consent_portal::monitor::check::next_check;
+    let consented = time::OffsetDateTime::now_utc();
+    let interval = Duration::from_secs(6 * 3600);
+    let mut now = consented;
+    let mut planned = Vec::new();
+    for _ in 0..4 {
+        let next = next_check(TenantStatus::Propagating, Some(consented), now, interval);
+        planned.push((next - consented).whole_minutes());
+        now = next;
+    }
+    assert_eq!(planned, [1, 5, 15, 60]);
+    let later = next_check(TenantStatus::Propagating, Some(consented), now, interval);
+    assert_eq!((later - now).whole_hours(), 6);
+    let verified = next_check(TenantStatus::Verified, Some(consented), consented, interval);
+    assert_eq!((verified - consented).whole_hours(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_validate_command_checks_and_reports() {
+    let rig = Rig::new(|_| {}).await;
+    rig.grant(DEMO_CONTOSO, &BOTH, true).await;
+    rig.grant(DEMO_WOODGROVE, &["Incident.Read.All"], true).await;
+    rig.seed(&[DEMO_CONTOSO, DEMO_WOODGROVE], DAY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080".to_owned()),
+        ("PORTAL_DATABASE_URL", format!("sqlite://{}", rig.config.database.path.display())),
+        ("PORTAL_CLIENT_ID", DEMO_CLIENT_ID.to_owned()),
+        ("PORTAL_CLIENT_SECRET", consent_portal::demo::DEMO_CLIENT_SECRET.to_owned()),
+        ("PORTAL_PARTNER_TENANT_ID", consent_portal::demo::DEMO_PARTNER_TENANT_ID.to_owned()),
+        ("PORTAL_AUTHORITY_HOST", rig.fake.url.clone()),
+        ("PORTAL_API_BASE", rig.fake.url.clone()),
+    ];
+    let run = move |args: &[&str]| {
+        let mut command = command_in(dir.path());
+        command.args(args).envs(env.iter().map(|(k, v)| (*k, v.clone())));
+        command.output().unwrap()
+    };
+    let output = tokio::task::spawn_blocking(move || {
+        (run(&["validate", "--all", "--concurrency", "4"]), run(&["validate", "--tenant", DEMO_CONTOSO]))
+    })
+    .await
+    .unwrap();
+    let (all, one) = output;
+    let stdout = String::from_utf8_lossy(&all.stdout);
+    assert_eq!(all.status.code(), Some(1), "a tenant with problems: {stdout}");
+    assert!(stdout.contains(DEMO_WOODGROVE) && stdout.contains("missing_roles"), "{stdout}");
+    assert!(stdout.contains("2 checked: 1 verified, 1 with problems"), "{stdout}");
+    assert_eq!(one.status.code(), Some(0), "{}", String::from_utf8_lossy(&one.stdout));
+}
+
+#[test]
+fn the_sweep_benchmark_runs_and_prints_its_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let output =
+        command_in(dir.path()).args(["bench", "sweep", "--tenants", "40", "--latency-ms", "10", "--concurrency", "8"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    for figure in ["elapsed_s=", "ideal_s=0.05", "ratio=", "peak_rss_mb=", "verified=40"] {
+        assert!(stdout.contains(figure), "{figure} in {stdout}");
+    }
+}
