@@ -836,3 +836,50 @@ async fn onboarding_still_works_in_a_browser_where_staff_are_signed_in_or_signin
         assert!(done.text().await.unwrap().contains(&format!("Connected: <code>{DEMO_CONTOSO}</code>")));
     }
 }
+
+#[tokio::test]
+async fn check_all_sweeps_every_tenant_with_live_progress_for_admins_only() {
+    let app = spawn_app().await;
+    let grant = app
+        .client
+        .put(app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/grants/{}", consent_portal::demo::DEMO_CLIENT_ID)))
+        .json(&serde_json::json!({"roles": ["Incident.Read.All", "AdvancedHunting.Read.All"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(grant.status(), 204);
+    seed_one(
+        &app,
+        Seed { customer: "Contoso", tenant_id: DEMO_CONTOSO.to_owned(), status: "never_checked", last_checked_at: None, ..Seed::default() },
+    )
+    .await;
+    let other = seed_one(&app, Seed { customer: "Other", status: "never_checked", last_checked_at: None, ..Seed::default() }).await;
+
+    let (viewer, viewer_csrf) = staff(&app, SAM).await;
+    let refused = viewer.post(app.url("/tenants/check-all")).form(&[("csrf", viewer_csrf.as_str())]).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(!viewer.get(app.url("/tenants")).send().await.unwrap().text().await.unwrap().contains("Check all tenants now"));
+    assert_eq!(http_client().get(app.url("/tenants/sweep")).send().await.unwrap().status(), StatusCode::SEE_OTHER, "anonymous");
+
+    let (admin, csrf) = staff(&app, ALEX).await;
+    let page = admin.get(app.url("/tenants")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Check all tenants now") && page.contains("/static/sweep.js?v="));
+    let started = admin.post(app.url("/tenants/check-all")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    let mut progress = serde_json::Value::Null;
+    for _ in 0..100 {
+        progress = admin.get(app.url("/tenants/sweep")).send().await.unwrap().json().await.unwrap();
+        if progress["running"] == false && progress["done"] == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(progress["total"], 2, "{progress}");
+    assert_eq!(progress["done"], 2, "{progress}");
+    assert_eq!(progress["verified"], 1, "{progress}");
+    assert_eq!(progress["problems"], 1, "{progress}");
+    let statuses: Vec<(String, String)> =
+        sqlx::query_as("SELECT tenant_id, status FROM tenants ORDER BY tenant_id").fetch_all(&app.db).await.unwrap();
+    assert!(statuses.contains(&(DEMO_CONTOSO.to_owned(), "verified".to_owned())), "{statuses:?}");
+    assert!(statuses.contains(&(other, "tenant_not_found".to_owned())), "{statuses:?}");
+}

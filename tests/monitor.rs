@@ -349,3 +349,14 @@ fn the_sweep_benchmark_runs_and_prints_its_figures() {
         assert!(stdout.contains(figure), "{figure} in {stdout}");
     }
 }
+
+#[test]
+fn the_tenants_page_benchmark_runs_and_prints_its_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = command_in(dir.path()).args(["bench", "tenants-page", "--tenants", "120", "--requests", "10"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    for figure in ["tenants=120", "requests=10", "median_ms=", "p95_ms=", "peak_rss_mb="] {
+        assert!(stdout.contains(figure), "{figure} in {stdout}");
+    }
+}

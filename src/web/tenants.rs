@@ -215,6 +215,11 @@ struct ListPage {
     previous: Option<String>,
     next: Option<String>,
     degraded: Vec<Degraded>,
+    /// Admins get the "Check all" button.
+    admin: bool,
+    csrf: String,
+    /// The current (or last) sweep over all tenants.
+    sweep: crate::monitor::sweep::SweepProgress,
 }
 
 /// A link to the list with these parameters.
@@ -317,6 +322,9 @@ async fn list(State(state): State<AppState>, staff: StaffUser, Query(query): Que
         .collect();
     let listed = ListPage {
         nav: Some(staff.nav("tenants")),
+        admin: staff.is_admin(),
+        csrf: staff.csrf.clone(),
+        sweep: state.sweeper.progress(),
         rows,
         total,
         all_count: counts.values().sum(),
