@@ -18,21 +18,6 @@ const SAM: &str = "sam@fabrikampartner.example";
 const GUEST: &str = "guest@fabrikampartner.example";
 const API_TOKEN: &str = "an-api-token-of-at-least-32-characters-0123";
 
-async fn set_auto(app: &TestApp, upn: Option<&str>) {
-    let response = app.client.put(app.fake_url("/_fake/auto")).json(&json!({"upn": upn, "consent": null})).send().await.unwrap();
-    assert_eq!(response.status(), 204);
-}
-
-fn hidden_value(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_owned()
-}
-
 /// The session id the response sets, if it sets one.
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
@@ -71,7 +56,7 @@ async fn press_sign_in(app: &TestApp, client: &reqwest::Client) -> reqwest::Resp
 
 /// Signs `upn` in as staff in a new browser; returns the browser and the page it ends on.
 async fn sign_in_as(app: &TestApp, upn: &str) -> (reqwest::Client, StatusCode, String) {
-    set_auto(app, Some(upn)).await;
+    set_auto(app, Some(upn), None).await;
     let client = http_client();
     let started = press_sign_in(app, &client).await;
     let done = follow(&client, started).await;
@@ -177,7 +162,7 @@ async fn audit(app: &TestApp, kind: &str) -> Vec<(Option<String>, Option<String>
 #[tokio::test]
 async fn partner_staff_sign_in_with_their_level_and_a_new_session_id() {
     let app = spawn_app().await;
-    set_auto(&app, Some(ALEX)).await;
+    set_auto(&app, Some(ALEX), None).await;
     let client = http_client();
     let started = press_sign_in(&app, &client).await;
     let before = session_cookie(&started).expect("the sign-in starts a session");
@@ -227,7 +212,7 @@ async fn an_account_of_another_tenant_is_refused() {
     // Contoso's sign-in: the error is explained, never reflected, and no staff session starts.
     let contoso = TenantId::parse(DEMO_CONTOSO).unwrap();
     let app = spawn_app_configured(|config| config.partner_tenant_id = contoso).await;
-    set_auto(&app, Some(ALEX)).await;
+    set_auto(&app, Some(ALEX), None).await;
     let client = http_client();
     let started = press_sign_in(&app, &client).await;
     let authorize = location(&started);
@@ -275,7 +260,7 @@ async fn a_partner_user_outside_the_allow_list_is_refused() {
 #[tokio::test]
 async fn a_callback_without_a_pending_staff_sign_in_or_with_another_state_is_refused() {
     let app = spawn_app().await;
-    set_auto(&app, Some(ALEX)).await;
+    set_auto(&app, Some(ALEX), None).await;
     let client = http_client();
     let started = press_sign_in(&app, &client).await;
     let back = client.get(location(&started)).send().await.unwrap();

@@ -30,21 +30,6 @@ fn create_invite(app: &TestApp, extra: &[&str]) -> (String, String) {
     (created["id"].as_str().unwrap().to_owned(), created["url"].as_str().unwrap().to_owned())
 }
 
-async fn set_auto(app: &TestApp, upn: Option<&str>, consent: Option<&str>) {
-    let response = app.client.put(app.fake_url("/_fake/auto")).json(&json!({"upn": upn, "consent": consent})).send().await.unwrap();
-    assert_eq!(response.status(), 204);
-}
-
-fn hidden_value(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_owned()
-}
-
 /// Follows redirects from `response` (GETs), returning the last response and the URLs visited.
 async fn follow(client: &reqwest::Client, mut response: reqwest::Response) -> (reqwest::Response, Vec<String>) {
     let mut visited = Vec::new();

@@ -60,6 +60,14 @@ fn body<T: serde::de::DeserializeOwned>(payload: Result<Json<serde_json::Value>,
     serde_json::from_value(value).map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))
 }
 
+/// The tenant of the path and the JSON body, or the 404/400 answer.
+fn tenant_and_body<T: serde::de::DeserializeOwned>(
+    tid: &str,
+    payload: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<(TenantId, T), Response> {
+    Ok((tenant_id(tid)?, body(payload)?))
+}
+
 fn tenant_id(value: &str) -> Result<TenantId, Response> {
     TenantId::parse(value).map_err(|_| error(StatusCode::NOT_FOUND, format!("no tenant {value}")))
 }
@@ -169,12 +177,8 @@ async fn create_user(
     Path(tid): Path<String>,
     payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Response {
-    let tid = match tenant_id(&tid) {
-        Ok(tid) => tid,
-        Err(response) => return response,
-    };
-    let new: NewUser = match body(payload) {
-        Ok(new) => new,
+    let (tid, new): (TenantId, NewUser) = match tenant_and_body(&tid, payload) {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let user = User {
@@ -215,12 +219,8 @@ async fn put_grant(
     Path((tid, client_id)): Path<(String, String)>,
     payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Response {
-    let tid = match tenant_id(&tid) {
-        Ok(tid) => tid,
-        Err(response) => return response,
-    };
-    let grant: GrantBody = match body(payload) {
-        Ok(grant) => grant,
+    let (tid, grant): (TenantId, GrantBody) = match tenant_and_body(&tid, payload) {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let done = fake.update_directory(|directory| {
@@ -261,12 +261,8 @@ async fn put_faults(
     Path(tid): Path<String>,
     payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Response {
-    let tid = match tenant_id(&tid) {
-        Ok(tid) => tid,
-        Err(response) => return response,
-    };
-    let faults: Faults = match body(payload) {
-        Ok(faults) => faults,
+    let (tid, faults): (TenantId, Faults) = match tenant_and_body(&tid, payload) {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let forced = [faults.token_status, faults.api_status];

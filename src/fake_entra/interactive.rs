@@ -108,6 +108,19 @@ fn validate_client(
     Ok((app.clone(), redirect_uri))
 }
 
+/// The checks every interactive endpoint starts with: the client and its redirect URI, then the tenant
+/// of the path. Each failure is Microsoft's error page (never a redirect).
+fn validate_request(
+    directory: &Directory,
+    params: &Params,
+    tenant: &str,
+    default_redirect: bool,
+) -> Result<(AppRegistration, String, TenantSegment), Response> {
+    let (app, redirect_uri) = validate_client(directory, params, tenant, default_redirect)?;
+    let segment = resolve_tenant(directory, tenant).map_err(page)?;
+    Ok((app, redirect_uri, segment))
+}
+
 /// `redirect_uri` with these query parameters added.
 fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
     match Url::parse(redirect_uri) {
@@ -142,13 +155,9 @@ fn store_interaction(fake: &FakeEntra, interaction: Interaction) -> String {
 /// `GET /{tenant}/oauth2/v2.0/authorize`: OpenID Connect sign-in with code, PKCE (S256), nonce, state.
 pub async fn authorize_v2(State(fake): State<SharedFake>, Path(tenant): Path<String>, Query(params): Query<Params>) -> Response {
     let directory = fake.directory();
-    let (app, redirect_uri) = match validate_client(&directory, &params, &tenant, false) {
+    let (app, redirect_uri, segment) = match validate_request(&directory, &params, &tenant, false) {
         Ok(found) => found,
         Err(response) => return response,
-    };
-    let segment = match resolve_tenant(&directory, &tenant) {
-        Ok(segment) => segment,
-        Err(error) => return page(error),
     };
     let state = params.get("state").cloned();
     if params.get("response_type").map(String::as_str) != Some("code") {
@@ -184,13 +193,9 @@ pub async fn authorize_v2(State(fake): State<SharedFake>, Path(tenant): Path<Str
 /// (`prompt=consent|admin_consent&response_type=code&client_id[&redirect_uri][&state][&resource]`).
 pub async fn authorize_v1(State(fake): State<SharedFake>, Path(tenant): Path<String>, Query(params): Query<Params>) -> Response {
     let directory = fake.directory();
-    let (app, redirect_uri) = match validate_client(&directory, &params, &tenant, true) {
+    let (app, redirect_uri, segment) = match validate_request(&directory, &params, &tenant, true) {
         Ok(found) => found,
         Err(response) => return response,
-    };
-    let segment = match resolve_tenant(&directory, &tenant) {
-        Ok(segment) => segment,
-        Err(error) => return page(error),
     };
     let state = params.get("state").cloned();
     if params.get("response_type").map(String::as_str) != Some("code") {
@@ -217,13 +222,9 @@ pub async fn admin_consent(
     Query(params): Query<Params>,
 ) -> Response {
     let directory = fake.directory();
-    let (app, redirect_uri) = match validate_client(&directory, &params, &tenant, false) {
+    let (app, redirect_uri, segment) = match validate_request(&directory, &params, &tenant, false) {
         Ok(found) => found,
         Err(response) => return response,
-    };
-    let segment = match resolve_tenant(&directory, &tenant) {
-        Ok(segment) => segment,
-        Err(error) => return page(error),
     };
     let state = params.get("state").cloned();
     if matches!(segment, TenantSegment::Common | TenantSegment::Consumers) {

@@ -46,7 +46,8 @@ pub struct CheckOutcome {
 }
 
 impl CheckOutcome {
-    fn failed(required: &[RoleName], status: TenantStatus, reason: String) -> Self {
+    /// An outcome without a usable token: every required role counts as missing.
+    pub fn failed(required: &[RoleName], status: TenantStatus, reason: String) -> Self {
         Self {
             status,
             reason,

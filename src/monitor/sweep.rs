@@ -207,22 +207,11 @@ impl Sweeper {
         };
         match tokio::time::timeout_at(deadline, attempts).await {
             Ok(outcome) => outcome,
-            Err(_) => {
-                let mut outcome = CheckOutcome {
-                    status: TenantStatus::Unreachable,
-                    reason: format!("No answer within {} s.", self.timeout.as_secs()),
-                    roles_present: Vec::new(),
-                    roles_missing: self.ctx.required.iter().map(ToString::to_string).collect(),
-                    error_code: None,
-                    trace_id: None,
-                    retry_after: None,
-                    token_header: None,
-                    token_claims: None,
-                    api_status: None,
-                };
-                outcome.reason = format!("Microsoft did not answer within {} s.", self.timeout.as_secs());
-                outcome
-            }
+            Err(_) => CheckOutcome::failed(
+                &self.ctx.required,
+                TenantStatus::Unreachable,
+                format!("Microsoft did not answer within {} s.", self.timeout.as_secs()),
+            ),
         }
     }
 }

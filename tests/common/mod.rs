@@ -192,3 +192,22 @@ pub fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<std::proces
     }
     None
 }
+
+/// Sets the fake's auto mode: `upn` signs in without a page, `consent` answers consent pages.
+pub async fn set_auto(app: &TestApp, upn: Option<&str>, consent: Option<&str>) {
+    let response =
+        app.client.put(app.fake_url("/_fake/auto")).json(&serde_json::json!({"upn": upn, "consent": consent})).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+}
+
+/// The value of the hidden form field `name` in a page.
+pub fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// A redirect's target.
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
