@@ -360,3 +360,51 @@ fn the_tenants_page_benchmark_runs_and_prints_its_figures() {
         assert!(stdout.contains(figure), "{figure} in {stdout}");
     }
 }
+
+/// A certificate and its RSA key, as PEM (PKCS#8).
+fn certificate_and_key() -> (String, String) {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+    let der = private.to_pkcs8_der().unwrap();
+    let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der.as_bytes().into(), &rcgen::PKCS_RSA_SHA256).unwrap();
+    let certificate = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().self_signed(&key_pair).unwrap();
+    (certificate.pem(), private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn checks_authenticate_with_a_certificate_assertion() {
+    let (certificate_pem, key_pem) = certificate_and_key();
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let rig = Rig::new({
+        let (certificate_pem, key_pem, client_id) = (certificate_pem.clone(), key_pem.clone(), client_id.clone());
+        move |config| {
+            config.client_id = client_id;
+            config.credential = ClientCredential::Certificate { certificate_pem, key_pem: Secret::new(key_pem) };
+        }
+    })
+    .await;
+    let created = rig
+        .client
+        .post(format!("{}/_fake/apps", rig.fake.url))
+        .json(&json!({"client_id": client_id, "certificate_pem": certificate_pem, "redirect_uris": [], "roles": BOTH}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let granted = rig
+        .client
+        .put(format!("{}/_fake/tenants/{DEMO_CONTOSO}/grants/{client_id}", rig.fake.url))
+        .json(&json!({"roles": BOTH}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status(), 204);
+    rig.seed(&[DEMO_CONTOSO], DAY).await;
+    rig.sweep_all().await;
+    assert_eq!(rig.statuses().await[DEMO_CONTOSO], "verified");
+    let claims: String =
+        sqlx::query_scalar("SELECT token_claims FROM checks WHERE tenant_id = ?").bind(DEMO_CONTOSO).fetch_one(&rig.pool).await.unwrap();
+    let claims: Value = serde_json::from_str(&claims).unwrap();
+    assert_eq!(claims["appidacr"], "2", "a certificate credential");
+    assert_eq!(claims["appid"], client_id.as_str());
+}

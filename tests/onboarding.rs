@@ -123,6 +123,10 @@ async fn the_whole_journey_records_the_proven_tenant() {
     assert_eq!(listed[0]["status"], "verified");
     assert_eq!(listed[0]["consented_by"], MEGAN);
     assert!(listed[0]["consented_at"].is_string());
+    assert_eq!(listed[0]["roles_present"], json!(["Incident.Read.All", "AdvancedHunting.Read.All"]));
+    assert_eq!(listed[0]["roles_missing"], json!([]));
+    assert!(listed[0]["last_checked_at"].is_string());
+    assert!(listed[0]["status_reason"].is_string());
 }
 
 #[tokio::test]
