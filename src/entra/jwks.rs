@@ -101,6 +101,26 @@ impl JwksCache {
         key.ok_or_else(|| JwksError::UnknownKey(kid.to_owned()))
     }
 
+    /// Fetches the JWKS at `url` unless a copy is cached, so that a verification soon after finds it
+    /// (a check fetches the tenant's JWKS while Microsoft issues the token). Failures are left to the
+    /// verification to report.
+    pub async fn warm(&self, url: &str) {
+        let fresh = |cache: &Self| {
+            cache.entries.lock().unwrap_or_else(|p| p.into_inner()).get(url).is_some_and(|entry| entry.fetched_at.elapsed() < KEEP_FOR)
+        };
+        if fresh(self) {
+            return;
+        }
+        let gate = self.fetching.lock().unwrap_or_else(|p| p.into_inner()).entry(url.to_owned()).or_default().clone();
+        let _fetching = gate.lock().await;
+        if fresh(self) {
+            return;
+        }
+        if let Ok(keys) = self.fetch(url).await {
+            self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(url.to_owned(), Entry { keys, fetched_at: Instant::now() });
+        }
+    }
+
     async fn fetch(&self, url: &str) -> Result<HashMap<String, RsaKey>, JwksError> {
         let response = self.http.get(url).send().await.map_err(|e| JwksError::Unreachable(e.without_url().to_string()))?;
         if !response.status().is_success() {

@@ -167,6 +167,11 @@ impl EntraClient {
         })
     }
 
+    /// Fetches `tenant`'s JWKS (for access tokens) unless it is cached.
+    pub async fn warm_access_token_keys(&self, tenant: TenantId) {
+        self.jwks.warm(&format!("{}/{tenant}/discovery/keys", self.authority)).await;
+    }
+
     /// Verifies a v1 access token issued to this app for the resource in `expected_tenant` (or, when
     /// `None`, in whichever tenant its `tid` names — the v1 consent flow learns the tenant this way):
     /// signature (the tenant's JWKS), `aud` = the resource, `iss` = `https://sts.windows.net/{tid}/`,
