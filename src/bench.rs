@@ -2,7 +2,9 @@
 //!
 //! `bench sweep --tenants N --latency-ms L --concurrency C` runs a sweep against the built-in fake (in
 //! this process, on loopback) with L ms of latency on every token request, in a scratch database, and
-//! prints `elapsed_s=… ideal_s=… ratio=… peak_rss_mb=…`; ideal_s is N·L/C.
+//! prints `elapsed_s=… ideal_s=… ratio=… peak_rss_mb=…`; ideal_s is N·L/C. The fake gets a runtime of its
+//! own (two threads: it signs a token per check, work that in production is Microsoft's) and the
+//! portal's sweep one thread.
 //!
 //! `bench tenants-page --tenants N --requests R` fills a scratch database with N tenants (and a check
 //! each), signs a staff member in through the fake, and times R requests of the tenants page (the first

@@ -408,3 +408,47 @@ async fn checks_authenticate_with_a_certificate_assertion() {
     assert_eq!(claims["appidacr"], "2", "a certificate credential");
     assert_eq!(claims["appid"], client_id.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn v1_tokens_and_no_probe_when_configured() {
+    let rig = Rig::new(|config| {
+        config.checks.token_version = consent_portal::config::TokenVersion::V1;
+        config.checks.api_probe = false;
+    })
+    .await;
+    rig.grant(DEMO_CONTOSO, &BOTH, true).await;
+    rig.seed(&[DEMO_CONTOSO], DAY).await;
+    rig.sweep_all().await;
+    assert_eq!(rig.statuses().await[DEMO_CONTOSO], "verified");
+    let log: Value = rig.client.get(format!("{}/_fake/log", rig.fake.url)).send().await.unwrap().json().await.unwrap();
+    let paths: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["path"].as_str()).collect();
+    assert!(paths.contains(&format!("/{DEMO_CONTOSO}/oauth2/token").as_str()), "the v1 endpoint: {paths:?}");
+    assert!(!paths.iter().any(|p| p.contains("/oauth2/v2.0/token")), "{paths:?}");
+    assert!(!paths.contains(&"/api/incidents"), "no probe: {paths:?}");
+    let api_status: Option<i64> =
+        sqlx::query_scalar("SELECT api_status FROM checks WHERE tenant_id = ?").bind(DEMO_CONTOSO).fetch_one(&rig.pool).await.unwrap();
+    assert_eq!(api_status, None);
+}
+
+#[tokio::test]
+async fn the_schedule_picks_the_tenants_that_are_due() {
+    let rig = Rig::new(|_| {}).await;
+    rig.seed(&[DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_WOODGROVE], DAY).await;
+    sqlx::query("UPDATE tenants SET next_check_at = '2000-01-01T00:00:00Z' WHERE tenant_id = ?")
+        .bind(DEMO_CONTOSO)
+        .execute(&rig.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE tenants SET next_check_at = '2999-01-01T00:00:00Z' WHERE tenant_id = ?")
+        .bind(DEMO_NORTHWIND)
+        .execute(&rig.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE tenants SET removed_at = '2026-01-01T00:00:00Z' WHERE tenant_id = ?")
+        .bind(DEMO_WOODGROVE)
+        .execute(&rig.pool)
+        .await
+        .unwrap();
+    let due: Vec<String> = db::monitoring::due(&rig.pool, &db::now_text(), 100).await.unwrap().into_iter().map(|d| d.tenant_id).collect();
+    assert_eq!(due, [DEMO_CONTOSO], "due, not planned for later, not removed");
+}
