@@ -560,6 +560,21 @@ async fn staff_audit(state: &AppState, kind: &str, staff: &StaffUser, customer_i
     }
 }
 
+/// What every admin action on a tenant starts with: the POST's checks (origin, CSRF, admin level), then
+/// the tenant of the path.
+async fn admin_target(
+    state: &AppState,
+    staff: &StaffUser,
+    headers: &HeaderMap,
+    csrf: &str,
+    tid: &str,
+) -> Result<(TenantId, db::tenants::TenantRow), AppError> {
+    staff.check_form(state, headers, csrf, true)?;
+    let tenant = parse_tenant(tid)?;
+    let row = db::tenants::find(&state.db, &tenant.to_string()).await?.ok_or(AppError::NotFound)?;
+    Ok((tenant, row))
+}
+
 /// `POST /tenants/{tid}/check` (admin): checks the tenant now, then back to its page.
 async fn check_now(
     State(state): State<AppState>,
@@ -568,9 +583,7 @@ async fn check_now(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    staff.check_form(&state, &headers, &form.csrf, true)?;
-    let tenant = parse_tenant(&tid)?;
-    let row = db::tenants::find(&state.db, &tenant.to_string()).await?.ok_or(AppError::NotFound)?;
+    let (tenant, row) = admin_target(&state, &staff, &headers, &form.csrf, &tid).await?;
     let consented_at = OffsetDateTime::parse(&row.consented_at, &Rfc3339).ok();
     let outcome = monitor::check::run_and_record(&state.db, &state.entra, &state.config.required_roles, tenant, consented_at).await?;
     staff_audit(&state, "tenant.checked", &staff, Some(&row.customer_id), &row.tenant_id, json!({ "status": outcome.status.as_str() }))
@@ -587,9 +600,7 @@ async fn reconsent(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    staff.check_form(&state, &headers, &form.csrf, true)?;
-    let tenant = parse_tenant(&tid)?;
-    let row = db::tenants::find(&state.db, &tenant.to_string()).await?.ok_or(AppError::NotFound)?;
+    let (tenant, row) = admin_target(&state, &staff, &headers, &form.csrf, &tid).await?;
     let expires_at = OffsetDateTime::now_utc() + time::Duration::days(RECONSENT_DAYS);
     let created = invites::create_for_customer(&state.db, &row.customer_id, tenant, "en", expires_at, &staff.upn).await?;
     let page = CreatedPage::new(&state, &staff, &created, row.customer, Some(row.tenant_id), true);
