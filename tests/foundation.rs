@@ -470,3 +470,30 @@ fn every_path_the_dockerfile_copies_exists() {
     assert!(dockerfile.contains("HEALTHCHECK"));
     assert!(dockerfile.contains("USER portal"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_sessions_are_deleted_by_a_running_portal() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = database_in(dir.path());
+    let pool = db::open(&location).await.unwrap();
+    sqlx::query("INSERT INTO tower_sessions (id, data, expiry_date) VALUES ('expired', x'00', 1), ('current', x'00', 4102444800)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let port = free_port();
+    let _portal = tokio::task::spawn_blocking({
+        let path = dir.path().to_owned();
+        move || start_binary(&path, port, &[])
+    })
+    .await
+    .unwrap();
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        left = sqlx::query_scalar::<_, String>("SELECT id FROM tower_sessions ORDER BY id").fetch_all(&pool).await.unwrap();
+        if left == ["current"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, ["current"]);
+}

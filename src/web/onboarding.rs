@@ -43,6 +43,8 @@ const CSRF_COOKIE: &str = "portal_csrf";
 /// How long a sign-in or a consent `state` stays valid.
 const STEP_LIFETIME: time::Duration = time::Duration::minutes(15);
 const LOOKUPS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(60).expect("non-zero");
+/// Addresses tracked before those with a full quota are forgotten.
+const LIMITER_TRIM_AT: usize = 10_000;
 
 pub type LookupLimiter = governor::DefaultKeyedRateLimiter<IpAddr>;
 
@@ -234,6 +236,10 @@ async fn audit(
 async fn invite_for_link(state: &AppState, client: IpAddr, token: &str) -> Result<InviteWithCustomer, Response> {
     if state.onboarding_limiter.check_key(&client).is_err() {
         return Err(AppError::TooManyRequests.into_response());
+    }
+    // Forget addresses whose quota is full again, so the limiter's memory stays bounded.
+    if state.onboarding_limiter.len() > LIMITER_TRIM_AT {
+        state.onboarding_limiter.retain_recent();
     }
     let Ok(token) = InviteToken::parse(token) else { return Err(not_found(state)) };
     let invite = db::invites::find_by_token_hash(&state.db, &token.hash()).await.map_err(|e| AppError::from(e).into_response())?;
