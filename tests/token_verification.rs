@@ -466,7 +466,9 @@ async fn a_tampered_or_stripped_signature_is_refused() {
     let swapped = format!("{}.{}.{}", parts[0], parts[1], other.rsplit('.').next().unwrap());
     assert_eq!(rig.rejected(&swapped, DEMO_CONTOSO).await, VerifyError::Signature);
     // Not a JWT at all.
-    for junk in ["", "not a jwt", "a.b", "a.b.c", "x.y.z.w", &format!("{}.{}", parts[0], parts[1])] {
+    // A genuine token with a part slipped in before its signature.
+    let extended = format!("{}.{}.{}.{}", parts[0], parts[1], parts[1], parts[2]);
+    for junk in ["", "not a jwt", "a.b", "a.b.c", "x.y.z.w", &format!("{}.{}", parts[0], parts[1]), &extended] {
         assert_eq!(rig.rejected(junk, DEMO_CONTOSO).await, VerifyError::Malformed, "{junk:?}");
     }
 }

@@ -110,6 +110,10 @@ impl EntraClient {
     /// Verifies a token's header and signature with the key of `jwks_url`, and its time claims; returns
     /// its claims for the caller's own checks.
     async fn verified_claims(&self, token: &str, jwks_url: &str, audience: &str) -> Result<Value, VerifyError> {
+        // A JWS in compact form has exactly three parts: header, payload, signature.
+        if token.split('.').count() != 3 {
+            return Err(VerifyError::Malformed);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
         if header.nonce.is_some() || header.extras.inner().contains_key("nonce") {
             return Err(VerifyError::NotVerifiable);
