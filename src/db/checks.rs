@@ -17,37 +17,6 @@ pub struct CheckRow {
     pub detail: Option<String>,
 }
 
-pub struct NewCheck<'a> {
-    pub tenant_id: &'a str,
-    pub started_at: &'a str,
-    pub finished_at: &'a str,
-    pub status: &'a str,
-    pub roles_present: &'a [String],
-    pub roles_missing: &'a [String],
-    pub error_code: Option<i64>,
-    pub trace_id: Option<&'a str>,
-    pub detail: &'a str,
-}
-
-pub async fn insert(db: impl SqliteExecutor<'_>, check: NewCheck<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO checks (tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(check.tenant_id)
-    .bind(check.started_at)
-    .bind(check.finished_at)
-    .bind(check.status)
-    .bind(serde_json::to_string(check.roles_present).unwrap_or_else(|_| "[]".into()))
-    .bind(serde_json::to_string(check.roles_missing).unwrap_or_else(|_| "[]".into()))
-    .bind(check.error_code)
-    .bind(check.trace_id)
-    .bind(check.detail)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 pub async fn latest(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<CheckRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail \

@@ -29,10 +29,6 @@ pub async fn insert(db: impl SqliteExecutor<'_>, name: &str, contact_email: Opti
     Ok(customer)
 }
 
-pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Customer>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, contact_email, created_at FROM customers WHERE id = ?").bind(id).fetch_optional(db).await
-}
-
 pub async fn count(db: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(db).await
 }

@@ -104,28 +104,6 @@ pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'
     Ok(recorded)
 }
 
-pub async fn consent_count(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM consents WHERE tenant_id = ?").bind(tenant_id).fetch_one(db).await
-}
-
-/// Stores the outcome of a check on the tenant row.
-pub async fn set_status(
-    db: impl SqliteExecutor<'_>,
-    tenant_id: &str,
-    status: &str,
-    reason: &str,
-    checked_at: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE tenants SET status = ?, status_reason = ?, last_checked_at = ? WHERE tenant_id = ?")
-        .bind(status)
-        .bind(reason)
-        .bind(checked_at)
-        .bind(tenant_id)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The staff dashboard: one page of tenants (search, filter, sort and pagination in SQL), exports, the
 // consent history, and removal.

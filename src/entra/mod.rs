@@ -39,10 +39,6 @@ pub struct EntraClient {
     pub(crate) token_version: TokenVersion,
     /// The Defender API base, without a trailing slash.
     pub(crate) api_base: String,
-    /// Whether checks call the Defender API with the token (PORTAL_API_PROBE).
-    pub api_probe: bool,
-    /// Time between scheduled checks (PORTAL_CHECK_INTERVAL_HOURS).
-    pub check_interval: Duration,
     pub(crate) jwks: Arc<jwks::JwksCache>,
 }
 
@@ -75,8 +71,6 @@ impl EntraClient {
             public_url: config.public_url_for(""),
             token_version: config.checks.token_version,
             api_base: config.api_base.as_str().trim_end_matches('/').to_owned(),
-            api_probe: config.checks.api_probe,
-            check_interval: config.checks.interval,
             jwks: Arc::new(jwks::JwksCache::new(http.clone())),
             http,
         })

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use base64::Engine;
 use serde_json::Value;
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
 use crate::db;
@@ -205,21 +204,4 @@ pub fn to_result(
         api_status: outcome.api_status.map(i64::from),
         next_check_at: db::timestamp_text(next_check(outcome.status, consented_at, now, ctx.interval)),
     }
-}
-
-/// Checks one tenant now and stores the result (the first check after a consent, "check now").
-pub async fn run_and_record(
-    db: &SqlitePool,
-    entra: &EntraClient,
-    required: &[RoleName],
-    tenant: TenantId,
-    consented_at: Option<OffsetDateTime>,
-) -> Result<CheckOutcome, sqlx::Error> {
-    let ctx =
-        CheckContext { entra: entra.clone(), required: required.to_vec(), api_probe: entra.api_probe, interval: entra.check_interval };
-    let started_at = OffsetDateTime::now_utc();
-    let outcome = check_tenant(&ctx, tenant, consented_at).await;
-    db::monitoring::record_results(db, &[to_result(&ctx, tenant, &outcome, started_at, consented_at)]).await?;
-    tracing::info!(tenant = %tenant, status = %outcome.status, "tenant checked");
-    Ok(outcome)
 }

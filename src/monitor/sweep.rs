@@ -100,6 +100,16 @@ impl Sweeper {
         }
     }
 
+    /// Checks one tenant now, once, and stores the result (the first check after a consent, "check
+    /// now"); independent of any sweep.
+    pub async fn check_now(&self, target: Target) -> Result<CheckOutcome, sqlx::Error> {
+        let started_at = OffsetDateTime::now_utc();
+        let outcome = check_tenant(&self.ctx, target.tenant, target.consented_at).await;
+        db::monitoring::record_results(&self.db, &[to_result(&self.ctx, target.tenant, &outcome, started_at, target.consented_at)]).await?;
+        tracing::info!(tenant = %target.tenant, status = %outcome.status, "tenant checked");
+        Ok(outcome)
+    }
+
     pub fn is_running(&self) -> bool {
         self.running.load(Ordering::Relaxed)
     }

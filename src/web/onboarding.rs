@@ -578,13 +578,19 @@ async fn onboarded_elsewhere(state: &AppState, invite: &InviteWithCustomer, tena
         Err(error) => return Some(AppError::from(error).into_response()),
     };
     let other = existing.filter(|t| t.customer_id != invite.invite.customer_id)?;
-    audit(state, "tenant.conflict", Some(actor), Some(invite), Some(tenant), json!({ "onboarded_for_customer": other.customer_id })).await;
+    Some(conflict(state, invite, tenant, actor, &other.customer_id).await)
+}
+
+/// A tenant already onboarded for another customer: an audit event for staff, and the 409 page.
+/// Nothing of the other customer changes.
+async fn conflict(state: &AppState, invite: &InviteWithCustomer, tenant: &str, actor: &str, other_customer: &str) -> Response {
+    audit(state, "tenant.conflict", Some(actor), Some(invite), Some(tenant), json!({ "onboarded_for_customer": other_customer })).await;
     let explanation = Explanation {
         title: "This tenant is already connected",
         what_happened: "Your Microsoft tenant is already connected for another customer account, so it was not connected again.",
         what_to_do: "Nothing was changed. Please contact your service provider: they have been notified.",
     };
-    Some(problem(state, StatusCode::CONFLICT, explanation, None, None, None))
+    problem(state, StatusCode::CONFLICT, explanation, None, None, None)
 }
 
 /// `GET /consent/callback`: the end of the admin consent. Errors first; then the state; then the
@@ -683,34 +689,11 @@ async fn consent_callback(State(state): State<AppState>, session: Session, RawQu
     let actor = upn.clone().or(object_id.clone()).unwrap_or_default();
     let recorded = record(&state, &issued.state_hash, &invite, &tenant_text, upn.as_deref(), object_id.as_deref(), &issued.flow).await;
     match recorded {
-        Ok(Some(Recorded::OtherCustomer { customer_id })) => {
-            audit(
-                &state,
-                "tenant.conflict",
-                Some(&actor),
-                Some(&invite),
-                Some(&tenant_text),
-                json!({ "onboarded_for_customer": customer_id }),
-            )
-            .await;
-            let explanation = Explanation {
-                title: "This tenant is already connected",
-                what_happened: "Your Microsoft tenant is already connected for another customer account, so it was not connected again.",
-                what_to_do: "Nothing was changed. Please contact your service provider: they have been notified.",
-            };
-            problem(&state, StatusCode::CONFLICT, explanation, None, None, None)
-        }
+        Ok(Some(Recorded::OtherCustomer { customer_id })) => conflict(&state, &invite, &tenant_text, &actor, &customer_id).await,
         // Another copy of this callback recorded it first: answer the same page.
         Ok(None) => result_page(&state, &tenant_text).await,
         Ok(Some(_)) => {
-            let checked = monitor::check::run_and_record(
-                &state.db,
-                &state.entra,
-                &state.config.required_roles,
-                tenant,
-                Some(OffsetDateTime::now_utc()),
-            )
-            .await;
+            let checked = state.sweeper.check_now(monitor::sweep::Target { tenant, consented_at: Some(OffsetDateTime::now_utc()) }).await;
             match checked {
                 Ok(outcome) => {
                     let kind = if outcome.status == TenantStatus::Verified { "invite.verified" } else { "invite.checked" };
