@@ -15,6 +15,7 @@ pub mod domain;
 pub mod entra;
 pub mod error;
 pub mod fake_entra;
+pub mod i18n;
 pub mod invites;
 pub mod logging;
 pub mod monitor;
