@@ -202,3 +202,21 @@ error-500-title = Something went wrong
 error-500 = Something went wrong on our side. It has been logged; please try again later.
 error-409-title = Already done elsewhere
 error-410-title = No longer valid
+
+## Sign-in steps that were refused
+
+refused-no-sign-in-title = No sign-in in progress
+refused-no-sign-in = This browser did not start a sign-in here, or the session has ended.
+refused-sign-in-done = This sign-in was already completed or was never started here.
+refused-sign-in-state-title = This sign-in was refused
+refused-sign-in-state = The answer from Microsoft does not belong to the sign-in this browser started.
+refused-sign-in-slow-title = This sign-in took too long
+refused-sign-in-slow = For your security, a sign-in must finish within 15 minutes.
+
+## The front page, for someone who arrives without a link
+
+home-title = Welcome
+home-heading = Customer onboarding for Microsoft 365 Defender
+home-intro = This portal connects customer tenants to our Microsoft Entra ID application, so that we can work with your Microsoft 365 Defender data on your behalf. It records exactly which tenant consented, who approved it and when, and keeps checking that the access still works.
+home-link = If you were sent an onboarding link, please open that link: it takes you through the two steps (sign in with Microsoft, then approve the application).
+home-asks-heading = What the application asks for

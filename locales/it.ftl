@@ -202,3 +202,21 @@ error-500-title = Qualcosa non ha funzionato
 error-500 = Qualcosa non ha funzionato da parte nostra. L'errore è stato registrato: riprovate più tardi.
 error-409-title = Già fatto altrove
 error-410-title = Non più valido
+
+## Passaggi di accesso rifiutati
+
+refused-no-sign-in-title = Nessun accesso in corso
+refused-no-sign-in = Questo browser non ha avviato un accesso qui, oppure la sessione è terminata.
+refused-sign-in-done = Questo accesso è già stato completato oppure non è mai stato avviato qui.
+refused-sign-in-state-title = Questo accesso è stato rifiutato
+refused-sign-in-state = La risposta di Microsoft non appartiene all'accesso avviato da questo browser.
+refused-sign-in-slow-title = L'accesso ha richiesto troppo tempo
+refused-sign-in-slow = Per la vostra sicurezza, un accesso deve concludersi entro 15 minuti.
+
+## La pagina principale, per chi arriva senza un link
+
+home-title = Benvenuti
+home-heading = Attivazione dei clienti per Microsoft 365 Defender
+home-intro = Questo portale collega i tenant dei clienti alla nostra applicazione di Microsoft Entra ID, così da poter lavorare per vostro conto con i vostri dati di Microsoft 365 Defender. Registra con esattezza quale tenant ha dato il consenso, chi l'ha approvato e quando, e continua a controllare che l'accesso funzioni ancora.
+home-link = Se avete ricevuto un link di attivazione, apritelo: vi guida nei due passaggi (accesso con Microsoft, poi approvazione dell'applicazione).
+home-asks-heading = Che cosa chiede l'applicazione

@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(web::middleware::limit_request_size))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(middleware::from_fn(web::middleware::render_error_pages))
+        .layer(middleware::from_fn_with_state(state.clone(), web::middleware::remember_language))
         .layer(middleware::from_fn_with_state(state.clone(), web::middleware::security_headers))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -9,6 +9,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::i18n::Messages;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
@@ -44,54 +46,51 @@ pub struct ErrorPage {
     pub code: &'static str,
     pub title: String,
     pub message: String,
+    /// The catalogue key of the words, when they are the standard words of the status.
+    pub message_key: Option<&'static str>,
 }
 
 impl ErrorPage {
     pub fn new(status: StatusCode, code: &'static str, title: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { status, code, title: title.into(), message: message.into() }
+        Self { status, code, title: title.into(), message: message.into(), message_key: None }
     }
 
-    /// The page for a bare status, as layers and the framework produce them.
+    /// The page for a bare status, as layers and the framework produce them. Its words come from the
+    /// catalogues, so a customer's error page can be shown in their language.
     pub fn for_status(status: StatusCode) -> Self {
-        let (code, title, message) = match status {
-            StatusCode::BAD_REQUEST => ("bad_request", "Bad request", "The request could not be understood."),
-            StatusCode::UNAUTHORIZED => ("unauthorized", "Sign-in needed", "You need to sign in to see this page."),
-            StatusCode::FORBIDDEN => ("forbidden", "Not allowed", "You are not allowed to do this."),
-            StatusCode::NOT_FOUND => (
-                "not_found",
-                "Page not found",
-                "There is nothing at this address. Check the link, or start again from the email you received.",
-            ),
-            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "Not allowed", "This address does not accept that kind of request."),
-            StatusCode::REQUEST_TIMEOUT => ("request_timeout", "Too slow", "The request took too long to arrive. Please try again."),
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                ("payload_too_large", "Too much data", "The request carried more data than this portal accepts.")
-            }
-            StatusCode::URI_TOO_LONG => ("uri_too_long", "Address too long", "The address is longer than this portal accepts."),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                ("unsupported_media_type", "Unsupported content", "The request carried content of a kind this portal does not accept.")
-            }
-            StatusCode::UNPROCESSABLE_ENTITY => ("unprocessable", "Invalid input", "Some of the information sent is not valid."),
-            StatusCode::TOO_MANY_REQUESTS => {
-                ("too_many_requests", "Too many requests", "Too many requests from your address. Please wait a minute and try again.")
-            }
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
-                "headers_too_large",
-                "Request too large",
-                "The request headers are larger than this portal accepts. Clearing this site's cookies may help.",
-            ),
-            StatusCode::SERVICE_UNAVAILABLE => (
-                "unavailable",
-                "Temporarily unavailable",
-                "The portal cannot complete this right now. Nothing was lost; please try again in a few minutes.",
-            ),
-            StatusCode::GATEWAY_TIMEOUT => ("timeout", "Timed out", "The portal took too long to answer. Please try again."),
-            s if s.is_client_error() => ("client_error", "Request refused", "This request cannot be handled."),
-            _ => {
-                ("internal_error", "Something went wrong", "Something went wrong on our side. It has been logged; please try again later.")
-            }
+        let (code, key) = match status {
+            StatusCode::BAD_REQUEST => ("bad_request", "error-400"),
+            StatusCode::UNAUTHORIZED => ("unauthorized", "error-401"),
+            StatusCode::FORBIDDEN => ("forbidden", "error-403"),
+            StatusCode::NOT_FOUND => ("not_found", "error-404"),
+            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "error-405"),
+            StatusCode::REQUEST_TIMEOUT => ("request_timeout", "error-408"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "error-413"),
+            StatusCode::URI_TOO_LONG => ("uri_too_long", "error-414"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "error-415"),
+            StatusCode::UNPROCESSABLE_ENTITY => ("unprocessable", "error-422"),
+            StatusCode::TOO_MANY_REQUESTS => ("too_many_requests", "error-429"),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ("headers_too_large", "error-431"),
+            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "error-503"),
+            StatusCode::GATEWAY_TIMEOUT => ("timeout", "error-504"),
+            s if s.is_client_error() => ("client_error", "error-4xx"),
+            _ => ("internal_error", "error-500"),
         };
-        Self::new(status, code, title, message)
+        let mut page = Self::in_language(status, code, key, Messages::default());
+        page.message_key = Some(key);
+        page
+    }
+
+    fn in_language(status: StatusCode, code: &'static str, key: &'static str, tr: Messages) -> Self {
+        Self::new(status, code, tr.t(&format!("{key}-title")), tr.t(key))
+    }
+
+    /// This page in another language, when its words come from the catalogues.
+    pub fn translated(&self, tr: Messages) -> Self {
+        match self.message_key {
+            Some(key) => Self { message_key: Some(key), ..Self::in_language(self.status, self.code, key, tr) },
+            None => self.clone(),
+        }
     }
 
     /// A response that carries this page and no body, for `render_error_pages` to render.

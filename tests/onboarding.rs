@@ -83,7 +83,7 @@ async fn the_whole_journey_records_the_proven_tenant() {
     assert!(html.contains(&format!("Connected: <code>{DEMO_CONTOSO}</code>")), "{html}");
     assert!(html.contains("Incident.Read.All") && html.contains("AdvancedHunting.Read.All"));
     assert!(html.contains(MEGAN), "the receipt names who consented");
-    assert!(html.contains("verified"));
+    assert!(html.contains("Verified"));
 
     let row: (String, String, Option<String>, String) =
         sqlx::query_as("SELECT customer_id, status, consented_by_upn, invite_id FROM tenants WHERE tenant_id = ?")
@@ -507,7 +507,7 @@ async fn roles_still_propagating_are_said_so() {
     set_auto(&app, Some(MEGAN), Some("accept")).await;
     let (status, html, _) = journey(&app, &app.client, &url).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("propagating") && html.contains("keeps checking"), "{html}");
+    assert!(html.contains("Waiting for Microsoft") && html.contains("keeps checking"), "{html}");
     assert!(html.contains("Still to appear"));
 }
 
@@ -540,4 +540,87 @@ fn invite_create_refuses_bad_input() {
             .unwrap();
         assert_eq!(output.status.code(), Some(2), "{extra:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
+}
+
+/// Sets the language staff chose for an invite.
+async fn set_invite_language(app: &TestApp, invite_id: &str, language: &str) {
+    sqlx::query("UPDATE invites SET language = ? WHERE id = ?").bind(language).bind(invite_id).execute(&app.db).await.unwrap();
+}
+
+fn html_lang(html: &str) -> &str {
+    let start = html.find("<html lang=\"").expect("html lang") + "<html lang=\"".len();
+    &html[start..start + html[start..].find('"').unwrap()]
+}
+
+#[tokio::test]
+async fn an_italian_invite_speaks_italian_from_the_landing_page_to_the_result() {
+    let app = spawn_app().await;
+    let (invite_id, url) = create_invite(&app, &["--customer", "Contoso"]);
+    set_invite_language(&app, &invite_id, "it").await;
+
+    let landing = app.client.get(&url).header("accept-language", "en-US,en;q=0.9").send().await.unwrap();
+    let html = landing.text().await.unwrap();
+    assert_eq!(html_lang(&html), "it", "the invite's language wins over the browser's");
+    assert!(html.contains("Collega il tuo Microsoft 365 Defender") && html.contains("Continua con Microsoft"), "{html}");
+    assert!(html.contains("Leggere i vostri eventi imprevisti di sicurezza"), "roles are described in Italian");
+    assert!(html.contains("Amministratore applicazioni cloud"));
+    assert!(html.contains(&format!("href=\"{}?lang=en\"", url.trim_start_matches(&app.base_url))), "a switch to English: {html}");
+
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    let (status, html, _) = journey(&app, &app.client, &url).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(html_lang(&html), "it");
+    assert!(html.contains(&format!("Collegato: <code>{DEMO_CONTOSO}</code>")), "{html}");
+    assert!(html.contains("Ricevuta del consenso") && html.contains("Verificato"), "{html}");
+    assert!(!html.contains("?lang="), "a page answering Microsoft's redirect never repeats its query in links");
+
+    // Microsoft's errors are explained in Italian too.
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    let invite_id: String =
+        sqlx::query_scalar("SELECT id FROM invites ORDER BY created_at DESC, rowid DESC LIMIT 1").fetch_one(&app.db).await.unwrap();
+    set_invite_language(&app, &invite_id, "it").await;
+    set_auto(&app, Some(MEGAN), Some("decline")).await;
+    let (status, html, _) = journey(&app, &app.client, &url).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("L&#39;approvazione è stata rifiutata") || html.contains("L'approvazione è stata rifiutata"), "{html}");
+    assert!(html.contains("AADSTS65004") && html.contains("Riprova"), "{html}");
+}
+
+#[tokio::test]
+async fn the_language_switch_is_remembered_and_staff_pages_stay_english() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    let english = app.client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert_eq!(html_lang(&english), "en");
+    assert!(english.contains("Connect your Microsoft 365 Defender"));
+
+    let switched = app.client.get(format!("{url}?lang=it")).send().await.unwrap();
+    let cookie =
+        switched.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("portal_lang="));
+    let cookie = cookie.expect("the switch is remembered");
+    assert!(cookie.contains("portal_lang=it") && cookie.contains("SameSite=Lax") && cookie.contains("HttpOnly"), "{cookie}");
+    assert_eq!(html_lang(&switched.text().await.unwrap()), "it");
+    // The next page, without `?lang`, remembers the choice (the client keeps cookies).
+    let again = app.client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert_eq!(html_lang(&again), "it");
+    assert!(again.contains("I passaggi"));
+
+    // Error pages follow the browser's language when nothing else is known…
+    let fresh = http_client();
+    let missing = fresh.get(app.url("/no/such/page")).header("accept-language", "it-IT,it;q=0.9").send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let html = missing.text().await.unwrap();
+    assert_eq!(html_lang(&html), "it");
+    assert!(html.contains("Pagina non trovata"), "{html}");
+    let unknown = fresh.get(app.url(&format!("/onboard/{}", "B".repeat(43)))).header("accept-language", "it").send().await.unwrap();
+    assert!(unknown.text().await.unwrap().contains("Questo link non è valido"));
+    // …and the JSON API and the staff pages stay English.
+    let api = fresh.get(app.url("/api/v1/tenants")).header("accept-language", "it").send().await.unwrap();
+    let body = api.text().await.unwrap();
+    assert!(!body.contains("Non consentito") && !body.contains("Accesso necessario"), "{body}");
+    let staff = fresh.get(app.url("/tenants")).header("accept-language", "it").send().await.unwrap();
+    assert!(staff.status().is_redirection());
+    let sign_in = app.url(&location(&staff).replace(&app.base_url, ""));
+    let staff_html = fresh.get(sign_in).header("accept-language", "it").send().await.unwrap().text().await.unwrap();
+    assert!(staff_html.contains("<html lang=\"en\"") && staff_html.contains("Sign in"), "{staff_html}");
 }

@@ -12,6 +12,20 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::config::Config;
 use crate::error::ErrorPage;
+use crate::web::language::{LanguageChoice, PageLanguage};
+
+/// Paths of the staff pages and the API, which stay English.
+fn is_staff_path(path: &str) -> bool {
+    ["/tenants", "/invites", "/outbox", "/staff", "/api/"].iter().any(|prefix| path.starts_with(prefix))
+}
+
+/// Remembers a language switch (`?lang=`) in a cookie, on the response of the request that made it.
+pub async fn remember_language(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let choice = LanguageChoice::from_request(request.method(), request.uri(), request.headers());
+    let mut response = next.run(request).await;
+    choice.remember(&mut response, state.config.is_https());
+    response
+}
 
 /// Longest request target (path and query) accepted: an Entra redirect with code, state and session
 /// state fits well inside it.
@@ -84,6 +98,7 @@ fn header_bytes(headers: &HeaderMap) -> usize {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorTemplate<'a> {
+    lang: PageLanguage,
     page: &'a ErrorPage,
     request_id: &'a str,
 }
@@ -93,6 +108,12 @@ struct ErrorTemplate<'a> {
 /// left alone. Under `/api/` the error is JSON: `{"error": {"status", "code", "message"}}`.
 pub async fn render_error_pages(request: Request, next: Next) -> Response {
     let wants_json = request.uri().path().starts_with("/api/");
+    // Customers' error pages speak their language; staff pages and the API stay English.
+    let language = if is_staff_path(request.uri().path()) {
+        LanguageChoice::default()
+    } else {
+        LanguageChoice::from_request(request.method(), request.uri(), request.headers())
+    };
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let response = next.run(request).await;
     let status = response.status();
@@ -111,7 +132,9 @@ pub async fn render_error_pages(request: Request, next: Next) -> Response {
     let body = if wants_json {
         Json(json!({ "error": { "status": status.as_u16(), "code": page.code, "message": page.message } })).into_response()
     } else {
-        let template = ErrorTemplate { page: &page, request_id: &request_id };
+        let lang = language.messages(None);
+        let page = page.translated(lang.tr);
+        let template = ErrorTemplate { lang, page: &page, request_id: &request_id };
         match template.render() {
             Ok(html) => Html(html).into_response(),
             Err(error) => {

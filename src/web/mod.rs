@@ -6,6 +6,7 @@ pub mod assets;
 pub mod csp_report;
 pub mod health;
 pub mod invites;
+pub mod language;
 pub mod middleware;
 pub mod onboarding;
 pub mod pages;

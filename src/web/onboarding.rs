@@ -33,10 +33,12 @@ use crate::db;
 use crate::db::audit::NewAuditEvent;
 use crate::db::invites::InviteWithCustomer;
 use crate::db::tenants::Recorded;
-use crate::domain::aadsts::{self, Explanation};
+use crate::domain::aadsts::{self, ExplanationKeys};
 use crate::domain::{InviteToken, TenantId, TenantStatus, hash_secret};
 use crate::error::AppError;
+use crate::i18n::Messages;
 use crate::monitor;
+use crate::web::language::{LanguageChoice, PageLanguage};
 
 const SESSION_KEY: &str = "onboarding";
 const CSRF_COOKIE: &str = "portal_csrf";
@@ -101,10 +103,10 @@ pub(crate) fn random_value() -> String {
 #[derive(Template)]
 #[template(path = "onboarding/landing.html")]
 struct LandingPage<'a> {
+    lang: PageLanguage,
     partner: &'a str,
     customer: &'a str,
-    roles: Vec<(String, &'static str)>,
-    admin_roles: &'static str,
+    roles: Vec<(String, String)>,
     action: String,
     csrf: &'a str,
     pinned: Option<String>,
@@ -115,8 +117,9 @@ struct LandingPage<'a> {
 #[derive(Template)]
 #[template(path = "onboarding/problem.html")]
 struct ProblemPage<'a> {
+    lang: PageLanguage,
     partner: &'a str,
-    explanation: Explanation,
+    explanation: aadsts::Explanation,
     code: Option<String>,
     trace_id: Option<String>,
     retry_csrf: Option<String>,
@@ -126,6 +129,7 @@ struct ProblemPage<'a> {
 #[derive(Template)]
 #[template(path = "onboarding/wrong_tenant.html")]
 struct WrongTenantPage<'a> {
+    lang: PageLanguage,
     partner: &'a str,
     signed_in_tenant: String,
     signed_in_as: String,
@@ -136,20 +140,21 @@ struct WrongTenantPage<'a> {
 #[derive(Template)]
 #[template(path = "onboarding/result.html")]
 struct ResultPage<'a> {
+    lang: PageLanguage,
     partner: &'a str,
     customer: String,
     tenant_id: String,
     consented_by: String,
     consented_at: String,
     client_id: &'a str,
-    requested: Vec<(String, &'static str)>,
+    requested: Vec<(String, String)>,
     granted: Vec<String>,
     still_to_appear: Vec<String>,
-    status_label: &'static str,
+    status_label: String,
     status_tone: &'static str,
     verified: bool,
     propagating: bool,
-    problem: Option<Explanation>,
+    problem: Option<aadsts::Explanation>,
     code: Option<String>,
 }
 
@@ -162,39 +167,47 @@ pub(crate) fn html(status: StatusCode, rendered: askama::Result<String>) -> Resp
 
 fn problem(
     state: &AppState,
+    lang: &PageLanguage,
     status: StatusCode,
-    explanation: Explanation,
+    explanation: ExplanationKeys,
     code: Option<String>,
     trace_id: Option<String>,
     retry_csrf: Option<String>,
 ) -> Response {
-    let page = ProblemPage { partner: &state.config.partner_name, explanation, code, trace_id, retry_csrf, contact: None };
+    let page = ProblemPage {
+        lang: lang.clone(),
+        partner: &state.config.partner_name,
+        explanation: explanation.words(lang.tr),
+        code,
+        trace_id,
+        retry_csrf,
+        contact: None,
+    };
     html(status, page.render())
 }
 
-fn refused(state: &AppState, status: StatusCode, title: &'static str, what_happened: &'static str) -> Response {
-    let explanation = Explanation { title, what_happened, what_to_do: "Open the link from your onboarding email again to start over." };
-    problem(state, status, explanation, None, None, None)
+/// A step refused by the portal's own checks: what happened, and "start again from the e-mail".
+fn refused(state: &AppState, lang: &PageLanguage, status: StatusCode, title: &'static str, what_happened: &'static str) -> Response {
+    problem(state, lang, status, ExplanationKeys::new(title, what_happened, "refused-start-over"), None, None, None)
 }
 
-fn not_found(state: &AppState) -> Response {
-    let explanation = Explanation {
-        title: "This link is not valid",
-        what_happened: "There is no onboarding invitation at this address.",
-        what_to_do: "Check that you opened the whole link from your onboarding email, or ask your contact for a new one.",
-    };
-    problem(state, StatusCode::NOT_FOUND, explanation, None, None, None)
+/// An answer from Microsoft that lacks a part the flow needs (a forged or truncated redirect).
+fn incomplete_answer(state: &AppState, lang: &PageLanguage) -> Response {
+    refused(state, lang, StatusCode::BAD_REQUEST, "refused-answer-title", "refused-answer")
 }
 
-fn gone(state: &AppState) -> Response {
-    let explanation = Explanation {
-        title: "This invitation is no longer valid",
-        what_happened: "The onboarding link has expired or was withdrawn.",
-        what_to_do: "Ask for a new link:",
-    };
+fn not_found(state: &AppState, lang: &PageLanguage) -> Response {
+    // The same page for every unknown token: no switch links, which would repeat the path.
+    let lang = &PageLanguage { tr: lang.tr, switch: Vec::new() };
+    let explanation = ExplanationKeys::new("not-found-title", "not-found", "not-found-what-to-do");
+    problem(state, lang, StatusCode::NOT_FOUND, explanation, None, None, None)
+}
+
+fn gone(state: &AppState, lang: &PageLanguage) -> Response {
     let page = ProblemPage {
+        lang: lang.clone(),
         partner: &state.config.partner_name,
-        explanation,
+        explanation: ExplanationKeys::new("gone-title", "gone", "gone-what-to-do").words(lang.tr),
         code: None,
         trace_id: None,
         retry_csrf: None,
@@ -203,8 +216,9 @@ fn gone(state: &AppState) -> Response {
     html(StatusCode::GONE, page.render())
 }
 
-fn roles_in_plain_words(state: &AppState) -> Vec<(String, &'static str)> {
-    state.config.required_roles.iter().map(|r| (r.to_string(), aadsts::describe_role(r.as_str()))).collect()
+/// The roles the application asks for, each with its description in the page's language.
+pub(crate) fn roles_in_plain_words(state: &AppState, tr: Messages) -> Vec<(String, String)> {
+    state.config.required_roles.iter().map(|r| (r.to_string(), tr.t(aadsts::describe_role(r.as_str())))).collect()
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -233,7 +247,7 @@ async fn audit(
 
 /// The invite of a link, or the page to answer instead: the same 404 for every unknown token, 410 for an
 /// expired or revoked one, 429 past the lookup rate of this client address.
-async fn invite_for_link(state: &AppState, client: IpAddr, token: &str) -> Result<InviteWithCustomer, Response> {
+async fn invite_for_link(state: &AppState, choice: &LanguageChoice, client: IpAddr, token: &str) -> Result<InviteWithCustomer, Response> {
     if state.onboarding_limiter.check_key(&client).is_err() {
         return Err(AppError::TooManyRequests.into_response());
     }
@@ -241,11 +255,11 @@ async fn invite_for_link(state: &AppState, client: IpAddr, token: &str) -> Resul
     if state.onboarding_limiter.len() > LIMITER_TRIM_AT {
         state.onboarding_limiter.retain_recent();
     }
-    let Ok(token) = InviteToken::parse(token) else { return Err(not_found(state)) };
+    let Ok(token) = InviteToken::parse(token) else { return Err(not_found(state, &choice.messages(None))) };
     let invite = db::invites::find_by_token_hash(&state.db, &token.hash()).await.map_err(|e| AppError::from(e).into_response())?;
-    let Some(invite) = invite else { return Err(not_found(state)) };
+    let Some(invite) = invite else { return Err(not_found(state, &choice.messages(None))) };
     if !invite.invite.is_usable(OffsetDateTime::now_utc()) {
-        return Err(gone(state));
+        return Err(gone(state, &choice.messages(Some(&invite.invite.language))));
     }
     Ok(invite)
 }
@@ -299,18 +313,20 @@ async fn landing(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
+    choice: LanguageChoice,
     headers: HeaderMap,
 ) -> Response {
-    let invite = match invite_for_link(&state, client.ip(), &token).await {
+    let invite = match invite_for_link(&state, &choice, client.ip(), &token).await {
         Ok(invite) => invite,
         Err(response) => return response,
     };
+    let lang = choice.messages(Some(&invite.invite.language));
     let csrf = cookie(&headers, CSRF_COOKIE).filter(|c| c.len() == 43).unwrap_or_else(random_value);
     let page = LandingPage {
+        roles: roles_in_plain_words(&state, lang.tr),
+        lang,
         partner: &state.config.partner_name,
         customer: &invite.customer_name,
-        roles: roles_in_plain_words(&state),
-        admin_roles: aadsts::admin_roles(),
         action: format!("/onboard/{token}"),
         csrf: &csrf,
         pinned: invite.invite.pinned_domain.clone().or(invite.invite.pinned_tenant_id.clone()),
@@ -336,41 +352,40 @@ async fn start(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
     session: Session,
+    choice: LanguageChoice,
     headers: HeaderMap,
     Form(form): Form<StartForm>,
 ) -> Response {
-    let invite = match invite_for_link(&state, client.ip(), &token).await {
+    let invite = match invite_for_link(&state, &choice, client.ip(), &token).await {
         Ok(invite) => invite,
         Err(response) => return response,
     };
     let csrf_ok = cookie(&headers, CSRF_COOKIE).is_some_and(|c| tokens_match(&c, &form.csrf));
     if !same_origin(&state, &headers) || !csrf_ok {
-        return refused(
-            &state,
-            StatusCode::FORBIDDEN,
-            "This request was refused",
-            "The form was not sent from this portal's page, or it is too old.",
-        );
+        let lang = choice.messages(Some(&invite.invite.language));
+        return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-request-title", "refused-request");
     }
     begin(&state, &session, &invite, false).await
 }
 
 /// `POST /onboard/retry`: sign in again (another account), for the invite of this session.
-async fn retry(State(state): State<AppState>, session: Session, headers: HeaderMap, Form(form): Form<StartForm>) -> Response {
+async fn retry(
+    State(state): State<AppState>,
+    session: Session,
+    choice: LanguageChoice,
+    headers: HeaderMap,
+    Form(form): Form<StartForm>,
+) -> Response {
+    let lang = choice.messages(None);
     let Some(current) = load_session(&session).await else {
-        return refused(&state, StatusCode::FORBIDDEN, "Your session has ended", "This browser has no onboarding in progress.");
+        return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-session-title", "refused-session");
     };
     if !same_origin(&state, &headers) || !tokens_match(&current.csrf, &form.csrf) {
-        return refused(
-            &state,
-            StatusCode::FORBIDDEN,
-            "This request was refused",
-            "The form was not sent from this portal's page, or it is too old.",
-        );
+        return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-request-title", "refused-request");
     }
     let invite = match db::invites::find(&state.db, &current.invite_id).await {
         Ok(Some(invite)) if invite.invite.is_usable(OffsetDateTime::now_utc()) => invite,
-        Ok(_) => return gone(&state),
+        Ok(invite) => return gone(&state, &choice.messages(invite.as_ref().map(|i| i.invite.language.as_str()))),
         Err(error) => return AppError::from(error).into_response(),
     };
     begin(&state, &session, &invite, true).await
@@ -431,22 +446,27 @@ async fn begin(state: &AppState, session: &Session, invite: &InviteWithCustomer,
 }
 
 /// An error redirect from Microsoft: the explanation of its AADSTS code (never its description).
-fn microsoft_error(state: &AppState, params: &HashMap<String, String>, retry_csrf: Option<String>) -> (Response, Option<u32>) {
+fn microsoft_error(
+    state: &AppState,
+    lang: &PageLanguage,
+    params: &HashMap<String, String>,
+    retry_csrf: Option<String>,
+) -> (Response, Option<u32>) {
     if params.get("error_subcode").map(String::as_str) == Some("cancel") {
-        return (problem(state, StatusCode::OK, aadsts::cancelled(), None, None, retry_csrf), None);
+        return (problem(state, lang, StatusCode::OK, aadsts::cancelled(), None, None, retry_csrf), None);
     }
     let code = params.get("error_description").and_then(|d| aadsts::code_in(d));
     let shown = code
         .map(|c| format!("AADSTS{c}"))
         .or_else(|| params.get("error").filter(|e| e.len() <= 40 && e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).cloned());
-    (problem(state, StatusCode::FORBIDDEN, aadsts::explain(code), shown, None, retry_csrf), code)
+    (problem(state, lang, StatusCode::FORBIDDEN, aadsts::explain(code), shown, None, retry_csrf), code)
 }
 
 /// `GET /auth/callback`: the end of the sign-in. Verifies the ID token, then sends the admin to consent
 /// for the tenant it proves.
-async fn sign_in_callback(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Response {
+async fn sign_in_callback(State(state): State<AppState>, session: Session, choice: LanguageChoice, RawQuery(query): RawQuery) -> Response {
     let Ok(params) = single_valued(query.as_deref()) else {
-        return AppError::BadRequest("A parameter was given twice.".into()).into_response();
+        return incomplete_answer(&state, &choice.messages(None));
     };
     // The same callback serves the staff sign-in: it goes there when this browser has a staff sign-in
     // pending and the answer carries its state (or no onboarding sign-in is pending).
@@ -458,43 +478,28 @@ async fn sign_in_callback(State(state): State<AppState>, session: Session, RawQu
         }
     }
     let Some(mut current) = load_session(&session).await else {
-        return refused(
-            &state,
-            StatusCode::FORBIDDEN,
-            "No sign-in in progress",
-            "This browser did not start a sign-in here, or the session has ended.",
-        );
+        return refused(&state, &choice.messages(None), StatusCode::FORBIDDEN, "refused-no-sign-in-title", "refused-no-sign-in");
     };
+    let invite = match db::invites::find(&state.db, &current.invite_id).await {
+        Ok(invite) => invite,
+        Err(error) => return AppError::from(error).into_response(),
+    };
+    let lang = choice.messages(invite.as_ref().map(|i| i.invite.language.as_str()));
     let Some(pending) = current.sign_in.clone() else {
-        return refused(
-            &state,
-            StatusCode::FORBIDDEN,
-            "No sign-in in progress",
-            "This sign-in was already completed or was never started here.",
-        );
+        return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-no-sign-in-title", "refused-sign-in-done");
     };
     if params.contains_key("error") {
-        return microsoft_error(&state, &params, Some(current.csrf.clone())).0;
+        return microsoft_error(&state, &lang, &params, Some(current.csrf.clone())).0;
     }
     let state_ok = params.get("state").is_some_and(|s| tokens_match(&hash_secret(s), &pending.state_hash));
     if !state_ok {
-        return refused(
-            &state,
-            StatusCode::FORBIDDEN,
-            "This sign-in was refused",
-            "The answer from Microsoft does not belong to the sign-in this browser started.",
-        );
+        return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-sign-in-state-title", "refused-sign-in-state");
     }
     if OffsetDateTime::now_utc().unix_timestamp() - pending.started_at > STEP_LIFETIME.whole_seconds() {
-        return refused(
-            &state,
-            StatusCode::FORBIDDEN,
-            "This sign-in took too long",
-            "For your security, a sign-in must finish within 15 minutes.",
-        );
+        return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-sign-in-slow-title", "refused-sign-in-slow");
     }
     let Some(code) = params.get("code") else {
-        return AppError::BadRequest("The answer from Microsoft has no code.".into()).into_response();
+        return incomplete_answer(&state, &lang);
     };
     // Single use: the pending sign-in goes, whatever happens next.
     current.sign_in = None;
@@ -506,28 +511,30 @@ async fn sign_in_callback(State(state): State<AppState>, session: Session, RawQu
         Err(error) => {
             tracing::warn!(%error, "sign-in code redemption refused");
             let shown = error.aadsts.map(|c| format!("AADSTS{c}"));
-            return problem(&state, StatusCode::BAD_GATEWAY, aadsts::explain(error.aadsts), shown, error.trace_id, Some(current.csrf));
+            return problem(
+                &state,
+                &lang,
+                StatusCode::BAD_GATEWAY,
+                aadsts::explain(error.aadsts),
+                shown,
+                error.trace_id,
+                Some(current.csrf),
+            );
         }
     };
     let Some(id_token) = tokens.id_token else {
-        return problem(&state, StatusCode::BAD_GATEWAY, aadsts::explain(None), None, None, Some(current.csrf));
+        return problem(&state, &lang, StatusCode::BAD_GATEWAY, aadsts::explain(None), None, None, Some(current.csrf));
     };
     let claims = match state.entra.verify_id_token(&id_token, &pending.nonce_hash).await {
         Ok(claims) => claims,
         Err(error) => {
             tracing::warn!(%error, "an ID token did not verify");
-            return refused(
-                &state,
-                StatusCode::FORBIDDEN,
-                "Your sign-in could not be verified",
-                "The answer from Microsoft did not pass the portal's checks, so it was not used.",
-            );
+            return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-sign-in-title", "refused-sign-in");
         }
     };
-    let invite = match db::invites::find(&state.db, &current.invite_id).await {
-        Ok(Some(invite)) if invite.invite.is_usable(OffsetDateTime::now_utc()) => invite,
-        Ok(_) => return gone(&state),
-        Err(error) => return AppError::from(error).into_response(),
+    let invite = match invite {
+        Some(invite) if invite.invite.is_usable(OffsetDateTime::now_utc()) => invite,
+        _ => return gone(&state, &lang),
     };
     let tenant = claims.tenant_id.to_string();
     let actor = claims.upn.clone().unwrap_or_else(|| claims.object_id.clone());
@@ -536,6 +543,7 @@ async fn sign_in_callback(State(state): State<AppState>, session: Session, RawQu
     {
         audit(&state, "invite.wrong_tenant", Some(&actor), Some(&invite), Some(&tenant), json!({ "expected": pinned })).await;
         let page = WrongTenantPage {
+            lang,
             partner: &state.config.partner_name,
             signed_in_tenant: tenant,
             signed_in_as: actor,
@@ -544,7 +552,7 @@ async fn sign_in_callback(State(state): State<AppState>, session: Session, RawQu
         };
         return html(StatusCode::FORBIDDEN, page.render());
     }
-    if let Some(conflict) = onboarded_elsewhere(&state, &invite, &tenant, &actor).await {
+    if let Some(conflict) = onboarded_elsewhere(&state, &lang, &invite, &tenant, &actor).await {
         return conflict;
     }
     audit(&state, "invite.signed_in", Some(&actor), Some(&invite), Some(&tenant), json!({ "object_id": claims.object_id })).await;
@@ -572,32 +580,41 @@ async fn sign_in_callback(State(state): State<AppState>, session: Session, RawQu
 }
 
 /// The 409 answer when the tenant is already onboarded for another customer (and its audit event).
-async fn onboarded_elsewhere(state: &AppState, invite: &InviteWithCustomer, tenant: &str, actor: &str) -> Option<Response> {
+async fn onboarded_elsewhere(
+    state: &AppState,
+    lang: &PageLanguage,
+    invite: &InviteWithCustomer,
+    tenant: &str,
+    actor: &str,
+) -> Option<Response> {
     let existing = match db::tenants::find(&state.db, tenant).await {
         Ok(existing) => existing,
         Err(error) => return Some(AppError::from(error).into_response()),
     };
     let other = existing.filter(|t| t.customer_id != invite.invite.customer_id)?;
-    Some(conflict(state, invite, tenant, actor, &other.customer_id).await)
+    Some(conflict(state, lang, invite, tenant, actor, &other.customer_id).await)
 }
 
 /// A tenant already onboarded for another customer: an audit event for staff, and the 409 page.
 /// Nothing of the other customer changes.
-async fn conflict(state: &AppState, invite: &InviteWithCustomer, tenant: &str, actor: &str, other_customer: &str) -> Response {
+async fn conflict(
+    state: &AppState,
+    lang: &PageLanguage,
+    invite: &InviteWithCustomer,
+    tenant: &str,
+    actor: &str,
+    other_customer: &str,
+) -> Response {
     audit(state, "tenant.conflict", Some(actor), Some(invite), Some(tenant), json!({ "onboarded_for_customer": other_customer })).await;
-    let explanation = Explanation {
-        title: "This tenant is already connected",
-        what_happened: "Your Microsoft tenant is already connected for another customer account, so it was not connected again.",
-        what_to_do: "Nothing was changed. Please contact your service provider: they have been notified.",
-    };
-    problem(state, StatusCode::CONFLICT, explanation, None, None, None)
+    let explanation = ExplanationKeys::new("conflict-title", "conflict", "conflict-what-to-do");
+    problem(state, lang, StatusCode::CONFLICT, explanation, None, None, None)
 }
 
 /// `GET /consent/callback`: the end of the admin consent. Errors first; then the state; then the
 /// tenant; then the consent is recorded (once) and the first check runs.
-async fn consent_callback(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Response {
+async fn consent_callback(State(state): State<AppState>, session: Session, choice: LanguageChoice, RawQuery(query): RawQuery) -> Response {
     let Ok(params) = single_valued(query.as_deref()) else {
-        return AppError::BadRequest("A parameter was given twice.".into()).into_response();
+        return incomplete_answer(&state, &choice.messages(None));
     };
     let current = load_session(&session).await;
     let issued = match params.get("state") {
@@ -610,88 +627,67 @@ async fn consent_callback(State(state): State<AppState>, session: Session, RawQu
     let bound = |issued: &db::consent_states::ConsentState| {
         current.as_ref().is_some_and(|c| tokens_match(&c.binding, &issued.session_binding) && c.invite_id == issued.invite_id)
     };
+    // The invite of a state this browser was given: its language is the page's.
+    let invite = match issued.as_ref().filter(|i| bound(i)) {
+        Some(issued) => match db::invites::find(&state.db, &issued.invite_id).await {
+            Ok(invite) => invite,
+            Err(error) => return AppError::from(error).into_response(),
+        },
+        None => None,
+    };
+    let lang = choice.messages(invite.as_ref().map(|i| i.invite.language.as_str()));
     // Error redirects are checked before anything else: admin_consent=True can come with an error.
     if params.contains_key("error") {
-        let (response, code) = microsoft_error(&state, &params, current.as_ref().map(|c| c.csrf.clone()));
-        if let Some(issued) = issued.as_ref().filter(|i| bound(i))
-            && let Ok(Some(invite)) = db::invites::find(&state.db, &issued.invite_id).await
-        {
+        let (response, code) = microsoft_error(&state, &lang, &params, current.as_ref().map(|c| c.csrf.clone()));
+        if let (Some(issued), Some(invite)) = (issued.as_ref(), invite.as_ref()) {
             let cancelled = params.get("error_subcode").map(String::as_str) == Some("cancel");
             let kind = if cancelled { "invite.cancelled" } else { "invite.failed" };
-            audit(&state, kind, None, Some(&invite), issued.tenant_id.as_deref(), json!({ "aadsts": code })).await;
+            audit(&state, kind, None, Some(invite), issued.tenant_id.as_deref(), json!({ "aadsts": code })).await;
         }
         return response;
     }
     let Some(issued) = issued else {
-        return refused(
-            &state,
-            StatusCode::FORBIDDEN,
-            "This approval was refused",
-            "The answer from Microsoft does not carry a request this portal made.",
-        );
+        return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-approval-title", "refused-approval-unknown");
     };
     if !bound(&issued) {
-        return refused(
-            &state,
-            StatusCode::FORBIDDEN,
-            "This approval was refused",
-            "The approval was started in another browser session, or for another invitation.",
-        );
+        return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-approval-title", "refused-approval-elsewhere");
     }
     if issued.used_at.is_some() {
         return match &issued.result_tenant_id {
-            Some(tenant) => result_page(&state, tenant).await,
-            None => refused(&state, StatusCode::FORBIDDEN, "This approval was already used", "Each approval link works once."),
+            Some(tenant) => result_page(&state, &lang, tenant).await,
+            None => refused(&state, &lang, StatusCode::FORBIDDEN, "refused-used-title", "refused-used"),
         };
     }
     if issued.expires_at <= db::now_text() {
-        return refused(
-            &state,
-            StatusCode::FORBIDDEN,
-            "This approval took too long",
-            "For your security, the approval must finish within 15 minutes.",
-        );
+        return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-slow-title", "refused-slow");
     }
-    let invite = match db::invites::find(&state.db, &issued.invite_id).await {
-        Ok(Some(invite)) if invite.invite.is_usable(OffsetDateTime::now_utc()) => invite,
-        Ok(_) => return gone(&state),
-        Err(error) => return AppError::from(error).into_response(),
+    let invite = match invite {
+        Some(invite) if invite.invite.is_usable(OffsetDateTime::now_utc()) => invite,
+        _ => return gone(&state, &lang),
     };
     let (tenant, upn, object_id) = if issued.flow == "v1" {
-        match prove_tenant_v1(&state, &params, &invite, current.as_ref()).await {
+        match prove_tenant_v1(&state, &lang, &params, &invite, current.as_ref()).await {
             Ok(proven) => proven,
             Err(response) => return response,
         }
     } else {
-        let Some(tenant) = params.get("tenant") else {
-            return AppError::BadRequest("The answer from Microsoft names no tenant.".into()).into_response();
+        let tenant = params.get("tenant").and_then(|t| TenantId::parse(t).ok());
+        let (Some(tenant), Some("True")) = (tenant, params.get("admin_consent").map(String::as_str)) else {
+            return incomplete_answer(&state, &lang);
         };
-        let Ok(tenant) = TenantId::parse(tenant) else {
-            return AppError::BadRequest("The tenant in the answer from Microsoft is not a tenant id.".into()).into_response();
-        };
-        if params.get("admin_consent").map(String::as_str) != Some("True") {
-            return AppError::BadRequest("The answer from Microsoft does not confirm the consent.".into()).into_response();
-        }
         let admin = current.as_ref().and_then(|c| c.admin.clone()).filter(|a| a.tenant_id == tenant.to_string());
         match (issued.tenant_id.as_deref() == Some(tenant.to_string().as_str()), admin) {
             (true, Some(admin)) => (tenant, admin.upn, Some(admin.object_id)),
-            _ => {
-                return refused(
-                    &state,
-                    StatusCode::FORBIDDEN,
-                    "This approval was refused",
-                    "The tenant in the answer is not the one you signed in to.",
-                );
-            }
+            _ => return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-approval-title", "refused-approval-tenant"),
         }
     };
     let tenant_text = tenant.to_string();
     let actor = upn.clone().or(object_id.clone()).unwrap_or_default();
     let recorded = record(&state, &issued.state_hash, &invite, &tenant_text, upn.as_deref(), object_id.as_deref(), &issued.flow).await;
     match recorded {
-        Ok(Some(Recorded::OtherCustomer { customer_id })) => conflict(&state, &invite, &tenant_text, &actor, &customer_id).await,
+        Ok(Some(Recorded::OtherCustomer { customer_id })) => conflict(&state, &lang, &invite, &tenant_text, &actor, &customer_id).await,
         // Another copy of this callback recorded it first: answer the same page.
-        Ok(None) => result_page(&state, &tenant_text).await,
+        Ok(None) => result_page(&state, &lang, &tenant_text).await,
         Ok(Some(_)) => {
             let checked = state.sweeper.check_now(monitor::sweep::Target { tenant, consented_at: Some(OffsetDateTime::now_utc()) }).await;
             match checked {
@@ -709,7 +705,7 @@ async fn consent_callback(State(state): State<AppState>, session: Session, RawQu
                 }
                 Err(error) => tracing::error!(%error, "cannot record the first check"),
             }
-            result_page(&state, &tenant_text).await
+            result_page(&state, &lang, &tenant_text).await
         }
         Err(error) => AppError::from(error).into_response(),
     }
@@ -718,26 +714,23 @@ async fn consent_callback(State(state): State<AppState>, session: Session, RawQu
 /// v1: the code proves the tenant once redeemed, by the `tid` of the verified access token.
 async fn prove_tenant_v1(
     state: &AppState,
+    lang: &PageLanguage,
     params: &HashMap<String, String>,
     invite: &InviteWithCustomer,
     current: Option<&OnboardingSession>,
 ) -> Result<(TenantId, Option<String>, Option<String>), Response> {
     let Some(code) = params.get("code") else {
-        return Err(AppError::BadRequest("The answer from Microsoft has no code.".into()).into_response());
+        return Err(incomplete_answer(state, lang));
     };
     let tokens = state.entra.redeem_v1_consent_code(code).await.map_err(|error| {
         let shown = error.aadsts.map(|c| format!("AADSTS{c}"));
-        problem(state, StatusCode::BAD_GATEWAY, aadsts::explain(error.aadsts), shown, error.trace_id, current.map(|c| c.csrf.clone()))
+        problem(state, lang, StatusCode::BAD_GATEWAY, aadsts::explain(error.aadsts), shown, error.trace_id, current.map(|c| c.csrf.clone()))
     })?;
-    let token = tokens.access_token.ok_or_else(|| problem(state, StatusCode::BAD_GATEWAY, aadsts::explain(None), None, None, None))?;
+    let token =
+        tokens.access_token.ok_or_else(|| problem(state, lang, StatusCode::BAD_GATEWAY, aadsts::explain(None), None, None, None))?;
     let (tenant, claims) = state.entra.verify_access_token(&token, None).await.map_err(|error| {
         tracing::warn!(%error, "the v1 consent token did not verify");
-        refused(
-            state,
-            StatusCode::FORBIDDEN,
-            "Your approval could not be verified",
-            "The answer from Microsoft did not pass the portal's checks, so it was not used.",
-        )
+        refused(state, lang, StatusCode::FORBIDDEN, "refused-unverified-title", "refused-unverified")
     })?;
     let text = |name: &str| claims.get(name).and_then(|v| v.as_str()).map(str::to_owned);
     let upn = text("upn").or_else(|| text("unique_name"));
@@ -746,6 +739,7 @@ async fn prove_tenant_v1(
     {
         audit(state, "invite.wrong_tenant", upn.as_deref(), Some(invite), Some(&tenant.to_string()), json!({ "expected": pinned })).await;
         let page = WrongTenantPage {
+            lang: lang.clone(),
             partner: &state.config.partner_name,
             signed_in_tenant: tenant.to_string(),
             signed_in_as: upn.clone().unwrap_or_default(),
@@ -805,7 +799,7 @@ async fn record(
 
 /// The result page of a recorded tenant, from what the database holds (so a replayed callback answers
 /// the same page).
-async fn result_page(state: &AppState, tenant: &str) -> Response {
+async fn result_page(state: &AppState, lang: &PageLanguage, tenant: &str) -> Response {
     let (row, check) = match (db::tenants::find(&state.db, tenant).await, db::checks::latest(&state.db, tenant).await) {
         (Ok(Some(row)), Ok(check)) => (row, check),
         (Ok(None), _) => return AppError::NotFound.into_response(),
@@ -822,21 +816,35 @@ async fn result_page(state: &AppState, tenant: &str) -> Response {
     let token_failed =
         !matches!(status, TenantStatus::Verified | TenantStatus::Propagating | TenantStatus::MissingRoles | TenantStatus::NeverChecked);
     let page = ResultPage {
+        lang: lang.clone(),
         partner: &state.config.partner_name,
         customer: row.customer.clone(),
         tenant_id: row.tenant_id.clone(),
         consented_by: row.consented_by_upn.clone().or(row.consented_by_oid.clone()).unwrap_or_default(),
         consented_at: row.consented_at.clone(),
         client_id: state.entra.client_id(),
-        requested: roles_in_plain_words(state),
+        requested: roles_in_plain_words(state, lang.tr),
         granted,
         still_to_appear,
-        status_label: status.label(),
+        status_label: lang.tr.t(customer_status_key(status)),
         status_tone: status.tone(),
         verified: status == TenantStatus::Verified,
         propagating: matches!(status, TenantStatus::Propagating | TenantStatus::MissingRoles | TenantStatus::NeverChecked),
-        problem: token_failed.then(|| aadsts::explain(check.as_ref().and_then(|c| c.error_code).and_then(|c| u32::try_from(c).ok()))),
+        problem: token_failed
+            .then(|| aadsts::explain(check.as_ref().and_then(|c| c.error_code).and_then(|c| u32::try_from(c).ok())).words(lang.tr)),
         code,
     };
     html(StatusCode::OK, page.render())
+}
+
+/// The catalogue key of a tenant's status in the customer's words: the staff labels say more than a
+/// customer can act on.
+fn customer_status_key(status: TenantStatus) -> &'static str {
+    match status {
+        TenantStatus::Verified => "status-verified",
+        TenantStatus::Propagating => "status-propagating",
+        TenantStatus::MissingRoles => "status-missing-roles",
+        TenantStatus::NeverChecked => "status-never-checked",
+        _ => "status-problem",
+    }
 }

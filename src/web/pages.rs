@@ -9,6 +9,7 @@ use axum::routing::get;
 use tower_sessions::Session;
 
 use crate::app::AppState;
+use crate::web::language::{LanguageChoice, PageLanguage};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(home))
@@ -16,15 +17,19 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
-struct HomeTemplate {
-    required_roles: Vec<String>,
+struct HomeTemplate<'a> {
+    lang: PageLanguage,
+    partner: &'a str,
+    roles: Vec<(String, String)>,
 }
 
 /// What this portal is, for someone who arrives without an invite link; signed-in staff go to the
 /// tenants.
-async fn home(State(state): State<AppState>, session: Session) -> Response {
+async fn home(State(state): State<AppState>, session: Session, choice: LanguageChoice) -> Response {
     if super::staff_auth::is_signed_in(&session).await {
         return Redirect::to("/tenants").into_response();
     }
-    HomeTemplate { required_roles: state.config.required_roles.iter().map(ToString::to_string).collect() }.into_response()
+    let lang = choice.messages(None);
+    let roles = super::onboarding::roles_in_plain_words(&state, lang.tr);
+    HomeTemplate { lang, partner: &state.config.partner_name, roles }.into_response()
 }

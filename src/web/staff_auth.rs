@@ -31,6 +31,7 @@ use crate::domain::aadsts::{self, Explanation};
 use crate::domain::{TenantId, hash_secret};
 use crate::entra::IdTokenClaims;
 use crate::error::AppError;
+use crate::i18n::Messages;
 
 /// The session key of a signed-in staff member.
 pub const STAFF_KEY: &str = "staff";
@@ -227,7 +228,7 @@ pub(crate) struct ProblemPage {
 fn problem(status: StatusCode, title: &'static str, what_happened: &'static str, what_to_do: &'static str) -> Response {
     let page = ProblemPage {
         nav: None,
-        explanation: Explanation { title, what_happened, what_to_do },
+        explanation: Explanation { title: title.into(), what_happened: what_happened.into(), what_to_do: what_to_do.into() },
         code: None,
         trace_id: None,
         sign_in_again: true,
@@ -314,12 +315,12 @@ pub(crate) async fn callback(state: &AppState, session: &Session, params: &HashM
             nav: None,
             explanation: if params.get("error_subcode").map(String::as_str) == Some("cancel") {
                 Explanation {
-                    title: "You cancelled the sign-in",
-                    what_happened: "Nothing was changed.",
-                    what_to_do: "Sign in again when you are ready.",
+                    title: "You cancelled the sign-in".into(),
+                    what_happened: "Nothing was changed.".into(),
+                    what_to_do: "Sign in again when you are ready.".into(),
                 }
             } else {
-                aadsts::explain(code)
+                aadsts::explain(code).words(Messages::default())
             },
             code: code.map(|c| format!("AADSTS{c}")),
             trace_id: None,
@@ -343,7 +344,7 @@ pub(crate) async fn callback(state: &AppState, session: &Session, params: &HashM
             tracing::warn!(%error, "staff sign-in code redemption refused");
             let page = ProblemPage {
                 nav: None,
-                explanation: aadsts::explain(error.aadsts),
+                explanation: aadsts::explain(error.aadsts).words(Messages::default()),
                 code: error.aadsts.map(|c| format!("AADSTS{c}")),
                 trace_id: error.trace_id,
                 sign_in_again: true,

@@ -25,6 +25,7 @@ use crate::db::tenants::{SortKey, TenantQuery, TenantSummary};
 use crate::domain::aadsts::{self, Explanation};
 use crate::domain::{TenantId, TenantStatus};
 use crate::error::AppError;
+use crate::i18n::Messages;
 use crate::{invites, monitor};
 
 /// Tenants per page.
@@ -500,7 +501,11 @@ async fn detail(
         })
         .map(|c| {
             let code = c.error_code.and_then(|c| u32::try_from(c).ok());
-            ProblemLine { explanation: aadsts::explain(code), code: code.map(|c| format!("AADSTS{c}")), trace_id: c.trace_id.clone() }
+            ProblemLine {
+                explanation: aadsts::explain(code).words(Messages::default()),
+                code: code.map(|c| format!("AADSTS{c}")),
+                trace_id: c.trace_id.clone(),
+            }
         });
     let checks = history
         .into_iter()
