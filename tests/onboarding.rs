@@ -567,8 +567,9 @@ async fn an_italian_invite_speaks_italian_from_the_landing_page_to_the_result() 
     assert!(html.contains(&format!("href=\"{}?lang=en\"", url.trim_start_matches(&app.base_url))), "a switch to English: {html}");
 
     set_auto(&app, Some(MEGAN), Some("accept")).await;
-    let (status, html, _) = journey(&app, &app.client, &url).await;
+    let (status, html, visited) = journey(&app, &app.client, &url).await;
     assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(visited[0].contains("ui_locales=it"), "Microsoft is asked for Italian pages: {visited:?}");
     assert_eq!(html_lang(&html), "it");
     assert!(html.contains(&format!("Collegato: <code>{DEMO_CONTOSO}</code>")), "{html}");
     assert!(html.contains("Ricevuta del consenso") && html.contains("Verificato"), "{html}");

@@ -92,7 +92,15 @@ impl EntraClient {
 
     /// OpenID Connect sign-in against `tenant` (`organizations`, or a tenant id), with PKCE (S256),
     /// a nonce and a state. `select_account` makes Microsoft ask which account, for "sign in again".
-    pub fn sign_in(&self, tenant: &str, login_hint: Option<&str>, select_account: bool) -> anyhow::Result<SignInRequest> {
+    /// `ui_locales` (OpenID Connect's parameter, e.g. `it`) asks Microsoft to show its sign-in pages in
+    /// the customer's language; without it Microsoft follows the browser's.
+    pub fn sign_in(
+        &self,
+        tenant: &str,
+        login_hint: Option<&str>,
+        select_account: bool,
+        ui_locales: Option<&str>,
+    ) -> anyhow::Result<SignInRequest> {
         let auth_url = AuthUrl::new(format!("{}/{tenant}/oauth2/v2.0/authorize", self.authority))?;
         let client = oauth2::basic::BasicClient::new(ClientId::new(self.client_id.clone()))
             .set_auth_uri(auth_url)
@@ -111,6 +119,9 @@ impl EntraClient {
         }
         if select_account {
             request = request.add_extra_param("prompt", "select_account");
+        }
+        if let Some(locales) = ui_locales {
+            request = request.add_extra_param("ui_locales", locales);
         }
         let (url, state) = request.url();
         Ok(SignInRequest {

@@ -36,7 +36,7 @@ use crate::db::tenants::Recorded;
 use crate::domain::aadsts::{self, ExplanationKeys};
 use crate::domain::{InviteToken, TenantId, TenantStatus, hash_secret};
 use crate::error::AppError;
-use crate::i18n::Messages;
+use crate::i18n::{Language, Messages};
 use crate::monitor;
 use crate::web::language::{LanguageChoice, PageLanguage};
 
@@ -365,7 +365,8 @@ async fn start(
         let lang = choice.messages(Some(&invite.invite.language));
         return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-request-title", "refused-request");
     }
-    begin(&state, &session, &invite, false).await
+    let language = choice.resolve(Some(&invite.invite.language));
+    begin(&state, &session, &invite, false, language).await
 }
 
 /// `POST /onboard/retry`: sign in again (another account), for the invite of this session.
@@ -388,11 +389,12 @@ async fn retry(
         Ok(invite) => return gone(&state, &choice.messages(invite.as_ref().map(|i| i.invite.language.as_str()))),
         Err(error) => return AppError::from(error).into_response(),
     };
-    begin(&state, &session, &invite, true).await
+    let language = choice.resolve(Some(&invite.invite.language));
+    begin(&state, &session, &invite, true, language).await
 }
 
 /// Starts the sign-in (v2) or the one-step consent (v1) in a new session.
-async fn begin(state: &AppState, session: &Session, invite: &InviteWithCustomer, select_account: bool) -> Response {
+async fn begin(state: &AppState, session: &Session, invite: &InviteWithCustomer, select_account: bool, language: Language) -> Response {
     if let Err(error) = session.cycle_id().await {
         return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();
     }
@@ -406,7 +408,7 @@ async fn begin(state: &AppState, session: &Session, invite: &InviteWithCustomer,
     let target = match state.config.consent_flow {
         ConsentFlow::V2 => {
             let segment = invite.invite.pinned_tenant_id.clone().unwrap_or_else(|| "organizations".to_owned());
-            let request = match state.entra.sign_in(&segment, None, select_account) {
+            let request = match state.entra.sign_in(&segment, None, select_account, Some(language.code())) {
                 Ok(request) => request,
                 Err(error) => return AppError::Internal(error).into_response(),
             };

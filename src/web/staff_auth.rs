@@ -277,7 +277,7 @@ async fn start_sign_in(State(state): State<AppState>, session: Session, headers:
         return refused("The form was not sent from this portal's page, or it is too old.");
     }
     let partner = state.config.partner_tenant_id.to_string();
-    let request = match state.entra.sign_in(&partner, None, false) {
+    let request = match state.entra.sign_in(&partner, None, false, None) {
         Ok(request) => request,
         Err(error) => return AppError::Internal(error).into_response(),
     };
