@@ -10,6 +10,7 @@ skip-to-content = Skip to content
 ## Dates
 
 date-long = { $day } { $month } { $year }
+date-time = { $date }, { $time } UTC
 month-1 = January
 month-2 = February
 month-3 = March
@@ -66,7 +67,7 @@ result-nothing = nothing
 result-propagating = Microsoft often takes a few minutes (sometimes up to an hour) to make newly granted permissions visible. You do not need to do anything: { $partner } keeps checking and will see them as soon as they appear.
 result-receipt-heading = Consent receipt
 result-approved-by = Approved by
-result-when = When (UTC)
+result-when = When
 result-application = Application
 result-application-id = { $partner }, application id
 result-tenant = Tenant

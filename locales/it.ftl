@@ -10,6 +10,7 @@ skip-to-content = Vai al contenuto
 ## Date
 
 date-long = { $day } { $month } { $year }
+date-time = { $date }, ore { $time } UTC
 month-1 = gennaio
 month-2 = febbraio
 month-3 = marzo
@@ -66,7 +67,7 @@ result-nothing = nessuna
 result-propagating = Spesso Microsoft impiega qualche minuto (a volte fino a un'ora) per rendere visibili le autorizzazioni appena concesse. Non dovete fare nulla: { $partner } continua a controllare e le vedrà appena compaiono.
 result-receipt-heading = Ricevuta del consenso
 result-approved-by = Approvato da
-result-when = Quando (UTC)
+result-when = Quando
 result-application = Applicazione
 result-application-id = { $partner }, ID applicazione
 result-tenant = Tenant

@@ -163,6 +163,13 @@ impl Messages {
         self.format("date-long", Some(&args))
     }
 
+    /// A moment in words, in UTC, e.g. "25 November 2026, 14:36 UTC".
+    pub fn date_time(&self, when: OffsetDateTime) -> String {
+        let when = when.to_offset(time::UtcOffset::UTC);
+        let clock = format!("{:02}:{:02}", when.hour(), when.minute());
+        self.t2("date-time", "date", self.date(when), "time", clock)
+    }
+
     fn format(&self, key: &str, args: Option<&FluentArgs>) -> String {
         let found = Some(self.language).into_iter().chain([Language::English]).find_map(|language| {
             let bundle = bundle(language);
@@ -275,6 +282,7 @@ mod tests {
         let date = time::macros::datetime!(2026-11-25 10:00 UTC);
         assert_eq!(italian.date(date), "25 novembre 2026");
         assert_eq!(Messages::new(Language::English).date(date), "25 November 2026");
+        assert_eq!(italian.date_time(date), "25 novembre 2026, ore 10:00 UTC");
         let unknown = "no-such-key";
         assert_eq!(italian.t(unknown), unknown);
     }

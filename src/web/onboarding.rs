@@ -823,7 +823,8 @@ async fn result_page(state: &AppState, lang: &PageLanguage, tenant: &str) -> Res
         customer: row.customer.clone(),
         tenant_id: row.tenant_id.clone(),
         consented_by: row.consented_by_upn.clone().or(row.consented_by_oid.clone()).unwrap_or_default(),
-        consented_at: row.consented_at.clone(),
+        consented_at: OffsetDateTime::parse(&row.consented_at, &time::format_description::well_known::Rfc3339)
+            .map_or_else(|_| row.consented_at.clone(), |at| lang.tr.date_time(at)),
         client_id: state.entra.client_id(),
         requested: roles_in_plain_words(state, lang.tr),
         granted,
