@@ -8,6 +8,7 @@ pub mod health;
 pub mod invites;
 pub mod middleware;
 pub mod onboarding;
+pub mod outbox;
 pub mod pages;
 pub mod sessions;
 pub mod staff_auth;
