@@ -221,3 +221,21 @@ home-heading = Customer onboarding for Microsoft 365 Defender
 home-intro = This portal connects customer tenants to our Microsoft Entra ID application, so that we can work with your Microsoft 365 Defender data on your behalf. It records exactly which tenant consented, who approved it and when, and keeps checking that the access still works.
 home-link = If you were sent an onboarding link, please open that link: it takes you through the two steps (sign in with Microsoft, then approve the application).
 home-asks-heading = What the application asks for
+
+## E-mails
+
+email-subject = { $partner }: connect { $customer } to Microsoft 365 Defender monitoring
+email-reminder-subject = Reminder — { $partner }: connect { $customer } to Microsoft 365 Defender monitoring
+email-heading = Connect { $customer } to { $partner }
+email-greeting = Hello,
+email-intro = { $partner } asks an administrator of { $customer } to approve its application in your Microsoft tenant.
+email-reminder-intro = A reminder: { $partner } is still waiting for an administrator of { $customer } to approve its application in your Microsoft tenant.
+email-why = With this approval { $partner } can read your Microsoft 365 Defender security data, to monitor your incidents and alerts as part of its service. Nothing else in your tenant is granted, and you can withdraw the approval at any time.
+email-permissions-heading = What the application will be able to do:
+email-who = Who can approve: someone with one of these roles in your Microsoft Entra ID: { $roles }. If that is not you, please forward this e-mail to them.
+email-link-intro = The link opens a page that explains each step before anything happens:
+email-action = Open the onboarding page
+email-expires = The link works until { $date }.
+email-contact = Questions? Contact { $partner }: { $contact }
+email-contact-reply = Questions? Reply to this e-mail to reach { $partner }.
+email-footer = You receive this e-mail because { $partner } invited { $customer } to connect its Microsoft tenant. If you were not expecting it, you can ignore it: nothing changes until an administrator approves.

@@ -221,3 +221,21 @@ home-heading = Attivazione dei clienti per Microsoft 365 Defender
 home-intro = Questo portale collega i tenant dei clienti alla nostra applicazione di Microsoft Entra ID, così da poter lavorare per vostro conto con i vostri dati di Microsoft 365 Defender. Registra con esattezza quale tenant ha dato il consenso, chi l'ha approvato e quando, e continua a controllare che l'accesso funzioni ancora.
 home-link = Se avete ricevuto un link di attivazione, apritelo: vi guida nei due passaggi (accesso con Microsoft, poi approvazione dell'applicazione).
 home-asks-heading = Che cosa chiede l'applicazione
+
+## E-mail
+
+email-subject = { $partner }: collegate { $customer } al monitoraggio di Microsoft 365 Defender
+email-reminder-subject = Promemoria — { $partner }: collegate { $customer } al monitoraggio di Microsoft 365 Defender
+email-heading = Collegate { $customer } a { $partner }
+email-greeting = Buongiorno,
+email-intro = { $partner } chiede a un amministratore di { $customer } di approvare la sua applicazione nel vostro tenant Microsoft.
+email-reminder-intro = Vi ricordiamo che { $partner } è ancora in attesa che un amministratore di { $customer } approvi la sua applicazione nel vostro tenant Microsoft.
+email-why = Con questa approvazione { $partner } potrà leggere i vostri dati di sicurezza di Microsoft 365 Defender, per monitorare i vostri eventi imprevisti e avvisi nell'ambito del suo servizio. Nient'altro viene concesso nel vostro tenant, e potete revocare l'approvazione in qualsiasi momento.
+email-permissions-heading = Che cosa potrà fare l'applicazione:
+email-who = Chi può approvare: una persona con uno di questi ruoli nel vostro Microsoft Entra ID: { $roles }. Se non siete voi, inoltrate questa e-mail a quella persona.
+email-link-intro = Il link apre una pagina che spiega ogni passaggio prima che accada qualcosa:
+email-action = Apri la pagina di attivazione
+email-expires = Il link è valido fino al { $date }.
+email-contact = Domande? Contattate { $partner }: { $contact }
+email-contact-reply = Domande? Rispondete a questa e-mail per contattare { $partner }.
+email-footer = Ricevete questa e-mail perché { $partner } ha invitato { $customer } a collegare il suo tenant Microsoft. Se non l'aspettavate, potete ignorarla: nulla cambia finché un amministratore non approva.

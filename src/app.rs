@@ -35,6 +35,8 @@ pub struct AppState {
     pub onboarding_limiter: Arc<web::onboarding::LookupLimiter>,
     /// Runs sweeps over tenants and reports their progress.
     pub sweeper: Arc<crate::monitor::sweep::Sweeper>,
+    /// Sends e-mails (the transport) and wakes the e-mail worker.
+    pub mailer: Arc<crate::email::Mailer>,
 }
 
 impl AppState {
@@ -42,7 +44,9 @@ impl AppState {
         let security_headers = Arc::new(SecurityHeaders::new(&config));
         let entra = EntraClient::new(&config)?;
         let sweeper = crate::monitor::sweeper(&config, &entra, db.clone());
+        let mailer = crate::email::Mailer::new(&config)?;
         Ok(Self {
+            mailer,
             sweeper,
             config: Arc::new(config),
             db,
@@ -69,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::tenants::routes())
         .merge(web::sweep::routes())
         .merge(web::invites::routes())
+        .merge(web::outbox::routes())
         .merge(web::api::routes())
         .fallback(web::not_found)
         .layer(web::sessions::layer(&state))

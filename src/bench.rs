@@ -250,7 +250,7 @@ async fn seed_checked_tenants(pool: &sqlx::SqlitePool, tenants: usize) -> anyhow
         })
         .collect();
     for chunk in results.chunks(1000) {
-        crate::db::monitoring::record_results(pool, chunk).await?;
+        crate::db::monitoring::record_results(pool, chunk, &[]).await?;
     }
     Ok(())
 }

@@ -165,6 +165,7 @@ async fn run_serve(args: ConfigArgs) -> ExitCode {
 
 pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState) -> ExitCode {
     let schedule = crate::monitor::schedule::spawn(state.sweeper.clone(), state.db.clone());
+    let mail_worker = crate::email::worker::spawn(state.clone());
     // Expired sessions are deleted at start and every hour (the store only hides them).
     let session_cleanup = {
         use tower_sessions::ExpiredDeletion;
@@ -180,6 +181,7 @@ pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState)
     };
     let served = server::serve(listener, router(state), server::shutdown_signal()).await;
     schedule.abort();
+    mail_worker.abort();
     session_cleanup.abort();
     match served {
         Ok(()) => {

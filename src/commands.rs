@@ -61,9 +61,18 @@ pub struct CreateInviteArgs {
     /// How long the link works, e.g. 14d, 36h.
     #[arg(long, value_name = "DURATION", default_value = "14d")]
     pub expires_in: String,
-    /// Print JSON: {"id", "url", "expires_at"}.
+    /// Print JSON: {"id", "url", "expires_at"} (and "email_id" with --send).
     #[arg(long)]
     pub json: bool,
+    /// Queue the onboarding e-mail to --email; the running portal sends it (needs PORTAL_SMTP_URL).
+    #[arg(long, requires = "email")]
+    pub send: bool,
+    /// The invite's language: its pages and e-mails (en or it).
+    #[arg(long, value_name = "en|it", default_value = "en")]
+    pub language: String,
+    /// SMTP server the running portal sends e-mails through (checked here: --send needs it).
+    #[arg(long, env = "PORTAL_SMTP_URL", value_name = "URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
     #[command(flatten)]
     pub admin: AdminArgs,
 }
@@ -143,6 +152,26 @@ async fn create_invite(args: CreateInviteArgs) -> ExitCode {
     if let Err(message) = invites::validate_customer(&args.customer, args.email.as_deref()) {
         return refuse_to_start(format_args!("--customer/--email: {message}"));
     }
+    let Some(language) = crate::i18n::Language::parse(&args.language).filter(|l| l.code() == args.language.trim()) else {
+        return refuse_to_start(format_args!("--language: {:?} is not en or it", args.language));
+    };
+    let send_to = if args.send {
+        match args.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => return refuse_to_start("--send: PORTAL_SMTP_URL is not set: the portal cannot send e-mails"),
+            Some(url) => {
+                if let Err(error) = crate::email::SmtpUrl::parse(url) {
+                    return refuse_to_start(format_args!("PORTAL_SMTP_URL: {error}"));
+                }
+            }
+        }
+        match args.email.as_deref().map(crate::email::parse_address) {
+            Some(Ok(address)) => Some(address),
+            Some(Err(message)) => return refuse_to_start(format_args!("--email: {message}")),
+            None => return refuse_to_start("--send: needs --email"),
+        }
+    } else {
+        None
+    };
     let lifetime: Duration = match humantime::parse_duration(&args.expires_in) {
         Ok(lifetime) if lifetime >= Duration::from_secs(60) && lifetime <= Duration::from_secs(365 * 24 * 3600) => lifetime,
         _ => {
@@ -183,9 +212,10 @@ async fn create_invite(args: CreateInviteArgs) -> ExitCode {
         email: args.email.as_deref(),
         pinned_tenant,
         pinned_domain: domain.as_deref(),
-        language: "en",
+        language: language.code(),
         expires_at: OffsetDateTime::now_utc() + lifetime,
         actor: "cli",
+        send_to: send_to.clone(),
     };
     let created = invites::create(&pool, request).await;
     pool.close().await;
@@ -196,10 +226,13 @@ async fn create_invite(args: CreateInviteArgs) -> ExitCode {
     let url = created.url(public_url.as_str());
     let invite = created.invite;
     if args.json {
-        println!("{}", json!({ "id": invite.id, "url": url, "expires_at": invite.expires_at }));
+        println!("{}", json!({ "id": invite.id, "url": url, "expires_at": invite.expires_at, "email_id": created.outbox_id }));
     } else {
         println!("Invite {} for {} (expires {}):", invite.id, args.customer.trim(), invite.expires_at);
         println!("{url}");
+        if let (Some(address), Some(id)) = (&send_to, &created.outbox_id) {
+            println!("Onboarding e-mail {id} queued to {address}: the running portal sends it (see its Outbox page).");
+        }
     }
     ExitCode::SUCCESS
 }

@@ -138,6 +138,30 @@ pub struct ConfigArgs {
     /// Every user of the partner tenant without a role is a viewer (on or off).
     #[arg(long, env = "PORTAL_STAFF_OPEN", value_name = "on|off", default_value = "off", value_parser = parse_staff_switch, action = clap::ArgAction::Set)]
     pub staff_open: bool,
+
+    /// SMTP server for e-mails: smtps://host:465 (implicit TLS), smtp://host:587?tls=required (STARTTLS),
+    /// or smtp://127.0.0.1:25 (plain, loopback only); user:password@ before the host to authenticate.
+    /// E-mails are off without it.
+    #[arg(long, env = "PORTAL_SMTP_URL", value_name = "URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of e-mails, such as "Fabrikam Onboarding <onboarding@fabrikam.example>" (required with
+    /// PORTAL_SMTP_URL).
+    #[arg(long, env = "PORTAL_MAIL_FROM", value_name = "MAILBOX")]
+    pub mail_from: Option<String>,
+
+    /// Staff addresses notified (in English) when a tenant connects or a verified tenant gets worse,
+    /// comma-separated.
+    #[arg(long, env = "PORTAL_NOTIFY_EMAILS", value_name = "EMAILS")]
+    pub notify_emails: Option<String>,
+
+    /// Days after the last onboarding e-mail of an open invite before a reminder is sent.
+    #[arg(long, env = "PORTAL_REMINDER_AFTER_DAYS", value_name = "DAYS", default_value_t = crate::email::DEFAULT_REMINDER_AFTER_DAYS)]
+    pub reminder_after_days: u32,
+
+    /// Reminders per invite, at most (0: none).
+    #[arg(long, env = "PORTAL_REMINDER_MAX", value_name = "N", default_value_t = crate::email::DEFAULT_REMINDER_MAX)]
+    pub reminder_max: u32,
 }
 
 pub const DEFAULT_STAFF_ADMIN_ROLE: &str = "Portal.Admin";
@@ -285,6 +309,7 @@ pub struct Config {
     pub consent_flow: ConsentFlow,
     pub checks: CheckSettings,
     pub staff: StaffAccess,
+    pub email: crate::email::EmailSettings,
 }
 
 /// Where the SQLite database lives.
@@ -364,6 +389,7 @@ impl Config {
             viewers: parse_email_list("PORTAL_STAFF_VIEWERS", args.staff_viewers.as_deref())?,
             open: args.staff_open,
         };
+        let email = parse_email_settings(args)?;
         let checks = CheckSettings {
             concurrency: args.check_concurrency,
             interval: std::time::Duration::from_secs(args.check_interval_hours * 3600),
@@ -388,6 +414,7 @@ impl Config {
             consent_flow: args.consent_flow,
             checks,
             staff,
+            email,
         })
     }
 
@@ -547,6 +574,54 @@ fn read_credential(args: &ConfigArgs) -> Result<ClientCredential, ConfigError> {
     }
 }
 
+/// The e-mail options: a usable SMTP URL (plain only on loopback), a sender when there is one, the
+/// staff recipients, the reminder schedule.
+fn parse_email_settings(args: &ConfigArgs) -> Result<crate::email::EmailSettings, ConfigError> {
+    use crate::email::{EmailSettings, SmtpUrl, TransportSettings};
+    let transport = match args.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) => TransportSettings::Smtp(SmtpUrl::parse(url).map_err(|e| problem("PORTAL_SMTP_URL", e))?),
+        None => TransportSettings::Off,
+    };
+    let from = match args.mail_from.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        Some(value) => Some(parse_mailbox(value)?),
+        None if matches!(transport, TransportSettings::Smtp(_)) => {
+            return Err(problem(
+                "PORTAL_MAIL_FROM",
+                "is missing: e-mails need a sender, such as \"Fabrikam <onboarding@fabrikam.example>\"",
+            ));
+        }
+        None => None,
+    };
+    let mut notify = Vec::new();
+    for part in args.notify_emails.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        notify.push(crate::email::parse_address(part).map_err(|e| problem("PORTAL_NOTIFY_EMAILS", e))?);
+    }
+    if !(1..=90).contains(&args.reminder_after_days) {
+        return Err(problem("PORTAL_REMINDER_AFTER_DAYS", "must be between 1 and 90"));
+    }
+    if args.reminder_max > 10 {
+        return Err(problem("PORTAL_REMINDER_MAX", "must be between 0 and 10"));
+    }
+    Ok(EmailSettings {
+        transport,
+        from,
+        notify,
+        reminder_after_days: args.reminder_after_days,
+        reminder_max: args.reminder_max,
+        ..EmailSettings::default()
+    })
+}
+
+/// `PORTAL_MAIL_FROM`: a mailbox (`Name <address>` or an address), without line breaks.
+pub(crate) fn parse_mailbox(value: &str) -> Result<lettre::message::Mailbox, ConfigError> {
+    if value.chars().any(char::is_control) {
+        return Err(problem("PORTAL_MAIL_FROM", "must not hold a line break or another control character"));
+    }
+    value
+        .parse::<lettre::message::Mailbox>()
+        .map_err(|_| problem("PORTAL_MAIL_FROM", format!("is not a mailbox such as \"Fabrikam <onboarding@fabrikam.example>\": {value:?}")))
+}
+
 fn read_file(variable: &'static str, path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|e| problem(variable, format!("cannot read {}: {e}", path.display())))
 }
@@ -623,6 +698,12 @@ mod tests {
             (&["--staff-admins=alex@example.com,not-an-address"], "PORTAL_STAFF_ADMINS"),
             (&["--staff-viewers=sam example.com"], "PORTAL_STAFF_VIEWERS"),
             (&["--staff-admin-role=Portal Admin"], "PORTAL_STAFF_ADMIN_ROLE"),
+            (&["--smtp-url=smtp://mail.example.com:25", "--mail-from=a@example.com"], "PORTAL_SMTP_URL"),
+            (&["--smtp-url=smtps://mail.example.com"], "PORTAL_MAIL_FROM"),
+            (&["--smtp-url=smtps://mail.example.com", "--mail-from=Fabrikam <nope>"], "PORTAL_MAIL_FROM"),
+            (&["--notify-emails=alex@example.com,not an address"], "PORTAL_NOTIFY_EMAILS"),
+            (&["--reminder-after-days=0"], "PORTAL_REMINDER_AFTER_DAYS"),
+            (&["--reminder-max=11"], "PORTAL_REMINDER_MAX"),
         ];
         for (extra, variable) in cases {
             let error = with(extra).unwrap_err();
@@ -639,6 +720,24 @@ mod tests {
         assert_eq!(config.staff.admins, ["alex@example.com", "b@example.com"]);
         assert!(config.staff.viewers.is_empty());
         assert!(config.staff.open);
+    }
+
+    #[test]
+    fn email_settings() {
+        let config = with(&[]).unwrap();
+        assert!(!config.email.enabled());
+        assert_eq!((config.email.reminder_after_days, config.email.reminder_max), (3, 2));
+        let config = with(&[
+            "--smtp-url=smtps://portal:s3cret-pass@mail.example.com:465",
+            "--mail-from=Fabrikam Onboarding <onboarding@fabrikam.example>",
+            "--notify-emails=alex@fabrikam.example, sam@fabrikam.example",
+        ])
+        .unwrap();
+        assert!(config.email.enabled());
+        assert_eq!(config.email.notify.len(), 2);
+        assert_eq!(config.email.from.as_ref().and_then(|f| f.name.clone()).as_deref(), Some("Fabrikam Onboarding"));
+        assert!(!format!("{config:?}").contains("s3cret-pass"));
+        assert!(with(&["--smtp-url=smtp://127.0.0.1:2525", "--mail-from=a@example.com"]).is_ok());
     }
 
     #[test]

@@ -77,6 +77,8 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         language: "en",
         expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(14),
         actor: "demo",
+        // The demo's in-memory mailbox receives it: the Outbox page shows it as it would arrive.
+        send_to: crate::email::parse_address("it@contoso.example").ok(),
     };
     let invite_url = match crate::invites::create(&db, request).await {
         Ok(created) => created.url(config.public_url.as_str()),
@@ -98,6 +100,7 @@ fn print_welcome(config: &Config, fake_url: &str, invite_url: &str) {
     println!("  Portal:    {}", config.public_url);
     println!("  Onboarding link for the customer Contoso (as in their email):");
     println!("    {invite_url}");
+    println!("  E-mails go to an in-memory mailbox; sign in as staff and open {}outbox to read them.", config.public_url);
     println!("  Fake Microsoft sign-in and Defender API: {fake_url}/");
     println!("  Database:  {}", config.database.path.display());
     println!();
@@ -135,5 +138,11 @@ pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocati
         consent_flow: ConsentFlow::V2,
         checks: config::CheckSettings::default(),
         staff: config::StaffAccess::default(),
+        email: crate::email::EmailSettings {
+            transport: crate::email::TransportSettings::Memory,
+            from: config::parse_mailbox("Fabrikam Partner <onboarding@fabrikampartner.example>").ok(),
+            notify: crate::email::parse_address("alex@fabrikampartner.example").into_iter().collect(),
+            ..crate::email::EmailSettings::default()
+        },
     })
 }

@@ -20,12 +20,16 @@ pub struct InviteRequest<'a> {
     pub expires_at: OffsetDateTime,
     /// Who asks: a staff UPN, "cli", "demo".
     pub actor: &'a str,
+    /// Queue the onboarding e-mail to this address, in the same transaction.
+    pub send_to: Option<lettre::Address>,
 }
 
 /// A created invite and its token (to put in the link; it is not kept anywhere else).
 pub struct CreatedInvite {
     pub invite: db::invites::Invite,
     pub token: InviteToken,
+    /// The queued onboarding e-mail, when one was asked for.
+    pub outbox_id: Option<String>,
 }
 
 impl CreatedInvite {
@@ -47,7 +51,7 @@ pub fn validate_customer(name: &str, email: Option<&str>) -> Result<(), String> 
         let valid = email.len() <= 254
             && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
             && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !valid {
+        if !valid || crate::email::parse_address(email).is_err() {
             return Err(format!("{email:?} is not an e-mail address"));
         }
     }
@@ -84,8 +88,12 @@ pub async fn create(pool: &SqlitePool, request: InviteRequest<'_>) -> Result<Cre
         detail: json!({ "expires_at": invite.expires_at, "pinned_domain": request.pinned_domain }),
     };
     db::audit::record(&mut *tx, event).await?;
+    let outbox_id = match &request.send_to {
+        Some(address) => Some(crate::email::enqueue_onboarding(&mut tx, &invite.id, address, request.language, request.actor).await?),
+        None => None,
+    };
     tx.commit().await?;
-    Ok(CreatedInvite { invite, token })
+    Ok(CreatedInvite { invite, token, outbox_id })
 }
 
 /// A new invite for an existing customer (a re-consent link from the dashboard), pinned to `tenant`,
@@ -123,5 +131,5 @@ pub async fn create_for_customer(
     };
     db::audit::record(&mut *tx, event).await?;
     tx.commit().await?;
-    Ok(CreatedInvite { invite, token })
+    Ok(CreatedInvite { invite, token, outbox_id: None })
 }

@@ -809,6 +809,7 @@ async fn onboarding_still_works_in_a_browser_where_staff_are_signed_in_or_signin
             language: "en",
             expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
             actor: "test",
+            send_to: None,
         };
         let url = consent_portal::invites::create(&app.db, request).await.unwrap().url(&app.base_url);
         let landing = client.get(&url).send().await.unwrap().text().await.unwrap();

@@ -71,10 +71,14 @@ pub async fn insert(db: impl SqliteExecutor<'_>, new: NewInvite<'_>) -> Result<I
     Ok(invite)
 }
 
+/// The invite of a link: its own token (the link shown to staff) or the token of one of the e-mails
+/// sent for it (`invite_links`); every one of them dies with the invite.
 pub async fn find_by_token_hash(db: impl SqliteExecutor<'_>, token_hash: &str) -> Result<Option<InviteWithCustomer>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, c.name AS customer_name, c.contact_email FROM invites i JOIN customers c ON c.id = i.customer_id WHERE i.token_hash = ?"
+        "SELECT {COLUMNS}, c.name AS customer_name, c.contact_email FROM invites i JOIN customers c ON c.id = i.customer_id \
+         WHERE i.token_hash = ? OR i.id = (SELECT invite_id FROM invite_links WHERE token_hash = ?)"
     ))
+    .bind(token_hash)
     .bind(token_hash)
     .fetch_optional(db)
     .await

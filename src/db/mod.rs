@@ -10,6 +10,7 @@ pub mod consent_states;
 pub mod customers;
 pub mod invites;
 pub mod monitoring;
+pub mod outbox;
 pub mod tenants;
 
 use std::path::Path;

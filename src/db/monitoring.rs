@@ -30,8 +30,9 @@ pub struct DueTenant {
     pub consented_at: String,
 }
 
-/// Stores results in one write transaction. Returns the tenants that went from verified to worse.
-pub async fn record_results(pool: &SqlitePool, results: &[CheckResult]) -> Result<Vec<(String, String)>, sqlx::Error> {
+/// Stores results in one write transaction. Returns the tenants that went from verified to worse; for
+/// each, a "tenant degraded" e-mail is queued to every address of `notify` in the same transaction.
+pub async fn record_results(pool: &SqlitePool, results: &[CheckResult], notify: &[String]) -> Result<Vec<(String, String)>, sqlx::Error> {
     let mut degraded = Vec::new();
     let mut tx = super::begin_write(pool).await?;
     for result in results {
@@ -74,6 +75,9 @@ pub async fn record_results(pool: &SqlitePool, results: &[CheckResult]) -> Resul
                 .bind(&result.tenant_id)
                 .bind(json!({ "from": previous, "to": result.status, "reason": result.reason }).to_string())
                 .execute(&mut *tx)
+                .await?;
+            let detail = json!({ "from": previous, "to": result.status, "reason": result.reason });
+            super::outbox::insert_staff_notifications(&mut tx, "tenant_degraded", &result.tenant_id, detail, notify, &result.finished_at)
                 .await?;
             degraded.push((result.tenant_id.clone(), result.status.to_owned()));
         }

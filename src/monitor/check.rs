@@ -27,6 +27,8 @@ pub struct CheckContext {
     pub required: Vec<RoleName>,
     pub api_probe: bool,
     pub interval: Duration,
+    /// Staff addresses told when a verified tenant gets worse.
+    pub notify: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,6 +17,7 @@ pub fn sweeper(config: &Config, entra: &EntraClient, db: sqlx::SqlitePool) -> Ar
         required: config.required_roles.clone(),
         api_probe: config.checks.api_probe,
         interval: config.checks.interval,
+        notify: config.email.notify.iter().map(ToString::to_string).collect(),
     };
     Arc::new(sweep::Sweeper::new(ctx, db, config.checks.concurrency, config.checks.timeout))
 }

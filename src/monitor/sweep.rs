@@ -105,7 +105,12 @@ impl Sweeper {
     pub async fn check_now(&self, target: Target) -> Result<CheckOutcome, sqlx::Error> {
         let started_at = OffsetDateTime::now_utc();
         let outcome = check_tenant(&self.ctx, target.tenant, target.consented_at).await;
-        db::monitoring::record_results(&self.db, &[to_result(&self.ctx, target.tenant, &outcome, started_at, target.consented_at)]).await?;
+        db::monitoring::record_results(
+            &self.db,
+            &[to_result(&self.ctx, target.tenant, &outcome, started_at, target.consented_at)],
+            &self.ctx.notify,
+        )
+        .await?;
         tracing::info!(tenant = %target.tenant, status = %outcome.status, "tenant checked");
         Ok(outcome)
     }
@@ -162,7 +167,7 @@ impl Sweeper {
         self.reset(targets.len());
         tracing::info!(tenants = targets.len(), concurrency = self.concurrency, "sweep started");
         let (sender, receiver) = mpsc::channel::<CheckResult>(BATCH * 2);
-        let writer = tokio::spawn(write_batches(self.db.clone(), receiver));
+        let writer = tokio::spawn(write_batches(self.db.clone(), self.ctx.notify.clone(), receiver));
         let concurrency = self.concurrency;
         futures::stream::iter(targets.into_iter().enumerate())
             .for_each_concurrent(concurrency, |(index, target)| {
@@ -234,7 +239,7 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Writes results as they come, in batches; the sweep's checks never wait on the database.
-async fn write_batches(db: SqlitePool, mut receiver: mpsc::Receiver<CheckResult>) -> Result<(), sqlx::Error> {
+async fn write_batches(db: SqlitePool, notify: Vec<String>, mut receiver: mpsc::Receiver<CheckResult>) -> Result<(), sqlx::Error> {
     let mut batch: Vec<CheckResult> = Vec::with_capacity(BATCH);
     let mut first_error = None;
     loop {
@@ -244,7 +249,7 @@ async fn write_batches(db: SqlitePool, mut receiver: mpsc::Receiver<CheckResult>
             match tokio::time::timeout(FLUSH_EVERY, receiver.recv()).await {
                 Ok(next) => next,
                 Err(_) => {
-                    flush(&db, &mut batch, &mut first_error).await;
+                    flush(&db, &notify, &mut batch, &mut first_error).await;
                     continue;
                 }
             }
@@ -253,22 +258,22 @@ async fn write_batches(db: SqlitePool, mut receiver: mpsc::Receiver<CheckResult>
             Some(result) => {
                 batch.push(result);
                 if batch.len() >= BATCH {
-                    flush(&db, &mut batch, &mut first_error).await;
+                    flush(&db, &notify, &mut batch, &mut first_error).await;
                 }
             }
             None => {
-                flush(&db, &mut batch, &mut first_error).await;
+                flush(&db, &notify, &mut batch, &mut first_error).await;
                 return first_error.map_or(Ok(()), Err);
             }
         }
     }
 }
 
-async fn flush(db: &SqlitePool, batch: &mut Vec<CheckResult>, first_error: &mut Option<sqlx::Error>) {
+async fn flush(db: &SqlitePool, notify: &[String], batch: &mut Vec<CheckResult>, first_error: &mut Option<sqlx::Error>) {
     if batch.is_empty() {
         return;
     }
-    match db::monitoring::record_results(db, batch).await {
+    match db::monitoring::record_results(db, batch, notify).await {
         Ok(degraded) => {
             for (tenant, status) in degraded {
                 tracing::warn!(tenant, status, "a verified tenant got worse");

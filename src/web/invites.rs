@@ -29,7 +29,10 @@ const DEFAULT_DAYS: i64 = 14;
 const MAX_DAYS: i64 = 90;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/invites", get(list).post(create)).route("/invites/{id}/revoke", post(revoke))
+    Router::new()
+        .route("/invites", get(list).post(create))
+        .route("/invites/{id}/revoke", post(revoke))
+        .route("/invites/{id}/resend", post(resend))
 }
 
 /// The page that shows a new onboarding link, once.
@@ -42,6 +45,8 @@ pub(crate) struct CreatedPage {
     expires_at: String,
     pinned: Option<String>,
     reconsent: bool,
+    /// The address the onboarding e-mail is queued to.
+    emailed: Option<String>,
 }
 
 impl CreatedPage {
@@ -60,6 +65,7 @@ impl CreatedPage {
             expires_at: created.invite.expires_at.clone(),
             pinned,
             reconsent,
+            emailed: None,
         }
     }
 }
@@ -98,6 +104,9 @@ struct CreateForm {
     expires_days: String,
     #[serde(default)]
     language: String,
+    /// "on" when the onboarding e-mail is to be sent now.
+    #[serde(default)]
+    send: String,
 }
 
 #[derive(Template)]
@@ -111,6 +120,8 @@ struct ListPage {
     form: CreateForm,
     page: i64,
     pages: i64,
+    /// Can e-mails be sent (PORTAL_SMTP_URL, or the demo)?
+    email_enabled: bool,
 }
 
 #[derive(Deserialize)]
@@ -169,8 +180,17 @@ async fn render_list(
         })
         .collect();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let listed =
-        ListPage { nav: Some(staff.nav("invites")), admin: staff.is_admin(), csrf: staff.csrf.clone(), invites, error, form, page, pages };
+    let listed = ListPage {
+        nav: Some(staff.nav("invites")),
+        admin: staff.is_admin(),
+        csrf: staff.csrf.clone(),
+        invites,
+        error,
+        form,
+        page,
+        pages,
+        email_enabled: state.config.email.enabled(),
+    };
     Ok(html(status, listed.render()))
 }
 
@@ -200,6 +220,17 @@ async fn create(State(state): State<AppState>, staff: StaffUser, headers: Header
     if language != "en" && language != "it" {
         return invalid(form, "the language must be English (en) or Italian (it)".into()).await;
     }
+    let send_to = if form.send.is_empty() {
+        None
+    } else if !state.config.email.enabled() {
+        return invalid(form, "e-mails cannot be sent: PORTAL_SMTP_URL is not set".into()).await;
+    } else {
+        match email.as_deref().map(crate::email::parse_address) {
+            Some(Ok(address)) => Some(address),
+            Some(Err(message)) => return invalid(form, message).await,
+            None => return invalid(form, "sending the onboarding e-mail needs the customer's contact e-mail".into()).await,
+        }
+    };
     let days = match form.expires_days.trim().parse::<i64>() {
         Ok(days) if (1..=MAX_DAYS).contains(&days) => days,
         _ => return invalid(form, format!("the expiry must be 1 to {MAX_DAYS} days")).await,
@@ -223,13 +254,18 @@ async fn create(State(state): State<AppState>, staff: StaffUser, headers: Header
         language: &language,
         expires_at: OffsetDateTime::now_utc() + time::Duration::days(days),
         actor: &staff.upn,
+        send_to: send_to.clone(),
     };
     let created = match invites::create(&state.db, request).await {
         Ok(created) => created,
         Err(error) => return AppError::from(error).into_response(),
     };
+    if created.outbox_id.is_some() {
+        state.mailer.wake();
+    }
     let pinned = pinned_domain.or(pinned_tenant.map(|t| t.to_string()));
-    let page = CreatedPage::new(&state, &staff, &created, customer, pinned, false);
+    let mut page = CreatedPage::new(&state, &staff, &created, customer, pinned, false);
+    page.emailed = send_to.map(|a| a.to_string());
     html(StatusCode::OK, page.render())
 }
 
@@ -263,4 +299,33 @@ async fn revoke(
     .await;
     revoked?;
     Ok(Redirect::to("/invites").into_response())
+}
+
+/// `POST /invites/{id}/resend` (admin): queues the onboarding e-mail again (with a new link of its own)
+/// to the address of the invite's last e-mail, or the customer's contact address.
+async fn resend(
+    State(state): State<AppState>,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    staff.check_form(&state, &headers, &form.csrf, true)?;
+    if !state.config.email.enabled() {
+        return Err(AppError::Conflict("E-mails cannot be sent: PORTAL_SMTP_URL is not set.".into()));
+    }
+    let invite = db::invites::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    if status_of(&invite.invite, &db::now_text()).0 != "open" {
+        return Err(AppError::Conflict("Only an open invite (not completed, revoked or expired) can be sent again.".into()));
+    }
+    let previous = db::outbox::for_invite(&state.db, &id).await?;
+    let recipient = previous.iter().rev().map(|row| row.recipient.clone()).next().or(invite.contact_email.clone());
+    let Some(address) = recipient.as_deref().and_then(|r| crate::email::parse_address(r).ok()) else {
+        return Err(AppError::Conflict("This invite has no e-mail address to send to.".into()));
+    };
+    let mut tx = db::begin_write(&state.db).await?;
+    crate::email::enqueue_onboarding(&mut tx, &invite.invite.id, &address, &invite.invite.language, &staff.upn).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(Redirect::to("/outbox").into_response())
 }

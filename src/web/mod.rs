@@ -9,6 +9,7 @@ pub mod invites;
 pub mod language;
 pub mod middleware;
 pub mod onboarding;
+pub mod outbox;
 pub mod pages;
 pub mod sessions;
 pub mod staff_auth;

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub dir: TempDir,
     /// The built-in fake identity platform the portal is pointed at.
     pub fake: FakeServer,
+    /// The application's state (its configuration, mailer...), for tests that drive its workers.
+    pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -80,7 +82,7 @@ pub async fn spawn_app_configured(configure: impl FnOnce(&mut consent_portal::co
     spawn_app_full(dir, database, db, configure).await
 }
 
-async fn spawn_app_full(
+pub async fn spawn_app_full(
     dir: TempDir,
     database: DatabaseLocation,
     db: SqlitePool,
@@ -93,10 +95,10 @@ async fn spawn_app_full(
     configure(&mut config);
     let state = AppState::new(config, db.clone()).unwrap();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(consent_portal::server::serve(listener, router(state), async move {
+    tokio::spawn(consent_portal::server::serve(listener, router(state.clone()), async move {
         let _ = stopped.await;
     }));
-    TestApp { address, base_url: format!("http://{address}"), client: http_client(), db, dir, fake, shutdown: Some(shutdown) }
+    TestApp { address, base_url: format!("http://{address}"), client: http_client(), db, dir, fake, state, shutdown: Some(shutdown) }
 }
 
 /// Starts the built-in fake on 127.0.0.1:0 (plain http) with the demo directory, whose app registers

@@ -1,0 +1,231 @@
+//! The `outbox` table (one row per e-mail to send: what to say and to whom, its delivery state) and
+//! `invite_links` (the hash of the onboarding link each sent e-mail carries).
+
+use serde::Serialize;
+use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct OutboxRow {
+    pub id: String,
+    pub kind: String,
+    pub recipient: String,
+    pub language: String,
+    pub invite_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub detail: String,
+    pub follows: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_reply: Option<String>,
+    pub requested_by: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+const COLUMNS: &str = "id, kind, recipient, language, invite_id, tenant_id, detail, follows, status, attempts, next_attempt_at, \
+                       last_reply, requested_by, created_at, sent_at";
+
+pub struct NewMessage<'a> {
+    pub kind: &'a str,
+    pub recipient: &'a str,
+    pub language: &'a str,
+    pub invite_id: Option<&'a str>,
+    pub tenant_id: Option<&'a str>,
+    pub detail: serde_json::Value,
+    pub follows: Option<&'a str>,
+    pub requested_by: &'a str,
+}
+
+/// Queues a message, due at once. Returns its id (a reminder that follows an e-mail already followed
+/// is not inserted: the id is then `None`).
+pub async fn insert_once(conn: &mut SqliteConnection, new: NewMessage<'_>, now: &str) -> Result<Option<String>, sqlx::Error> {
+    let id = Uuid::now_v7().to_string();
+    let done = sqlx::query(
+        "INSERT OR IGNORE INTO outbox (id, kind, recipient, language, invite_id, tenant_id, detail, follows, status, attempts, \
+         next_attempt_at, requested_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(new.kind)
+    .bind(new.recipient)
+    .bind(new.language)
+    .bind(new.invite_id)
+    .bind(new.tenant_id)
+    .bind(new.detail.to_string())
+    .bind(new.follows)
+    .bind(now)
+    .bind(new.requested_by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok((done.rows_affected() == 1).then_some(id))
+}
+
+/// Queues a message, due at once. Returns its id.
+pub async fn insert(conn: &mut SqliteConnection, new: NewMessage<'_>, now: &str) -> Result<String, sqlx::Error> {
+    insert_once(conn, new, now).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// One staff notification per recipient.
+pub async fn insert_staff_notifications(
+    conn: &mut SqliteConnection,
+    kind: &str,
+    tenant_id: &str,
+    detail: serde_json::Value,
+    recipients: &[String],
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    for recipient in recipients {
+        let new = NewMessage {
+            kind,
+            recipient,
+            language: "en",
+            invite_id: None,
+            tenant_id: Some(tenant_id),
+            detail: detail.clone(),
+            follows: None,
+            requested_by: "system",
+        };
+        insert(conn, new, now).await?;
+    }
+    Ok(())
+}
+
+/// Claims the next due message: `queued` → `sending`, one more attempt. Run inside a write
+/// transaction, so two workers never claim the same row.
+pub async fn claim_next(conn: &mut SqliteConnection, now: &str) -> Result<Option<OutboxRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = \
+         (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1) \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// The server accepted the message.
+pub async fn mark_sent(conn: &mut SqliteConnection, id: &str, reply: &str, now: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, last_reply = ? WHERE id = ? AND status = 'sending'")
+        .bind(now)
+        .bind(reply)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A temporary failure: queued again for `next_attempt_at`; the link minted for the attempt is dropped.
+pub async fn mark_retry(conn: &mut SqliteConnection, id: &str, reply: &str, next_attempt_at: &str) -> Result<(), sqlx::Error> {
+    delete_links(&mut *conn, id).await?;
+    sqlx::query("UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_reply = ? WHERE id = ? AND status = 'sending'")
+        .bind(next_attempt_at)
+        .bind(reply)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A final state without delivery (`failed` or `cancelled`); the link minted for the attempt is dropped.
+pub async fn mark_final(conn: &mut SqliteConnection, id: &str, status: &str, reply: &str) -> Result<(), sqlx::Error> {
+    delete_links(&mut *conn, id).await?;
+    sqlx::query("UPDATE outbox SET status = ?, last_reply = ? WHERE id = ? AND status IN ('sending', 'queued')")
+        .bind(status)
+        .bind(reply)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// At start-up: rows left `sending` by a process that stopped between talking to the server and
+/// recording the answer. They may or may not have been delivered, so they are not sent again
+/// automatically. Returns how many.
+pub async fn mark_interrupted(db: impl SqliteExecutor<'_>) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'interrupted', \
+         last_reply = 'interrupted while sending: it may or may not have been delivered' || COALESCE(' (last reply: ' || last_reply || ')', '') \
+         WHERE status = 'sending'",
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn insert_link(
+    conn: &mut SqliteConnection,
+    token_hash: &str,
+    invite_id: &str,
+    outbox_id: &str,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO invite_links (token_hash, invite_id, outbox_id, created_at) VALUES (?, ?, ?, ?)")
+        .bind(token_hash)
+        .bind(invite_id)
+        .bind(outbox_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn delete_links(conn: &mut SqliteConnection, outbox_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM invite_links WHERE outbox_id = ?").bind(outbox_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<OutboxRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = ?")).bind(id).fetch_optional(db).await
+}
+
+/// The newest messages first.
+pub async fn list_recent(db: impl SqliteExecutor<'_>, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox ORDER BY created_at DESC, id DESC LIMIT ?")).bind(limit).fetch_all(db).await
+}
+
+/// The messages of one invite, oldest first.
+pub async fn for_invite(db: impl SqliteExecutor<'_>, invite_id: &str) -> Result<Vec<OutboxRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE invite_id = ? ORDER BY created_at, id")).bind(invite_id).fetch_all(db).await
+}
+
+/// An invite's latest sent onboarding or reminder e-mail that is due for a reminder.
+#[derive(Debug, Clone, FromRow)]
+pub struct ReminderCandidate {
+    /// The sent e-mail the reminder follows.
+    pub id: String,
+    pub invite_id: String,
+    pub recipient: String,
+    pub language: String,
+    pub reminders: i64,
+}
+
+/// Invites that are open at `now` (not completed, revoked or expired), whose latest onboarding or
+/// reminder e-mail was sent at or before `sent_before`, with nothing of theirs waiting to be sent, and
+/// fewer than `max` reminders so far.
+pub async fn reminder_candidates(
+    db: impl SqliteExecutor<'_>,
+    now: &str,
+    sent_before: &str,
+    max: i64,
+) -> Result<Vec<ReminderCandidate>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT o.id, o.invite_id, o.recipient, o.language, \
+           (SELECT COUNT(*) FROM outbox r WHERE r.invite_id = o.invite_id AND r.kind = 'reminder') AS reminders \
+         FROM outbox o JOIN invites i ON i.id = o.invite_id \
+         WHERE o.kind IN ('onboarding', 'reminder') AND o.status = 'sent' \
+           AND i.revoked_at IS NULL AND i.completed_at IS NULL AND i.expires_at > ? \
+           AND o.sent_at <= ? \
+           AND o.id = (SELECT s.id FROM outbox s WHERE s.invite_id = o.invite_id AND s.kind IN ('onboarding', 'reminder') \
+                       AND s.status = 'sent' ORDER BY s.sent_at DESC, s.id DESC LIMIT 1) \
+           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.invite_id = o.invite_id AND p.kind IN ('onboarding', 'reminder') \
+                           AND p.status IN ('queued', 'sending')) \
+           AND (SELECT COUNT(*) FROM outbox r WHERE r.invite_id = o.invite_id AND r.kind = 'reminder') < ?",
+    )
+    .bind(now)
+    .bind(sent_before)
+    .bind(max)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,284 @@
+//! Composing e-mails from `templates/emails/` (an `.html` and a `.txt` part each): the onboarding e-mail
+//! and its reminder in the invite's language, staff notifications in English.
+//!
+//! Every word of a customer's e-mail comes from the catalogues. Names are values like any other: askama
+//! escapes them in the HTML part, and the text part (a `.txt` template, not escaped) shows them as
+//! typed. Header values (the subject, names) that hold a line break are refused, never sent.
+
+use askama::Template;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{Address, Message};
+use time::OffsetDateTime;
+
+use crate::i18n::{Language, Messages};
+
+/// A message ready to send: its subject and both parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composed {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// Why a message cannot be composed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ComposeError {
+    #[error("the {0} holds a line break or another control character: refused (header injection)")]
+    HeaderInjection(&'static str),
+    #[error("{0:?} is not an e-mail address")]
+    Address(String),
+    #[error("the message cannot be built: {0}")]
+    Build(String),
+    #[error("the template cannot be rendered: {0}")]
+    Render(String),
+}
+
+/// A header value: refused when it holds CR, LF or any other control character.
+pub fn header_value<'a>(what: &'static str, value: &'a str) -> Result<&'a str, ComposeError> {
+    if value.chars().any(char::is_control) { Err(ComposeError::HeaderInjection(what)) } else { Ok(value) }
+}
+
+/// What an onboarding e-mail (or reminder) says.
+pub struct InviteFacts<'a> {
+    pub reminder: bool,
+    pub language: Language,
+    pub partner: &'a str,
+    pub customer: &'a str,
+    /// The onboarding link of this message.
+    pub link: &'a str,
+    pub expires_at: OffsetDateTime,
+    pub contact: Option<&'a str>,
+    /// The application permissions asked for (role names such as `Incident.Read.All`).
+    pub roles: &'a [String],
+}
+
+/// The words of a customer e-mail, in its language; both templates lay out the same words.
+struct CustomerView {
+    lang: &'static str,
+    partner: String,
+    subject: String,
+    heading: String,
+    greeting: String,
+    intro: String,
+    why: String,
+    permissions_heading: String,
+    roles: Vec<String>,
+    who: String,
+    link_intro: String,
+    action: String,
+    link: String,
+    expires: String,
+    contact: String,
+    footer: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/onboarding.html")]
+struct OnboardingHtml<'a> {
+    v: &'a CustomerView,
+}
+
+#[derive(Template)]
+#[template(path = "emails/onboarding.txt")]
+struct OnboardingText<'a> {
+    v: &'a CustomerView,
+}
+
+/// The catalogue key of a role in plain words.
+fn role_key(role: &str) -> &'static str {
+    match role {
+        "Incident.Read.All" => "role-incident-read-all",
+        "Incident.ReadWrite.All" => "role-incident-readwrite-all",
+        "AdvancedHunting.Read.All" => "role-advancedhunting-read-all",
+        "Alert.Read.All" => "role-alert-read-all",
+        "Alert.ReadWrite.All" => "role-alert-readwrite-all",
+        _ => "role-other",
+    }
+}
+
+/// The onboarding e-mail, or its reminder.
+pub fn invite_email(facts: &InviteFacts<'_>) -> Result<Composed, ComposeError> {
+    header_value("partner's name", facts.partner)?;
+    header_value("customer's name", facts.customer)?;
+    let m = Messages::new(facts.language);
+    let (partner, customer) = (facts.partner, facts.customer);
+    let subject = if facts.reminder {
+        m.t2("email-reminder-subject", "partner", partner, "customer", customer)
+    } else {
+        m.t2("email-subject", "partner", partner, "customer", customer)
+    };
+    let intro = if facts.reminder {
+        m.t2("email-reminder-intro", "partner", partner, "customer", customer)
+    } else {
+        m.t2("email-intro", "partner", partner, "customer", customer)
+    };
+    let contact = match facts.contact {
+        Some(contact) => m.t2("email-contact", "partner", partner, "contact", contact),
+        None => m.t1("email-contact-reply", "partner", partner),
+    };
+    let view = CustomerView {
+        lang: facts.language.code(),
+        partner: partner.to_owned(),
+        heading: m.t2("email-heading", "partner", partner, "customer", customer),
+        greeting: m.t("email-greeting"),
+        intro,
+        why: m.t1("email-why", "partner", partner),
+        permissions_heading: m.t("email-permissions-heading"),
+        roles: facts.roles.iter().map(|r| m.t(role_key(r))).collect(),
+        who: m.t1("email-who", "roles", m.t("admin-roles")),
+        link_intro: m.t("email-link-intro"),
+        action: m.t("email-action"),
+        link: facts.link.to_owned(),
+        expires: m.t1("email-expires", "date", m.date(facts.expires_at)),
+        contact,
+        footer: m.t2("email-footer", "partner", partner, "customer", customer),
+        subject: header_value("subject", &subject)?.to_owned(),
+    };
+    Ok(Composed {
+        html: OnboardingHtml { v: &view }.render().map_err(|e| ComposeError::Render(e.to_string()))?,
+        text: OnboardingText { v: &view }.render().map_err(|e| ComposeError::Render(e.to_string()))?,
+        subject: view.subject,
+    })
+}
+
+/// What a staff notification says (English).
+pub struct StaffFacts<'a> {
+    pub customer: &'a str,
+    pub tenant_id: &'a str,
+    /// The tenant's page on the dashboard.
+    pub link: &'a str,
+    pub what: StaffEvent<'a>,
+}
+
+pub enum StaffEvent<'a> {
+    Connected { consented_by: Option<&'a str>, reconsent: bool },
+    Degraded { from: &'a str, to: &'a str, reason: &'a str },
+}
+
+#[derive(Template)]
+#[template(path = "emails/tenant_connected.html")]
+struct ConnectedHtml<'a> {
+    f: &'a StaffFacts<'a>,
+    by: &'a str,
+    reconsent: bool,
+}
+
+#[derive(Template)]
+#[template(path = "emails/tenant_connected.txt")]
+struct ConnectedText<'a> {
+    f: &'a StaffFacts<'a>,
+    by: &'a str,
+    reconsent: bool,
+}
+
+#[derive(Template)]
+#[template(path = "emails/tenant_degraded.html")]
+struct DegradedHtml<'a> {
+    f: &'a StaffFacts<'a>,
+    from: &'a str,
+    to: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/tenant_degraded.txt")]
+struct DegradedText<'a> {
+    f: &'a StaffFacts<'a>,
+    from: &'a str,
+    to: &'a str,
+    reason: &'a str,
+}
+
+/// A notification to staff.
+pub fn staff_email(facts: &StaffFacts<'_>) -> Result<Composed, ComposeError> {
+    let render = |r: askama::Result<String>| r.map_err(|e| ComposeError::Render(e.to_string()));
+    let (subject, html, text) = match facts.what {
+        StaffEvent::Connected { consented_by, reconsent } => {
+            let by = consented_by.unwrap_or("an administrator of the tenant");
+            let verb = if reconsent { "consented again" } else { "connected" };
+            (
+                format!("Tenant {verb}: {} ({})", facts.customer, facts.tenant_id),
+                render(ConnectedHtml { f: facts, by, reconsent }.render())?,
+                render(ConnectedText { f: facts, by, reconsent }.render())?,
+            )
+        }
+        StaffEvent::Degraded { from, to, reason } => (
+            format!("Tenant degraded: {} ({}) is now {to}", facts.customer, facts.tenant_id),
+            render(DegradedHtml { f: facts, from, to, reason }.render())?,
+            render(DegradedText { f: facts, from, to, reason }.render())?,
+        ),
+    };
+    Ok(Composed { subject: header_value("subject", &subject)?.to_owned(), html, text })
+}
+
+/// The message itself: sender, recipient, subject, `Message-ID: <outbox-id@portal-host>` (so a duplicate
+/// can be recognised), and both parts.
+pub fn message(from: &Mailbox, to: &str, composed: &Composed, outbox_id: &str, host: &str) -> Result<Message, ComposeError> {
+    let to: Address = super::parse_address(to).map_err(|_| ComposeError::Address(to.to_owned()))?;
+    if let Some(name) = &from.name {
+        header_value("sender's name", name)?;
+    }
+    header_value("subject", &composed.subject)?;
+    Message::builder()
+        .from(from.clone())
+        .to(Mailbox::new(None, to))
+        .subject(composed.subject.clone())
+        .message_id(Some(format!("<{outbox_id}@{host}>")))
+        .date_now()
+        .multipart(MultiPart::alternative_plain_html(composed.text.clone(), composed.html.clone()))
+        .map_err(|e| ComposeError::Build(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts<'a>(language: Language, customer: &'a str, roles: &'a [String]) -> InviteFacts<'a> {
+        InviteFacts {
+            reminder: false,
+            language,
+            partner: "Fabrikam Partner",
+            customer,
+            link: "https://portal.example/onboard/abc",
+            expires_at: time::macros::datetime!(2026-12-09 14:00 UTC),
+            contact: Some("onboarding@fabrikam.example"),
+            roles,
+        }
+    }
+
+    #[test]
+    fn names_are_escaped_in_html_and_raw_in_text() {
+        let roles = vec!["Incident.Read.All".to_owned()];
+        let mail = invite_email(&facts(Language::English, "<b>Contoso</b> & Co", &roles)).unwrap();
+        assert!(mail.html.contains("&#60;b&#62;Contoso&#60;/b&#62; &#38; Co") || mail.html.contains("&lt;b&gt;Contoso&lt;/b&gt; &amp; Co"));
+        assert!(!mail.html.contains("<b>Contoso"));
+        assert!(mail.text.contains("<b>Contoso</b> & Co"));
+        assert!(mail.subject.contains("<b>Contoso</b> & Co"));
+        assert!(mail.text.contains("9 December 2026"));
+        assert!(mail.text.contains("Read your security incidents and their alerts"));
+    }
+
+    #[test]
+    fn italian_words_and_date() {
+        let roles = vec!["AdvancedHunting.Read.All".to_owned()];
+        let mail = invite_email(&facts(Language::Italian, "Contoso", &roles)).unwrap();
+        assert!(mail.text.contains("9 dicembre 2026"), "{}", mail.text);
+        assert!(mail.html.contains("lang=\"it\""));
+    }
+
+    #[test]
+    fn line_breaks_in_header_values_are_refused() {
+        let roles = vec![];
+        let error = invite_email(&facts(Language::English, "Contoso\r\nBcc: victim@example.com", &roles)).unwrap_err();
+        assert_eq!(error, ComposeError::HeaderInjection("customer's name"));
+        let mail = Composed { subject: "Hello\nBcc: x@example.com".into(), html: String::new(), text: String::new() };
+        let from: Mailbox = "Fabrikam <onboarding@fabrikam.example>".parse().unwrap();
+        assert!(matches!(message(&from, "it@contoso.example", &mail, "id", "portal.example"), Err(ComposeError::HeaderInjection(_))));
+        let mail = Composed { subject: "Hello".into(), html: String::new(), text: String::new() };
+        assert!(matches!(
+            message(&from, "it@contoso.example\r\nBcc: x@example.com", &mail, "id", "portal.example"),
+            Err(ComposeError::Address(_))
+        ));
+        assert!(message(&from, "it@contoso.example", &mail, "id", "portal.example").is_ok());
+    }
+}

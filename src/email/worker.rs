@@ -1,0 +1,287 @@
+//! The worker that empties the outbox: spawned by `serve` and `demo`, woken when rows are added and every
+//! [`super::POLL_INTERVAL`] otherwise. It also queues the reminders that are due.
+//!
+//! Each message: claimed (`sending`, and for a customer e-mail a fresh onboarding link whose hash goes
+//! into `invite_links`) in one transaction; composed and handed to the transport; then recorded `sent`
+//! (with the server's reply, and an `invite.sent` audit event), queued again with backoff (4xx, no
+//! connection), or `failed` (5xx). Every timestamp comes from the `now` given, so tests drive the
+//! clock.
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::compose::{self, ComposeError, Composed, InviteFacts, StaffEvent, StaffFacts};
+use super::transport::Outcome;
+use super::{EmailSettings, Kind};
+use crate::app::AppState;
+use crate::db;
+use crate::db::outbox::{NewMessage, OutboxRow};
+use crate::domain::InviteToken;
+use crate::i18n::Language;
+
+/// Starts the worker. Rows a previous process left `sending` become `interrupted` first.
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        match db::outbox::mark_interrupted(&state.db).await {
+            Ok(0) => {}
+            Ok(count) => tracing::warn!(count, "e-mails were interrupted while sending; staff can resend them from /outbox"),
+            Err(error) => tracing::error!(%error, "cannot check the outbox for interrupted e-mails"),
+        }
+        loop {
+            if let Err(error) = run_once(&state, OffsetDateTime::now_utc()).await {
+                tracing::error!(%error, "the e-mail worker failed; it tries again");
+            }
+            tokio::select! {
+                () = state.mailer.woken() => {}
+                () = tokio::time::sleep(super::POLL_INTERVAL) => {}
+            }
+        }
+    })
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pass {
+    pub reminders_queued: usize,
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+}
+
+/// One pass at `now`: queue the reminders that are due, then send every message due.
+pub async fn run_once(state: &AppState, now: OffsetDateTime) -> Result<Pass, sqlx::Error> {
+    let mut pass = Pass { reminders_queued: queue_reminders(&state.db, &state.config.email, now).await?, ..Pass::default() };
+    if !state.config.email.enabled() {
+        return Ok(pass);
+    }
+    while let Some(result) = deliver_next(state, now).await? {
+        match result {
+            Delivery::Sent => pass.sent += 1,
+            Delivery::Retried => pass.retried += 1,
+            Delivery::Failed => pass.failed += 1,
+            Delivery::Cancelled => pass.cancelled += 1,
+        }
+    }
+    Ok(pass)
+}
+
+/// Queues one reminder for each invite that is due one at `now`: open (not completed, revoked or
+/// expired), its latest onboarding or reminder e-mail sent at least `reminder_after_days` ago, nothing
+/// of it waiting, fewer than `reminder_max` reminders so far. A reminder follows one sent e-mail (a
+/// unique index), so the same due moment never gives two. Returns how many were queued.
+pub async fn queue_reminders(pool: &sqlx::SqlitePool, settings: &EmailSettings, now: OffsetDateTime) -> Result<usize, sqlx::Error> {
+    if settings.reminder_max == 0 || !settings.enabled() {
+        return Ok(0);
+    }
+    let now_text = db::timestamp_text(now);
+    let sent_before = db::timestamp_text(now - time::Duration::days(i64::from(settings.reminder_after_days)));
+    let mut tx = db::begin_write(pool).await?;
+    let candidates = db::outbox::reminder_candidates(&mut *tx, &now_text, &sent_before, i64::from(settings.reminder_max)).await?;
+    let mut queued = 0;
+    let mut seen = std::collections::HashSet::new();
+    for candidate in candidates {
+        if !seen.insert(candidate.invite_id.clone()) {
+            continue;
+        }
+        let new = NewMessage {
+            kind: Kind::Reminder.as_str(),
+            recipient: &candidate.recipient,
+            language: &candidate.language,
+            invite_id: Some(&candidate.invite_id),
+            tenant_id: None,
+            detail: json!({ "reminder": candidate.reminders + 1 }),
+            follows: Some(&candidate.id),
+            requested_by: "system",
+        };
+        if db::outbox::insert_once(&mut tx, new, &now_text).await?.is_some() {
+            queued += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(queued)
+}
+
+enum Delivery {
+    Sent,
+    Retried,
+    Failed,
+    Cancelled,
+}
+
+/// What a claimed row turned into before anything was sent.
+enum Prepared {
+    Ready { composed: Composed, customer_id: Option<String> },
+    Cancel(String),
+    Fail(String),
+}
+
+/// Claims, composes, sends and records the next due message; `None` when nothing is due.
+async fn deliver_next(state: &AppState, now: OffsetDateTime) -> Result<Option<Delivery>, sqlx::Error> {
+    let now_text = db::timestamp_text(now);
+    let mut tx = db::begin_write(&state.db).await?;
+    let Some(row) = db::outbox::claim_next(&mut tx, &now_text).await? else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let prepared = prepare(state, &mut tx, &row, now).await?;
+    let (composed, customer_id) = match prepared {
+        Prepared::Ready { composed, customer_id } => (composed, customer_id),
+        Prepared::Cancel(reason) => {
+            db::outbox::mark_final(&mut tx, &row.id, "cancelled", &reason).await?;
+            tx.commit().await?;
+            return Ok(Some(Delivery::Cancelled));
+        }
+        Prepared::Fail(reason) => {
+            tracing::warn!(outbox_id = %row.id, kind = %row.kind, reason, "an e-mail cannot be composed");
+            db::outbox::mark_final(&mut tx, &row.id, "failed", &reason).await?;
+            tx.commit().await?;
+            return Ok(Some(Delivery::Failed));
+        }
+    };
+    let host = state.config.public_url.host_str().unwrap_or("consent-portal").to_owned();
+    let message = match &state.config.email.from {
+        Some(from) => compose::message(from, &row.recipient, &composed, &row.id, &host).map_err(|e| e.to_string()),
+        None => Err("PORTAL_MAIL_FROM is not set".to_owned()),
+    };
+    let message = match message {
+        Ok(message) => message,
+        Err(reason) => {
+            db::outbox::mark_final(&mut tx, &row.id, "failed", &reason).await?;
+            tx.commit().await?;
+            return Ok(Some(Delivery::Failed));
+        }
+    };
+    // The claim (and the link's hash) is committed before the server is contacted: a crash from here on
+    // leaves the row `sending`, which the next start turns into `interrupted`.
+    tx.commit().await?;
+
+    let outcome = state.mailer.transport.send(message, &composed, &row.id, &row.recipient).await;
+    let mut tx = db::begin_write(&state.db).await?;
+    let delivery = match &outcome {
+        Outcome::Accepted(reply) => {
+            db::outbox::mark_sent(&mut tx, &row.id, reply, &now_text).await?;
+            if Kind::parse(&row.kind).is_some_and(Kind::is_for_customer) {
+                let event = db::audit::NewAuditEvent {
+                    kind: "invite.sent",
+                    actor: row.requested_by.as_deref(),
+                    customer_id: customer_id.as_deref(),
+                    invite_id: row.invite_id.as_deref(),
+                    tenant_id: None,
+                    detail: json!({ "outbox_id": row.id, "email": row.kind, "to": row.recipient }),
+                };
+                db::audit::record(&mut *tx, event).await?;
+            }
+            tracing::info!(outbox_id = %row.id, kind = %row.kind, "e-mail sent");
+            Delivery::Sent
+        }
+        Outcome::Retry(reply) => {
+            let delay = backoff(row.attempts, &state.config.email);
+            let next = db::timestamp_text(now + delay);
+            db::outbox::mark_retry(&mut tx, &row.id, reply, &next).await?;
+            tracing::warn!(outbox_id = %row.id, kind = %row.kind, attempts = row.attempts, reply, next, "e-mail not sent; it will be retried");
+            Delivery::Retried
+        }
+        Outcome::Rejected(reply) => {
+            db::outbox::mark_final(&mut tx, &row.id, "failed", reply).await?;
+            tracing::warn!(outbox_id = %row.id, kind = %row.kind, reply, "e-mail refused by the server");
+            Delivery::Failed
+        }
+    };
+    tx.commit().await?;
+    Ok(Some(delivery))
+}
+
+/// Composes a claimed row; for a customer e-mail, mints its link (stored as a hash, in the claiming
+/// transaction).
+async fn prepare(state: &AppState, tx: &mut sqlx::SqliteConnection, row: &OutboxRow, now: OffsetDateTime) -> Result<Prepared, sqlx::Error> {
+    let config = &state.config;
+    let Some(kind) = Kind::parse(&row.kind) else {
+        return Ok(Prepared::Fail(format!("unknown kind {:?}", row.kind)));
+    };
+    let detail: serde_json::Value = serde_json::from_str(&row.detail).unwrap_or_default();
+    let composed: Result<Composed, ComposeError> = match kind {
+        Kind::Onboarding | Kind::Reminder => {
+            let Some(invite) = db::invites::find(&mut *tx, row.invite_id.as_deref().unwrap_or_default()).await? else {
+                return Ok(Prepared::Cancel("the invite no longer exists".into()));
+            };
+            if invite.invite.revoked_at.is_some() {
+                return Ok(Prepared::Cancel("not sent: the invite was revoked".into()));
+            }
+            if invite.invite.completed_at.is_some() {
+                return Ok(Prepared::Cancel("not sent: the customer completed the onboarding".into()));
+            }
+            let Ok(expires_at) = OffsetDateTime::parse(&invite.invite.expires_at, &time::format_description::well_known::Rfc3339) else {
+                return Ok(Prepared::Fail("the invite's expiry cannot be read".into()));
+            };
+            if expires_at <= now {
+                return Ok(Prepared::Cancel("not sent: the invite expired".into()));
+            }
+            let token = InviteToken::generate();
+            db::outbox::insert_link(&mut *tx, &token.hash(), &invite.invite.id, &row.id, &db::timestamp_text(now)).await?;
+            let link = config.public_url_for(&format!("/onboard/{}", token.expose()));
+            let roles: Vec<String> = config.required_roles.iter().map(ToString::to_string).collect();
+            let facts = InviteFacts {
+                reminder: kind == Kind::Reminder,
+                language: Language::parse(&row.language).unwrap_or_default(),
+                partner: &config.partner_name,
+                customer: &invite.customer_name,
+                link: &link,
+                expires_at,
+                contact: config.partner_contact.as_deref(),
+                roles: &roles,
+            };
+            let composed = compose::invite_email(&facts);
+            return Ok(match composed {
+                Ok(composed) => Prepared::Ready { composed, customer_id: Some(invite.invite.customer_id) },
+                Err(error) => Prepared::Fail(error.to_string()),
+            });
+        }
+        Kind::TenantConnected | Kind::TenantDegraded => {
+            let tenant_id = row.tenant_id.clone().unwrap_or_default();
+            let customer =
+                db::tenants::find(&mut *tx, &tenant_id).await?.map(|t| t.customer).unwrap_or_else(|| "(unknown customer)".into());
+            let link = config.public_url_for(&format!("/tenants/{tenant_id}"));
+            let text = |name: &str| detail.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let (by, from, to, reason) = (text("consented_by"), text("from"), text("to"), text("reason"));
+            let what = if kind == Kind::TenantConnected {
+                StaffEvent::Connected {
+                    consented_by: Some(by.as_str()).filter(|b| !b.is_empty()),
+                    reconsent: detail.get("reconsent").and_then(|v| v.as_bool()).unwrap_or(false),
+                }
+            } else {
+                StaffEvent::Degraded { from: &from, to: &to, reason: &reason }
+            };
+            compose::staff_email(&StaffFacts { customer: &customer, tenant_id: &tenant_id, link: &link, what })
+        }
+    };
+    Ok(match composed {
+        Ok(composed) => Prepared::Ready { composed, customer_id: None },
+        Err(error) => Prepared::Fail(error.to_string()),
+    })
+}
+
+/// The wait before attempt `attempts + 1`: the base doubled per attempt, capped, with ±20 % jitter.
+pub fn backoff(attempts: i64, settings: &EmailSettings) -> time::Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    let base = settings.retry_base.as_secs_f64() * 2f64.powi(exponent as i32);
+    let capped = base.min(settings.retry_cap.as_secs_f64());
+    let jittered = capped * (0.8 + 0.4 * rand::random::<f64>());
+    time::Duration::seconds_f64(jittered.max(1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let settings = EmailSettings::default();
+        let first = backoff(1, &settings).whole_seconds();
+        assert!((48..=72).contains(&first), "{first}");
+        let third = backoff(3, &settings).whole_seconds();
+        assert!((192..=288).contains(&third), "{third}");
+        let late = backoff(40, &settings).whole_seconds();
+        assert!((2880..=4320).contains(&late), "{late}");
+    }
+}
