@@ -29,21 +29,21 @@ month-12 = December
 landing-title = Connect { $customer } to { $partner }
 landing-eyebrow = Onboarding for { $customer }
 landing-heading = Connect your Microsoft 365 Defender to { $partner }
-landing-intro = { $partner } asks an administrator of { $customer } to approve its application in your Microsoft tenant, so that it can work with your Microsoft 365 Defender data.
+landing-intro = { $partner } asks an administrator of *{ $customer }* to approve its application in your Microsoft tenant, so that it can work with your Microsoft 365 Defender data.
 landing-already-connected = Your tenant is already connected. You can approve again, for instance after the application asked for new permissions.
 landing-permissions-heading = What the application will be able to do
 landing-permissions-note = These are application permissions: the application uses them itself, without a signed-in user. Nothing else in your tenant is granted.
 landing-who-heading = Who can approve
 landing-who = Someone with one of these roles in your Microsoft Entra ID: { $roles }.
-landing-pinned = This invitation is for the tenant { $tenant }: sign in with an account of that tenant.
+landing-pinned = This invitation is for the tenant *{ $tenant }*: sign in with an account of that tenant.
 landing-steps-heading = The steps
-landing-step-sign-in-and-consent = Sign in with Microsoft and review the permissions on Microsoft's page, then choose Accept.
+landing-step-sign-in-and-consent = Sign in with Microsoft and review the permissions on Microsoft's page, then choose *Accept*.
 landing-step-sign-in = Sign in with Microsoft: this tells us which tenant is yours.
-landing-step-consent = Review the permissions on Microsoft's page and choose Accept.
+landing-step-consent = Review the permissions on Microsoft's page and choose *Accept*.
 landing-step-return = You come back here and see what was granted.
 landing-continue = Continue with Microsoft
 landing-revoke-heading = Changing your mind later
-landing-revoke = You can remove the access at any time: in the Microsoft Entra admin center, open Enterprise applications, find the application of { $partner }, open Properties and choose Delete.
+landing-revoke = You can remove the access at any time: in the Microsoft Entra admin center, open *Enterprise applications*, find the application of { $partner }, open *Properties* and choose *Delete*.
 
 ## Application permissions in plain words
 
@@ -73,7 +73,7 @@ result-application-id = { $partner }, application id
 result-tenant = Tenant
 result-permissions = Permissions
 result-revoke-heading = How to revoke it
-result-revoke = In the Microsoft Entra admin center, open Enterprise applications, search for the application id { $client_id }, open Properties and choose Delete. { $partner } will see the access disappear at its next check.
+result-revoke = In the Microsoft Entra admin center, open *Enterprise applications*, search for the application id { $client_id }, open *Properties* and choose *Delete*. { $partner } will see the access disappear at its next check.
 
 ## Tenant status, as the result page shows it
 
@@ -90,8 +90,8 @@ problem-try-again = Try again
 problem-code = Code
 problem-trace-id = Trace ID
 wrong-tenant-title = This invitation is for another tenant
-wrong-tenant-signed-in = You signed in as { $user }, in the tenant { $tenant }.
-wrong-tenant-expected = This invitation is for { $expected }.
+wrong-tenant-signed-in = You signed in as *{ $user }*, in the tenant { $tenant }.
+wrong-tenant-expected = This invitation is for *{ $expected }*.
 wrong-tenant-nothing = Nothing was connected. Sign in again with an administrator account of { $expected }.
 wrong-tenant-sign-in-again = Sign in again
 

@@ -29,21 +29,21 @@ month-12 = dicembre
 landing-title = Collega { $customer } a { $partner }
 landing-eyebrow = Attivazione per { $customer }
 landing-heading = Collega il tuo Microsoft 365 Defender a { $partner }
-landing-intro = { $partner } chiede a un amministratore di { $customer } di approvare la sua applicazione nel vostro tenant Microsoft, così da poter lavorare con i vostri dati di Microsoft 365 Defender.
+landing-intro = { $partner } chiede a un amministratore di *{ $customer }* di approvare la sua applicazione nel vostro tenant Microsoft, così da poter lavorare con i vostri dati di Microsoft 365 Defender.
 landing-already-connected = Il vostro tenant è già collegato. Potete approvare di nuovo, per esempio dopo che l'applicazione ha chiesto nuove autorizzazioni.
 landing-permissions-heading = Che cosa potrà fare l'applicazione
 landing-permissions-note = Sono autorizzazioni dell'applicazione: le usa l'applicazione stessa, senza un utente connesso. Nient'altro viene concesso nel vostro tenant.
 landing-who-heading = Chi può approvare
 landing-who = Una persona con uno di questi ruoli nel vostro Microsoft Entra ID: { $roles }.
-landing-pinned = Questo invito è per il tenant { $tenant }: accedete con un account di quel tenant.
+landing-pinned = Questo invito è per il tenant *{ $tenant }*: accedete con un account di quel tenant.
 landing-steps-heading = I passaggi
-landing-step-sign-in-and-consent = Accedete con Microsoft, esaminate le autorizzazioni nella pagina di Microsoft e scegliete Accetta.
+landing-step-sign-in-and-consent = Accedete con Microsoft, esaminate le autorizzazioni nella pagina di Microsoft e scegliete *Accetta*.
 landing-step-sign-in = Accedete con Microsoft: così sappiamo qual è il vostro tenant.
-landing-step-consent = Esaminate le autorizzazioni nella pagina di Microsoft e scegliete Accetta.
+landing-step-consent = Esaminate le autorizzazioni nella pagina di Microsoft e scegliete *Accetta*.
 landing-step-return = Tornate qui e vedete che cosa è stato concesso.
 landing-continue = Continua con Microsoft
 landing-revoke-heading = Se cambiate idea
-landing-revoke = Potete rimuovere l'accesso in qualsiasi momento: nell'interfaccia di amministrazione di Microsoft Entra aprite Applicazioni aziendali, cercate l'applicazione di { $partner }, aprite Proprietà e scegliete Elimina.
+landing-revoke = Potete rimuovere l'accesso in qualsiasi momento: nell'interfaccia di amministrazione di Microsoft Entra aprite *Applicazioni aziendali*, cercate l'applicazione di { $partner }, aprite *Proprietà* e scegliete *Elimina*.
 
 ## Le autorizzazioni dell'applicazione, in parole semplici
 
@@ -73,7 +73,7 @@ result-application-id = { $partner }, ID applicazione
 result-tenant = Tenant
 result-permissions = Autorizzazioni
 result-revoke-heading = Come revocarlo
-result-revoke = Nell'interfaccia di amministrazione di Microsoft Entra aprite Applicazioni aziendali, cercate l'ID applicazione { $client_id }, aprite Proprietà e scegliete Elimina. { $partner } vedrà sparire l'accesso al controllo successivo.
+result-revoke = Nell'interfaccia di amministrazione di Microsoft Entra aprite *Applicazioni aziendali*, cercate l'ID applicazione { $client_id }, aprite *Proprietà* e scegliete *Elimina*. { $partner } vedrà sparire l'accesso al controllo successivo.
 
 ## Lo stato del tenant, come lo mostra la pagina del risultato
 
@@ -90,8 +90,8 @@ problem-try-again = Riprova
 problem-code = Codice
 problem-trace-id = ID traccia
 wrong-tenant-title = Questo invito è per un altro tenant
-wrong-tenant-signed-in = Avete effettuato l'accesso come { $user }, nel tenant { $tenant }.
-wrong-tenant-expected = Questo invito è per { $expected }.
+wrong-tenant-signed-in = Avete effettuato l'accesso come *{ $user }*, nel tenant { $tenant }.
+wrong-tenant-expected = Questo invito è per *{ $expected }*.
 wrong-tenant-nothing = Non è stato collegato nulla. Accedete di nuovo con un account amministratore di { $expected }.
 wrong-tenant-sign-in-again = Accedi di nuovo
 

@@ -10,6 +10,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{Address, Message};
 use time::OffsetDateTime;
 
+use crate::domain::aadsts;
 use crate::i18n::{Language, Messages};
 
 /// A message ready to send: its subject and both parts.
@@ -84,18 +85,6 @@ struct OnboardingText<'a> {
     v: &'a CustomerView,
 }
 
-/// The catalogue key of a role in plain words.
-fn role_key(role: &str) -> &'static str {
-    match role {
-        "Incident.Read.All" => "role-incident-read-all",
-        "Incident.ReadWrite.All" => "role-incident-readwrite-all",
-        "AdvancedHunting.Read.All" => "role-advancedhunting-read-all",
-        "Alert.Read.All" => "role-alert-read-all",
-        "Alert.ReadWrite.All" => "role-alert-readwrite-all",
-        _ => "role-other",
-    }
-}
-
 /// The onboarding e-mail, or its reminder.
 pub fn invite_email(facts: &InviteFacts<'_>) -> Result<Composed, ComposeError> {
     header_value("partner's name", facts.partner)?;
@@ -124,7 +113,7 @@ pub fn invite_email(facts: &InviteFacts<'_>) -> Result<Composed, ComposeError> {
         intro,
         why: m.t1("email-why", "partner", partner),
         permissions_heading: m.t("email-permissions-heading"),
-        roles: facts.roles.iter().map(|r| m.t(role_key(r))).collect(),
+        roles: facts.roles.iter().map(|r| m.t(aadsts::describe_role(r))).collect(),
         who: m.t1("email-who", "roles", m.t("admin-roles")),
         link_intro: m.t("email-link-intro"),
         action: m.t("email-action"),

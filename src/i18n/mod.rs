@@ -7,7 +7,9 @@
 //! catalogue has.
 //!
 //! Values are plain text: the catalogues hold no markup, so askama escapes every message like any other
-//! value, and the plain-text part of an e-mail shows the same words.
+//! value, and the plain-text part of an e-mail shows the same words. The one exception is emphasis:
+//! `*Accept*` in a message shown with [`Messages::rich`] becomes `<strong>Accept</strong>`, after
+//! everything else was escaped (a `*` in a filled-in value, such as a customer's name, stays a `*`).
 
 use std::fmt::Display;
 use std::sync::LazyLock;
@@ -153,6 +155,21 @@ impl Messages {
         self.format(key, Some(&args))
     }
 
+    /// The message `key` as HTML: escaped, with its `*emphasis*` in bold.
+    pub fn rich(&self, key: &str) -> askama::filters::Safe<String> {
+        emphasis(&self.t(key))
+    }
+
+    /// [`Messages::rich`] with one value filled in.
+    pub fn rich1(&self, key: &str, name: &str, value: impl Display) -> askama::filters::Safe<String> {
+        emphasis(&self.t1(key, name, protect(value)))
+    }
+
+    /// [`Messages::rich`] with two values filled in.
+    pub fn rich2(&self, key: &str, name: &str, value: impl Display, name2: &str, value2: impl Display) -> askama::filters::Safe<String> {
+        emphasis(&self.t2(key, name, protect(value), name2, protect(value2)))
+    }
+
     /// A calendar date in words, e.g. "25 November 2026" or "25 novembre 2026".
     pub fn date(&self, when: OffsetDateTime) -> String {
         let month = self.t(&format!("month-{}", u8::from(when.month())));
@@ -189,6 +206,32 @@ impl Messages {
             key.to_owned()
         })
     }
+}
+
+/// Stands in for a `*` of a filled-in value while emphasis is found (a private-use character).
+const PROTECTED_STAR: char = '\u{E000}';
+
+fn protect(value: impl Display) -> String {
+    value.to_string().replace('*', &PROTECTED_STAR.to_string())
+}
+
+/// Escapes `text` for HTML, then turns each pair of `*` into `<strong>…</strong>`; an unpaired `*` stays.
+fn emphasis(text: &str) -> askama::filters::Safe<String> {
+    let escaped = askama::filters::escape(text, askama::filters::Html).map(|s| s.to_string()).unwrap_or_default();
+    let parts: Vec<&str> = escaped.split('*').collect();
+    let pairs = (parts.len() - 1) / 2;
+    let mut html = String::with_capacity(escaped.len() + pairs * 17);
+    for (index, part) in parts.iter().enumerate() {
+        if index > 0 {
+            html.push_str(match index {
+                i if i > 2 * pairs => "*",
+                i if i % 2 == 1 => "<strong>",
+                _ => "</strong>",
+            });
+        }
+        html.push_str(part);
+    }
+    askama::filters::Safe(html.replace(PROTECTED_STAR, "*"))
 }
 
 #[cfg(test)]
@@ -240,6 +283,7 @@ mod tests {
     fn every_key_the_code_uses_exists() {
         let english = keys(Language::English);
         let mut used = BTreeSet::new();
+        let mut plain = BTreeSet::new();
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut stack = vec![root.join("src"), root.join("templates")];
         while let Some(dir) = stack.pop() {
@@ -250,11 +294,14 @@ mod tests {
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                for call in [".t(\"", ".t1(\"", ".t2(\"", ".tn(\""] {
+                for call in [".t(\"", ".t1(\"", ".t2(\"", ".tn(\"", ".rich(\"", ".rich1(\"", ".rich2(\""] {
                     for (at, _) in text.match_indices(call) {
                         let rest = &text[at + call.len()..];
                         if let Some(end) = rest.find('"') {
                             used.insert((rest[..end].to_owned(), path.display().to_string()));
+                            if !call.starts_with(".rich") {
+                                plain.insert(rest[..end].to_owned());
+                            }
                         }
                     }
                 }
@@ -263,6 +310,23 @@ mod tests {
         assert!(used.len() > 20, "found too few message uses: the scan is broken");
         let unknown: Vec<_> = used.iter().filter(|(key, _)| !english.contains(key)).collect();
         assert!(unknown.is_empty(), "keys used but in no catalogue: {unknown:?}");
+        // `*emphasis*` only means something to `rich`: elsewhere the stars would be shown.
+        for language in Language::ALL {
+            let tr = Messages::new(language);
+            let starred: Vec<_> = plain.iter().filter(|key| tr.t(key).contains('*')).collect();
+            assert!(starred.is_empty(), "{language}: messages with *emphasis* shown as plain text: {starred:?}");
+        }
+    }
+
+    #[test]
+    fn emphasis_is_the_only_markup_and_values_cannot_add_any() {
+        assert_eq!(emphasis("Choose *Accept* & go").0, "Choose <strong>Accept</strong> &#38; go");
+        assert_eq!(emphasis("a * b").0, "a * b");
+        assert_eq!(emphasis("*x* and *y").0, "<strong>x</strong> and *y");
+        assert_eq!(emphasis("<script>*x*</script>").0, "&#60;script&#62;<strong>x</strong>&#60;/script&#62;");
+        let tr = Messages::new(Language::English);
+        let html = tr.rich2("landing-intro", "partner", "P*a*rtner", "customer", "<b>Con*toso</b>").0;
+        assert!(html.contains("P*a*rtner") && html.contains("&#60;b&#62;Con*toso&#60;/b&#62;"), "{html}");
     }
 
     #[test]
