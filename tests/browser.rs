@@ -278,8 +278,7 @@ async fn missing_roles_show_on_the_dashboard_and_the_re_consent_link_works() {
         assert!(facts.contains("AdvancedHunting.Read.All"), "still to appear: {facts}");
 
         // Set-up: that was over an hour ago, so the role is missing, not propagating.
-        let earlier =
-            (OffsetDateTime::now_utc() - time::Duration::hours(2)).format(&time::format_description::well_known::Rfc3339).unwrap();
+        let earlier = consent_portal::db::timestamp_text(OffsetDateTime::now_utc() - time::Duration::hours(2));
         sqlx::query("UPDATE tenants SET consented_at = ? WHERE tenant_id = ?")
             .bind(&earlier)
             .bind(DEMO_WOODGROVE)
@@ -327,6 +326,31 @@ async fn missing_roles_show_on_the_dashboard_and_the_re_consent_link_works() {
         let consents: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM consents WHERE tenant_id = ?").bind(DEMO_WOODGROVE).fetch_one(&app.db).await.unwrap();
         assert_eq!(consents, 2, "both consents kept");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The checks themselves catch what they are for.
+
+#[tokio::test]
+async fn the_page_checks_catch_violations_console_errors_and_foreign_requests() {
+    run("self-test", async |_: &TestApp, browser: &mut Browser| {
+        // A page that breaks every rule: no language, an unnamed button, a console error, and a request
+        // to another origin (which the browser cannot even resolve).
+        let bad = "<!doctype html><html><head><title>bad</title></head><body><main>\
+                   <button></button><img alt='' src='http://elsewhere.example/pixel.png'></main></body></html>";
+        browser.goto(&format!("data:text/html,{bad}")).await;
+        browser.find("button").await;
+        browser.js("console.error('on purpose')", vec![]).await;
+        let violations = browser.serious_violations().await;
+        let ids: Vec<&str> = violations.iter().filter_map(|v| v["id"].as_str()).collect();
+        assert!(ids.contains(&"button-name") && ids.contains(&"html-has-lang"), "{ids:?}");
+        let errors = browser.console_errors().await;
+        assert!(errors.iter().any(|e| e.contains("on purpose")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.contains("elsewhere.example")), "{errors:?}");
+        let foreign = browser.foreign_requests().await;
+        assert!(foreign.iter().any(|u| u.contains("elsewhere.example")), "{foreign:?}");
     })
     .await;
 }

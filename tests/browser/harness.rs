@@ -149,7 +149,13 @@ pub async fn start(journey: &str, allowed_origins: &[&str]) -> Option<Browser> {
         _chromedriver: chromedriver,
     };
     browser.viewport(DESKTOP, false).await;
+    // This journey's screenshots of an earlier run go: the folder holds only what this run saw.
     std::fs::create_dir_all(screenshot_dir()).unwrap();
+    for entry in std::fs::read_dir(screenshot_dir()).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&format!("{journey}-")) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     Some(browser)
 }
 
@@ -268,12 +274,10 @@ impl Browser {
         let name = format!("{}-{:02}-{step}", self.journey, self.step);
         let started = Instant::now();
         self.screenshots(&name).await;
-        let shot = started.elapsed();
         self.axe(&name).await;
-        let axe = started.elapsed() - shot;
         self.origins(&name).await;
         self.console(&name).await;
-        eprintln!("[{name}] screenshots {shot:?}, axe {axe:?}, all {:?}", started.elapsed());
+        eprintln!("[{name}] checked in {:?}", started.elapsed());
     }
 
     async fn viewport(&self, (width, height): (u32, u32), mobile: bool) {
@@ -316,8 +320,8 @@ impl Browser {
         assert_eq!(overflow, json!([]), "[{name}] the page is wider than a {}px phone", PHONE.0);
     }
 
-    /// axe-core, injected into the page: no serious or critical violation.
-    async fn axe(&self, name: &str) {
+    /// axe-core, injected into the page: its serious and critical violations.
+    pub async fn serious_violations(&self) -> Vec<Value> {
         let loaded = self.js("return typeof window.axe === 'object'", vec![]).await;
         if loaded != Value::Bool(true) {
             self.driver.execute(self.axe_source.as_str(), vec![]).await.unwrap();
@@ -335,9 +339,12 @@ impl Browser {
             .await
             .unwrap();
         let violations = result.json();
-        assert!(violations.get("error").is_none(), "[{name}] axe failed: {violations}");
-        let serious: Vec<&Value> =
-            violations.as_array().unwrap().iter().filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical"))).collect();
+        assert!(violations.get("error").is_none(), "[{}] axe failed: {violations}", self.journey);
+        violations.as_array().unwrap().iter().filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical"))).cloned().collect()
+    }
+
+    async fn axe(&self, name: &str) {
+        let serious = self.serious_violations().await;
         assert!(
             serious.is_empty(),
             "[{name}] accessibility (axe-core), serious or critical: {}",
@@ -345,8 +352,8 @@ impl Browser {
         );
     }
 
-    /// Every URL the page was loaded from or loaded is on the portal's or the fake's origin.
-    async fn origins(&self, name: &str) {
+    /// The URLs the page was loaded from or loaded that are not on the portal's or the fake's origin.
+    pub async fn foreign_requests(&self) -> Vec<String> {
         let urls = self
             .js(
                 "return [location.href]
@@ -355,25 +362,30 @@ impl Browser {
                 vec![],
             )
             .await;
-        for url in urls.as_array().unwrap().iter().filter_map(Value::as_str) {
-            let parsed = url::Url::parse(url).unwrap_or_else(|_| panic!("[{name}] not a URL: {url}"));
-            if parsed.scheme() == "data" {
-                continue;
-            }
-            let origin = parsed.origin().ascii_serialization();
-            assert!(
-                self.allowed_origins.contains(&origin),
-                "[{name}] a request to a foreign origin: {url} (allowed: {:?})",
-                self.allowed_origins
-            );
-        }
+        urls.as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|url| match url::Url::parse(url) {
+                Ok(parsed) if parsed.scheme() == "data" => false,
+                Ok(parsed) => !self.allowed_origins.contains(&parsed.origin().ascii_serialization()),
+                Err(_) => true,
+            })
+            .map(str::to_owned)
+            .collect()
     }
 
-    /// Nothing at SEVERE level in the browser's console since the last page.
-    async fn console(&self, name: &str) {
+    async fn origins(&self, name: &str) {
+        let foreign = self.foreign_requests().await;
+        assert!(foreign.is_empty(), "[{name}] requests to foreign origins (allowed: {:?}): {foreign:?}", self.allowed_origins);
+    }
+
+    /// The console's SEVERE entries since the last call (Chromium's report of the document's own
+    /// status is left out when `error_page` expects it).
+    pub async fn console_errors(&self) -> Vec<String> {
         let url = self.url().await;
         let entries = self.driver.browser_log().await.unwrap();
-        let errors: Vec<String> = entries
+        entries
             .into_iter()
             .filter(|e| e.level == "SEVERE")
             .map(|e| e.message)
@@ -385,8 +397,12 @@ impl Browser {
                 }
                 None => true,
             })
-            .collect();
-        assert!(errors.is_empty(), "[{name}] console errors on {url}:\n{}", errors.join("\n"));
+            .collect()
+    }
+
+    async fn console(&self, name: &str) {
+        let errors = self.console_errors().await;
+        assert!(errors.is_empty(), "[{name}] console errors on {}:\n{}", self.url().await, errors.join("\n"));
     }
 
     // -------------------------------------------------------------------------------------------
