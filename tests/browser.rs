@@ -279,12 +279,14 @@ async fn missing_roles_show_on_the_dashboard_and_the_re_consent_link_works() {
 
         // Set-up: that was over an hour ago, so the role is missing, not propagating.
         let earlier = consent_portal::db::timestamp_text(OffsetDateTime::now_utc() - time::Duration::hours(2));
-        sqlx::query("UPDATE tenants SET consented_at = ? WHERE tenant_id = ?")
-            .bind(&earlier)
-            .bind(DEMO_WOODGROVE)
-            .execute(&app.db)
-            .await
-            .unwrap();
+        for table in ["tenants", "consents"] {
+            sqlx::query(&format!("UPDATE {table} SET consented_at = ? WHERE tenant_id = ?"))
+                .bind(&earlier)
+                .bind(DEMO_WOODGROVE)
+                .execute(&app.db)
+                .await
+                .unwrap();
+        }
 
         browser.forget_everyone().await;
         staff_sign_in(app, browser, ALEX).await;
