@@ -40,14 +40,17 @@ fn find_in_path(name: &str) -> Option<PathBuf> {
 
 fn tools() -> Result<Tools, String> {
     let mut problems = Vec::new();
-    let chromium = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .or_else(|| find_in_path("chromium"))
-        .or_else(|| Some(PathBuf::from("/usr/bin/chromium")).filter(|p| p.is_file()));
+    let chromium = match std::env::var_os("CHROMIUM") {
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
+        None => find_in_path("chromium"),
+    };
     if chromium.is_none() {
         problems.push("Chromium is not installed (apt-get install chromium; or set CHROMIUM to its binary)");
     }
-    let chromedriver = std::env::var_os("CHROMEDRIVER").map(PathBuf::from).or_else(|| find_in_path("chromedriver"));
+    let chromedriver = match std::env::var_os("CHROMEDRIVER") {
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
+        None => find_in_path("chromedriver"),
+    };
     if chromedriver.is_none() {
         problems.push("chromedriver is not installed (apt-get install chromium-driver; or set CHROMEDRIVER to its binary)");
     }
