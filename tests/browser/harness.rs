@@ -276,8 +276,15 @@ impl Browser {
         self.step += 1;
         let name = format!("{}-{:02}-{step}", self.journey, self.step);
         let started = Instant::now();
-        self.screenshots(&name).await;
-        self.axe(&name).await;
+        let dir = screenshot_dir();
+        self.capture(&dir.join(format!("{name}-desktop.png"))).await;
+        self.axe(&format!("{name} at desktop width")).await;
+        self.viewport(PHONE, true).await;
+        let overflow = self.overflow().await;
+        self.capture(&dir.join(format!("{name}-phone.png"))).await;
+        self.axe(&format!("{name} at phone width")).await;
+        self.viewport(DESKTOP, false).await;
+        assert_eq!(overflow, json!([]), "[{name}] the page is wider than a {}px phone", PHONE.0);
         self.origins(&name).await;
         self.console(&name).await;
         eprintln!("[{name}] checked in {:?}", started.elapsed());
@@ -300,27 +307,20 @@ impl Browser {
         std::fs::write(path, png).unwrap();
     }
 
-    async fn screenshots(&self, name: &str) {
-        let dir = screenshot_dir();
-        self.capture(&dir.join(format!("{name}-desktop.png"))).await;
-        self.viewport(PHONE, true).await;
-        // Wider than the phone: the elements that stick out (innermost first).
-        let overflow = self
-            .js(
-                "const width = document.documentElement.clientWidth;
-                 if (document.documentElement.scrollWidth <= width) return [];
-                 return [...document.body.querySelectorAll('*')]
-                   .filter(e => e.getBoundingClientRect().right > width + 1)
-                   .reverse().slice(0, 5)
-                   .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).split(' ').join('.') : '')
-                        + ' right=' + Math.round(e.getBoundingClientRect().right))
-                   .concat(['scrollWidth=' + document.documentElement.scrollWidth]);",
-                vec![],
-            )
-            .await;
-        self.capture(&dir.join(format!("{name}-phone.png"))).await;
-        self.viewport(DESKTOP, false).await;
-        assert_eq!(overflow, json!([]), "[{name}] the page is wider than a {}px phone", PHONE.0);
+    /// At phone width, the elements wider than the screen (innermost first); none when it fits.
+    async fn overflow(&self) -> Value {
+        self.js(
+            "const width = document.documentElement.clientWidth;
+             if (document.documentElement.scrollWidth <= width) return [];
+             return [...document.body.querySelectorAll('*')]
+               .filter(e => e.getBoundingClientRect().right > width + 1)
+               .reverse().slice(0, 5)
+               .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).split(' ').join('.') : '')
+                    + ' right=' + Math.round(e.getBoundingClientRect().right))
+               .concat(['scrollWidth=' + document.documentElement.scrollWidth]);",
+            vec![],
+        )
+        .await
     }
 
     /// axe-core, injected into the page: its serious and critical violations.
