@@ -279,6 +279,10 @@ impl Browser {
         let dir = screenshot_dir();
         self.capture(&dir.join(format!("{name}-desktop.png"))).await;
         self.axe(&format!("{name} at desktop width")).await;
+        // The portal has a dark theme: it has to pass too.
+        self.cdp("Emulation.setEmulatedMedia", json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]})).await;
+        self.axe(&format!("{name} in dark mode")).await;
+        self.cdp("Emulation.setEmulatedMedia", json!({"features": [{"name": "prefers-color-scheme", "value": "light"}]})).await;
         self.viewport(PHONE, true).await;
         let overflow = self.overflow().await;
         self.capture(&dir.join(format!("{name}-phone.png"))).await;
