@@ -3,9 +3,10 @@
 //! using the fake's interactive pages — never its auto mode.
 //!
 //! Every page of every journey is checked (`harness::Browser::page`): a full-page screenshot at desktop
-//! width and at 390 px (`target/screenshots/<journey>-<step>-{desktop,phone}.png`), axe-core with no
-//! serious or critical violation, no console error, and nothing loaded from an origin other than the
-//! portal's and the fake's. Journey 2 is also completed with the keyboard alone.
+//! width and at 390 px (`target/screenshots/<journey>-<step>-{desktop,phone}.png`), no wider than the
+//! phone, axe-core with no serious or critical violation (at both widths and in the dark theme), no
+//! console error, and nothing loaded from an origin other than the portal's and the fake's. Journey 2 is
+//! also completed with the keyboard alone.
 //!
 //! Needs `chromium`, `chromium-driver` and `npm ci --prefix tests/browser` (axe-core); without them
 //! these tests fail and say so, unless `SKIP_BROWSER_TESTS=1`.

@@ -1,7 +1,7 @@
 //! The browser tests' harness: Debian's headless Chromium driven through chromedriver (spawned per
 //! test on a free port, killed on drop), and the checks every page of a journey gets — screenshots at
-//! desktop and phone width, axe-core (no serious or critical violation), no console error, and no
-//! request to an origin other than the portal's and the fake's.
+//! desktop and phone width, axe-core (no serious or critical violation at either width nor in the dark
+//! theme), no console error, and no request to an origin other than the portal's and the fake's.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
