@@ -625,3 +625,34 @@ async fn the_language_switch_is_remembered_and_staff_pages_stay_english() {
     let staff_html = fresh.get(sign_in).header("accept-language", "it").send().await.unwrap().text().await.unwrap();
     assert!(staff_html.contains("<html lang=\"en\"") && staff_html.contains("Sign in"), "{staff_html}");
 }
+
+#[tokio::test]
+async fn a_browser_form_post_with_origin_null_is_ours_when_sec_fetch_site_says_so() {
+    // Our pages send `Referrer-Policy: no-referrer`, so browsers post their forms with `Origin: null`.
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    let html = app.client.get(&url).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_value(&html, "csrf");
+    for site in ["cross-site", "same-site"] {
+        let refused = app
+            .client
+            .post(&url)
+            .header("origin", "null")
+            .header("sec-fetch-site", site)
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{site}");
+    }
+    let good = app
+        .client
+        .post(&url)
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(good.status(), StatusCode::SEE_OTHER);
+}

@@ -1,0 +1,366 @@
+//! The whole journey in a real browser: Debian's headless Chromium, driven through chromedriver,
+//! against the demo setup (the portal and the built-in fake Microsoft, in this process over real HTTP)
+//! using the fake's interactive pages — never its auto mode.
+//!
+//! Every page of every journey is checked (`harness::Browser::page`): a full-page screenshot at desktop
+//! width and at 390 px (`target/screenshots/<journey>-<step>-{desktop,phone}.png`), no wider than the
+//! phone, axe-core with no serious or critical violation (at both widths and in the dark theme), no
+//! console error, and nothing loaded from an origin other than the portal's and the fake's. Journey 2 is
+//! also completed with the keyboard alone.
+//!
+//! Needs `chromium`, `chromium-driver` and `npm ci --prefix tests/browser` (axe-core); without them
+//! these tests fail and say so, unless `SKIP_BROWSER_TESTS=1`.
+
+mod common;
+#[path = "browser/harness.rs"]
+mod harness;
+
+use std::panic::AssertUnwindSafe;
+
+use common::*;
+use consent_portal::fake_entra::directory::{DEMO_CONTOSO, DEMO_WOODGROVE};
+use futures::FutureExt;
+use harness::Browser;
+use serde_json::json;
+use thirtyfour::Key;
+use time::OffsetDateTime;
+
+const ALEX: &str = "alex@fabrikampartner.example";
+const MEGAN: &str = "megan@contoso.example";
+const ADELE: &str = "adele@contoso.example";
+const DIEGO: &str = "diego@woodgrove.example";
+
+/// Runs `journey` against the portal (demo configuration, fresh database) and its fake, in a browser
+/// allowed to load from both; the browser quits whatever happens.
+async fn run(journey: &str, body: impl AsyncFnOnce(&TestApp, &mut Browser)) {
+    let app = spawn_app().await;
+    let Some(mut browser) = harness::start(journey, &[&app.base_url, &app.fake.url]).await else { return };
+    let outcome = AssertUnwindSafe(body(&app, &mut browser)).catch_unwind().await;
+    browser.quit().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// An invite made the way `invite create` makes it (set-up for the journeys that start at the link).
+async fn invite(app: &TestApp, customer: &str, language: &str) -> String {
+    let created = consent_portal::invites::create(
+        &app.db,
+        consent_portal::invites::InviteRequest {
+            customer,
+            email: None,
+            pinned_tenant: None,
+            pinned_domain: None,
+            language,
+            expires_at: OffsetDateTime::now_utc() + time::Duration::days(14),
+            actor: "cli",
+            send_to: None,
+        },
+    )
+    .await
+    .unwrap();
+    created.url(&app.base_url)
+}
+
+fn account(upn: &str) -> String {
+    format!("button[data-upn='{upn}']")
+}
+
+const CONTINUE: &str = "form[action^='/onboard/'] button[type=submit]";
+const PICKER: &str = "form[action='/_fake/ui/login']";
+const ACCEPT: &str = "form[action='/_fake/ui/consent'] button[name=decision][value=accept]";
+const CANCEL: &str = "form[action='/_fake/ui/consent'] button[name=decision][value=cancel]";
+const CONNECTED: &str = "[data-outcome=connected]";
+const RETRY: &str = "form[action='/onboard/retry'] button[type=submit]";
+
+/// Staff: the sign-in page, Microsoft's account picker, the tenants list.
+async fn staff_sign_in(app: &TestApp, browser: &mut Browser, upn: &str) {
+    browser.goto(&app.url("/staff/sign-in")).await;
+    browser.page("staff-sign-in", "form[action='/staff/sign-in'] button[type=submit]").await.click().await.unwrap();
+    browser.page("staff-pick-account", PICKER).await;
+    browser.click(&account(upn)).await;
+    browser.page("tenants", "table.tenants").await;
+    assert!(browser.text(".site-nav").await.contains(upn));
+}
+
+/// Staff: a new invite for `customer` in `language` from the invites page; returns the link shown.
+async fn staff_create_invite(browser: &mut Browser, customer: &str, pin: &str, language: &str) -> String {
+    browser.click(".site-nav a[href='/invites']").await;
+    browser.page("invites", "form[action='/invites']").await;
+    browser.find("#customer").await.send_keys(customer).await.unwrap();
+    browser.find("#email").await.send_keys("it@contoso.example").await.unwrap();
+    browser.find("#pin").await.send_keys(pin).await.unwrap();
+    browser.click(&format!("#language option[value='{language}']")).await;
+    browser.click("form[action='/invites'] button[type=submit]").await;
+    let link = browser.page("invite-created", "#invite-link").await;
+    link.prop("value").await.unwrap().expect("the link is in the field")
+}
+
+/// The customer: from the landing page through Microsoft's picker and consent page to "Connected".
+async fn connect(browser: &mut Browser, upn: &str) {
+    browser.page("landing", CONTINUE).await.click().await.unwrap();
+    browser.page("pick-account", PICKER).await;
+    browser.click(&account(upn)).await;
+    browser.page("consent", ACCEPT).await.click().await.unwrap();
+    browser.page("connected", CONNECTED).await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Journeys 1, 2 and 5: staff invite, the customer's admin connects, staff see the tenant verified.
+
+#[tokio::test]
+async fn staff_invite_the_customer_connects_and_staff_see_the_tenant_verified() {
+    run("j1-2-5", async |app: &TestApp, browser: &mut Browser| {
+        // 1. Staff sign in, create an invite and copy its link.
+        staff_sign_in(app, browser, ALEX).await;
+        let shown = staff_create_invite(browser, "Contoso", "contoso.example", "en").await;
+        assert!(shown.starts_with(&app.url("/onboard/")), "{shown}");
+        let clipboard = json!({"origin": app.base_url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]});
+        browser.cdp("Browser.grantPermissions", clipboard).await;
+        browser.click("button[data-copy='invite-link']").await;
+        browser.wait_until("the \"Copied.\" note", "return !document.querySelector('[data-copied-for=invite-link]').hidden", vec![]).await;
+        let copied = browser
+            .driver
+            .execute_async("const done = arguments[0]; navigator.clipboard.readText().then(done, e => done('error: ' + e));", vec![])
+            .await
+            .unwrap();
+        let link = copied.json().as_str().unwrap().to_owned();
+        assert_eq!(link, shown, "the clipboard holds the link");
+
+        // 2. The customer's admin, in their own browser, opens the link and connects.
+        browser.forget_everyone().await;
+        browser.goto(&link).await;
+        connect(browser, MEGAN).await;
+        let heading = browser.text(CONNECTED).await;
+        assert!(heading.contains("Connected") && heading.contains(DEMO_CONTOSO), "{heading}");
+        let page = browser.body_text().await;
+        assert!(page.contains("Incident.Read.All") && page.contains("AdvancedHunting.Read.All"), "the granted roles: {page}");
+        assert!(page.contains("Verified") && page.contains(MEGAN), "{page}");
+        assert_eq!(browser.lang().await, "en");
+
+        // 5. Staff see the tenant verified, open it, read the decoded token and check it now.
+        browser.forget_everyone().await;
+        staff_sign_in(app, browser, ALEX).await;
+        let row = browser.text(&format!("table.tenants tr:has(a[href='/tenants/{DEMO_CONTOSO}'])")).await;
+        assert!(row.contains("Contoso") && row.contains("verified"), "{row}");
+        browser.click(&format!("table.tenants a[href='/tenants/{DEMO_CONTOSO}']")).await;
+        browser.page("tenant", &format!("form[action='/tenants/{DEMO_CONTOSO}/check']")).await;
+        assert!(browser.text("h1").await.contains("verified"));
+        let token = browser.text("table").await;
+        assert!(token.contains("roles") && token.contains("Incident.Read.All") && token.contains("tid"), "the decoded token: {token}");
+        assert!(!browser.driver.source().await.unwrap().contains("eyJ"), "never the raw token");
+        let checks_before = browser.driver.find_all(thirtyfour::By::Css(".timeline .badge")).await.unwrap().len();
+        browser.click(&format!("form[action='/tenants/{DEMO_CONTOSO}/check'] button[type=submit]")).await;
+        browser.page("tenant-checked", "p.notice[role=status]").await;
+        assert!(browser.text("p.notice[role=status]").await.contains("Checked just now"));
+        let checks_after = browser.driver.find_all(thirtyfour::By::Css(".timeline .badge")).await.unwrap().len();
+        assert_eq!(checks_after, checks_before + 1, "the new check is on the timeline");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Journey 2, in Italian.
+
+#[tokio::test]
+async fn the_customer_connects_in_italian() {
+    run("j2-it", async |app: &TestApp, browser: &mut Browser| {
+        staff_sign_in(app, browser, ALEX).await;
+        let link = staff_create_invite(browser, "Contoso", "", "it").await;
+        browser.forget_everyone().await;
+
+        browser.goto(&link).await;
+        browser.page("landing", CONTINUE).await;
+        assert_eq!(browser.lang().await, "it", "an Italian invite opens in Italian");
+        assert!(browser.text(CONTINUE).await.contains("Continua con Microsoft"));
+        // The switch in the page's header, both ways; the choice is remembered for the pages after.
+        browser.click(".language-switch a[lang='en']").await;
+        browser.page("landing-en", CONTINUE).await;
+        assert_eq!(browser.lang().await, "en", "the switch changes to English");
+        browser.click(".language-switch a[lang='it']").await;
+        browser.find(CONTINUE).await;
+        assert_eq!(browser.lang().await, "it");
+        browser.goto(&link).await;
+        connect(browser, MEGAN).await;
+        assert_eq!(browser.lang().await, "it");
+        let heading = browser.text(CONNECTED).await;
+        assert!(heading.contains("Collegato") && heading.contains(DEMO_CONTOSO), "{heading}");
+        let page = browser.body_text().await;
+        assert!(page.contains("Verificato") && page.contains("Ricevuta del consenso"), "{page}");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Journey 2, with the keyboard alone.
+
+#[tokio::test]
+async fn the_customer_connects_with_the_keyboard_alone() {
+    run("j2-keyboard", async |app: &TestApp, browser: &mut Browser| {
+        let link = invite(app, "Contoso", "en").await;
+        browser.goto(&link).await;
+        browser.find(CONTINUE).await;
+        browser.tab_to(CONTINUE).await;
+        browser.press(Key::Enter).await;
+        browser.find(PICKER).await;
+        browser.tab_to(&account(MEGAN)).await;
+        browser.press(Key::Enter).await;
+        browser.find(ACCEPT).await;
+        // Past Accept and back with Shift+Tab, then Space: buttons answer both keys.
+        browser.tab_to(ACCEPT).await;
+        browser.press(Key::Tab).await;
+        browser.shift_tab().await;
+        browser.press(Key::Space).await;
+        let heading = browser.text(CONNECTED).await;
+        assert!(heading.contains("Connected") && heading.contains(DEMO_CONTOSO), "{heading}");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Journey 3: a user who is not an administrator.
+
+#[tokio::test]
+async fn a_non_admin_is_told_why_and_can_try_again_with_an_admin() {
+    run("j3-non-admin", async |app: &TestApp, browser: &mut Browser| {
+        let link = invite(app, "Contoso", "en").await;
+        browser.goto(&link).await;
+        browser.page("landing", CONTINUE).await.click().await.unwrap();
+        browser.page("pick-account", PICKER).await;
+        browser.click(&account(ADELE)).await;
+
+        // Microsoft's page (the fake's): AADSTS90093, and a link back to the application.
+        browser.error_page("microsoft-not-admin", "a.fake-button", 403).await;
+        assert!(browser.body_text().await.contains("AADSTS90093"));
+        browser.click("a.fake-button").await;
+
+        // The portal explains it and offers to try again.
+        browser.error_page("not-admin", RETRY, 403).await;
+        let explanation = browser.text("main").await;
+        assert!(explanation.contains("An administrator needs to approve this"), "{explanation}");
+        assert!(explanation.contains("Global Administrator") && explanation.contains("AADSTS90093"), "{explanation}");
+        browser.click(RETRY).await;
+
+        // The retry asks which account: an administrator this time.
+        browser.page("retry-pick-account", PICKER).await;
+        browser.click(&account(MEGAN)).await;
+        browser.page("retry-consent", ACCEPT).await.click().await.unwrap();
+        browser.page("retry-connected", CONNECTED).await;
+        assert!(browser.body_text().await.contains(MEGAN));
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Journey 4: the admin cancels.
+
+#[tokio::test]
+async fn the_admin_cancels_and_sees_the_cancel_page() {
+    run("j4-cancel", async |app: &TestApp, browser: &mut Browser| {
+        let link = invite(app, "Contoso", "en").await;
+        browser.goto(&link).await;
+        browser.page("landing", CONTINUE).await.click().await.unwrap();
+        browser.page("pick-account", PICKER).await;
+        browser.click(&account(MEGAN)).await;
+        browser.page("consent", CANCEL).await.click().await.unwrap();
+        browser.page("cancelled", RETRY).await;
+        let page = browser.text("main").await;
+        assert!(page.contains("You cancelled the approval") && page.contains("Nothing was connected"), "{page}");
+        let tenants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&app.db).await.unwrap();
+        assert_eq!(tenants, 0, "nothing recorded");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Journey 6: a tenant with missing roles, and a re-consent link that works.
+
+#[tokio::test]
+async fn missing_roles_show_on_the_dashboard_and_the_re_consent_link_works() {
+    run("j6-missing-roles", async |app: &TestApp, browser: &mut Browser| {
+        // Woodgrove's admin consents, but the tenant's policy grants only Incident.Read.All.
+        let link = invite(app, "Woodgrove", "en").await;
+        browser.goto(&link).await;
+        connect(browser, DIEGO).await;
+        let facts = browser.text("dl.facts").await;
+        assert!(facts.contains("AdvancedHunting.Read.All"), "still to appear: {facts}");
+
+        // Set-up: that was over an hour ago, so the role is missing, not propagating.
+        let earlier = consent_portal::db::timestamp_text(OffsetDateTime::now_utc() - time::Duration::hours(2));
+        for table in ["tenants", "consents"] {
+            sqlx::query(&format!("UPDATE {table} SET consented_at = ? WHERE tenant_id = ?"))
+                .bind(&earlier)
+                .bind(DEMO_WOODGROVE)
+                .execute(&app.db)
+                .await
+                .unwrap();
+        }
+
+        browser.forget_everyone().await;
+        staff_sign_in(app, browser, ALEX).await;
+        let tenant_link = format!("table.tenants a[href='/tenants/{DEMO_WOODGROVE}']");
+        browser.click(&tenant_link).await;
+        browser.click(&format!("form[action='/tenants/{DEMO_WOODGROVE}/check'] button[type=submit]")).await;
+        browser.page("tenant-missing-roles", "p.notice[role=status]").await;
+        assert!(browser.text("h1").await.contains("missing roles"));
+        let facts = browser.text("dl.facts").await;
+        assert!(facts.contains("✗ AdvancedHunting.Read.All") && facts.contains("✓ Incident.Read.All"), "{facts}");
+        browser.click("a[href='/tenants']").await;
+        browser.page("tenants-missing-roles", &tenant_link).await;
+        let row = browser.text(&format!("table.tenants tr:has(a[href='/tenants/{DEMO_WOODGROVE}'])")).await;
+        assert!(row.contains("missing roles") && row.contains("AdvancedHunting.Read.All"), "{row}");
+
+        // The re-consent link.
+        browser.click(&tenant_link).await;
+        browser.click(&format!("form[action='/tenants/{DEMO_WOODGROVE}/reconsent'] button[type=submit]")).await;
+        let shown = browser.page("re-consent-link", "#invite-link").await.prop("value").await.unwrap().unwrap();
+        assert!(shown.starts_with(&app.url("/onboard/")), "{shown}");
+
+        // Set-up: Woodgrove's admin lifts the policy that held the role back.
+        app.fake.fake.update_directory(|directory| {
+            let woodgrove = directory.tenants.iter_mut().find(|t| t.id.to_string() == DEMO_WOODGROVE).unwrap();
+            woodgrove.grantable_roles = None;
+        });
+        browser.forget_everyone().await;
+        browser.goto(&shown).await;
+        browser.page("re-consent-landing", CONTINUE).await;
+        let landing = browser.text("main").await;
+        assert!(landing.contains("Woodgrove") && landing.contains(DEMO_WOODGROVE), "pinned to the tenant: {landing}");
+        browser.click(CONTINUE).await;
+        browser.page("re-consent-pick-account", PICKER).await;
+        browser.click(&account(DIEGO)).await;
+        browser.page("re-consent-consent", ACCEPT).await.click().await.unwrap();
+        browser.page("re-consent-connected", CONNECTED).await;
+        let page = browser.body_text().await;
+        assert!(page.contains("Verified") && page.contains(DEMO_WOODGROVE), "{page}");
+        let consents: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM consents WHERE tenant_id = ?").bind(DEMO_WOODGROVE).fetch_one(&app.db).await.unwrap();
+        assert_eq!(consents, 2, "both consents kept");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The checks themselves catch what they are for.
+
+#[tokio::test]
+async fn the_page_checks_catch_violations_console_errors_and_foreign_requests() {
+    run("self-test", async |_: &TestApp, browser: &mut Browser| {
+        // A page that breaks every rule: no language, an unnamed button, a console error, and a request
+        // to another origin (which the browser cannot even resolve).
+        let bad = "<!doctype html><html><head><title>bad</title></head><body><main>\
+                   <button></button><img alt='' src='http://elsewhere.example/pixel.png'></main></body></html>";
+        browser.goto(&format!("data:text/html,{bad}")).await;
+        browser.find("button").await;
+        browser.js("console.error('on purpose')", vec![]).await;
+        let violations = browser.serious_violations().await;
+        let ids: Vec<&str> = violations.iter().filter_map(|v| v["id"].as_str()).collect();
+        assert!(ids.contains(&"button-name") && ids.contains(&"html-has-lang"), "{ids:?}");
+        let errors = browser.console_errors().await;
+        assert!(errors.iter().any(|e| e.contains("on purpose")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.contains("elsewhere.example")), "{errors:?}");
+        let foreign = browser.foreign_requests().await;
+        assert!(foreign.iter().any(|u| u.contains("elsewhere.example")), "{foreign:?}");
+    })
+    .await;
+}
