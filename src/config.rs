@@ -145,6 +145,11 @@ pub struct ConfigArgs {
     #[arg(long, env = "PORTAL_SMTP_URL", value_name = "URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
 
+    /// PEM file of a CA to trust for the SMTP server's certificate, besides the public CAs (an internal
+    /// mail relay). Only with a TLS PORTAL_SMTP_URL.
+    #[arg(long, env = "PORTAL_SMTP_CA_FILE", value_name = "PATH")]
+    pub smtp_ca_file: Option<PathBuf>,
+
     /// Sender of e-mails, such as "Fabrikam Onboarding <onboarding@fabrikam.example>" (required with
     /// PORTAL_SMTP_URL).
     #[arg(long, env = "PORTAL_MAIL_FROM", value_name = "MAILBOX")]
@@ -579,7 +584,18 @@ fn read_credential(args: &ConfigArgs) -> Result<ClientCredential, ConfigError> {
 fn parse_email_settings(args: &ConfigArgs) -> Result<crate::email::EmailSettings, ConfigError> {
     use crate::email::{EmailSettings, SmtpUrl, TransportSettings};
     let transport = match args.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-        Some(url) => TransportSettings::Smtp(SmtpUrl::parse(url).map_err(|e| problem("PORTAL_SMTP_URL", e))?),
+        Some(url) => {
+            let url = SmtpUrl::parse(url).map_err(|e| problem("PORTAL_SMTP_URL", e))?;
+            match &args.smtp_ca_file {
+                Some(path) => {
+                    let pem =
+                        std::fs::read(path).map_err(|e| problem("PORTAL_SMTP_CA_FILE", format!("cannot read {}: {e}", path.display())))?;
+                    TransportSettings::Smtp(url.trusting(&pem).map_err(|e| problem("PORTAL_SMTP_CA_FILE", e))?)
+                }
+                None => TransportSettings::Smtp(url),
+            }
+        }
+        None if args.smtp_ca_file.is_some() => return Err(problem("PORTAL_SMTP_CA_FILE", "is set without PORTAL_SMTP_URL")),
         None => TransportSettings::Off,
     };
     let from = match args.mail_from.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
@@ -704,6 +720,13 @@ mod tests {
             (&["--notify-emails=alex@example.com,not an address"], "PORTAL_NOTIFY_EMAILS"),
             (&["--reminder-after-days=0"], "PORTAL_REMINDER_AFTER_DAYS"),
             (&["--reminder-max=11"], "PORTAL_REMINDER_MAX"),
+            (&["--smtp-ca-file=/nonexistent.pem"], "PORTAL_SMTP_CA_FILE"),
+            (
+                &["--smtp-url=smtps://mail.example.com", "--mail-from=a@example.com", "--smtp-ca-file=/nonexistent.pem"],
+                "PORTAL_SMTP_CA_FILE",
+            ),
+            (&["--smtp-url=smtps://mail.example.com", "--mail-from=a@example.com", "--smtp-ca-file=Cargo.toml"], "PORTAL_SMTP_CA_FILE"),
+            (&["--smtp-url=smtp://127.0.0.1:25", "--mail-from=a@example.com", "--smtp-ca-file=Cargo.toml"], "PORTAL_SMTP_CA_FILE"),
         ];
         for (extra, variable) in cases {
             let error = with(extra).unwrap_err();

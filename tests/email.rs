@@ -41,12 +41,23 @@ struct SmtpSink {
 
 impl SmtpSink {
     fn start(port: u16) -> Self {
+        Self::start_with(port, &[])
+    }
+
+    /// The sink with TLS: `mode` is `starttls` or `smtps`, with the certificate and key in `pki`.
+    fn start_tls(port: u16, mode: &str, pki: &std::path::Path) -> Self {
+        let (cert, key) = (pki.join("cert.pem"), pki.join("key.pem"));
+        Self::start_with(port, &[mode, cert.to_str().unwrap(), key.to_str().unwrap()])
+    }
+
+    fn start_with(port: u16, extra: &[&str]) -> Self {
         let out = tempfile::tempdir().unwrap();
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
         let mut child = Command::new(python())
             .arg(script)
             .arg(port.to_string())
             .arg(out.path())
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -678,4 +689,41 @@ async fn recorded(app: &TestApp) -> Vec<db::outbox::OutboxRow> {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("a message stayed in `sending`");
+}
+
+#[tokio::test]
+async fn mail_goes_over_starttls_and_implicit_tls_and_the_certificate_is_checked() {
+    let pki = tempfile::tempdir().unwrap();
+    consent_portal::fake_entra::server::tls_self_signed(pki.path()).unwrap();
+    let ca = std::fs::read(pki.path().join("ca.pem")).unwrap();
+    for (mode, url) in [("starttls", "smtp://127.0.0.1:{port}?tls=required"), ("smtps", "smtps://127.0.0.1:{port}")] {
+        let port = free_port();
+        let sink = SmtpSink::start_tls(port, mode, pki.path());
+        let url = SmtpUrl::parse(&url.replace("{port}", &port.to_string())).unwrap();
+
+        // Without the server's CA, its certificate is refused: nothing is sent, the row waits.
+        let untrusting = url.clone();
+        let app = spawn_app_configured(move |config| config.email.transport = TransportSettings::Smtp(untrusting)).await;
+        invite_with_email(&app, "Contoso", "it@contoso.example", "en", 14).await;
+        worker::run_once(&app.state, OffsetDateTime::now_utc()).await.unwrap();
+        let rows = outbox(&app).await;
+        assert_eq!(rows[0].status, "queued", "{mode}: {:?}", rows[0].last_reply);
+        assert!(
+            rows[0].last_reply.as_deref().unwrap_or_default().to_lowercase().contains("certificate"),
+            "{mode}: {:?}",
+            rows[0].last_reply
+        );
+        assert!(sink.messages().is_empty());
+
+        // Trusting it (PORTAL_SMTP_CA_FILE), the e-mail goes, encrypted all the way.
+        let trusting = url.trusting(&ca).unwrap();
+        let app = spawn_app_configured(move |config| config.email.transport = TransportSettings::Smtp(trusting)).await;
+        invite_with_email(&app, "Contoso", "it@contoso.example", "en", 14).await;
+        worker::run_once(&app.state, OffsetDateTime::now_utc()).await.unwrap();
+        let rows = outbox(&app).await;
+        assert_eq!(rows[0].status, "sent", "{mode}: {:?}", rows[0].last_reply);
+        let messages = sink.messages();
+        assert_eq!(messages.len(), 1, "{mode}");
+        assert_eq!(messages[0]["rcpt_tos"][0], "it@contoso.example");
+    }
 }

@@ -1,17 +1,21 @@
 """A real SMTP server for the e-mail tests (aiosmtpd, Debian's python3-aiosmtpd).
 
-    python3 tests/smtp_sink.py PORT OUT_DIR
+    python3 tests/smtp_sink.py PORT OUT_DIR [starttls|smtps CERT_PEM KEY_PEM]
 
 Listens on 127.0.0.1:PORT, prints "ready" once it accepts connections, and writes each message it
 accepts to OUT_DIR as one JSON file, decoded by Python's own e-mail parser (an independent reader of
 what the portal sends): envelope, headers, and the text and HTML parts. Recipients whose local part
 starts with "reject" get a permanent 550, those starting with "later" a temporary 451.
+
+With `starttls`, the server requires STARTTLS before any mail; with `smtps`, it speaks TLS from the
+first byte (implicit TLS). Either way with the given certificate and key.
 """
 
 import email
 import email.policy
 import json
 import os
+import ssl
 import sys
 import time
 import uuid
@@ -61,7 +65,18 @@ def main():
     port = int(sys.argv[1])
     out_dir = sys.argv[2]
     os.makedirs(out_dir, exist_ok=True)
-    controller = Controller(Sink(out_dir), hostname="127.0.0.1", port=port)
+    options = {}
+    if len(sys.argv) > 3:
+        mode, cert, key = sys.argv[3:6]
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        if mode == "starttls":
+            options = {"tls_context": context, "require_starttls": True}
+        elif mode == "smtps":
+            options = {"ssl_context": context}
+        else:
+            raise SystemExit("unknown mode %r" % mode)
+    controller = Controller(Sink(out_dir), hostname="127.0.0.1", port=port, **options)
     controller.start()
     print("ready", flush=True)
     try:

@@ -2,10 +2,13 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use url::Url;
 
 use super::TransportSettings;
@@ -18,9 +21,10 @@ const MEMORY_LIMIT: usize = 200;
 
 /// `PORTAL_SMTP_URL`, checked: `smtp://host:port` (plain, loopback only), `smtp://host:587?tls=required`
 /// (STARTTLS) or `smtps://host:465` (implicit TLS), optionally with `user:password@`. The password is a
-/// secret: `Debug` and [`SmtpUrl::shown`] print `[redacted]`.
+/// secret: `Debug` and [`SmtpUrl::shown`] print `[redacted]`. With [`SmtpUrl::trusting`], the server's
+/// certificate may also chain to an extra CA (an internal mail relay's), besides the public ones.
 #[derive(Clone)]
-pub struct SmtpUrl(Url);
+pub struct SmtpUrl(Url, Option<Arc<[u8]>>);
 
 impl SmtpUrl {
     pub fn parse(value: &str) -> Result<Self, String> {
@@ -53,7 +57,20 @@ impl SmtpUrl {
         if url.password().is_some() && url.username().is_empty() {
             return Err("has a password without a user name".into());
         }
-        Ok(Self(url))
+        Ok(Self(url, None))
+    }
+
+    /// Also trusts the CA certificates of `pem` for the server's certificate (TLS URLs only).
+    pub fn trusting(self, pem: &[u8]) -> Result<Self, String> {
+        if self.0.scheme() == "smtp" && self.0.query().is_none() {
+            return Err("a CA is only used with TLS: smtps:// or smtp://…?tls=required".into());
+        }
+        let certificates = CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().unwrap_or_default();
+        if certificates.is_empty() {
+            return Err("holds no PEM certificate".into());
+        }
+        Certificate::from_pem(pem).map_err(|e| format!("holds no usable PEM certificate ({e})"))?;
+        Ok(Self(self.0, Some(Arc::from(pem))))
     }
 
     /// The URL with its password replaced by `[redacted]`, for messages and logs.
@@ -70,8 +87,17 @@ impl SmtpUrl {
     }
 
     fn transport(&self) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(self.0.as_str())
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(self.0.as_str())
             .map_err(|e| anyhow::anyhow!("PORTAL_SMTP_URL {}: {e}", self.shown()))?;
+        if let Some(pem) = &self.1 {
+            // The same TLS as the URL asks for, with the extra CA beside the public roots.
+            let host = self.0.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+            let parameters = TlsParameters::builder(host)
+                .add_root_certificate(Certificate::from_pem(pem)?)
+                .build()
+                .map_err(|e| anyhow::anyhow!("PORTAL_SMTP_CA_FILE: {e}"))?;
+            builder = builder.tls(if self.0.scheme() == "smtps" { Tls::Wrapper(parameters) } else { Tls::Required(parameters) });
+        }
         Ok(builder.timeout(Some(SMTP_TIMEOUT)).build())
     }
 }
