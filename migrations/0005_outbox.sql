@@ -17,7 +17,8 @@ CREATE TABLE outbox (
     last_reply       TEXT,                             -- the SMTP reply (or connection error) of the last attempt
     requested_by     TEXT,                             -- a staff UPN, "cli", "system"
     created_at       TEXT NOT NULL,
-    sent_at          TEXT
+    sent_at          TEXT,
+    resent_as        TEXT REFERENCES outbox(id)        -- a failed or interrupted e-mail staff sent again: the copy
 );
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 CREATE INDEX outbox_invite ON outbox(invite_id, kind);

@@ -164,6 +164,8 @@ async fn run_serve(args: ConfigArgs) -> ExitCode {
 }
 
 pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState) -> ExitCode {
+    // A catalogue that does not parse stops the start, not the first customer's page.
+    crate::i18n::load();
     let schedule = crate::monitor::schedule::spawn(state.sweeper.clone(), state.db.clone());
     let mail_worker = crate::email::worker::spawn(state.clone());
     // Expired sessions are deleted at start and every hour (the store only hides them).
@@ -181,7 +183,9 @@ pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState)
     };
     let served = server::serve(listener, router(state), server::shutdown_signal()).await;
     schedule.abort();
-    mail_worker.abort();
+    // The e-mail being sent, if any, is recorded before the process ends (its SMTP conversation is
+    // bounded by the transport's timeout).
+    mail_worker.stop(crate::email::WORKER_STOP_GRACE).await;
     session_cleanup.abort();
     match served {
         Ok(()) => {

@@ -612,6 +612,9 @@ fn parse_email_settings(args: &ConfigArgs) -> Result<crate::email::EmailSettings
     for part in args.notify_emails.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()) {
         notify.push(crate::email::parse_address(part).map_err(|e| problem("PORTAL_NOTIFY_EMAILS", e))?);
     }
+    if !notify.is_empty() && matches!(transport, TransportSettings::Off) {
+        return Err(problem("PORTAL_NOTIFY_EMAILS", "needs PORTAL_SMTP_URL: without it no e-mail can be sent"));
+    }
     if !(1..=90).contains(&args.reminder_after_days) {
         return Err(problem("PORTAL_REMINDER_AFTER_DAYS", "must be between 1 and 90"));
     }
@@ -718,6 +721,7 @@ mod tests {
             (&["--smtp-url=smtps://mail.example.com"], "PORTAL_MAIL_FROM"),
             (&["--smtp-url=smtps://mail.example.com", "--mail-from=Fabrikam <nope>"], "PORTAL_MAIL_FROM"),
             (&["--notify-emails=alex@example.com,not an address"], "PORTAL_NOTIFY_EMAILS"),
+            (&["--notify-emails=alex@example.com"], "PORTAL_NOTIFY_EMAILS"),
             (&["--reminder-after-days=0"], "PORTAL_REMINDER_AFTER_DAYS"),
             (&["--reminder-max=11"], "PORTAL_REMINDER_MAX"),
             (&["--smtp-ca-file=/nonexistent.pem"], "PORTAL_SMTP_CA_FILE"),

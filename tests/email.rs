@@ -482,7 +482,7 @@ async fn smtp_down_queues_then_delivers_once_across_a_restart() {
     assert!(!rows[0].last_reply.as_deref().unwrap_or_default().is_empty(), "the connection error is kept");
     assert!(rows[0].next_attempt_at > db::timestamp_text(now), "retried later");
     let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invite_links").fetch_one(&app.db).await.unwrap();
-    assert_eq!(links, 0, "the link of the failed attempt is dropped");
+    assert_eq!(links, 1, "a retried attempt keeps its link: a connection lost after the message went out can mean it arrived");
     assert_eq!(worker::run_once(&app.state, now).await.unwrap(), worker::Pass::default(), "not before its time");
 
     // The portal restarts (a new application on the same database) and the server comes back.
@@ -547,6 +547,14 @@ async fn an_interrupted_email_is_not_sent_again_until_staff_resend_it() {
     // The server has the message; the worker records its answer right after.
     let rows = recorded(&app).await;
     assert_eq!((rows[0].status.as_str(), rows[1].status.as_str()), ("interrupted", "sent"));
+    assert_eq!(rows[0].resent_as.as_deref(), Some(rows[1].id.as_str()));
+
+    // Once: a second click (or a second admin) queues nothing more, and the button is gone.
+    let again = client.post(app.url(&format!("/outbox/{}/resend", rows[0].id))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(outbox(&app).await.len(), 2);
+    let page = client.get(app.url("/outbox")).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains(&format!("/outbox/{}/resend", rows[0].id)) && page.contains("sent again as"), "{page}");
 }
 
 #[tokio::test]

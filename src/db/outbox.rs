@@ -22,10 +22,12 @@ pub struct OutboxRow {
     pub requested_by: Option<String>,
     pub created_at: String,
     pub sent_at: Option<String>,
+    /// The copy staff queued of this failed or interrupted e-mail.
+    pub resent_as: Option<String>,
 }
 
 const COLUMNS: &str = "id, kind, recipient, language, invite_id, tenant_id, detail, follows, status, attempts, next_attempt_at, \
-                       last_reply, requested_by, created_at, sent_at";
+                       last_reply, requested_by, created_at, sent_at, resent_as";
 
 pub struct NewMessage<'a> {
     pub kind: &'a str,
@@ -65,6 +67,17 @@ pub async fn insert_once(conn: &mut SqliteConnection, new: NewMessage<'_>, now: 
 /// Queues a message, due at once. Returns its id.
 pub async fn insert(conn: &mut SqliteConnection, new: NewMessage<'_>, now: &str) -> Result<String, sqlx::Error> {
     insert_once(conn, new, now).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Records that `id` (failed or interrupted) was sent again as `copy`. False when it was already
+/// resent, or is not failed or interrupted: a second click queues nothing.
+pub async fn mark_resent(conn: &mut SqliteConnection, id: &str, copy: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE outbox SET resent_as = ? WHERE id = ? AND resent_as IS NULL AND status IN ('failed', 'interrupted')")
+        .bind(copy)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// One staff notification per recipient.
@@ -116,9 +129,9 @@ pub async fn mark_sent(conn: &mut SqliteConnection, id: &str, reply: &str, now: 
     Ok(())
 }
 
-/// A temporary failure: queued again for `next_attempt_at`; the link minted for the attempt is dropped.
+/// A temporary failure: queued again for `next_attempt_at`. The attempt's link is kept: an error after the message went out (a lost `250`) can mean it arrived,
+/// and its link must then work.
 pub async fn mark_retry(conn: &mut SqliteConnection, id: &str, reply: &str, next_attempt_at: &str) -> Result<(), sqlx::Error> {
-    delete_links(&mut *conn, id).await?;
     sqlx::query("UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_reply = ? WHERE id = ? AND status = 'sending'")
         .bind(next_attempt_at)
         .bind(reply)

@@ -27,6 +27,9 @@ use crate::config::Config;
 use crate::db;
 pub use transport::{DeliveredMessage, MemoryMailbox, SmtpUrl, Transport};
 
+/// How long a shutdown waits for the e-mail being sent: one SMTP conversation, and a little more.
+pub const WORKER_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(35);
+
 /// How long the worker sleeps when nobody wakes it.
 pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 

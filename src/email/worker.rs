@@ -7,8 +7,11 @@
 //! connection), or `failed` (5xx). Every timestamp comes from the `now` given, so tests drive the
 //! clock.
 
+use std::time::Duration;
+
 use serde_json::json;
 use time::OffsetDateTime;
+use tokio::sync::watch;
 
 use super::compose::{self, ComposeError, Composed, InviteFacts, StaffEvent, StaffFacts};
 use super::transport::Outcome;
@@ -19,24 +22,55 @@ use crate::db::outbox::{NewMessage, OutboxRow};
 use crate::domain::InviteToken;
 use crate::i18n::Language;
 
+/// The running worker. Dropping it stops the worker at once (tests); [`Worker::stop`] lets the message
+/// in flight finish and be recorded first (a graceful shutdown).
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Stops taking messages, and waits up to `grace` for the one being sent to be recorded. A message
+    /// still sending after that stays `sending`, and the next start marks it `interrupted`.
+    pub async fn stop(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take()
+            && tokio::time::timeout(grace, task).await.is_err()
+        {
+            tracing::warn!("the e-mail worker did not finish in time; an e-mail being sent will show as interrupted");
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
 /// Starts the worker. Rows a previous process left `sending` become `interrupted` first.
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+pub fn spawn(state: AppState) -> Worker {
+    let (stop, mut stopping) = watch::channel(false);
+    let task = tokio::spawn(async move {
         match db::outbox::mark_interrupted(&state.db).await {
             Ok(0) => {}
             Ok(count) => tracing::warn!(count, "e-mails were interrupted while sending; staff can resend them from /outbox"),
             Err(error) => tracing::error!(%error, "cannot check the outbox for interrupted e-mails"),
         }
-        loop {
-            if let Err(error) = run_once(&state, OffsetDateTime::now_utc()).await {
+        while !*stopping.borrow() {
+            if let Err(error) = run_pass(&state, OffsetDateTime::now_utc(), Some(&stopping)).await {
                 tracing::error!(%error, "the e-mail worker failed; it tries again");
             }
             tokio::select! {
                 () = state.mailer.woken() => {}
                 () = tokio::time::sleep(super::POLL_INTERVAL) => {}
+                _ = stopping.changed() => {}
             }
         }
-    })
+    });
+    Worker { stop, task: Some(task) }
 }
 
 /// What one pass did.
@@ -51,11 +85,18 @@ pub struct Pass {
 
 /// One pass at `now`: queue the reminders that are due, then send every message due.
 pub async fn run_once(state: &AppState, now: OffsetDateTime) -> Result<Pass, sqlx::Error> {
+    run_pass(state, now, None).await
+}
+
+/// A pass that ends early, between two messages, once `stopping` says so.
+async fn run_pass(state: &AppState, now: OffsetDateTime, stopping: Option<&watch::Receiver<bool>>) -> Result<Pass, sqlx::Error> {
     let mut pass = Pass { reminders_queued: queue_reminders(&state.db, &state.config.email, now).await?, ..Pass::default() };
     if !state.config.email.enabled() {
         return Ok(pass);
     }
-    while let Some(result) = deliver_next(state, now).await? {
+    while !stopping.is_some_and(|s| *s.borrow())
+        && let Some(result) = deliver_next(state, now).await?
+    {
         match result {
             Delivery::Sent => pass.sent += 1,
             Delivery::Retried => pass.retried += 1,

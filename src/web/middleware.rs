@@ -63,9 +63,11 @@ impl SecurityHeaders {
 /// response that did not choose its own caching (pages can carry personal data).
 pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    let sandboxed = response.extensions().get::<SandboxedPolicy>().is_some();
     let headers = response.headers_mut();
-    // A response may bring a stricter policy of its own (the demo's e-mail preview: a sandbox).
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+    // One response may bring its own policy: the demo's e-mail preview, which is sandboxed (see
+    // `SandboxedPolicy`). Any other response gets the portal's, whatever a handler set.
+    if !(sandboxed && headers.contains_key(header::CONTENT_SECURITY_POLICY)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, state.security_headers.content_security_policy.clone());
     }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -81,6 +83,12 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
     }
     response
 }
+
+/// Marks a response whose own `Content-Security-Policy` replaces the portal's: a `sandbox` policy
+/// with `default-src 'none'` and no script. Only the demo's preview of an e-mail's HTML part uses it:
+/// e-mails need inline styles, so it allows `style-src 'unsafe-inline'`, and nothing else.
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxedPolicy;
 
 /// Refuses oversized request targets (414) and headers (431) before any handler sees them.
 pub async fn limit_request_size(request: Request, next: Next) -> Response {

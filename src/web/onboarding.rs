@@ -271,8 +271,9 @@ pub(crate) fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     }
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         // Browsers send `Origin: null` for a form POST from a page with `Referrer-Policy: no-referrer`
-        // (ours): then only `Sec-Fetch-Site` can tell, and the CSRF token still has to match.
-        Some("null") => matches!(headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()), None | Some("same-origin")),
+        // (ours): then only `Sec-Fetch-Site` can tell (every browser that sends `null` there sends it
+        // too), and the CSRF token still has to match.
+        Some("null") => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("same-origin"),
         Some(origin) => origin.trim_end_matches('/') == state.config.public_url.origin().ascii_serialization(),
         None => true,
     }

@@ -68,7 +68,10 @@ fn split_link(text: &str, portal: &str) -> (String, Option<String>, String) {
 /// `GET /outbox` (staff).
 async fn page(State(state): State<AppState>, staff: StaffUser) -> Result<Response, AppError> {
     let rows = db::outbox::list_recent(&state.db, LIMIT).await?;
-    let lines = rows.into_iter().map(|row| Line { resendable: matches!(row.status.as_str(), "failed" | "interrupted"), row }).collect();
+    let lines = rows
+        .into_iter()
+        .map(|row| Line { resendable: matches!(row.status.as_str(), "failed" | "interrupted") && row.resent_as.is_none(), row })
+        .collect();
     let portal = state.config.public_url_for("/");
     let delivered = state
         .mailer
@@ -101,6 +104,7 @@ async fn html_part(State(state): State<AppState>, _staff: StaffUser, Path(id): P
     let message = state.mailer.memory().and_then(|m| m.find(&id)).ok_or(AppError::NotFound)?;
     let mut response = Html(message.html).into_response();
     response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PREVIEW_POLICY));
+    response.extensions_mut().insert(super::middleware::SandboxedPolicy);
     Ok(response)
 }
 
@@ -114,9 +118,12 @@ async fn resend(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     staff.check_form(&state, &headers, &form.csrf, true)?;
+    if !state.config.email.enabled() {
+        return Err(AppError::Conflict("E-mails are off: set PORTAL_SMTP_URL and PORTAL_MAIL_FROM.".into()));
+    }
     let row = db::outbox::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
-    if !matches!(row.status.as_str(), "failed" | "interrupted") {
-        return Err(AppError::Conflict("Only a failed or interrupted e-mail can be sent again.".into()));
+    if !matches!(row.status.as_str(), "failed" | "interrupted") || row.resent_as.is_some() {
+        return Err(AppError::Conflict("Only a failed or interrupted e-mail can be sent again, once.".into()));
     }
     let kind = if row.kind == "reminder" { "onboarding" } else { row.kind.as_str() };
     let mut tx = db::begin_write(&state.db).await?;
@@ -130,7 +137,12 @@ async fn resend(
         follows: None,
         requested_by: &staff.upn,
     };
-    db::outbox::insert(&mut tx, new, &db::now_text()).await?;
+    let copy = db::outbox::insert(&mut tx, new, &db::now_text()).await?;
+    // A second click (or a second admin) finds it already resent: nothing more is queued.
+    if !db::outbox::mark_resent(&mut tx, &row.id, &copy).await? {
+        tx.rollback().await?;
+        return Err(AppError::Conflict("This e-mail was already sent again.".into()));
+    }
     tx.commit().await?;
     state.mailer.wake();
     Ok(Redirect::to("/outbox").into_response())
