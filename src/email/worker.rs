@@ -198,15 +198,43 @@ async fn deliver_next(state: &AppState, now: OffsetDateTime) -> Result<Option<De
     tx.commit().await?;
 
     let outcome = state.mailer.transport.send(message, &composed, &row.id, &row.recipient).await;
+    // The answer must be recorded: a row left `sending` would wait for the next start. The database
+    // may be busy for a moment, so try a few times.
+    let mut tries = 0;
+    loop {
+        match record(state, &row, customer_id.as_deref(), &outcome, now).await {
+            Ok(delivery) => return Ok(Some(delivery)),
+            Err(error) if tries < RECORD_TRIES => {
+                tries += 1;
+                tracing::warn!(%error, outbox_id = %row.id, "cannot record the server's answer yet; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Times the server's answer is recorded again after a database error.
+const RECORD_TRIES: u32 = 5;
+
+/// Records what the server answered for `row`, in one transaction.
+async fn record(
+    state: &AppState,
+    row: &OutboxRow,
+    customer_id: Option<&str>,
+    outcome: &Outcome,
+    now: OffsetDateTime,
+) -> Result<Delivery, sqlx::Error> {
+    let now_text = db::timestamp_text(now);
     let mut tx = db::begin_write(&state.db).await?;
-    let delivery = match &outcome {
+    let delivery = match outcome {
         Outcome::Accepted(reply) => {
             db::outbox::mark_sent(&mut tx, &row.id, reply, &now_text).await?;
             if Kind::parse(&row.kind).is_some_and(Kind::is_for_customer) {
                 let event = db::audit::NewAuditEvent {
                     kind: "invite.sent",
                     actor: row.requested_by.as_deref(),
-                    customer_id: customer_id.as_deref(),
+                    customer_id,
                     invite_id: row.invite_id.as_deref(),
                     tenant_id: None,
                     detail: json!({ "outbox_id": row.id, "email": row.kind, "to": row.recipient }),
@@ -230,7 +258,7 @@ async fn deliver_next(state: &AppState, now: OffsetDateTime) -> Result<Option<De
         }
     };
     tx.commit().await?;
-    Ok(Some(delivery))
+    Ok(delivery)
 }
 
 /// Composes a claimed row; for a customer e-mail, mints its link (stored as a hash, in the claiming
