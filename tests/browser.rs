@@ -181,7 +181,16 @@ async fn the_customer_connects_in_italian() {
         browser.find(CONTINUE).await;
         assert_eq!(browser.lang().await, "it");
         browser.goto(&link).await;
-        connect(browser, MEGAN).await;
+        browser.page("landing-again", CONTINUE).await.click().await.unwrap();
+        // Microsoft is asked for Italian pages too (`ui_locales`), and the built-in fake obliges.
+        browser.page("pick-account", PICKER).await;
+        assert_eq!(browser.lang().await, "it");
+        assert!(browser.body_text().await.contains("Scegli un account"));
+        browser.click(&account(MEGAN)).await;
+        browser.page("consent", ACCEPT).await;
+        assert_eq!(browser.text(ACCEPT).await, "Accetta");
+        browser.click(ACCEPT).await;
+        browser.page("connected", CONNECTED).await;
         assert_eq!(browser.lang().await, "it");
         let heading = browser.text(CONNECTED).await;
         assert!(heading.contains("Collegato") && heading.contains(DEMO_CONTOSO), "{heading}");

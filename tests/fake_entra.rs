@@ -1710,3 +1710,71 @@ async fn control_api_refuses_arrays_and_statuses_that_are_not_errors() {
     let contoso = directory["tenants"].as_array().unwrap().iter().find(|t| t["id"] == tenant).unwrap();
     assert_eq!(contoso["faults"], serde_json::json!({}), "nothing was set");
 }
+
+#[tokio::test]
+async fn the_pages_speak_the_language_the_app_asks_for_and_remember_it() {
+    let fake = Fake::start().await;
+    let (_, challenge) = pkce();
+    let redirect_uri = auth_callback();
+    let params = [
+        ("client_id", DEMO_CLIENT_ID),
+        ("response_type", "code"),
+        ("redirect_uri", redirect_uri.as_str()),
+        ("scope", "openid profile"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("nonce", "n"),
+        ("state", "s"),
+        ("ui_locales", "it-IT en"),
+    ];
+    let url = url::Url::parse_with_params(&fake.url(&format!("/{DEMO_CONTOSO}/oauth2/v2.0/authorize")), &params).unwrap();
+    let response = fake.client.get(url).send().await.unwrap();
+    let cookie = response.headers().get_all(header::SET_COOKIE).iter().any(|c| c.to_str().unwrap().starts_with("fake_ui_locale=it"));
+    assert!(cookie, "the language is remembered");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<html lang=\"it\"") && html.contains("Scegli un account") && html.contains("Amministratore"), "{html}");
+    let (interaction, user_id) = picker_form(&html, "megan@contoso.example");
+    let signed_in = fake
+        .client
+        .post(fake.url("/_fake/ui/login"))
+        .form(&[("interaction", interaction.as_str()), ("user_id", user_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_in.status().is_redirection());
+
+    // Admin consent carries no ui_locales: the cookie keeps the pages Italian.
+    let consent_page = fake.admin_consent(DEMO_CONTOSO, &consent_callback(), Some(SCOPE), "st").await.text().await.unwrap();
+    assert!(consent_page.contains("<html lang=\"it\""), "{consent_page}");
+    assert!(
+        consent_page.contains("Autorizzazioni richieste") && consent_page.contains("value=\"accept\">Accetta</button>"),
+        "{consent_page}"
+    );
+    assert!(consent_page.contains("<strong>Contoso</strong>"), "{consent_page}");
+
+    // Another browser: its Accept-Language decides; a non-admin's error page is Italian around
+    // Microsoft's English AADSTS message.
+    let browser = http_client();
+    let consent_url = url::Url::parse_with_params(
+        &fake.url(&format!("/{DEMO_CONTOSO}/v2.0/adminconsent")),
+        &[("client_id", DEMO_CLIENT_ID), ("redirect_uri", consent_callback().as_str()), ("scope", SCOPE), ("state", "st2")],
+    )
+    .unwrap();
+    let html = browser.get(consent_url.clone()).header("accept-language", "it-IT,it;q=0.9").send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("Scegli un account") && (html.contains("serve l&#39;approvazione") || html.contains("serve l'approvazione")),
+        "{html}"
+    );
+    let (interaction, user_id) = picker_form(&html, "adele@contoso.example");
+    let error = browser
+        .post(fake.url("/_fake/ui/login"))
+        .form(&[("interaction", interaction.as_str()), ("user_id", user_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error.status(), StatusCode::FORBIDDEN);
+    let html = error.text().await.unwrap();
+    assert!(html.contains("Torna all") && html.contains("AADSTS90093: This operation can only be performed by an administrator"), "{html}");
+    let english = http_client().get(consent_url).header("accept-language", "en-GB").send().await.unwrap().text().await.unwrap();
+    assert!(english.contains("<html lang=\"en\"") && english.contains("Pick an account"), "{english}");
+}

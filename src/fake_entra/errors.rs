@@ -9,6 +9,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::i18n::{Language, Messages};
+
 /// An AADSTS error.
 #[derive(Debug, Clone)]
 pub struct AadError {
@@ -209,6 +211,7 @@ pub fn throttled(retry_after_s: u64) -> Response {
 #[derive(Template)]
 #[template(path = "fake_entra/error.html")]
 struct ErrorPageTemplate<'a> {
+    tr: Messages,
     code: u32,
     message: &'a str,
     trace_id: String,
@@ -220,7 +223,13 @@ struct ErrorPageTemplate<'a> {
 /// Microsoft's "Sorry, but we're having trouble signing you in" page. `back_to_app`, when given, is a
 /// link that returns to the app with the error (what the page's "Back to the application" does).
 pub fn error_page(error: &AadError, back_to_app: Option<&str>) -> Response {
+    error_page_in(error, back_to_app, Language::English)
+}
+
+/// [`error_page`] in a language (its words; the AADSTS message stays English, as Microsoft's does).
+pub fn error_page_in(error: &AadError, back_to_app: Option<&str>, language: Language) -> Response {
     let page = ErrorPageTemplate {
+        tr: Messages::new(language),
         code: error.code,
         message: &error.message,
         trace_id: Uuid::new_v4().to_string(),

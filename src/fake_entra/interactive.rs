@@ -8,6 +8,11 @@
 //! A non-admin on a consent page gets the AADSTS90093 page (v1 link: AADSTS90094); a user of another
 //! tenant gets AADSTS50020. Those pages offer "Back to the application", which returns to the redirect
 //! URI with `error=access_denied` and the AADSTS code, so the app can explain and offer a retry.
+//!
+//! The pages speak the language the app asks for with `ui_locales` (OpenID Connect's parameter, which
+//! Microsoft honours), remembered in a cookie for the pages that follow (admin consent carries no
+//! `ui_locales`), else the browser's `Accept-Language`: English or Italian. AADSTS messages stay
+//! English, as Microsoft's do, and so do the API's own permission descriptions.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -22,10 +27,12 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::directory::{AppRegistration, Directory, Tenant, User};
-use super::errors::{AadError, error_page};
+use super::errors::{AadError, error_page, error_page_in};
 use super::{AutoConsent, FakeEntra, SharedFake, TenantSegment, random_token, resolve_tenant, unix_now, with_log_detail};
+use crate::i18n::{Language, Messages};
 
 const SESSION_COOKIE: &str = "fake_estsauth";
+const LANGUAGE_COOKIE: &str = "fake_ui_locale";
 const INTERACTION_LIFETIME: Duration = Duration::from_secs(15 * 60);
 const CODE_LIFETIME_S: i64 = 600;
 
@@ -58,6 +65,8 @@ pub struct Interaction {
     pub kind: InteractionKind,
     pub user_id: Option<String>,
     pub created: Instant,
+    /// The language of the pages of this interaction.
+    pub language: Language,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +77,34 @@ pub enum InteractionKind {
 }
 
 type Params = HashMap<String, String>;
+
+/// The language of the pages: `ui_locales` (its first tag we speak), then the cookie an earlier
+/// `ui_locales` left, then `Accept-Language`, then English.
+fn page_language(params: &Params, headers: &HeaderMap) -> Language {
+    let asked = params.get("ui_locales").and_then(|tags| tags.split_whitespace().find_map(Language::parse));
+    let remembered = || {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(name, _)| *name == LANGUAGE_COOKIE)
+            .and_then(|(_, value)| Language::parse(value))
+    };
+    let accepted = || headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Language::from_accept_language);
+    asked.or_else(remembered).or_else(accepted).unwrap_or_default()
+}
+
+/// Remembers a `ui_locales` language for the pages that follow, as Microsoft's cookies do.
+fn remember_language(mut response: Response, params: &Params, language: Language) -> Response {
+    if params.contains_key("ui_locales")
+        && let Ok(cookie) = HeaderValue::from_str(&format!("{LANGUAGE_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax", language.code()))
+    {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
 
 fn page(error: AadError) -> Response {
     error_page(&error, None)
@@ -153,7 +190,12 @@ fn store_interaction(fake: &FakeEntra, interaction: Interaction) -> String {
 }
 
 /// `GET /{tenant}/oauth2/v2.0/authorize`: OpenID Connect sign-in with code, PKCE (S256), nonce, state.
-pub async fn authorize_v2(State(fake): State<SharedFake>, Path(tenant): Path<String>, Query(params): Query<Params>) -> Response {
+pub async fn authorize_v2(
+    State(fake): State<SharedFake>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
     let directory = fake.directory();
     let (app, redirect_uri, segment) = match validate_request(&directory, &params, &tenant, false) {
         Ok(found) => found,
@@ -185,13 +227,19 @@ pub async fn authorize_v2(State(fake): State<SharedFake>, Path(tenant): Path<Str
         },
         user_id: None,
         created: Instant::now(),
+        language: page_language(&params, &headers),
     };
     start(&fake, interaction, &params, false)
 }
 
 /// `GET /{tenant}/oauth2/authorize`: the v1 link of Microsoft's partner page
 /// (`prompt=consent|admin_consent&response_type=code&client_id[&redirect_uri][&state][&resource]`).
-pub async fn authorize_v1(State(fake): State<SharedFake>, Path(tenant): Path<String>, Query(params): Query<Params>) -> Response {
+pub async fn authorize_v1(
+    State(fake): State<SharedFake>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
     let directory = fake.directory();
     let (app, redirect_uri, segment) = match validate_request(&directory, &params, &tenant, true) {
         Ok(found) => found,
@@ -210,6 +258,7 @@ pub async fn authorize_v1(State(fake): State<SharedFake>, Path(tenant): Path<Str
         kind: InteractionKind::V1 { resource: params.get("resource").cloned(), consent },
         user_id: None,
         created: Instant::now(),
+        language: page_language(&params, &headers),
     };
     start(&fake, interaction, &params, consent)
 }
@@ -250,6 +299,7 @@ pub async fn admin_consent(
         kind: InteractionKind::AdminConsent { scope },
         user_id: None,
         created: Instant::now(),
+        language: page_language(&params, &headers),
     };
     // A person already signed in to the fake in this browser goes straight to the consent page.
     let reuse_session = !matches!(params.get("prompt").map(String::as_str), Some("login" | "select_account"));
@@ -271,7 +321,7 @@ pub async fn admin_consent(
 fn start(fake: &FakeEntra, interaction: Interaction, params: &Params, consent: bool) -> Response {
     let auto_upn = fake.state().auto.upn.clone();
     let directory = fake.directory();
-    let tenant = interaction.tenant;
+    let (tenant, language) = (interaction.tenant, interaction.language);
     let id = store_interaction(fake, interaction);
     if let Some(upn) = auto_upn {
         return match directory.user_by_upn(&upn) {
@@ -287,12 +337,13 @@ fn start(fake: &FakeEntra, interaction: Interaction, params: &Params, consent: b
         };
     }
     let login_hint = params.get("login_hint").map(String::as_str);
-    render_picker(fake, &directory, &id, tenant, login_hint, consent)
+    remember_language(render_picker(fake, &directory, &id, tenant, login_hint, consent, language), params, language)
 }
 
 #[derive(Template)]
 #[template(path = "fake_entra/signin.html")]
 struct PickerTemplate<'a> {
+    tr: Messages,
     interaction: &'a str,
     app_name: &'a str,
     groups: Vec<(&'a Tenant, Vec<&'a User>)>,
@@ -306,6 +357,7 @@ fn render_picker(
     tenant: TenantSegment,
     login_hint: Option<&str>,
     consent: bool,
+    language: Language,
 ) -> Response {
     let app_name = fake
         .state()
@@ -328,7 +380,7 @@ fn render_picker(
         })
         .filter(|(_, users)| !users.is_empty())
         .collect();
-    let template = PickerTemplate { interaction, app_name: &app_name, groups, consent };
+    let template = PickerTemplate { tr: Messages::new(language), interaction, app_name: &app_name, groups, consent };
     render(template.render())
 }
 
@@ -401,7 +453,7 @@ fn continue_as(fake: &FakeEntra, interaction_id: &str, user_id: &str) -> Respons
             interaction.client_id
         );
         let error = AadError::new(StatusCode::BAD_REQUEST, "invalid_request", 50020, message.clone());
-        return error_page(&error, back(50020, &message).as_deref());
+        return error_page_in(&error, back(50020, &message).as_deref(), interaction.language);
     }
     match &interaction.kind {
         InteractionKind::SignIn { nonce, code_challenge, scope, .. } => {
@@ -421,7 +473,7 @@ fn continue_as(fake: &FakeEntra, interaction_id: &str, user_id: &str) -> Respons
                     ),
                 };
                 let error = AadError::new(StatusCode::FORBIDDEN, "access_denied", code, message);
-                return error_page(&error, back(code, message).as_deref());
+                return error_page_in(&error, back(code, message).as_deref(), interaction.language);
             }
             if let Some(found) = fake.state().interactions.get_mut(interaction_id) {
                 found.user_id = Some(user.id.clone());
@@ -465,6 +517,7 @@ fn finish_with_code(
 #[derive(Template)]
 #[template(path = "fake_entra/consent.html")]
 struct ConsentTemplate<'a> {
+    tr: Messages,
     interaction: &'a str,
     app_name: &'a str,
     client_id: &'a str,
@@ -496,6 +549,7 @@ fn render_consent(
         .collect();
     let _ = fake;
     let template = ConsentTemplate {
+        tr: Messages::new(interaction.language),
         interaction: interaction_id,
         app_name: &app.display_name,
         client_id: &app.client_id,
@@ -523,7 +577,7 @@ pub async fn consent_decision(State(fake): State<SharedFake>, Form(form): Form<C
             let Some(interaction) = fake.state().interactions.get(&form.interaction).cloned() else {
                 return page(AadError::new(StatusCode::BAD_REQUEST, "invalid_request", 90015, "The sign-in session has expired."));
             };
-            render_picker(&fake, &directory, &form.interaction, interaction.tenant, None, true)
+            render_picker(&fake, &directory, &form.interaction, interaction.tenant, None, true, interaction.language)
         }
         _ => (StatusCode::BAD_REQUEST, "unknown decision").into_response(),
     }
