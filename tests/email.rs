@@ -670,22 +670,6 @@ async fn without_smtp_the_send_option_is_disabled() {
     assert!(html.contains("PORTAL_SMTP_URL is not set"));
 }
 
-#[test]
-fn every_email_key_is_in_both_catalogues() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let keys = |file: &str| -> Vec<String> {
-        std::fs::read_to_string(root.join(file))
-            .unwrap()
-            .lines()
-            .filter(|l| l.starts_with("email-"))
-            .map(|l| l.split(" =").next().unwrap().to_owned())
-            .collect()
-    };
-    let (english, italian) = (keys("locales/en.ftl"), keys("locales/it.ftl"));
-    assert!(english.len() >= 10, "{english:?}");
-    assert_eq!(english, italian);
-}
-
 /// The outbox once the worker has recorded the server's answer for every message it is sending (the
 /// sink has a message a moment before the worker writes "sent").
 async fn recorded(app: &TestApp) -> Vec<db::outbox::OutboxRow> {

@@ -26,6 +26,13 @@ pub struct OutboxRow {
     pub resent_as: Option<String>,
 }
 
+impl OutboxRow {
+    /// Can staff send it again? A failed or interrupted e-mail, once.
+    pub fn resendable(&self) -> bool {
+        matches!(self.status.as_str(), "failed" | "interrupted") && self.resent_as.is_none()
+    }
+}
+
 const COLUMNS: &str = "id, kind, recipient, language, invite_id, tenant_id, detail, follows, status, attempts, next_attempt_at, \
                        last_reply, requested_by, created_at, sent_at, resent_as";
 

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -30,6 +30,7 @@ use super::directory::{AppRegistration, Directory, Tenant, User};
 use super::errors::{AadError, error_page, error_page_in};
 use super::{AutoConsent, FakeEntra, SharedFake, TenantSegment, random_token, resolve_tenant, unix_now, with_log_detail};
 use crate::i18n::{Language, Messages};
+use crate::web::cookies;
 
 const SESSION_COOKIE: &str = "fake_estsauth";
 const LANGUAGE_COOKIE: &str = "fake_ui_locale";
@@ -82,26 +83,15 @@ type Params = HashMap<String, String>;
 /// `ui_locales` left, then `Accept-Language`, then English.
 fn page_language(params: &Params, headers: &HeaderMap) -> Language {
     let asked = params.get("ui_locales").and_then(|tags| tags.split_whitespace().find_map(Language::parse));
-    let remembered = || {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(name, _)| *name == LANGUAGE_COOKIE)
-            .and_then(|(_, value)| Language::parse(value))
-    };
+    let remembered = || cookies::read(headers, LANGUAGE_COOKIE).and_then(|value| Language::parse(&value));
     let accepted = || headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Language::from_accept_language);
     asked.or_else(remembered).or_else(accepted).unwrap_or_default()
 }
 
 /// Remembers a `ui_locales` language for the pages that follow, as Microsoft's cookies do.
 fn remember_language(mut response: Response, params: &Params, language: Language) -> Response {
-    if params.contains_key("ui_locales")
-        && let Ok(cookie) = HeaderValue::from_str(&format!("{LANGUAGE_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax", language.code()))
-    {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
+    if params.contains_key("ui_locales") {
+        cookies::set(&mut response, LANGUAGE_COOKIE, language.code(), "/", None, false);
     }
     response
 }
@@ -403,15 +393,12 @@ pub async fn pick_user(State(fake): State<SharedFake>, Form(form): Form<PickForm
     // Signed in to the fake in this browser from now on (an SSO cookie, as Microsoft's).
     let session = random_token();
     fake.state().sessions.insert(session.clone(), form.user_id.clone());
-    if let Ok(cookie) = HeaderValue::from_str(&format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax")) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
+    cookies::set(&mut response, SESSION_COOKIE, &session, "/", None, false);
     response
 }
 
 fn session_user(fake: &FakeEntra, headers: &HeaderMap) -> Option<String> {
-    let cookies = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).map(str::trim);
-    let session = cookies.filter_map(|c| c.split_once('=')).find(|(name, _)| *name == SESSION_COOKIE).map(|(_, value)| value.to_owned())?;
+    let session = cookies::read(headers, SESSION_COOKIE)?;
     let state = fake.state();
     let user_id = state.sessions.get(&session)?.clone();
     state.directory.user(&user_id).map(|_| user_id)

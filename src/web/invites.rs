@@ -311,9 +311,7 @@ async fn resend(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     staff.check_form(&state, &headers, &form.csrf, true)?;
-    if !state.config.email.enabled() {
-        return Err(AppError::Conflict("E-mails cannot be sent: PORTAL_SMTP_URL is not set.".into()));
-    }
+    super::outbox::require_emails(&state)?;
     let invite = db::invites::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
     if status_of(&invite.invite, &db::now_text()).0 != "open" {
         return Err(AppError::Conflict("Only an open invite (not completed, revoked or expired) can be sent again.".into()));

@@ -14,13 +14,14 @@ use std::convert::Infallible;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::http::{HeaderMap, Uri, header};
 use axum::response::Response;
 
 use crate::i18n::{Language, Messages};
 
 pub const LANGUAGE_COOKIE: &str = "portal_lang";
 const QUERY_PARAMETER: &str = "lang";
+const ONE_YEAR_S: u32 = 365 * 24 * 3600;
 
 /// What the request says about the language it wants.
 #[derive(Debug, Clone, Default)]
@@ -42,7 +43,7 @@ impl LanguageChoice {
         let switched = uri.query().and_then(|query| {
             url::form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == QUERY_PARAMETER).and_then(|(_, v)| Language::parse(&v))
         });
-        let remembered = super::onboarding::cookie(headers, LANGUAGE_COOKIE).and_then(|v| Language::parse(&v));
+        let remembered = super::cookies::read(headers, LANGUAGE_COOKIE).and_then(|v| Language::parse(&v));
         let accepted = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Language::from_accept_language);
         let only_switch = uri.query().is_none_or(|q| url::form_urlencoded::parse(q.as_bytes()).all(|(n, _)| n == QUERY_PARAMETER));
         let here = (method == axum::http::Method::GET && only_switch).then(|| uri.path().to_owned());
@@ -77,11 +78,8 @@ impl LanguageChoice {
 
     /// Remembers a switch in the cookie, on the response of the request that made it.
     pub fn remember(&self, response: &mut Response, secure: bool) {
-        let Some(language) = self.switched.filter(|l| Some(*l) != self.remembered) else { return };
-        let secure = if secure { "; Secure" } else { "" };
-        let cookie = format!("{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}", language.code());
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, value);
+        if let Some(language) = self.switched.filter(|l| Some(*l) != self.remembered) {
+            super::cookies::set(response, LANGUAGE_COOKIE, language.code(), "/", Some(ONE_YEAR_S), secure);
         }
     }
 }
@@ -117,7 +115,7 @@ pub struct LanguageLink {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::Method;
+    use axum::http::{HeaderValue, Method};
 
     use super::*;
 

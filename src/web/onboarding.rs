@@ -17,7 +17,7 @@ use askama::Template;
 use axum::Form;
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use governor::{Quota, RateLimiter};
@@ -38,6 +38,7 @@ use crate::domain::{InviteToken, TenantId, TenantStatus, hash_secret};
 use crate::error::AppError;
 use crate::i18n::{Language, Messages};
 use crate::monitor;
+use crate::web::cookies;
 use crate::web::language::{LanguageChoice, PageLanguage};
 
 const SESSION_KEY: &str = "onboarding";
@@ -279,17 +280,6 @@ pub(crate) fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     }
 }
 
-pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.to_owned())
-}
-
 pub(crate) fn tokens_match(a: &str, b: &str) -> bool {
     !a.is_empty() && a.as_bytes().ct_eq(b.as_bytes()).into()
 }
@@ -325,7 +315,7 @@ async fn landing(
         Err(response) => return response,
     };
     let lang = choice.messages(Some(&invite.invite.language));
-    let csrf = cookie(&headers, CSRF_COOKIE).filter(|c| c.len() == 43).unwrap_or_else(random_value);
+    let csrf = cookies::read(&headers, CSRF_COOKIE).filter(|c| c.len() == 43).unwrap_or_else(random_value);
     let page = LandingPage {
         roles: roles_in_plain_words(&state, lang.tr),
         lang,
@@ -338,10 +328,7 @@ async fn landing(
         one_step: state.config.consent_flow == ConsentFlow::V1,
     };
     let mut response = html(StatusCode::OK, page.render());
-    let secure = if state.config.is_https() { "; Secure" } else { "" };
-    if let Ok(value) = HeaderValue::from_str(&format!("{CSRF_COOKIE}={csrf}; Path=/onboard; HttpOnly; SameSite=Lax{secure}")) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    cookies::set(&mut response, CSRF_COOKIE, &csrf, "/onboard", None, state.config.is_https());
     response
 }
 
@@ -364,7 +351,7 @@ async fn start(
         Ok(invite) => invite,
         Err(response) => return response,
     };
-    let csrf_ok = cookie(&headers, CSRF_COOKIE).is_some_and(|c| tokens_match(&c, &form.csrf));
+    let csrf_ok = cookies::read(&headers, CSRF_COOKIE).is_some_and(|c| tokens_match(&c, &form.csrf));
     if !same_origin(&state, &headers) || !csrf_ok {
         let lang = choice.messages(Some(&invite.invite.language));
         return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-request-title", "refused-request");
@@ -426,22 +413,10 @@ async fn begin(state: &AppState, session: &Session, invite: &InviteWithCustomer,
             request.url
         }
         ConsentFlow::V1 => {
-            let state_value = random_value();
-            let stored = db::consent_states::insert(
-                &state.db,
-                db::consent_states::NewConsentState {
-                    state_hash: &hash_secret(&state_value),
-                    session_binding: &data.binding,
-                    invite_id: &invite.invite.id,
-                    tenant_id: None,
-                    flow: "v1",
-                    expires_at: OffsetDateTime::now_utc() + STEP_LIFETIME,
-                },
-            )
-            .await;
-            if let Err(error) = stored {
-                return AppError::from(error).into_response();
-            }
+            let state_value = match issue_consent_state(state, &data.binding, invite, None, "v1").await {
+                Ok(value) => value,
+                Err(error) => return AppError::from(error).into_response(),
+            };
             state.entra.v1_consent_url(&state_value)
         }
     };
@@ -449,6 +424,28 @@ async fn begin(state: &AppState, session: &Session, invite: &InviteWithCustomer,
         return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();
     }
     Redirect::to(&target).into_response()
+}
+
+/// A new consent `state` for this browser session and invite (and the signed-in tenant, in v2): only
+/// its hash is stored. Returns the value to send to Microsoft.
+async fn issue_consent_state(
+    state: &AppState,
+    session_binding: &str,
+    invite: &InviteWithCustomer,
+    tenant: Option<&str>,
+    flow: &str,
+) -> Result<String, sqlx::Error> {
+    let value = random_value();
+    let new = db::consent_states::NewConsentState {
+        state_hash: &hash_secret(&value),
+        session_binding,
+        invite_id: &invite.invite.id,
+        tenant_id: tenant,
+        flow,
+        expires_at: OffsetDateTime::now_utc() + STEP_LIFETIME,
+    };
+    db::consent_states::insert(&state.db, new).await?;
+    Ok(value)
 }
 
 /// An error redirect from Microsoft: the explanation of its AADSTS code (never its description).
@@ -562,22 +559,10 @@ async fn sign_in_callback(State(state): State<AppState>, session: Session, choic
         return conflict;
     }
     audit(&state, "invite.signed_in", Some(&actor), Some(&invite), Some(&tenant), json!({ "object_id": claims.object_id })).await;
-    let state_value = random_value();
-    let stored = db::consent_states::insert(
-        &state.db,
-        db::consent_states::NewConsentState {
-            state_hash: &hash_secret(&state_value),
-            session_binding: &current.binding,
-            invite_id: &invite.invite.id,
-            tenant_id: Some(&tenant),
-            flow: "v2",
-            expires_at: OffsetDateTime::now_utc() + STEP_LIFETIME,
-        },
-    )
-    .await;
-    if let Err(error) = stored {
-        return AppError::from(error).into_response();
-    }
+    let state_value = match issue_consent_state(&state, &current.binding, &invite, Some(&tenant), "v2").await {
+        Ok(value) => value,
+        Err(error) => return AppError::from(error).into_response(),
+    };
     current.admin = Some(SignedInAdmin { tenant_id: tenant, upn: claims.upn, object_id: claims.object_id });
     if let Err(error) = session.insert(SESSION_KEY, current).await {
         return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();

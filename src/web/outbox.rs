@@ -68,10 +68,7 @@ fn split_link(text: &str, portal: &str) -> (String, Option<String>, String) {
 /// `GET /outbox` (staff).
 async fn page(State(state): State<AppState>, staff: StaffUser) -> Result<Response, AppError> {
     let rows = db::outbox::list_recent(&state.db, LIMIT).await?;
-    let lines = rows
-        .into_iter()
-        .map(|row| Line { resendable: matches!(row.status.as_str(), "failed" | "interrupted") && row.resent_as.is_none(), row })
-        .collect();
+    let lines = rows.into_iter().map(|row| Line { resendable: row.resendable(), row }).collect();
     let portal = state.config.public_url_for("/");
     let delivered = state
         .mailer
@@ -108,6 +105,15 @@ async fn html_part(State(state): State<AppState>, _staff: StaffUser, Path(id): P
     Ok(response)
 }
 
+/// The answer to a request to send an e-mail when e-mails are off.
+pub(crate) fn require_emails(state: &AppState) -> Result<(), AppError> {
+    if state.config.email.enabled() {
+        Ok(())
+    } else {
+        Err(AppError::Conflict("E-mails cannot be sent: PORTAL_SMTP_URL is not set.".into()))
+    }
+}
+
 /// `POST /outbox/{id}/resend` (admin): queues a failed or interrupted e-mail again, as a new message
 /// (a new id, and for a customer e-mail a new link).
 async fn resend(
@@ -118,11 +124,9 @@ async fn resend(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     staff.check_form(&state, &headers, &form.csrf, true)?;
-    if !state.config.email.enabled() {
-        return Err(AppError::Conflict("E-mails are off: set PORTAL_SMTP_URL and PORTAL_MAIL_FROM.".into()));
-    }
+    require_emails(&state)?;
     let row = db::outbox::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
-    if !matches!(row.status.as_str(), "failed" | "interrupted") || row.resent_as.is_some() {
+    if !row.resendable() {
         return Err(AppError::Conflict("Only a failed or interrupted e-mail can be sent again, once.".into()));
     }
     let kind = if row.kind == "reminder" { "onboarding" } else { row.kind.as_str() };

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -22,7 +22,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use super::onboarding::{cookie, html, random_value, same_origin, tokens_match};
+use super::cookies;
+use super::onboarding::{html, random_value, same_origin, tokens_match};
 use crate::app::AppState;
 use crate::config::StaffAccess;
 use crate::db;
@@ -255,13 +256,10 @@ async fn sign_in_page(State(state): State<AppState>, session: Session, headers: 
     if is_signed_in(&session).await {
         return Redirect::to("/tenants").into_response();
     }
-    let csrf = cookie(&headers, CSRF_COOKIE).filter(|c| c.len() == 43).unwrap_or_else(random_value);
+    let csrf = cookies::read(&headers, CSRF_COOKIE).filter(|c| c.len() == 43).unwrap_or_else(random_value);
     let page = SignInPage { nav: None, partner: &state.config.partner_name, csrf: &csrf };
     let mut response = html(StatusCode::OK, page.render());
-    let secure = if state.config.is_https() { "; Secure" } else { "" };
-    if let Ok(value) = HeaderValue::from_str(&format!("{CSRF_COOKIE}={csrf}; Path=/staff; HttpOnly; SameSite=Lax{secure}")) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    cookies::set(&mut response, CSRF_COOKIE, &csrf, "/staff", None, state.config.is_https());
     response
 }
 
@@ -272,7 +270,7 @@ pub(crate) struct CsrfForm {
 
 /// `POST /staff/sign-in`: "Sign in with Microsoft", against the partner's tenant only.
 async fn start_sign_in(State(state): State<AppState>, session: Session, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
-    let csrf_ok = cookie(&headers, CSRF_COOKIE).is_some_and(|c| tokens_match(&c, &form.csrf));
+    let csrf_ok = cookies::read(&headers, CSRF_COOKIE).is_some_and(|c| tokens_match(&c, &form.csrf));
     if !same_origin(&state, &headers) || !csrf_ok {
         return refused("The form was not sent from this portal's page, or it is too old.");
     }
