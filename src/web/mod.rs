@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod authorization;
 pub mod cookies;
 pub mod csp_report;
 pub mod health;
