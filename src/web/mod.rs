@@ -4,6 +4,7 @@
 pub mod api;
 pub mod assets;
 pub mod authorization;
+pub mod client_address;
 pub mod cookies;
 pub mod csp_report;
 pub mod health;

@@ -10,13 +10,13 @@
 //! is a POST carrying a CSRF token, and cross-site POSTs are refused.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use askama::Template;
 use axum::Form;
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -38,6 +38,7 @@ use crate::domain::{InviteToken, TenantId, TenantStatus, hash_secret};
 use crate::error::AppError;
 use crate::i18n::{Language, Messages};
 use crate::monitor;
+use crate::web::client_address::ClientAddress;
 use crate::web::cookies;
 use crate::web::language::{LanguageChoice, PageLanguage};
 
@@ -305,12 +306,12 @@ fn single_valued(query: Option<&str>) -> Result<HashMap<String, String>, ()> {
 /// `GET /onboard/{token}`: what the app will do and who can approve, and one button. Changes nothing.
 async fn landing(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     Path(token): Path<String>,
     choice: LanguageChoice,
     headers: HeaderMap,
 ) -> Response {
-    let invite = match invite_for_link(&state, &choice, client.ip(), &token).await {
+    let invite = match invite_for_link(&state, &choice, client, &token).await {
         Ok(invite) => invite,
         Err(response) => return response,
     };
@@ -340,14 +341,14 @@ struct StartForm {
 /// `POST /onboard/{token}`: "Continue with Microsoft".
 async fn start(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     Path(token): Path<String>,
     session: Session,
     choice: LanguageChoice,
     headers: HeaderMap,
     Form(form): Form<StartForm>,
 ) -> Response {
-    let invite = match invite_for_link(&state, &choice, client.ip(), &token).await {
+    let invite = match invite_for_link(&state, &choice, client, &token).await {
         Ok(invite) => invite,
         Err(response) => return response,
     };
