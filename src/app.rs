@@ -32,8 +32,8 @@ pub struct AppState {
     pub db: SqlitePool,
     pub entra: EntraClient,
     pub security_headers: Arc<SecurityHeaders>,
-    /// Onboarding-link lookups per client address (guessing tokens is slow).
-    pub onboarding_limiter: Arc<web::onboarding::LookupLimiter>,
+    /// Failed onboarding-link lookups per client address (guessing tokens is slow).
+    pub onboarding_limiter: Arc<web::lookup_limiter::LookupLimiter>,
     /// Runs sweeps over tenants and reports their progress.
     pub sweeper: Arc<crate::monitor::sweep::Sweeper>,
     /// Sends e-mails (the transport) and wakes the e-mail worker.
@@ -53,7 +53,7 @@ impl AppState {
             db,
             entra,
             security_headers,
-            onboarding_limiter: Arc::new(web::onboarding::lookup_limiter()),
+            onboarding_limiter: Arc::new(web::lookup_limiter::LookupLimiter::new()),
         })
     }
 }

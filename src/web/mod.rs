@@ -10,6 +10,7 @@ pub mod csp_report;
 pub mod health;
 pub mod invites;
 pub mod language;
+pub mod lookup_limiter;
 pub mod middleware;
 pub mod onboarding;
 pub mod outbox;
