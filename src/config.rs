@@ -781,6 +781,16 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_addresses_and_ranges() {
+        assert!(with(&[]).unwrap().trusted_proxies.is_empty());
+        let config = with(&["--trusted-proxies=10.20.1.0/24, 2001:db8::/64,192.0.2.7"]).unwrap();
+        for trusted in ["10.20.1.9", "2001:db8::5", "192.0.2.7"] {
+            assert!(config.trusted_proxies.contains(trusted.parse().unwrap()), "{trusted}");
+        }
+        assert!(!config.trusted_proxies.contains("10.20.2.1".parse().unwrap()));
+    }
+
+    #[test]
     fn plain_http_is_accepted_on_loopback_only() {
         let config = with(&["--public-url=http://127.0.0.1:8080", "--authority-host=http://localhost:9000"]).unwrap();
         assert!(!config.is_https());
