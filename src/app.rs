@@ -19,6 +19,7 @@ use tracing::Level;
 use crate::config::Config;
 use crate::entra::EntraClient;
 use crate::web;
+use crate::web::client_address::ClientAddress;
 use crate::web::middleware::{MAX_BODY_BYTES, SecurityHeaders};
 
 /// How long a request may take before it is answered 503.
@@ -31,8 +32,8 @@ pub struct AppState {
     pub db: SqlitePool,
     pub entra: EntraClient,
     pub security_headers: Arc<SecurityHeaders>,
-    /// Onboarding-link lookups per client address (guessing tokens is slow).
-    pub onboarding_limiter: Arc<web::onboarding::LookupLimiter>,
+    /// Failed onboarding-link lookups per client address (guessing tokens is slow).
+    pub onboarding_limiter: Arc<web::lookup_limiter::LookupLimiter>,
     /// Runs sweeps over tenants and reports their progress.
     pub sweeper: Arc<crate::monitor::sweep::Sweeper>,
     /// Sends e-mails (the transport) and wakes the e-mail worker.
@@ -52,15 +53,16 @@ impl AppState {
             db,
             entra,
             security_headers,
-            onboarding_limiter: Arc::new(web::onboarding::lookup_limiter()),
+            onboarding_limiter: Arc::new(web::lookup_limiter::LookupLimiter::new()),
         })
     }
 }
 
 /// The whole portal as one router, with its layers.
 ///
-/// Layers run outside in: a request id is set first so every log line of the request carries it, then
-/// the trace span, compression, security headers, error-page rendering, the timeout, size limits, and
+/// Layers run outside in: the client's address is resolved first (through trusted proxies) and a
+/// request id that cannot be reused is dropped, then a request id is set so every log line of the
+/// request carries it, then the trace span, compression, security headers, error-page rendering, the timeout, size limits, and
 /// the panic catcher closest to the handlers.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -89,13 +91,16 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(DefaultOnResponse::new().level(Level::INFO)))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn_with_state(state.clone(), web::client_address::identify_client))
         .with_state(state)
 }
 
 /// The span of one request. It names the route pattern (`/onboard/{token}`), never the path itself or
-/// the query: both can carry invite tokens, authorization codes and `state` values.
+/// the query: both can carry invite tokens, authorization codes and `state` values. `client` is the
+/// address resolved through trusted proxies.
 fn request_span(request: &Request) -> tracing::Span {
     let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str);
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-    tracing::info_span!("request", method = %request.method(), route, request_id)
+    let client = request.extensions().get::<ClientAddress>().map_or_else(|| "-".to_owned(), ToString::to_string);
+    tracing::info_span!("request", method = %request.method(), route, request_id, client)
 }

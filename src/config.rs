@@ -14,6 +14,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use url::{Host, Url};
 
 use crate::domain::{RoleName, Secret, TenantId, parse_role_list};
+use crate::web::client_address::TrustedProxies;
 
 pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
 pub const DEFAULT_RESOURCE: &str = "https://api.security.microsoft.com";
@@ -167,6 +168,12 @@ pub struct ConfigArgs {
     /// Reminders per invite, at most (0: none).
     #[arg(long, env = "PORTAL_REMINDER_MAX", value_name = "N", default_value_t = crate::email::DEFAULT_REMINDER_MAX)]
     pub reminder_max: u32,
+
+    /// Addresses and CIDR ranges of the reverse proxies or load balancers in front of the portal,
+    /// comma-separated (10.0.0.0/24, 2001:db8::/64, 192.0.2.7). Only from these are X-Forwarded-For,
+    /// Forwarded and X-Request-Id believed. Unset: the connection's peer is the client.
+    #[arg(long, env = "PORTAL_TRUSTED_PROXIES", value_name = "ADDRS")]
+    pub trusted_proxies: Option<String>,
 }
 
 pub const DEFAULT_STAFF_ADMIN_ROLE: &str = "Portal.Admin";
@@ -315,6 +322,7 @@ pub struct Config {
     pub checks: CheckSettings,
     pub staff: StaffAccess,
     pub email: crate::email::EmailSettings,
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Where the SQLite database lives.
@@ -395,6 +403,8 @@ impl Config {
             open: args.staff_open,
         };
         let email = parse_email_settings(args)?;
+        let trusted_proxies =
+            TrustedProxies::parse(args.trusted_proxies.as_deref().unwrap_or_default()).map_err(|e| problem("PORTAL_TRUSTED_PROXIES", e))?;
         let checks = CheckSettings {
             concurrency: args.check_concurrency,
             interval: std::time::Duration::from_secs(args.check_interval_hours * 3600),
@@ -420,6 +430,7 @@ impl Config {
             checks,
             staff,
             email,
+            trusted_proxies,
         })
     }
 
@@ -731,6 +742,8 @@ mod tests {
             ),
             (&["--smtp-url=smtps://mail.example.com", "--mail-from=a@example.com", "--smtp-ca-file=Cargo.toml"], "PORTAL_SMTP_CA_FILE"),
             (&["--smtp-url=smtp://127.0.0.1:25", "--mail-from=a@example.com", "--smtp-ca-file=Cargo.toml"], "PORTAL_SMTP_CA_FILE"),
+            (&["--trusted-proxies=10.0.0.0/8,load-balancer"], "PORTAL_TRUSTED_PROXIES"),
+            (&["--trusted-proxies=10.0.0.0/40"], "PORTAL_TRUSTED_PROXIES"),
         ];
         for (extra, variable) in cases {
             let error = with(extra).unwrap_err();
@@ -765,6 +778,16 @@ mod tests {
         assert_eq!(config.email.from.as_ref().and_then(|f| f.name.clone()).as_deref(), Some("Fabrikam Onboarding"));
         assert!(!format!("{config:?}").contains("s3cret-pass"));
         assert!(with(&["--smtp-url=smtp://127.0.0.1:2525", "--mail-from=a@example.com"]).is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_ranges() {
+        assert!(with(&[]).unwrap().trusted_proxies.is_empty());
+        let config = with(&["--trusted-proxies=10.20.1.0/24, 2001:db8::/64,192.0.2.7"]).unwrap();
+        for trusted in ["10.20.1.9", "2001:db8::5", "192.0.2.7"] {
+            assert!(config.trusted_proxies.contains(trusted.parse().unwrap()), "{trusted}");
+        }
+        assert!(!config.trusted_proxies.contains("10.20.2.1".parse().unwrap()));
     }
 
     #[test]

@@ -144,5 +144,6 @@ pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocati
             notify: crate::email::parse_address("alex@fabrikampartner.example").into_iter().collect(),
             ..crate::email::EmailSettings::default()
         },
+        trusted_proxies: crate::web::client_address::TrustedProxies::default(),
     })
 }

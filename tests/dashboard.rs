@@ -790,6 +790,20 @@ async fn the_api_needs_the_configured_bearer_token_and_is_off_without_one() {
     assert_eq!(write.status(), StatusCode::METHOD_NOT_ALLOWED, "read-only");
 }
 
+#[tokio::test]
+async fn the_api_takes_the_bearer_scheme_in_any_case() {
+    let app = spawn_app_configured(|config| config.api_token = Some(Secret::new(API_TOKEN))).await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let response =
+            app.client.get(app.url("/api/v1/tenants")).header("authorization", format!("{scheme} {API_TOKEN}")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+    }
+    for refused in [format!("Basic {API_TOKEN}"), format!("Bearer{API_TOKEN}"), API_TOKEN.to_owned()] {
+        let response = app.client.get(app.url("/api/v1/tenants")).header("authorization", &refused).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{refused}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The shared sign-in callback
 

@@ -1279,6 +1279,23 @@ async fn defender_incidents_answer_with_a_token_that_has_the_role() {
 }
 
 #[tokio::test]
+async fn defender_takes_the_bearer_scheme_in_any_case() {
+    let fake = Fake::start().await;
+    fake.grant(DEMO_CONTOSO, DEMO_CLIENT_ID, &DEMO_ROLES).await;
+    let token = fake.access_token(DEMO_CONTOSO).await;
+    for scheme in ["bearer", "BEARER"] {
+        let response = fake
+            .client
+            .get(fake.url("/api/incidents?$top=1"))
+            .header(header::AUTHORIZATION, format!("{scheme} {token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+    }
+}
+
+#[tokio::test]
 async fn defender_refuses_missing_and_garbage_tokens_with_401() {
     let fake = Fake::start().await;
     for token in [None, Some("garbage"), Some("eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ4In0.c2ln")] {

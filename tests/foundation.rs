@@ -84,6 +84,48 @@ async fn every_page_carries_the_security_headers() {
     }
 }
 
+/// A 404 page asked for with these `X-Request-Id` values: the response's id and the page.
+async fn not_found_with_request_ids(app: &TestApp, ids: &[&str]) -> (String, String) {
+    let mut request = app.client.get(app.url("/nothing-here"));
+    for id in ids {
+        request = request.header("x-request-id", *id);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    (id, response.text().await.unwrap())
+}
+
+fn is_fresh_request_id(id: &str) -> bool {
+    uuid::Uuid::parse_str(id).is_ok()
+}
+
+#[tokio::test]
+async fn a_request_id_is_kept_only_from_a_trusted_proxy_and_only_when_it_is_a_short_token() {
+    let behind_proxy = spawn_app_trusting("127.0.0.1/32").await;
+    for good in ["edge-4f2a.9_b", "0f4b2c9e-5a1d-4d7e-9c3b-2f1e0d9c8b7a", &"x".repeat(64)] {
+        let (id, page) = not_found_with_request_ids(&behind_proxy, &[good]).await;
+        assert_eq!(id, good);
+        assert!(page.contains(good), "the error page shows the id the logs carry");
+    }
+    let long = "a".repeat(200);
+    let sixty_five = "x".repeat(65);
+    for junk in ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "a b", "id;level=error", &long, &sixty_five, ""] {
+        let (id, page) = not_found_with_request_ids(&behind_proxy, &[junk]).await;
+        assert!(is_fresh_request_id(&id), "{junk:?} was replaced by {id:?}");
+        assert!(page.contains(&id));
+        assert!(!page.contains("<script>alert") && !page.contains("<img src=x"), "{page}");
+    }
+    let (id, _) = not_found_with_request_ids(&behind_proxy, &["edge-1", "edge-2"]).await;
+    assert!(is_fresh_request_id(&id), "two ids are none: {id}");
+
+    for untrusted in [spawn_app().await, spawn_app_trusting("10.0.0.0/8").await] {
+        let (id, page) = not_found_with_request_ids(&untrusted, &["edge-4f2a.9_b"]).await;
+        assert!(is_fresh_request_id(&id), "an id from an untrusted peer is replaced: {id}");
+        assert!(!page.contains("edge-4f2a"));
+    }
+}
+
 #[tokio::test]
 async fn static_files_are_versioned_and_cached() {
     let app = spawn_app().await;
@@ -303,6 +345,26 @@ fn configuration_errors_exit_2_with_one_line_naming_the_variable() {
 }
 
 #[test]
+fn a_bad_trusted_proxy_list_stops_start_up_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, expected) in [
+        ("10.0.0.0/8, proxy.internal", "PORTAL_TRUSTED_PROXIES: \"proxy.internal\" is not an IP address"),
+        ("10.0.0.0/33", "PORTAL_TRUSTED_PROXIES: \"10.0.0.0/33\""),
+        ("2001:db8::/129", "PORTAL_TRUSTED_PROXIES: \"2001:db8::/129\""),
+    ] {
+        let mut command = command_in(dir.path());
+        command.arg("serve").envs(serve_env(dir.path(), free_port())).env("PORTAL_TRUSTED_PROXIES", value);
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = ChildGuard(command.spawn().unwrap());
+        let status = wait_with_limit(&mut child.0, Duration::from_secs(30)).unwrap_or_else(|| panic!("{value:?}: the portal started"));
+        let mut stderr = String::new();
+        child.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        assert_eq!(status.code(), Some(2), "{value:?}: {stderr}");
+        assert!(stderr.contains(expected), "{value:?}: {stderr}");
+    }
+}
+
+#[test]
 fn an_unreachable_database_stops_start_up_with_its_path() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("a-file");
@@ -399,6 +461,34 @@ fn json_logs_never_carry_paths_or_query_strings() {
     assert!(!logs.contains("INVITE-TOKEN-abc123"), "{logs}");
     assert!(!logs.contains("STATE-VALUE-xyz"), "{logs}");
     assert!(!logs.contains("test-client-secret-value"), "{logs}");
+}
+
+#[test]
+fn json_logs_name_the_client_a_trusted_proxy_reported_and_its_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = start_binary(dir.path(), port, &[("PORTAL_LOG_FORMAT", "json"), ("PORTAL_TRUSTED_PROXIES", "127.0.0.1/32")]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(
+            b"GET /nothing-here HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: 192.0.2.1, 198.51.100.7\r\n\
+              X-Request-Id: edge-7f3a\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+
+    std::process::Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    wait_with_limit(&mut child.0, Duration::from_secs(10)).unwrap();
+    let mut logs = String::new();
+    child.0.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    let answered = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|event| event["span"]["request_id"] == "edge-7f3a")
+        .unwrap_or_else(|| panic!("no line of the request: {logs}"));
+    assert_eq!(answered["span"]["client"], "198.51.100.7", "{answered}");
 }
 
 #[test]

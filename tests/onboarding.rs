@@ -229,6 +229,129 @@ async fn guessing_tokens_is_rate_limited_per_address() {
     assert!(limited, "80 guesses a minute from one address are not all answered");
 }
 
+/// One lookup of a made-up link (well-formed, unknown) with these extra headers: 404, or 429 past the
+/// quota of failed lookups.
+async fn guess(app: &TestApp, headers: &[(&str, &str)]) -> StatusCode {
+    let mut request = app.client.get(app.url(&format!("/onboard/{}", random_token())));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let status = request.send().await.unwrap().status();
+    assert!(matches!(status, StatusCode::NOT_FOUND | StatusCode::TOO_MANY_REQUESTS), "{status}");
+    status
+}
+
+fn random_token() -> String {
+    consent_portal::domain::InviteToken::generate().expose().to_owned()
+}
+
+/// Guesses with these headers (made by `headers_of(n)` for the n-th guess) until the portal answers
+/// 429, which must come after 60 failed lookups (and soon after: the quota refills by one a second).
+async fn guess_until_limited<'a>(app: &TestApp, headers_of: impl Fn(usize) -> Vec<(&'a str, String)>) {
+    for n in 0..120 {
+        let headers = headers_of(n);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        if guess(app, &headers).await == StatusCode::TOO_MANY_REQUESTS {
+            assert!(n >= 60, "limited after {n} failed lookups");
+            return;
+        }
+    }
+    panic!("120 failed lookups and never limited");
+}
+
+/// The landing page and "Continue with Microsoft" of a valid link, sent with these headers: 200 and 303.
+async fn open_and_continue(app: &TestApp, url: &str, headers: &[(&str, &str)]) {
+    let client = http_client();
+    let mut landing = client.get(url);
+    for (name, value) in headers {
+        landing = landing.header(*name, *value);
+    }
+    let landing = landing.send().await.unwrap();
+    assert_eq!(landing.status(), StatusCode::OK);
+    let csrf = hidden_value(&landing.text().await.unwrap(), "csrf");
+    let mut start = client.post(url).header("origin", &app.base_url).form(&[("csrf", csrf.as_str())]);
+    for (name, value) in headers {
+        start = start.header(*name, *value);
+    }
+    assert_eq!(start.send().await.unwrap().status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_valid_links_own_traffic_is_never_limited_even_while_its_address_is() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    for _ in 0..70 {
+        open_and_continue(&app, &url, &[]).await;
+    }
+    // Someone else guesses from the same address (one office, one NAT): guesses get 429, the link
+    // still opens and continues.
+    guess_until_limited(&app, |_| Vec::new()).await;
+    let malformed = app.client.get(app.url("/onboard/not-a-token")).send().await.unwrap();
+    assert_eq!(malformed.status(), StatusCode::TOO_MANY_REQUESTS, "a malformed token is a failed lookup too");
+    open_and_continue(&app, &url, &[]).await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_one_clients_guessing_locks_out_neither_another_client_nor_a_valid_link() {
+    let app = spawn_app_trusting("127.0.0.1/32").await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    guess_until_limited(&app, |_| vec![("x-forwarded-for", "198.51.100.7".to_owned())]).await;
+    assert_eq!(guess(&app, &[("x-forwarded-for", "198.51.100.7")]).await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(guess(&app, &[("x-forwarded-for", "203.0.113.9")]).await, StatusCode::NOT_FOUND, "another client");
+    assert_eq!(guess(&app, &[]).await, StatusCode::NOT_FOUND, "the proxy's own requests");
+    open_and_continue(&app, &url, &[("x-forwarded-for", "198.51.100.7")]).await;
+    open_and_continue(&app, &url, &[("x-forwarded-for", "203.0.113.9")]).await;
+}
+
+#[tokio::test]
+async fn forwarding_headers_from_an_untrusted_peer_are_ignored() {
+    for trusted in ["", "10.0.0.0/8, ::1"] {
+        let app = spawn_app_trusting(trusted).await;
+        // Each guess claims another client: all of them are the peer's.
+        guess_until_limited(&app, |n| {
+            vec![
+                ("x-forwarded-for", format!("198.51.100.{n}")),
+                ("forwarded", format!("for=203.0.113.{n}")),
+                ("x-real-ip", format!("192.0.2.{n}")),
+            ]
+        })
+        .await;
+        assert_eq!(guess(&app, &[("x-forwarded-for", "192.0.2.200")]).await, StatusCode::TOO_MANY_REQUESTS, "trusting {trusted:?}");
+        assert_eq!(guess(&app, &[("forwarded", "for=192.0.2.201")]).await, StatusCode::TOO_MANY_REQUESTS, "trusting {trusted:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_client_is_the_rightmost_address_that_is_not_a_trusted_proxy() {
+    let app = spawn_app_trusting("127.0.0.1/32, 10.0.0.0/8").await;
+    // What the client wrote itself (left) changes every time; what the trusted proxies appended
+    // (right, in a second header) names the same client.
+    guess_until_limited(&app, |n| {
+        vec![("x-forwarded-for", format!("192.0.2.{n}, 198.51.100.7")), ("x-forwarded-for", "10.0.0.2, 10.0.0.3".to_owned())]
+    })
+    .await;
+    assert_eq!(guess(&app, &[("x-forwarded-for", "198.51.100.7")]).await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(guess(&app, &[("x-forwarded-for", "198.51.100.7:54012, 10.0.0.2")]).await, StatusCode::TOO_MANY_REQUESTS, "with a port");
+    assert_eq!(
+        guess(&app, &[("x-forwarded-for", "198.51.100.7, 198.51.100.8, 10.0.0.2")]).await,
+        StatusCode::NOT_FOUND,
+        "198.51.100.8 is the client: what it claims is not believed"
+    );
+}
+
+#[tokio::test]
+async fn a_forwarded_header_names_the_client() {
+    let app = spawn_app_trusting("127.0.0.1/32").await;
+    guess_until_limited(&app, |n| vec![("forwarded", format!("for=192.0.2.{n}, for=\"[2001:db8::1]:{}\";proto=https", 1000 + n))]).await;
+    assert_eq!(guess(&app, &[("forwarded", "for=\"[2001:db8::1]\"")]).await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(guess(&app, &[("forwarded", "for=192.0.2.1")]).await, StatusCode::NOT_FOUND, "another client");
+    assert_eq!(guess(&app, &[("forwarded", "for=\"[2001:db8::2]:443\"")]).await, StatusCode::NOT_FOUND, "another client");
+    // An obfuscated or unknown identifier names no client: the lookups count against the proxy.
+    guess_until_limited(&app, |n| vec![("forwarded", if n % 2 == 0 { "for=unknown".to_owned() } else { format!("for=_hidden{n}") })]).await;
+    assert_eq!(guess(&app, &[]).await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(guess(&app, &[("forwarded", "for=203.0.113.1")]).await, StatusCode::NOT_FOUND);
+}
+
 #[tokio::test]
 async fn continuing_needs_the_form_token_and_our_own_origin() {
     let app = spawn_app().await;

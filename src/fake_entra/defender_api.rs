@@ -39,7 +39,7 @@ fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 pub async fn incidents(State(fake): State<SharedFake>, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
-    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let token = crate::web::authorization::bearer_token(&headers);
     let Some(token) = token else {
         return api_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Authorization header is missing or is not a Bearer token.");
     };

@@ -259,11 +259,8 @@ impl Credential {
 
 /// `client_id` from the form or from HTTP Basic, and the secret from HTTP Basic.
 fn client_id_and_basic_secret(headers: &HeaderMap, form: &HashMap<String, String>) -> (Option<String>, Option<String>) {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
-        .and_then(|encoded| STANDARD.decode(encoded.trim()).ok())
+    let basic = crate::web::authorization::credentials(headers, "Basic")
+        .and_then(|encoded| STANDARD.decode(encoded).ok())
         .and_then(|decoded| String::from_utf8(decoded).ok())
         .and_then(|pair| {
             let (id, secret) = pair.split_once(':')?;

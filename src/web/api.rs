@@ -1,5 +1,5 @@
 //! The read-only JSON API for automation: `GET /api/v1/tenants` and `GET /api/v1/tenants/{tid}`, with
-//! `Authorization: Bearer <PORTAL_API_TOKEN>` compared in constant time. Off (404) when no token is
+//! `Authorization: Bearer <PORTAL_API_TOKEN>` (the scheme in any case) compared in constant time. Off (404) when no token is
 //! configured. Errors are JSON (the error middleware renders everything under `/api/` as JSON).
 
 use axum::extract::{Path, State};
@@ -9,6 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use subtle::ConstantTimeEq;
 
+use super::authorization;
 use super::tenants::{ExportRow, export_rows};
 use crate::app::AppState;
 use crate::db;
@@ -43,11 +44,7 @@ impl IntoResponse for Refusal {
 /// Is the request's bearer token the configured one?
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
     let expected = state.config.api_token.as_ref().ok_or(Refusal::Off)?;
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim);
+    let given = authorization::bearer_token(headers);
     // Digests of equal length, compared in constant time: neither the token nor its length leaks.
     let matches = given.is_some_and(|given| bool::from(hash_secret(given).as_bytes().ct_eq(hash_secret(expected.expose()).as_bytes())));
     if matches { Ok(()) } else { Err(Refusal::Unauthorized) }

@@ -3,11 +3,14 @@
 
 pub mod api;
 pub mod assets;
+pub mod authorization;
+pub mod client_address;
 pub mod cookies;
 pub mod csp_report;
 pub mod health;
 pub mod invites;
 pub mod language;
+pub mod lookup_limiter;
 pub mod middleware;
 pub mod onboarding;
 pub mod outbox;

@@ -10,17 +10,14 @@
 //! is a POST carrying a CSRF token, and cross-site POSTs are refused.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 
 use askama::Template;
 use axum::Form;
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use governor::{Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use subtle::ConstantTimeEq;
@@ -38,6 +35,7 @@ use crate::domain::{InviteToken, TenantId, TenantStatus, hash_secret};
 use crate::error::AppError;
 use crate::i18n::{Language, Messages};
 use crate::monitor;
+use crate::web::client_address::ClientAddress;
 use crate::web::cookies;
 use crate::web::language::{LanguageChoice, PageLanguage};
 
@@ -45,15 +43,6 @@ const SESSION_KEY: &str = "onboarding";
 const CSRF_COOKIE: &str = "portal_csrf";
 /// How long a sign-in or a consent `state` stays valid.
 const STEP_LIFETIME: time::Duration = time::Duration::minutes(15);
-const LOOKUPS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(60).expect("non-zero");
-/// Addresses tracked before those with a full quota are forgotten.
-const LIMITER_TRIM_AT: usize = 10_000;
-
-pub type LookupLimiter = governor::DefaultKeyedRateLimiter<IpAddr>;
-
-pub fn lookup_limiter() -> LookupLimiter {
-    RateLimiter::keyed(Quota::per_minute(LOOKUPS_PER_MINUTE))
-}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -247,18 +236,25 @@ async fn audit(
 }
 
 /// The invite of a link, or the page to answer instead: the same 404 for every unknown token, 410 for an
-/// expired or revoked one, 429 past the lookup rate of this client address.
-async fn invite_for_link(state: &AppState, choice: &LanguageChoice, client: IpAddr, token: &str) -> Result<InviteWithCustomer, Response> {
-    if state.onboarding_limiter.check_key(&client).is_err() {
-        return Err(AppError::TooManyRequests.into_response());
-    }
-    // Forget addresses whose quota is full again, so the limiter's memory stays bounded.
-    if state.onboarding_limiter.len() > LIMITER_TRIM_AT {
-        state.onboarding_limiter.retain_recent();
-    }
-    let Ok(token) = InviteToken::parse(token) else { return Err(not_found(state, &choice.messages(None))) };
-    let invite = db::invites::find_by_token_hash(&state.db, &token.hash()).await.map_err(|e| AppError::from(e).into_response())?;
-    let Some(invite) = invite else { return Err(not_found(state, &choice.messages(None))) };
+/// expired or revoked one. Only unknown tokens count against the client address's quota of failed
+/// lookups, and past it they get 429; a known token is always looked up and answered, so a customer
+/// is not locked out by someone else guessing from the same address.
+async fn invite_for_link(
+    state: &AppState,
+    choice: &LanguageChoice,
+    client: ClientAddress,
+    token: &str,
+) -> Result<InviteWithCustomer, Response> {
+    let invite = match InviteToken::parse(token) {
+        Ok(token) => db::invites::find_by_token_hash(&state.db, &token.hash()).await.map_err(|e| AppError::from(e).into_response())?,
+        Err(_) => None,
+    };
+    let Some(invite) = invite else {
+        if !state.onboarding_limiter.record_failure(client.0) {
+            return Err(AppError::TooManyRequests.into_response());
+        }
+        return Err(not_found(state, &choice.messages(None)));
+    };
     if !invite.invite.is_usable(OffsetDateTime::now_utc()) {
         return Err(gone(state, &choice.messages(Some(&invite.invite.language))));
     }
@@ -305,12 +301,12 @@ fn single_valued(query: Option<&str>) -> Result<HashMap<String, String>, ()> {
 /// `GET /onboard/{token}`: what the app will do and who can approve, and one button. Changes nothing.
 async fn landing(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     Path(token): Path<String>,
     choice: LanguageChoice,
     headers: HeaderMap,
 ) -> Response {
-    let invite = match invite_for_link(&state, &choice, client.ip(), &token).await {
+    let invite = match invite_for_link(&state, &choice, client, &token).await {
         Ok(invite) => invite,
         Err(response) => return response,
     };
@@ -340,14 +336,14 @@ struct StartForm {
 /// `POST /onboard/{token}`: "Continue with Microsoft".
 async fn start(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     Path(token): Path<String>,
     session: Session,
     choice: LanguageChoice,
     headers: HeaderMap,
     Form(form): Form<StartForm>,
 ) -> Response {
-    let invite = match invite_for_link(&state, &choice, client.ip(), &token).await {
+    let invite = match invite_for_link(&state, &choice, client, &token).await {
         Ok(invite) => invite,
         Err(response) => return response,
     };

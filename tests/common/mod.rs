@@ -82,6 +82,13 @@ pub async fn spawn_app_configured(configure: impl FnOnce(&mut consent_portal::co
     spawn_app_full(dir, database, db, configure).await
 }
 
+/// Starts the real router believing the forwarding headers and request ids of `trusted` (what
+/// `PORTAL_TRUSTED_PROXIES` holds). The tests' peer is 127.0.0.1: `127.0.0.1/32` makes it a proxy.
+pub async fn spawn_app_trusting(trusted: &str) -> TestApp {
+    let trusted = consent_portal::web::client_address::TrustedProxies::parse(trusted).unwrap();
+    spawn_app_configured(move |config| config.trusted_proxies = trusted).await
+}
+
 pub async fn spawn_app_full(
     dir: TempDir,
     database: DatabaseLocation,
