@@ -60,8 +60,9 @@ impl AppState {
 /// The whole portal as one router, with its layers.
 ///
 /// Layers run outside in: a request id is set first so every log line of the request carries it, then
-/// the trace span, compression, security headers, error-page rendering, the timeout, size limits, and
-/// the panic catcher closest to the handlers.
+/// the trace span, compression, security headers, error-page rendering, the timeout, size limits, the
+/// panic catcher, and closest to the handlers the sessions (with the 503 for a session that cannot be
+/// stored).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(web::pages::routes())
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::api::routes())
         .fallback(web::not_found)
         .layer(web::sessions::layer(&state))
+        .layer(middleware::from_fn(web::sessions::store_unavailable_is_503))
         .layer(CatchPanicLayer::custom(web::middleware::panic_response))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
