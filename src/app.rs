@@ -37,6 +37,8 @@ pub struct AppState {
     pub sweeper: Arc<crate::monitor::sweep::Sweeper>,
     /// Sends e-mails (the transport) and wakes the e-mail worker.
     pub mailer: Arc<crate::email::Mailer>,
+    /// The answer of `/readyz`'s last write probe.
+    pub readiness: Arc<web::health::Readiness>,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             entra,
             security_headers,
             onboarding_limiter: Arc::new(web::onboarding::lookup_limiter()),
+            readiness: Arc::default(),
         })
     }
 }

@@ -241,9 +241,9 @@ async fn writes_on_a_read_only_database_answer_503_and_reads_keep_working() {
 
     let app = spawn_app_with(dir, location, read_only).await;
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
-    assert_eq!(ready.status(), StatusCode::OK, "reads keep working");
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "not ready while the database takes no write");
     let home = app.client.get(app.url("/")).send().await.unwrap();
-    assert_eq!(home.status(), StatusCode::OK);
+    assert_eq!(home.status(), StatusCode::OK, "reads keep working");
     // A customer's "Continue" starts a session: the session store cannot write it, so 503, not 500.
     let link = invite.url(&app.base_url);
     let landing = app.client.get(&link).send().await.unwrap();

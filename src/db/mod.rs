@@ -16,6 +16,7 @@ pub mod monitoring;
 pub mod outbox;
 pub mod sessions;
 pub mod tenants;
+pub mod write_probe;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -114,11 +115,6 @@ async fn is_reusable(connection: &mut SqliteConnection) -> Result<bool, sqlx::Er
         return Ok(false);
     }
     Ok(true)
-}
-
-/// Does the database answer? Used by `/readyz`.
-pub async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
 }
 
 /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two writers
