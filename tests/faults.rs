@@ -149,7 +149,7 @@ async fn assert_try_again(response: reqwest::Response, what: &str, logs: &Path) 
 async fn a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is_back() {
     if !is_root() {
         assert!(std::env::var_os("CI").is_none(), "this test mounts a tmpfs and needs root, which CI has");
-        println!("skipped: a_full_disk_answers_503_... needs root to mount a tmpfs");
+        println!("skipped a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is_back: it needs root to mount a tmpfs");
         return;
     }
     let logs_dir = tempfile::tempdir().unwrap();
