@@ -38,6 +38,8 @@ pub struct AppState {
     pub sweeper: Arc<crate::monitor::sweep::Sweeper>,
     /// Sends e-mails (the transport) and wakes the e-mail worker.
     pub mailer: Arc<crate::email::Mailer>,
+    /// The answer of `/readyz`'s last write probe.
+    pub readiness: Arc<web::health::Readiness>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             entra,
             security_headers,
             onboarding_limiter: Arc::new(web::lookup_limiter::LookupLimiter::new()),
+            readiness: Arc::default(),
         })
     }
 }
@@ -61,9 +64,10 @@ impl AppState {
 /// The whole portal as one router, with its layers.
 ///
 /// Layers run outside in: the client's address is resolved first (through trusted proxies) and a
-/// request id that cannot be reused is dropped, then a request id is set so every log line of the
-/// request carries it, then the trace span, compression, security headers, error-page rendering, the timeout, size limits, and
-/// the panic catcher closest to the handlers.
+/// request id that cannot be trusted is dropped; then a request id is set so every log line of the
+/// request carries it, then the trace span, compression, security headers, error-page rendering, the
+/// timeout, size limits, the panic catcher, and closest to the handlers the sessions (with the 503 for
+/// a session that cannot be stored).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(web::pages::routes())
@@ -79,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::api::routes())
         .fallback(web::not_found)
         .layer(web::sessions::layer(&state))
+        .layer(middleware::from_fn(web::sessions::store_unavailable_is_503))
         .layer(CatchPanicLayer::custom(web::middleware::panic_response))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -169,18 +169,7 @@ pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState)
     let schedule = crate::monitor::schedule::spawn(state.sweeper.clone(), state.db.clone());
     let mail_worker = crate::email::worker::spawn(state.clone());
     // Expired sessions are deleted at start and every hour (the store only hides them).
-    let session_cleanup = {
-        use tower_sessions::ExpiredDeletion;
-        let store = tower_sessions_sqlx_store::SqliteStore::new(state.db.clone());
-        tokio::spawn(async move {
-            if let Err(error) = store.delete_expired().await {
-                tracing::error!(%error, "deleting expired sessions failed");
-            }
-            if let Err(error) = store.continuously_delete_expired(std::time::Duration::from_secs(3600)).await {
-                tracing::error!(%error, "deleting expired sessions failed");
-            }
-        })
-    };
+    let session_cleanup = crate::web::sessions::spawn_cleanup(state.db.clone());
     let served = server::serve(listener, router(state), server::shutdown_signal()).await;
     schedule.abort();
     // The e-mail being sent, if any, is recorded before the process ends (its SMTP conversation is

@@ -112,7 +112,7 @@ impl IntoResponse for AppError {
             AppError::TooManyRequests => ErrorPage::for_status(StatusCode::TOO_MANY_REQUESTS),
             AppError::Unavailable(source) => {
                 tracing::error!(error = %source, "database cannot take writes");
-                ErrorPage::for_status(StatusCode::SERVICE_UNAVAILABLE)
+                return unavailable_response();
             }
             AppError::Internal(source) => {
                 tracing::error!(error = format!("{source:#}"), "request failed");
@@ -120,15 +120,17 @@ impl IntoResponse for AppError {
             }
         };
         let mut response = page.into_response();
-        match self {
-            AppError::Unavailable(_) => {
-                response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("30"));
-            }
-            AppError::TooManyRequests => {
-                response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
-            }
-            _ => {}
+        if let AppError::TooManyRequests = self {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
         }
         response
     }
+}
+
+/// The answer when the database cannot take a write: 503, the try-again page (JSON under `/api/`),
+/// and Retry-After. Nothing was written, so trying again is safe.
+pub fn unavailable_response() -> Response {
+    let mut response = ErrorPage::for_status(StatusCode::SERVICE_UNAVAILABLE).into_response();
+    response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("30"));
+    response
 }

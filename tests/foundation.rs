@@ -260,7 +260,19 @@ async fn foreign_keys_are_enforced() {
 async fn writes_on_a_read_only_database_answer_503_and_reads_keep_working() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
-    db::open(&location).await.unwrap().close().await;
+    let writable = db::open(&location).await.unwrap();
+    let request = consent_portal::invites::InviteRequest {
+        customer: "Contoso",
+        email: None,
+        pinned_tenant: None,
+        pinned_domain: None,
+        language: "en",
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+        actor: "test",
+        send_to: None,
+    };
+    let invite = consent_portal::invites::create(&writable, request).await.unwrap();
+    writable.close().await;
     let read_only = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(&location.path).read_only(true)).await.unwrap();
 
     let error = db::customers::insert(&read_only, "Contoso", None).await.unwrap_err();
@@ -271,9 +283,18 @@ async fn writes_on_a_read_only_database_answer_503_and_reads_keep_working() {
 
     let app = spawn_app_with(dir, location, read_only).await;
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
-    assert_eq!(ready.status(), StatusCode::OK, "reads keep working");
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "not ready while the database takes no write");
     let home = app.client.get(app.url("/")).send().await.unwrap();
-    assert_eq!(home.status(), StatusCode::OK);
+    assert_eq!(home.status(), StatusCode::OK, "reads keep working");
+    // A customer's "Continue" starts a session: the session store cannot write it, so 503, not 500.
+    let link = invite.url(&app.base_url);
+    let landing = app.client.get(&link).send().await.unwrap();
+    assert_eq!(landing.status(), StatusCode::OK);
+    let csrf = hidden_value(&landing.text().await.unwrap(), "csrf");
+    let started = app.client.post(&link).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(started.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.headers().contains_key("retry-after"));
+    assert!(started.text().await.unwrap().contains("please try again"));
 }
 
 #[tokio::test]

@@ -3,6 +3,9 @@
 //! SQLite runs in WAL mode (readers never wait for the writer), with a busy timeout (a writer waits for
 //! another instead of failing at once), foreign keys enforced, and `synchronous = FULL`, so a write that
 //! was acknowledged survives a crash of the process or the machine.
+//!
+//! A connection goes back into the pool only when it is outside any transaction: see
+//! [`is_reusable`] for why a failed write could otherwise leave the whole portal unable to write.
 
 pub mod audit;
 pub mod checks;
@@ -11,14 +14,16 @@ pub mod customers;
 pub mod invites;
 pub mod monitoring;
 pub mod outbox;
+pub mod sessions;
 pub mod tenants;
+pub mod write_probe;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::config::DatabaseLocation;
 
@@ -61,6 +66,7 @@ pub async fn open(location: &DatabaseLocation) -> Result<SqlitePool, OpenError> 
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
+        .after_release(|connection, _| Box::pin(is_reusable(connection)))
         .connect_with(connect_options(&location.path))
         .await
         .map_err(|source| match is_read_only(&source) {
@@ -73,20 +79,48 @@ pub async fn open(location: &DatabaseLocation) -> Result<SqlitePool, OpenError> 
         false => OpenError::Open { path: path.clone(), source },
     })?;
     MIGRATOR.run(&pool).await.map_err(|source| OpenError::Migrate { path: path.clone(), source })?;
-    // The session store keeps its own table (tower-sessions' schema, created when missing).
-    tower_sessions_sqlx_store::SqliteStore::new(pool.clone()).migrate().await.map_err(|source| OpenError::Open { path, source })?;
+    sessions::create_table(&pool).await.map_err(|source| OpenError::Open { path, source })?;
     Ok(pool)
+}
+
+/// May a connection coming back to the pool be lent again? Only when it is outside any transaction,
+/// both by sqlx's count and by SQLite's own state; otherwise the pool closes it (closing rolls back
+/// what SQLite still holds and releases its locks) and opens a fresh one when needed.
+///
+/// Both go out of step when a write fails at the wrong moment, most often on a full disk:
+/// - a `COMMIT` that fails with SQLITE_FULL or an I/O error makes SQLite roll the transaction back by
+///   itself, but sqlx counts the transaction as still open; the `ROLLBACK` it sends when the
+///   `Transaction` is dropped then fails ("no transaction is active"), so the count stays at 1 for
+///   good and every later `BEGIN IMMEDIATE` on that connection is refused ("attempted to call
+///   begin_with at non-zero transaction depth");
+/// - on such a connection a plain `begin()` (as tower-sessions' SQLite store made) becomes a
+///   `SAVEPOINT`, which in SQLite starts a real transaction; when its `RELEASE` fails too, sqlx rolls
+///   back only to the savepoint, which leaves SQLite inside the transaction, holding the database's
+///   write lock: every other writer, in this process or another, waits out the busy timeout and fails.
+///
+/// Checking when the connection comes back covers every way it is used (our transactions, the session
+/// store's writes, the e-mail worker's, the sweeps'), whatever failed. Closing rather than repairing:
+/// sqlx's count cannot be set from outside, and a fresh connection costs a file open.
+async fn is_reusable(connection: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    // Locking the handle waits for the worker to finish what was queued before (the rollback of a
+    // dropped transaction), so both states below are read after it.
+    let sqlite_in_transaction = {
+        let mut handle = connection.lock_handle().await?;
+        // SAFETY: the handle is locked away from the connection's worker thread while `handle` lives,
+        // and sqlite3_get_autocommit only reads the state of that open connection.
+        unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) == 0 }
+    };
+    if sqlite_in_transaction || connection.is_in_transaction() {
+        tracing::warn!("closing a database connection that a failed write left inside a transaction");
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two writers
 /// queue on the busy timeout instead of one failing half-way with "database is locked".
 pub async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
-}
-
-/// Does the database answer? Used by `/readyz`.
-pub async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
 }
 
 #[derive(Debug, thiserror::Error)]

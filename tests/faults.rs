@@ -1,0 +1,300 @@
+//! Faults of the machine under a running portal: the real binary serving from a small filesystem that
+//! fills up and then gets its space back.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+use reqwest::StatusCode;
+use sqlx::Connection;
+use sqlx::sqlite::SqliteConnectOptions;
+
+const ALEX: &str = "alex@fabrikampartner.example";
+const API_TOKEN: &str = "an-api-token-of-at-least-32-characters-0123";
+/// How long the portal may take to notice that the space is back: a few seconds, never a restart.
+const RECOVERY: Duration = Duration::from_secs(20);
+
+/// Is this process root (needed to mount a filesystem)?
+fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|line| line.strip_prefix("Uid:")).and_then(|ids| ids.split_whitespace().nth(1)).is_some_and(|euid| euid == "0")
+}
+
+/// A tmpfs of its own, unmounted when dropped (also when the test fails half-way).
+struct SmallFilesystem {
+    path: PathBuf,
+    _parent: tempfile::TempDir,
+}
+
+impl SmallFilesystem {
+    fn mount(size: &str) -> Self {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("small");
+        std::fs::create_dir(&path).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot mount a tmpfs at {}", path.display());
+        Self { path, _parent: parent }
+    }
+}
+
+impl Drop for SmallFilesystem {
+    fn drop(&mut self) {
+        let unmounted = std::process::Command::new("umount").arg(&self.path).status().is_ok_and(|s| s.success());
+        if !unmounted {
+            // Still busy (a process of the test not yet gone): detach it now, it goes when released.
+            let _ = std::process::Command::new("umount").arg("-l").arg(&self.path).status();
+        }
+    }
+}
+
+/// Writes zeros to `path` until the filesystem has no byte left.
+fn fill(path: &Path) {
+    let mut filler = std::fs::File::create(path).unwrap();
+    let mut chunk = vec![0u8; 64 * 1024];
+    while !chunk.is_empty() {
+        match filler.write(&chunk) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(error) if error.raw_os_error() == Some(28) => chunk.truncate(chunk.len() / 2),
+            Err(error) => panic!("cannot fill the filesystem: {error}"),
+        }
+    }
+    let _ = filler.sync_all();
+}
+
+/// The real binary's `serve`, configured for the fake at `fake_url`, its logs in `logs`.
+fn start_serve(data: &Path, port: u16, fake_url: &str, logs: &Path) -> ChildGuard {
+    let log = std::fs::File::create(logs).unwrap();
+    let mut command = command_in(data);
+    command
+        .arg("serve")
+        .envs(serve_env(data, port))
+        .env("PORTAL_CLIENT_ID", consent_portal::demo::DEMO_CLIENT_ID)
+        .env("PORTAL_CLIENT_SECRET", consent_portal::demo::DEMO_CLIENT_SECRET)
+        .env("PORTAL_PARTNER_TENANT_ID", consent_portal::demo::DEMO_PARTNER_TENANT_ID)
+        .env("PORTAL_AUTHORITY_HOST", fake_url)
+        .env("PORTAL_API_BASE", fake_url)
+        .env("PORTAL_API_TOKEN", API_TOKEN)
+        .stdout(Stdio::null())
+        .stderr(log);
+    let child = ChildGuard(command.spawn().unwrap());
+    wait_for_health(port);
+    child
+}
+
+async fn follow(client: &reqwest::Client, mut response: reqwest::Response) -> reqwest::Response {
+    for _ in 0..10 {
+        if !response.status().is_redirection() {
+            return response;
+        }
+        let next = response.url().join(&location(&response)).unwrap();
+        response = client.get(next).send().await.unwrap();
+    }
+    panic!("too many redirects");
+}
+
+/// Signs Alex in as staff through the fake; returns the browser and its CSRF token.
+async fn staff(base: &str, fake_url: &str) -> (reqwest::Client, String) {
+    let auto = serde_json::json!({"upn": ALEX, "consent": null});
+    assert_eq!(http_client().put(format!("{fake_url}/_fake/auto")).json(&auto).send().await.unwrap().status(), 204);
+    let client = http_client();
+    let page = client.get(format!("{base}/staff/sign-in")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_value(&page, "csrf");
+    let started = client.post(format!("{base}/staff/sign-in")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let done = follow(&client, started).await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let html = done.text().await.unwrap();
+    (client.clone(), hidden_value(&html, "csrf"))
+}
+
+/// Creates an invite for `customer` through the staff page; returns the response.
+async fn create_invite(client: &reqwest::Client, base: &str, csrf: &str, customer: &str) -> reqwest::Response {
+    let form = [("csrf", csrf), ("customer", customer), ("email", ""), ("pin", ""), ("expires_days", "7"), ("language", "en")];
+    client.post(format!("{base}/invites")).form(&form).send().await.unwrap()
+}
+
+/// The onboarding link a created-invite page shows.
+fn invite_link(html: &str, base: &str) -> String {
+    let start = html.find(&format!("{base}/onboard/")).unwrap_or_else(|| panic!("no link in {html}"));
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// A customer's browser on the landing page of `link`, and the POST of "Continue with Microsoft".
+async fn press_continue(link: &str) -> reqwest::Response {
+    let browser = http_client();
+    let landing = browser.get(link).send().await.unwrap();
+    assert_eq!(landing.status(), StatusCode::OK, "reading the landing page needs no write");
+    let csrf = hidden_value(&landing.text().await.unwrap(), "csrf");
+    browser.post(link).form(&[("csrf", csrf.as_str())]).send().await.unwrap()
+}
+
+/// A 503 that tells the person to try again, with Retry-After.
+async fn assert_try_again(response: reqwest::Response, what: &str, logs: &Path) {
+    let logs = std::fs::read_to_string(logs).unwrap_or_default();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{what}; the portal's log:\n{logs}");
+    assert!(response.headers().contains_key("retry-after"), "{what}: no Retry-After");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("try again"), "{what}: {page}");
+}
+
+#[tokio::test]
+async fn a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is_back() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "this test mounts a tmpfs and needs root, which CI has");
+        println!("skipped a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is_back: it needs root to mount a tmpfs");
+        return;
+    }
+    let logs_dir = tempfile::tempdir().unwrap();
+    let logs = logs_dir.path().join("portal.log");
+    let small = SmallFilesystem::mount("4m");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let fake = spawn_fake(&base).await;
+    let portal = start_serve(&small.path, port, &fake.url, &logs);
+    let show_logs = || std::fs::read_to_string(&logs).unwrap_or_default();
+
+    let (staff, csrf) = staff(&base, &fake.url).await;
+    let mut acknowledged = Vec::new();
+    let first = create_invite(&staff, &base, &csrf, "Before the disk filled").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let link = invite_link(&first.text().await.unwrap(), &base);
+    acknowledged.push("Before the disk filled".to_owned());
+
+    fill(&small.path.join("filler"));
+    // What SQLite already holds (its write-ahead log) takes a few writes more; then the disk is full.
+    let mut refused = None;
+    for attempt in 0..200 {
+        let customer = format!("While full {attempt}");
+        let response = create_invite(&staff, &base, &csrf, &customer).await;
+        match response.status() {
+            StatusCode::OK => acknowledged.push(customer),
+            _ => {
+                refused = Some(response);
+                break;
+            }
+        }
+    }
+    let refused = refused.unwrap_or_else(|| panic!("the full disk took every write:\n{}", show_logs()));
+    assert_try_again(refused, "the first write on a full disk", &logs).await;
+    for attempt in 0..3 {
+        let response = create_invite(&staff, &base, &csrf, &format!("Still full {attempt}")).await;
+        assert_try_again(response, "a later write on a full disk", &logs).await;
+    }
+    assert_try_again(press_continue(&link).await, "a customer's new session on a full disk", &logs).await;
+    let ready = http_client().get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "{}", show_logs());
+    // Reads keep working.
+    assert_eq!(staff.get(format!("{base}/invites")).send().await.unwrap().status(), StatusCode::OK);
+    let api = http_client().get(format!("{base}/api/v1/tenants")).bearer_auth(API_TOKEN).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::OK);
+    assert_eq!(http_client().get(format!("{base}/healthz")).send().await.unwrap().status(), StatusCode::OK);
+
+    std::fs::remove_file(small.path.join("filler")).unwrap();
+    let deadline = Instant::now() + RECOVERY;
+    let mut recovered = 0;
+    while recovered < 1 {
+        assert!(Instant::now() < deadline, "writes still fail after the space came back:\n{}", show_logs());
+        let customer = format!("After the space came back {recovered}");
+        let response = create_invite(&staff, &base, &csrf, &customer).await;
+        if response.status() == StatusCode::OK {
+            acknowledged.push(customer);
+            recovered += 1;
+        } else {
+            assert_try_again(response, "a write while recovering", &logs).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // Every connection of the pool takes writes again, not only one.
+    for round in 0..12 {
+        let customer = format!("Recovered {round}");
+        let response = create_invite(&staff, &base, &csrf, &customer).await;
+        assert_eq!(response.status(), StatusCode::OK, "{customer}:\n{}", show_logs());
+        acknowledged.push(customer);
+        let started = press_continue(&link).await;
+        assert_eq!(started.status(), StatusCode::SEE_OTHER, "a customer's new session after recovery");
+    }
+    loop {
+        let ready = http_client().get(format!("{base}/readyz")).send().await.unwrap();
+        if ready.status() == StatusCode::OK {
+            break;
+        }
+        assert!(Instant::now() < deadline, "/readyz still {} after the space came back", ready.status());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Another process can take the write lock: nothing holds it.
+    let options = SqliteConnectOptions::new().filename(small.path.join("portal.db")).busy_timeout(Duration::from_secs(5));
+    let mut other = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap_or_else(|e| panic!("{e}:\n{}", show_logs()));
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    // Nothing acknowledged was lost.
+    let stored: Vec<(String,)> = sqlx::query_as("SELECT name FROM customers").fetch_all(&mut other).await.unwrap();
+    let stored: Vec<String> = stored.into_iter().map(|(name,)| name).collect();
+    for customer in &acknowledged {
+        assert!(stored.contains(customer), "{customer} was acknowledged but is gone: {stored:?}");
+    }
+    other.close().await.unwrap();
+    drop(portal);
+}
+
+#[tokio::test]
+async fn a_connection_left_inside_a_transaction_never_goes_back_into_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = database_in(dir.path());
+    let pool = consent_portal::db::open(&location).await.unwrap();
+    // SQLite inside a transaction that sqlx does not count: what a failed COMMIT or RELEASE leaves.
+    let mut connection = pool.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await.unwrap();
+    sqlx::query("INSERT INTO customers (id, name, created_at) VALUES ('c', 'Left open', 'now')").execute(&mut *connection).await.unwrap();
+    drop(connection);
+
+    // Another process gets the write lock (within the busy timeout), and nothing half-done was kept.
+    let options = SqliteConnectOptions::new().filename(&location.path).busy_timeout(Duration::from_secs(5));
+    let mut other = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    let customers: i64 = sqlx::query_scalar("SELECT count(*) FROM customers").fetch_one(&mut other).await.unwrap();
+    assert_eq!(customers, 0);
+    // And the pool's connections all write.
+    for round in 0..10 {
+        let mut tx = consent_portal::db::begin_write(&pool).await.unwrap();
+        sqlx::query("UPDATE write_probe SET probed_at = ?").bind(round.to_string()).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    other.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_api_answers_json_503_with_retry_after_when_the_database_cannot_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = database_in(dir.path());
+    consent_portal::db::open(&location).await.unwrap().close().await;
+    let options = SqliteConnectOptions::new().filename(&location.path);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_millis(200))
+        .connect_with(options)
+        .await
+        .unwrap();
+    let app =
+        spawn_app_full(dir, location, pool.clone(), |config| config.api_token = Some(consent_portal::domain::Secret::new(API_TOKEN))).await;
+    // The only connection is busy elsewhere, for longer than a request waits for one.
+    let held = pool.acquire().await.unwrap();
+    let response = app.client.get(app.url("/api/v1/tenants")).bearer_auth(API_TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["status"], 503);
+    assert_eq!(body["error"]["code"], "unavailable");
+    drop(held);
+    let response = app.client.get(app.url("/api/v1/tenants")).bearer_auth(API_TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
