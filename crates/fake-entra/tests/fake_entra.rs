@@ -1,21 +1,20 @@
 //! The built-in fake of Entra ID and of the Defender XDR API, over real HTTP: discovery and keys,
-//! OpenID Connect sign-in, client credentials (secret and certificate), every AADSTS error of
-//! ../shared/ENTRA.md, admin consent (v2) and the v1 seed link, the Defender API, injected faults, the
-//! control API and the `fake-entra` subcommand of the binary.
+//! OpenID Connect sign-in, client credentials (secret and certificate), every AADSTS error Microsoft
+//! documents for these endpoints, admin consent (v2) and the v1 seed link, the Defender API, injected
+//! faults and the control API. (The portal's tests cover its `fake-entra` subcommand.)
 
 mod common;
 
 use std::collections::HashMap;
-use std::io::BufRead;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::*;
-use consent_portal::demo::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER_TENANT_ID};
-use consent_portal::fake_entra::directory::{DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_TAILSPIN, DEMO_WOODGROVE};
-use consent_portal::fake_entra::server::FakeServer;
+use fake_entra::demo::{
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_PARTNER_TENANT_ID, DEMO_TAILSPIN, DEMO_WOODGROVE,
+};
+use fake_entra::server::FakeServer;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
@@ -817,7 +816,7 @@ async fn certificate_credentials_rs256_and_ps256_and_refusals() {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The token endpoint's errors (ENTRA.md's table)
+// The token endpoint's errors (Microsoft's AADSTS codes)
 // ---------------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -1634,74 +1633,11 @@ async fn the_partner_tenant_has_the_app_without_defender_roles() {
     assert!(claims.get("roles").is_none());
 }
 
-// ---------------------------------------------------------------------------------------------------
-// The binary
-// ---------------------------------------------------------------------------------------------------
-
-#[test]
-fn fake_entra_refuses_a_non_loopback_bind_without_allow_remote() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = command_in(dir.path()).args(["fake-entra", "--bind", "0.0.0.0:0"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--allow-remote"), "{stderr}");
-}
-
-#[tokio::test]
-async fn fake_entra_serves_https_with_a_self_signed_ca() {
-    let dir = tempfile::tempdir().unwrap();
-    let tls_dir = dir.path().join("tls");
-    let mut command = command_in(dir.path());
-    command.args(["fake-entra", "--bind", "127.0.0.1:0", "--tls-self-signed"]).arg(&tls_dir).stdout(Stdio::piped()).stderr(Stdio::null());
-    let mut child = ChildGuard(command.spawn().unwrap());
-    let stdout = child.0.stdout.take().unwrap();
-    let (lines, received) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let prefix = "fake identity platform and Defender API at ";
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let url = loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let line = received.recv_timeout(remaining).expect("the fake prints its URL");
-        if let Some(url) = line.strip_prefix(prefix) {
-            break url.trim().to_owned();
-        }
-    };
-    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
-
-    let ca = std::fs::read(tls_dir.join("ca.pem")).unwrap();
-    let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-        .tls_built_in_root_certs(false)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let response = client.get(format!("{url}/{DEMO_CONTOSO}/v2.0/.well-known/openid-configuration")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let doc: Value = response.json().await.unwrap();
-    assert_eq!(doc["issuer"], format!("{url}/{DEMO_CONTOSO}/v2.0"));
-    assert_eq!(doc["token_endpoint"], format!("{url}/{DEMO_CONTOSO}/oauth2/v2.0/token"));
-    // Plain http is not served on that port.
-    assert!(
-        http_client()
-            .get(format!("{}/{DEMO_CONTOSO}/v2.0/.well-known/openid-configuration", url.replace("https", "http")))
-            .send()
-            .await
-            .is_err()
-    );
-}
-
 #[tokio::test]
 async fn control_api_refuses_arrays_and_statuses_that_are_not_errors() {
     let fake = common::spawn_fake("http://127.0.0.1:8080").await;
     let client = reqwest::Client::new();
-    let tenant = consent_portal::fake_entra::directory::DEMO_CONTOSO;
+    let tenant = fake_entra::demo::DEMO_CONTOSO;
     for body in [serde_json::json!([1, 2]), serde_json::json!({"token_status": 2}), serde_json::json!({"api_status": 200})] {
         let response = client.put(format!("{}/_fake/tenants/{tenant}/faults", fake.url)).json(&body).send().await.unwrap();
         assert_eq!(response.status(), 400, "{body}");
