@@ -9,7 +9,8 @@
 //! Parts: [`directory`] (the model) and [`demo`] (the demo's directory), [`keys`] (signing keys and
 //! JWKS), [`discovery`], [`token`] (the token endpoint), [`interactive`] (sign-in and consent pages, in
 //! the languages of [`i18n`]), [`defender_api`], [`control`] (the `/_fake` API that tests and tools
-//! drive), [`server`] (plain or TLS listener) and [`cli`] (running it on its own).
+//! drive), [`home`] (the page at `/`), [`server`] (plain or TLS listener) and [`cli`] (running it on
+//! its own).
 
 // Handlers here return `Result<_, Response>` to answer early with Microsoft's error; a Response is
 // large, and boxing it would only add noise to a test double.
@@ -23,6 +24,7 @@ pub mod demo;
 pub mod directory;
 pub mod discovery;
 pub mod errors;
+pub mod home;
 pub mod i18n;
 pub mod interactive;
 pub mod keys;
@@ -239,6 +241,7 @@ pub fn faults_of(fake: &FakeEntra, tenant: TenantId) -> Faults {
 /// The fake's whole router: the identity platform, the Defender API and the control API.
 pub fn router(fake: SharedFake) -> Router {
     Router::new()
+        .route("/", get(home::page))
         .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery::openid_configuration_v2))
         .route("/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration_v1))
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2))

@@ -1,7 +1,7 @@
 //! The built-in fake of Entra ID and of the Defender XDR API, over real HTTP: discovery and keys,
 //! OpenID Connect sign-in, client credentials (secret and certificate), every AADSTS error Microsoft
 //! documents for these endpoints, admin consent (v2) and the v1 seed link, the Defender API, injected
-//! faults and the control API. (The portal's tests cover its `fake-entra` subcommand.)
+//! faults, the control API and the page at `/`. (The portal's tests cover its `fake-entra` subcommand.)
 
 mod common;
 
@@ -1713,4 +1713,62 @@ async fn the_pages_speak_the_language_the_app_asks_for_and_remember_it() {
     assert!(html.contains("Torna all") && html.contains("AADSTS90093: This operation can only be performed by an administrator"), "{html}");
     let english = http_client().get(consent_url).header("accept-language", "en-GB").send().await.unwrap().text().await.unwrap();
     assert!(english.contains("<html lang=\"en\"") && english.contains("Pick an account"), "{english}");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The page at `/`
+// ---------------------------------------------------------------------------------------------------
+
+/// The values of every `href="…"` in a page.
+fn hrefs(html: &str) -> Vec<String> {
+    html.split("href=\"").skip(1).filter_map(|rest| rest.split('"').next()).map(html_unescape).collect()
+}
+
+#[tokio::test]
+async fn the_home_page_says_it_is_a_fake_and_lists_the_directory_with_links_that_work() {
+    let fake = Fake::start().await;
+    let response = fake.get("/").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(response.headers().contains_key(header::CONTENT_SECURITY_POLICY), "the fake's page headers apply");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\">"), "{html}");
+    assert!(html.contains("a fake") && html.contains("not Microsoft"), "{html}");
+
+    // Every tenant and account of the directory, as the control API reports it.
+    let directory = fake.get_json("/_fake/directory").await;
+    let tenants = directory["tenants"].as_array().unwrap();
+    assert_eq!(tenants.len(), 5);
+    for tenant in tenants {
+        assert!(html.contains(tenant["display_name"].as_str().unwrap()), "{tenant}");
+        assert!(html.contains(tenant["id"].as_str().unwrap()), "{tenant}");
+        for user in tenant["users"].as_array().unwrap() {
+            assert!(html.contains(user["upn"].as_str().unwrap()), "{user}");
+            assert!(html.contains(user["display_name"].as_str().unwrap()), "{user}");
+        }
+    }
+    assert!(html.contains(DEMO_CLIENT_ID), "the demo app registration is listed");
+    assert!(!html.contains(DEMO_CLIENT_SECRET), "secrets are never shown");
+
+    // The control API and the discovery documents are linked, and each link answers.
+    let links = hrefs(&html);
+    for expected in [
+        "/_fake/directory".to_owned(),
+        "/_fake/log".to_owned(),
+        "/organizations/v2.0/.well-known/openid-configuration".to_owned(),
+        format!("/{DEMO_CONTOSO}/v2.0/.well-known/openid-configuration"),
+    ] {
+        assert!(links.contains(&expected), "no link to {expected} in {links:?}");
+    }
+    for link in links.iter().filter(|l| l.starts_with('/')) {
+        assert_eq!(fake.get(link).await.status(), StatusCode::OK, "{link}");
+    }
+
+    // The page shows the directory as it is now, escaped.
+    let tenant_id = uuid::Uuid::new_v4().to_string();
+    let added = json!({"id": tenant_id, "display_name": "Litware <Labs>", "domains": ["litware.example"]});
+    fake.expect(Method::POST, "/_fake/tenants", Some(added), StatusCode::CREATED).await;
+    let html = fake.get("/").await.text().await.unwrap();
+    assert!(html.contains(&tenant_id) && html.contains("Litware &#60;Labs&#62;"), "{html}");
+    assert!(!html.contains("<Labs>"));
 }
