@@ -18,11 +18,12 @@ use clap::{Args, Subcommand};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
-use crate::config::DatabaseLocation;
-use crate::demo::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
-use crate::domain::TenantId;
-use crate::fake_entra::directory::{AppRegistration, AppSecret, Directory, Faults, Tenant};
-use crate::fake_entra::{FakeEntra, server};
+use fake_entra::TenantId;
+use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use fake_entra::directory::{AppRegistration, AppSecret, Directory, Faults, Tenant};
+use fake_entra::{FakeEntra, server};
+
+use crate::config::{DatabaseLocation, demo_config};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -119,7 +120,7 @@ async fn sweep(args: SweepBenchArgs) -> anyhow::Result<()> {
 
     let path = scratch.0.join("bench.db");
     let database = DatabaseLocation { url: format!("sqlite://{}", path.display()), path };
-    let mut config = crate::demo::demo_config("127.0.0.1:0".parse()?, &fake_url, database).map_err(anyhow::Error::msg)?;
+    let mut config = demo_config("127.0.0.1:0".parse()?, &fake_url, database).map_err(anyhow::Error::msg)?;
     config.checks.concurrency = args.concurrency;
     config.checks.timeout = Duration::from_secs(120);
     let ids: Vec<String> = tenants.iter().map(ToString::to_string).collect();
@@ -169,7 +170,7 @@ async fn tenants_page(args: PageBenchArgs) -> anyhow::Result<()> {
     let portal_url = format!("http://{portal_address}");
     let fake_listener = TcpListener::bind("127.0.0.1:0").await?;
     let fake_url = format!("http://{}", fake_listener.local_addr()?);
-    let directory = crate::fake_entra::cli::default_directory(&portal_url);
+    let directory = fake_entra::demo::default_directory(&portal_url);
     let fake = tokio::task::spawn_blocking({
         let fake_url = fake_url.clone();
         move || FakeEntra::new(&fake_url, directory)
@@ -179,7 +180,7 @@ async fn tenants_page(args: PageBenchArgs) -> anyhow::Result<()> {
 
     let path = scratch.0.join("bench.db");
     let database = DatabaseLocation { url: format!("sqlite://{}", path.display()), path };
-    let config = crate::demo::demo_config(portal_address, &fake_url, database).map_err(anyhow::Error::msg)?;
+    let config = demo_config(portal_address, &fake_url, database).map_err(anyhow::Error::msg)?;
     let pool = crate::db::open(&config.database).await?;
     seed_checked_tenants(&pool, args.tenants).await?;
     let state = crate::app::AppState::new(config, pool.clone())?;

@@ -9,10 +9,10 @@ use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::cli::refuse_to_start;
 use crate::config::{self, DEFAULT_AUTHORITY_HOST, DEFAULT_DATABASE_URL};
 use crate::db;
 use crate::domain::TenantId;
+use crate::startup::refuse_to_start;
 use crate::{entra, invites};
 
 /// What these commands need of the configuration.

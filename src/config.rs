@@ -4,7 +4,7 @@
 //! Every check happens here, so a bad value stops start-up with one line that names the variable and
 //! says what is wrong, instead of failing later in the middle of a customer's onboarding.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -511,14 +511,6 @@ pub(crate) fn parse_bind(value: &str) -> Result<SocketAddr, ConfigError> {
         .map_err(|_| problem("PORTAL_BIND", format!("is not an address and port such as 127.0.0.1:8080 or [::]:8080: {value:?}")))
 }
 
-/// Is this a loopback listen address?
-pub(crate) fn is_loopback_bind(addr: &SocketAddr) -> bool {
-    match addr.ip() {
-        IpAddr::V4(ip) => ip.is_loopback(),
-        IpAddr::V6(ip) => ip.is_loopback(),
-    }
-}
-
 /// Accepts `sqlite://relative/path.db`, `sqlite:///absolute/path.db`, `sqlite:path.db` or a plain path.
 pub fn parse_database_url(value: &str) -> Result<DatabaseLocation, ConfigError> {
     const VAR: &str = "PORTAL_DATABASE_URL";
@@ -654,6 +646,42 @@ pub(crate) fn parse_mailbox(value: &str) -> Result<lettre::message::Mailbox, Con
 
 fn read_file(variable: &'static str, path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|e| problem(variable, format!("cannot read {}: {e}", path.display())))
+}
+
+/// The demo's configuration: the portal on `address`, the built-in fake at `fake_url` (with the demo
+/// app registration of its directory), the database at `database`. `demo`, `bench` and the tests run
+/// the portal with it.
+#[cfg(feature = "demo")]
+pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocation) -> Result<Config, String> {
+    let public_url = Url::parse(&format!("http://{address}/")).map_err(|e| e.to_string())?;
+    let fake = Url::parse(fake_url).map_err(|e| e.to_string())?;
+    let partner_tenant_id = TenantId::parse(fake_entra::demo::DEMO_PARTNER_TENANT_ID).map_err(|e| e.to_string())?;
+    let required_roles = parse_role_list(DEFAULT_REQUIRED_ROLES).map_err(|e| e.to_string())?;
+    Ok(Config {
+        public_url,
+        bind: address,
+        database,
+        client_id: fake_entra::demo::DEMO_CLIENT_ID.to_owned(),
+        credential: ClientCredential::Secret(Secret::new(fake_entra::demo::DEMO_CLIENT_SECRET)),
+        partner_tenant_id,
+        authority_host: fake.clone(),
+        resource: DEFAULT_RESOURCE.to_owned(),
+        api_base: fake,
+        required_roles,
+        api_token: None,
+        partner_name: "Fabrikam Partner".to_owned(),
+        partner_contact: Some("onboarding@fabrikampartner.example".to_owned()),
+        consent_flow: ConsentFlow::V2,
+        checks: CheckSettings::default(),
+        staff: StaffAccess::default(),
+        email: crate::email::EmailSettings {
+            transport: crate::email::TransportSettings::Memory,
+            from: parse_mailbox("Fabrikam Partner <onboarding@fabrikampartner.example>").ok(),
+            notify: crate::email::parse_address("alex@fabrikampartner.example").into_iter().collect(),
+            ..crate::email::EmailSettings::default()
+        },
+        trusted_proxies: crate::web::client_address::TrustedProxies::default(),
+    })
 }
 
 #[cfg(test)]
@@ -829,5 +857,13 @@ mod tests {
         assert_eq!(parse_database_url("sqlite:portal.db?mode=rwc").unwrap().path, PathBuf::from("portal.db"));
         assert_eq!(parse_database_url("/tmp/x.db").unwrap().path, PathBuf::from("/tmp/x.db"));
         assert!(parse_database_url("sqlite::memory:").is_err());
+    }
+
+    /// The demo app registration in the fake asks for exactly the roles a default configuration requires.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn the_demo_app_requests_the_default_required_roles() {
+        let defaults: Vec<String> = parse_role_list(DEFAULT_REQUIRED_ROLES).unwrap().into_iter().map(String::from).collect();
+        assert_eq!(defaults, fake_entra::demo::DEMO_ROLES);
     }
 }

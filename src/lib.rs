@@ -2,23 +2,24 @@
 //! application for the Microsoft 365 Defender APIs, prove which tenant consented, and keep checking it.
 //!
 //! `app::router` is the whole web application; `cli::main` is the command line around it. See
-//! README.md for how to run it, and the module docs for how each part works.
+//! README.md for how to run it, and the module docs for how each part works. The built-in fake
+//! Microsoft is the `fake-entra` crate of this workspace, behind the default-on cargo feature `demo`.
 
 pub mod app;
+#[cfg(feature = "demo")]
 pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
-pub mod demo;
 pub mod domain;
 pub mod email;
 pub mod entra;
 pub mod error;
-pub mod fake_entra;
 pub mod i18n;
 pub mod invites;
 pub mod logging;
 pub mod monitor;
 pub mod server;
+pub mod startup;
 pub mod web;

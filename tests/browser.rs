@@ -18,7 +18,7 @@ mod harness;
 use std::panic::AssertUnwindSafe;
 
 use common::*;
-use consent_portal::fake_entra::directory::{DEMO_CONTOSO, DEMO_WOODGROVE};
+use fake_entra::demo::{DEMO_CONTOSO, DEMO_WOODGROVE};
 use futures::FutureExt;
 use harness::Browser;
 use serde_json::json;

@@ -7,9 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use consent_portal::demo::{DEMO_CLIENT_ID, DEMO_PARTNER_TENANT_ID};
 use consent_portal::domain::{Secret, TenantId};
-use consent_portal::fake_entra::directory::{DEMO_CONTOSO, DEMO_WOODGROVE};
+use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_CONTOSO, DEMO_PARTNER_TENANT_ID, DEMO_WOODGROVE};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -842,7 +841,7 @@ async fn check_all_sweeps_every_tenant_with_live_progress_for_admins_only() {
     let app = spawn_app().await;
     let grant = app
         .client
-        .put(app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/grants/{}", consent_portal::demo::DEMO_CLIENT_ID)))
+        .put(app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/grants/{}", fake_entra::demo::DEMO_CLIENT_ID)))
         .json(&serde_json::json!({"roles": ["Incident.Read.All", "AdvancedHunting.Read.All"]}))
         .send()
         .await

@@ -686,7 +686,7 @@ async fn recorded(app: &TestApp) -> Vec<db::outbox::OutboxRow> {
 #[tokio::test]
 async fn mail_goes_over_starttls_and_implicit_tls_and_the_certificate_is_checked() {
     let pki = tempfile::tempdir().unwrap();
-    consent_portal::fake_entra::server::tls_self_signed(pki.path()).unwrap();
+    fake_entra::server::tls_self_signed(pki.path()).unwrap();
     let ca = std::fs::read(pki.path().join("ca.pem")).unwrap();
     for (mode, url) in [("starttls", "smtp://127.0.0.1:{port}?tls=required"), ("smtps", "smtps://127.0.0.1:{port}")] {
         let port = free_port();

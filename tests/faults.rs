@@ -77,9 +77,9 @@ fn start_serve(data: &Path, port: u16, fake_url: &str, logs: &Path) -> ChildGuar
     command
         .arg("serve")
         .envs(serve_env(data, port))
-        .env("PORTAL_CLIENT_ID", consent_portal::demo::DEMO_CLIENT_ID)
-        .env("PORTAL_CLIENT_SECRET", consent_portal::demo::DEMO_CLIENT_SECRET)
-        .env("PORTAL_PARTNER_TENANT_ID", consent_portal::demo::DEMO_PARTNER_TENANT_ID)
+        .env("PORTAL_CLIENT_ID", fake_entra::demo::DEMO_CLIENT_ID)
+        .env("PORTAL_CLIENT_SECRET", fake_entra::demo::DEMO_CLIENT_SECRET)
+        .env("PORTAL_PARTNER_TENANT_ID", fake_entra::demo::DEMO_PARTNER_TENANT_ID)
         .env("PORTAL_AUTHORITY_HOST", fake_url)
         .env("PORTAL_API_BASE", fake_url)
         .env("PORTAL_API_TOKEN", API_TOKEN)

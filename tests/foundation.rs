@@ -565,21 +565,153 @@ fn the_readme_documents_every_environment_variable_of_the_help() {
     }
 }
 
-#[test]
-fn every_path_the_dockerfile_copies_exists() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
-    let mut copied = 0;
-    for line in dockerfile.lines().filter(|l| l.starts_with("COPY ") && !l.contains("--from=")) {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        for source in &words[1..words.len() - 1] {
-            assert!(root.join(source).exists(), "Dockerfile copies {source}, which does not exist");
-            copied += 1;
+/// One `.dockerignore` line: whether it re-includes (`!`), and its path segments.
+struct IgnorePattern {
+    include: bool,
+    segments: Vec<String>,
+}
+
+fn dockerignore_patterns(text: &str) -> Vec<IgnorePattern> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let (include, pattern) = match line.strip_prefix('!') {
+                Some(rest) => (true, rest.trim()),
+                None => (false, line),
+            };
+            let pattern = pattern.trim_start_matches("./").trim_matches('/');
+            IgnorePattern { include, segments: pattern.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect() }
+        })
+        .collect()
+}
+
+/// `*` and `?` within one path segment, as Docker's patterns.
+fn segment_matches(pattern: &[char], name: &[char]) -> bool {
+    match pattern.split_first() {
+        None => name.is_empty(),
+        Some(('*', rest)) => (0..=name.len()).any(|skip| segment_matches(rest, &name[skip..])),
+        Some(('?', rest)) => !name.is_empty() && segment_matches(rest, &name[1..]),
+        Some((c, rest)) => name.first() == Some(c) && segment_matches(rest, &name[1..]),
+    }
+}
+
+/// A pattern's segments against a path's, `**` standing for any number of segments.
+fn path_matches(pattern: &[String], path: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => path.is_empty(),
+        Some((first, rest)) if first == "**" => (0..=path.len()).any(|skip| path_matches(rest, &path[skip..])),
+        Some((first, rest)) => path.split_first().is_some_and(|(name, tail)| {
+            segment_matches(&first.chars().collect::<Vec<_>>(), &name.chars().collect::<Vec<_>>()) && path_matches(rest, tail)
+        }),
+    }
+}
+
+/// Whether Docker leaves `path` (relative to the context) out: the last pattern that matches it or one
+/// of its folders decides.
+fn dockerignore_excludes(patterns: &[IgnorePattern], path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    let mut excluded = false;
+    for pattern in patterns {
+        if (1..=segments.len()).any(|end| path_matches(&pattern.segments, &segments[..end])) {
+            excluded = !pattern.include;
         }
     }
-    assert!(copied >= 5);
+    excluded
+}
+
+/// The files under `path` (or `path` itself), relative to `root`.
+fn files_under(root: &std::path::Path, path: &str) -> Vec<String> {
+    let full = root.join(path);
+    if full.is_file() {
+        return vec![path.to_owned()];
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&full).unwrap_or_else(|e| panic!("{path}: {e}")) {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        files.extend(files_under(root, &format!("{path}/{name}")));
+    }
+    files
+}
+
+/// Every string literal that follows `marker` in `text`.
+fn literals_after(text: &str, marker: &str) -> Vec<String> {
+    text.match_indices(marker).filter_map(|(at, _)| text[at + marker.len()..].split('"').next().map(str::to_owned)).collect()
+}
+
+/// `a/b/../c` → `a/c`.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    parts.join("/")
+}
+
+/// The image builds from the whole build context, so a file the compiler reads (a catalogue, a
+/// template, a migration, a static file, a workspace crate) cannot be left out by forgetting a `COPY`;
+/// and `.dockerignore` leaves out none of them, only what the build never reads (and the secrets).
+#[test]
+fn the_docker_build_context_holds_every_file_the_build_reads() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let copies: Vec<&str> = dockerfile.lines().filter(|l| l.starts_with("COPY ") && !l.contains("--from=")).collect();
+    assert_eq!(copies, ["COPY . ."], "the build stage copies the whole (filtered) context, nothing picked by hand");
     assert!(dockerfile.contains("HEALTHCHECK"));
     assert!(dockerfile.contains("USER portal"));
+
+    let patterns = dockerignore_patterns(&std::fs::read_to_string(root.join(".dockerignore")).unwrap());
+    for secret_or_bulk in
+        [".env", ".git/config", "target/release/consent-portal", "data/consent-portal.db", "tests/browser/node_modules/x.js"]
+    {
+        assert!(dockerignore_excludes(&patterns, secret_or_bulk), ".dockerignore lets {secret_or_bulk} into the image's build");
+    }
+
+    // What the compiler reads, crate by crate: the manifests and the lock, the sources, askama's
+    // templates folder, and every include_str!/include_bytes!, rust-embed folder and sqlx migrations
+    // folder the sources name.
+    let mut crates = vec![".".to_owned()];
+    for entry in std::fs::read_dir(root.join("crates")).unwrap() {
+        crates.push(format!("crates/{}", entry.unwrap().file_name().into_string().unwrap()));
+    }
+    let mut read = vec!["Cargo.lock".to_owned()];
+    let (mut includes, mut embedded, mut migrations) = (0, 0, 0);
+    for krate in &crates {
+        read.push(normalize(&format!("{krate}/Cargo.toml")));
+        read.push(normalize(&format!("{krate}/src")));
+        if root.join(krate).join("templates").is_dir() {
+            read.push(normalize(&format!("{krate}/templates")));
+        }
+        for source in files_under(root, &normalize(&format!("{krate}/src"))).iter().filter(|f| f.ends_with(".rs")) {
+            let text = std::fs::read_to_string(root.join(source)).unwrap();
+            let dir = source.rsplit_once('/').map_or("", |(dir, _)| dir);
+            for literal in literals_after(&text, "include_str!(\"").into_iter().chain(literals_after(&text, "include_bytes!(\"")) {
+                read.push(normalize(&format!("{dir}/{literal}")));
+                includes += 1;
+            }
+            for literal in literals_after(&text, "#[folder = \"") {
+                read.push(normalize(&format!("{krate}/{literal}")));
+                embedded += 1;
+            }
+            for literal in literals_after(&text, "migrate!(\"") {
+                read.push(normalize(&format!("{krate}/{literal}")));
+                migrations += 1;
+            }
+        }
+    }
+    assert!(crates.len() >= 2 && includes >= 5 && embedded >= 1 && migrations >= 1, "the scan found too little: {read:?}");
+    for path in &read {
+        assert!(root.join(path).exists(), "the build reads {path}, which does not exist");
+        for file in files_under(root, path) {
+            assert!(!dockerignore_excludes(&patterns, &file), ".dockerignore leaves out {file}, which the build reads");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,11 +11,10 @@ use std::time::{Duration, Instant};
 use common::*;
 use consent_portal::config::{ClientCredential, Config};
 use consent_portal::db;
-use consent_portal::demo::DEMO_CLIENT_ID;
 use consent_portal::domain::{Secret, TenantId};
-use consent_portal::fake_entra::directory::{DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_TAILSPIN, DEMO_WOODGROVE};
-use consent_portal::fake_entra::server::FakeServer;
 use consent_portal::monitor::sweep::{Sweeper, Target};
+use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_TAILSPIN, DEMO_WOODGROVE};
+use fake_entra::server::FakeServer;
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
 
@@ -32,7 +31,7 @@ impl Rig {
         let dir = tempfile::tempdir().unwrap();
         let fake = spawn_fake("http://127.0.0.1:8080").await;
         let database = database_in(dir.path());
-        let mut config = consent_portal::demo::demo_config("127.0.0.1:8080".parse().unwrap(), &fake.url, database).unwrap();
+        let mut config = consent_portal::config::demo_config("127.0.0.1:8080".parse().unwrap(), &fake.url, database).unwrap();
         config.checks.timeout = Duration::from_secs(10);
         configure(&mut config);
         let pool = db::open(&config.database).await.unwrap();
@@ -123,7 +122,7 @@ async fn each_fault_of_the_fake_gives_its_status() {
     rig.grant(DEMO_CONTOSO, &BOTH, true).await;
     rig.grant(DEMO_WOODGROVE, &["Incident.Read.All"], true).await;
     rig.grant(DEMO_TAILSPIN, &BOTH, true).await;
-    let partner = consent_portal::demo::DEMO_PARTNER_TENANT_ID;
+    let partner = fake_entra::demo::DEMO_PARTNER_TENANT_ID;
     rig.grant(partner, &BOTH, false).await;
     let removed = "0b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9";
     let created = rig
@@ -315,8 +314,8 @@ async fn the_validate_command_checks_and_reports() {
         ("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080".to_owned()),
         ("PORTAL_DATABASE_URL", format!("sqlite://{}", rig.config.database.path.display())),
         ("PORTAL_CLIENT_ID", DEMO_CLIENT_ID.to_owned()),
-        ("PORTAL_CLIENT_SECRET", consent_portal::demo::DEMO_CLIENT_SECRET.to_owned()),
-        ("PORTAL_PARTNER_TENANT_ID", consent_portal::demo::DEMO_PARTNER_TENANT_ID.to_owned()),
+        ("PORTAL_CLIENT_SECRET", fake_entra::demo::DEMO_CLIENT_SECRET.to_owned()),
+        ("PORTAL_PARTNER_TENANT_ID", fake_entra::demo::DEMO_PARTNER_TENANT_ID.to_owned()),
         ("PORTAL_AUTHORITY_HOST", rig.fake.url.clone()),
         ("PORTAL_API_BASE", rig.fake.url.clone()),
     ];

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use consent_portal::config::ConsentFlow;
-use consent_portal::fake_entra::directory::{DEMO_CONTOSO, DEMO_NORTHWIND};
+use fake_entra::demo::{DEMO_CONTOSO, DEMO_NORTHWIND};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -10,12 +10,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use consent_portal::config::Config;
-use consent_portal::demo::{DEMO_CLIENT_ID, demo_config};
+use consent_portal::config::demo_config;
 use consent_portal::domain::{TenantId, hash_secret};
 use consent_portal::entra::{EntraClient, VerifyError, roles_diff};
-use consent_portal::fake_entra::directory::{DEMO_CONTOSO, DEMO_NORTHWIND};
-use consent_portal::fake_entra::server::FakeServer;
-use consent_portal::fake_entra::{FakeEntra, issuer_v1};
+use fake_entra::demo::DEMO_CLIENT_ID;
+use fake_entra::demo::{DEMO_CONTOSO, DEMO_NORTHWIND};
+use fake_entra::server::FakeServer;
+use fake_entra::{FakeEntra, issuer_v1};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
@@ -299,7 +300,7 @@ async fn an_unsigned_alg_none_token_is_refused() {
         }
     }
     // The fake's own unsigned token (its v1 ID token shape).
-    let token = consent_portal::fake_entra::keys::unsigned_token(&claims);
+    let token = fake_entra::keys::unsigned_token(&claims);
     assert_eq!(rig.rejected(&token, DEMO_CONTOSO).await, VerifyError::Malformed);
     // Also as an ID token.
     let nonce = "n-0S6_WzA2Mj";

@@ -4,9 +4,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rustls_pki_types::CertificateDer;
+use ring::signature::RsaKeyPair;
 use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -75,16 +75,17 @@ impl EntraClient {
                     retry_after_s: None,
                 };
                 let certificate = CertificateDer::from_pem_slice(certificate_pem.as_bytes()).map_err(|_| failure("no certificate"))?;
-                let key = EncodingKey::from_rsa_pem(key_pem.expose().as_bytes()).map_err(|_| failure("the key is not an RSA key"))?;
-                let mut header = Header::new(Algorithm::PS256);
-                header.typ = Some("JWT".into());
-                header.x5t_s256 = Some(URL_SAFE_NO_PAD.encode(Sha256::digest(certificate.as_ref())));
+                let key = rsa_key_pair(key_pem.expose()).ok_or_else(|| failure("the key is not an RSA key"))?;
+                let header = json!({
+                    "alg": "PS256", "typ": "JWT",
+                    "x5t#S256": URL_SAFE_NO_PAD.encode(Sha256::digest(certificate.as_ref())),
+                });
                 let now = time::OffsetDateTime::now_utc().unix_timestamp();
                 let claims = json!({
                     "aud": token_endpoint, "iss": self.client_id, "sub": self.client_id,
                     "jti": uuid::Uuid::new_v4().to_string(), "nbf": now, "iat": now, "exp": now + 600,
                 });
-                let assertion = jsonwebtoken::encode(&header, &claims, &key).map_err(|_| failure("cannot sign the assertion"))?;
+                let assertion = sign_ps256(&header, &claims, &key).ok_or_else(|| failure("cannot sign the assertion"))?;
                 Ok(vec![
                     ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()),
                     ("client_assertion", assertion),
@@ -184,5 +185,59 @@ impl EntraClient {
         ];
         let body = self.post_token(&endpoint, form).await?;
         Ok(RedeemedTokens { access_token: body.access_token, id_token: body.id_token })
+    }
+}
+
+/// The RSA key of a PEM private key (PKCS#8 or PKCS#1).
+fn rsa_key_pair(pem: &str) -> Option<RsaKeyPair> {
+    match PrivateKeyDer::from_pem_slice(pem.as_bytes()).ok()? {
+        PrivateKeyDer::Pkcs8(der) => RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).ok(),
+        PrivateKeyDer::Pkcs1(der) => RsaKeyPair::from_der(der.secret_pkcs1_der()).ok(),
+        _ => None,
+    }
+}
+
+/// A JWS in compact form, signed RSASSA-PSS with SHA-256 (PS256) through `ring`.
+fn sign_ps256(header: &serde_json::Value, claims: &serde_json::Value, key: &RsaKeyPair) -> Option<String> {
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).ok()?),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).ok()?)
+    );
+    let mut signature = vec![0; key.public().modulus_len()];
+    key.sign(&ring::signature::RSA_PSS_SHA256, &ring::rand::SystemRandom::new(), signing_input.as_bytes(), &mut signature).ok()?;
+    Some(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+}
+
+#[cfg(test)]
+mod tests {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    use rsa::traits::PublicKeyParts;
+
+    use super::*;
+
+    /// The assertion is signed as a certificate credential's key comes: PKCS#8 or the older PKCS#1 PEM.
+    #[test]
+    fn assertions_are_ps256_with_a_pkcs8_or_pkcs1_key_and_other_keys_are_refused() {
+        let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+        let public = ring::signature::RsaPublicKeyComponents { n: private.n().to_bytes_be(), e: private.e().to_bytes_be() };
+        let pkcs8 = private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+        let pkcs1 = private.to_pkcs1_pem(LineEnding::LF).unwrap().to_string();
+        let header = json!({"alg": "PS256", "typ": "JWT", "x5t#S256": "abc"});
+        let claims = json!({"aud": "https://login.example/t/oauth2/v2.0/token", "iss": "app", "sub": "app"});
+        for pem in [&pkcs8, &pkcs1] {
+            let token = sign_ps256(&header, &claims, &rsa_key_pair(pem).unwrap()).unwrap();
+            let (signing_input, signature) = token.rsplit_once('.').unwrap();
+            let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+            public.verify(&ring::signature::RSA_PSS_2048_8192_SHA256, signing_input.as_bytes(), &signature).unwrap();
+            let (encoded_header, encoded_claims) = signing_input.split_once('.').unwrap();
+            let decoded = |part: &str| serde_json::from_slice::<serde_json::Value>(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap();
+            assert_eq!(decoded(encoded_header), header);
+            assert_eq!(decoded(encoded_claims), claims);
+        }
+        let ec = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap().serialize_pem();
+        assert!(rsa_key_pair(&ec).is_none());
+        assert!(rsa_key_pair("not a key").is_none());
     }
 }

@@ -1,6 +1,5 @@
 //! Reading the `Authorization` header: `<scheme> <credentials>`, the scheme compared without regard to
-//! case (RFC 9110, section 11.1), so `Bearer`, `bearer` and `BEARER` are the same. Used by the JSON API
-//! and by the built-in fake, which must accept what Microsoft accepts.
+//! case (RFC 9110, section 11.1), so `Bearer`, `bearer` and `BEARER` are the same. Used by the JSON API.
 
 use axum::http::{HeaderMap, header};
 

@@ -1,5 +1,5 @@
 //! Reading a request's cookie and setting one: the portal's own small cookies (the double-submit CSRF
-//! tokens, the language choice) and the built-in fake's. The session cookie is tower-sessions'.
+//! tokens, the language choice). The session cookie is tower-sessions'.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use consent_portal::app::{AppState, router};
 use consent_portal::config::DatabaseLocation;
-use consent_portal::fake_entra::server::FakeServer;
-use consent_portal::fake_entra::{FakeEntra, server};
+use fake_entra::server::FakeServer;
+use fake_entra::{FakeEntra, server};
 use sqlx::SqlitePool;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -98,7 +98,7 @@ pub async fn spawn_app_full(
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let fake = spawn_fake(&format!("http://{address}")).await;
-    let mut config = consent_portal::demo::demo_config(address, &fake.url, database).unwrap();
+    let mut config = consent_portal::config::demo_config(address, &fake.url, database).unwrap();
     configure(&mut config);
     let state = AppState::new(config, db.clone()).unwrap();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -113,7 +113,7 @@ pub async fn spawn_app_full(
 pub async fn spawn_fake(portal_url: &str) -> FakeServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let directory = consent_portal::fake_entra::cli::default_directory(portal_url);
+    let directory = fake_entra::demo::default_directory(portal_url);
     let fake = tokio::task::spawn_blocking(move || FakeEntra::new(&url, directory)).await.unwrap().unwrap();
     server::start(listener, fake, None)
 }

@@ -1,21 +1,20 @@
 //! The built-in fake of Entra ID and of the Defender XDR API, over real HTTP: discovery and keys,
-//! OpenID Connect sign-in, client credentials (secret and certificate), every AADSTS error of
-//! ../shared/ENTRA.md, admin consent (v2) and the v1 seed link, the Defender API, injected faults, the
-//! control API and the `fake-entra` subcommand of the binary.
+//! OpenID Connect sign-in, client credentials (secret and certificate), every AADSTS error Microsoft
+//! documents for these endpoints, admin consent (v2) and the v1 seed link, the Defender API, injected
+//! faults, the control API and the page at `/`. (The portal's tests cover its `fake-entra` subcommand.)
 
 mod common;
 
 use std::collections::HashMap;
-use std::io::BufRead;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::*;
-use consent_portal::demo::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER_TENANT_ID};
-use consent_portal::fake_entra::directory::{DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_TAILSPIN, DEMO_WOODGROVE};
-use consent_portal::fake_entra::server::FakeServer;
+use fake_entra::demo::{
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_PARTNER_TENANT_ID, DEMO_TAILSPIN, DEMO_WOODGROVE,
+};
+use fake_entra::server::FakeServer;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
@@ -817,7 +816,7 @@ async fn certificate_credentials_rs256_and_ps256_and_refusals() {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The token endpoint's errors (ENTRA.md's table)
+// The token endpoint's errors (Microsoft's AADSTS codes)
 // ---------------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -1651,74 +1650,11 @@ async fn the_partner_tenant_has_the_app_without_defender_roles() {
     assert!(claims.get("roles").is_none());
 }
 
-// ---------------------------------------------------------------------------------------------------
-// The binary
-// ---------------------------------------------------------------------------------------------------
-
-#[test]
-fn fake_entra_refuses_a_non_loopback_bind_without_allow_remote() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = command_in(dir.path()).args(["fake-entra", "--bind", "0.0.0.0:0"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--allow-remote"), "{stderr}");
-}
-
-#[tokio::test]
-async fn fake_entra_serves_https_with_a_self_signed_ca() {
-    let dir = tempfile::tempdir().unwrap();
-    let tls_dir = dir.path().join("tls");
-    let mut command = command_in(dir.path());
-    command.args(["fake-entra", "--bind", "127.0.0.1:0", "--tls-self-signed"]).arg(&tls_dir).stdout(Stdio::piped()).stderr(Stdio::null());
-    let mut child = ChildGuard(command.spawn().unwrap());
-    let stdout = child.0.stdout.take().unwrap();
-    let (lines, received) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let prefix = "fake identity platform and Defender API at ";
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let url = loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let line = received.recv_timeout(remaining).expect("the fake prints its URL");
-        if let Some(url) = line.strip_prefix(prefix) {
-            break url.trim().to_owned();
-        }
-    };
-    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
-
-    let ca = std::fs::read(tls_dir.join("ca.pem")).unwrap();
-    let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-        .tls_built_in_root_certs(false)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let response = client.get(format!("{url}/{DEMO_CONTOSO}/v2.0/.well-known/openid-configuration")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let doc: Value = response.json().await.unwrap();
-    assert_eq!(doc["issuer"], format!("{url}/{DEMO_CONTOSO}/v2.0"));
-    assert_eq!(doc["token_endpoint"], format!("{url}/{DEMO_CONTOSO}/oauth2/v2.0/token"));
-    // Plain http is not served on that port.
-    assert!(
-        http_client()
-            .get(format!("{}/{DEMO_CONTOSO}/v2.0/.well-known/openid-configuration", url.replace("https", "http")))
-            .send()
-            .await
-            .is_err()
-    );
-}
-
 #[tokio::test]
 async fn control_api_refuses_arrays_and_statuses_that_are_not_errors() {
     let fake = common::spawn_fake("http://127.0.0.1:8080").await;
     let client = reqwest::Client::new();
-    let tenant = consent_portal::fake_entra::directory::DEMO_CONTOSO;
+    let tenant = fake_entra::demo::DEMO_CONTOSO;
     for body in [serde_json::json!([1, 2]), serde_json::json!({"token_status": 2}), serde_json::json!({"api_status": 200})] {
         let response = client.put(format!("{}/_fake/tenants/{tenant}/faults", fake.url)).json(&body).send().await.unwrap();
         assert_eq!(response.status(), 400, "{body}");
@@ -1794,4 +1730,62 @@ async fn the_pages_speak_the_language_the_app_asks_for_and_remember_it() {
     assert!(html.contains("Torna all") && html.contains("AADSTS90093: This operation can only be performed by an administrator"), "{html}");
     let english = http_client().get(consent_url).header("accept-language", "en-GB").send().await.unwrap().text().await.unwrap();
     assert!(english.contains("<html lang=\"en\"") && english.contains("Pick an account"), "{english}");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The page at `/`
+// ---------------------------------------------------------------------------------------------------
+
+/// The values of every `href="…"` in a page.
+fn hrefs(html: &str) -> Vec<String> {
+    html.split("href=\"").skip(1).filter_map(|rest| rest.split('"').next()).map(html_unescape).collect()
+}
+
+#[tokio::test]
+async fn the_home_page_says_it_is_a_fake_and_lists_the_directory_with_links_that_work() {
+    let fake = Fake::start().await;
+    let response = fake.get("/").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(response.headers().contains_key(header::CONTENT_SECURITY_POLICY), "the fake's page headers apply");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\">"), "{html}");
+    assert!(html.contains("a fake") && html.contains("not Microsoft"), "{html}");
+
+    // Every tenant and account of the directory, as the control API reports it.
+    let directory = fake.get_json("/_fake/directory").await;
+    let tenants = directory["tenants"].as_array().unwrap();
+    assert_eq!(tenants.len(), 5);
+    for tenant in tenants {
+        assert!(html.contains(tenant["display_name"].as_str().unwrap()), "{tenant}");
+        assert!(html.contains(tenant["id"].as_str().unwrap()), "{tenant}");
+        for user in tenant["users"].as_array().unwrap() {
+            assert!(html.contains(user["upn"].as_str().unwrap()), "{user}");
+            assert!(html.contains(user["display_name"].as_str().unwrap()), "{user}");
+        }
+    }
+    assert!(html.contains(DEMO_CLIENT_ID), "the demo app registration is listed");
+    assert!(!html.contains(DEMO_CLIENT_SECRET), "secrets are never shown");
+
+    // The control API and the discovery documents are linked, and each link answers.
+    let links = hrefs(&html);
+    for expected in [
+        "/_fake/directory".to_owned(),
+        "/_fake/log".to_owned(),
+        "/organizations/v2.0/.well-known/openid-configuration".to_owned(),
+        format!("/{DEMO_CONTOSO}/v2.0/.well-known/openid-configuration"),
+    ] {
+        assert!(links.contains(&expected), "no link to {expected} in {links:?}");
+    }
+    for link in links.iter().filter(|l| l.starts_with('/')) {
+        assert_eq!(fake.get(link).await.status(), StatusCode::OK, "{link}");
+    }
+
+    // The page shows the directory as it is now, escaped.
+    let tenant_id = uuid::Uuid::new_v4().to_string();
+    let added = json!({"id": tenant_id, "display_name": "Litware <Labs>", "domains": ["litware.example"]});
+    fake.expect(Method::POST, "/_fake/tenants", Some(added), StatusCode::CREATED).await;
+    let html = fake.get("/").await.text().await.unwrap();
+    assert!(html.contains(&tenant_id) && html.contains("Litware &#60;Labs&#62;"), "{html}");
+    assert!(!html.contains("<Labs>"));
 }

@@ -209,7 +209,7 @@ pub fn throttled(retry_after_s: u64) -> Response {
 }
 
 #[derive(Template)]
-#[template(path = "fake_entra/error.html")]
+#[template(path = "error.html")]
 struct ErrorPageTemplate<'a> {
     tr: Messages,
     code: u32,

@@ -1,28 +1,39 @@
-//! The built-in fake of the Microsoft identity platform (Entra ID) and of the Defender XDR API.
+//! A fake of the Microsoft identity platform (Entra ID) and of the Defender XDR API, for demos and
+//! tests; it is never Microsoft.
 //!
-//! `demo` runs against it, every test runs against it, and partners rehearse onboarding with it
-//! (`consent-portal fake-entra`). It follows ../shared/ENTRA.md down to parameter names, status codes,
-//! error bodies and token claims; where it has to choose (an AADSTS code Microsoft's documentation does
-//! not pin down), the choice is noted beside the code.
+//! consent-portal's `demo` runs against it, every test runs against it, and partners rehearse an
+//! onboarding with it (`consent-portal fake-entra`). It behaves as Microsoft's documented endpoints do,
+//! down to parameter names, status codes, error bodies and token claims; where it has to choose (an
+//! AADSTS code Microsoft's documentation does not pin down), the choice is noted beside the code.
 //!
-//! Parts: [`directory`] (the model), [`keys`] (signing keys and JWKS), [`discovery`], [`token`] (the
-//! token endpoint), [`interactive`] (sign-in and consent pages), [`defender_api`], [`control`] (the
-//! `/_fake` API that tests and tools drive), [`server`] (plain or TLS listener).
+//! Parts: [`directory`] (the model) and [`demo`] (the demo's directory), [`keys`] (signing keys and
+//! JWKS), [`discovery`], [`token`] (the token endpoint), [`interactive`] (sign-in and consent pages, in
+//! the languages of [`i18n`]), [`defender_api`], [`control`] (the `/_fake` API that tests and tools
+//! drive), [`home`] (the page at `/`), [`server`] (plain or TLS listener) and [`cli`] (running it on
+//! its own).
 
 // Handlers here return `Result<_, Response>` to answer early with Microsoft's error; a Response is
 // large, and boxing it would only add noise to a test double.
 #![allow(clippy::result_large_err)]
 
+mod authorization;
 pub mod cli;
 pub mod control;
+mod cookies;
 pub mod defender_api;
+pub mod demo;
 pub mod directory;
 pub mod discovery;
 pub mod errors;
+pub mod home;
+pub mod i18n;
 pub mod interactive;
 pub mod keys;
 pub mod server;
+mod tenant_id;
 pub mod token;
+
+pub use tenant_id::{TenantId, TenantIdError};
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
@@ -37,7 +48,6 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::domain::TenantId;
 use directory::{Directory, Faults, Tenant};
 use errors::AadError;
 use keys::{KeySet, SigningKey};
@@ -195,7 +205,7 @@ impl FakeEntra {
 }
 
 /// The v1 issuer, as Microsoft's public cloud names it whatever the sign-in host.
-pub fn issuer_v1(tenant: TenantId) -> String {
+pub fn issuer_v1(tenant: impl std::fmt::Display) -> String {
     format!("https://sts.windows.net/{tenant}/")
 }
 
@@ -232,6 +242,7 @@ pub fn faults_of(fake: &FakeEntra, tenant: TenantId) -> Faults {
 /// The fake's whole router: the identity platform, the Defender API and the control API.
 pub fn router(fake: SharedFake) -> Router {
     Router::new()
+        .route("/", get(home::page))
         .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery::openid_configuration_v2))
         .route("/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration_v1))
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2))
@@ -253,7 +264,7 @@ pub fn router(fake: SharedFake) -> Router {
 }
 
 async fn stylesheet() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/fake-entra.css"))
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/fake-entra.css"))
 }
 
 /// Headers of the fake's pages: nothing from other origins, no framing.

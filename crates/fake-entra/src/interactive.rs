@@ -29,8 +29,8 @@ use url::Url;
 use super::directory::{AppRegistration, Directory, Tenant, User};
 use super::errors::{AadError, error_page, error_page_in};
 use super::{AutoConsent, FakeEntra, SharedFake, TenantSegment, random_token, resolve_tenant, unix_now, with_log_detail};
+use crate::cookies;
 use crate::i18n::{Language, Messages};
-use crate::web::cookies;
 
 const SESSION_COOKIE: &str = "fake_estsauth";
 const LANGUAGE_COOKIE: &str = "fake_ui_locale";
@@ -91,7 +91,7 @@ fn page_language(params: &Params, headers: &HeaderMap) -> Language {
 /// Remembers a `ui_locales` language for the pages that follow, as Microsoft's cookies do.
 fn remember_language(mut response: Response, params: &Params, language: Language) -> Response {
     if params.contains_key("ui_locales") {
-        cookies::set(&mut response, LANGUAGE_COOKIE, language.code(), "/", None, false);
+        cookies::set(&mut response, LANGUAGE_COOKIE, language.code());
     }
     response
 }
@@ -267,7 +267,7 @@ pub async fn admin_consent(
     };
     let state = params.get("state").cloned();
     if matches!(segment, TenantSegment::Common | TenantSegment::Consumers) {
-        // ENTRA.md: admin consent on /common is seen failing with error=invalid_request.
+        // Microsoft answers admin consent on /common with error=invalid_request.
         let description =
             "AADSTS90130: Admin consent is not supported on the /common endpoint. Use the tenant id, a verified domain, or organizations.";
         return redirect_to(&redirect_uri, &with_state(vec![("error", "invalid_request"), ("error_description", description)], &state));
@@ -331,7 +331,7 @@ fn start(fake: &FakeEntra, interaction: Interaction, params: &Params, consent: b
 }
 
 #[derive(Template)]
-#[template(path = "fake_entra/signin.html")]
+#[template(path = "signin.html")]
 struct PickerTemplate<'a> {
     tr: Messages,
     interaction: &'a str,
@@ -393,7 +393,7 @@ pub async fn pick_user(State(fake): State<SharedFake>, Form(form): Form<PickForm
     // Signed in to the fake in this browser from now on (an SSO cookie, as Microsoft's).
     let session = random_token();
     fake.state().sessions.insert(session.clone(), form.user_id.clone());
-    cookies::set(&mut response, SESSION_COOKIE, &session, "/", None, false);
+    cookies::set(&mut response, SESSION_COOKIE, &session);
     response
 }
 
@@ -502,7 +502,7 @@ fn finish_with_code(
 }
 
 #[derive(Template)]
-#[template(path = "fake_entra/consent.html")]
+#[template(path = "consent.html")]
 struct ConsentTemplate<'a> {
     tr: Messages,
     interaction: &'a str,

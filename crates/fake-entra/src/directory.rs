@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::TenantId;
 
 /// The Microsoft Threat Protection (Microsoft 365 Defender) resource's application id.
 pub const DEFENDER_APP_ID: &str = "8ee8fdad-f234-4243-8f3b-15c294843740";
@@ -124,7 +124,7 @@ pub struct User {
     pub app_roles: Vec<String>,
 }
 
-fn new_guid() -> String {
+pub(crate) fn new_guid() -> String {
     Uuid::new_v4().to_string()
 }
 
@@ -248,77 +248,3 @@ impl Tenant {
         self.domains.first().map_or("", String::as_str)
     }
 }
-
-/// The tenants, users and app of `consent-portal demo`: a partner tenant with staff, and customers that
-/// show every state (an admin and a non-admin, a second customer, one whose consent grants only part of
-/// the roles, one where Defender is not provisioned).
-pub fn demo_directory(
-    client_id: &str,
-    client_secret: &str,
-    redirect_uris: Vec<String>,
-    roles: Vec<String>,
-    partner_tenant: TenantId,
-) -> Directory {
-    let user = |upn: &str, name: &str, admin: bool, app_roles: &[&str]| User {
-        id: new_guid(),
-        upn: upn.into(),
-        display_name: name.into(),
-        admin,
-        app_roles: app_roles.iter().map(|r| r.to_string()).collect(),
-    };
-    let tenant = |id: &str, name: &str, domains: &[&str], users: Vec<User>| {
-        let mut tenant = Tenant::new(
-            TenantId::parse(id).unwrap_or_else(|_| TenantId::new_random()),
-            name,
-            domains.iter().map(|d| d.to_string()).collect(),
-        );
-        tenant.users = users;
-        tenant
-    };
-    let mut partner = tenant(
-        &partner_tenant.to_string(),
-        "Fabrikam Partner",
-        &["fabrikampartner.example", "fabrikampartner.onmicrosoft.com"],
-        vec![
-            user("alex@fabrikampartner.example", "Alex Wilber", true, &["Portal.Admin"]),
-            user("sam@fabrikampartner.example", "Sam Taylor", false, &["Portal.Viewer"]),
-            user("guest@fabrikampartner.example", "Guest Reader", false, &[]),
-        ],
-    );
-    partner.set_grant(client_id, Vec::new(), true, OffsetDateTime::now_utc());
-    let contoso = tenant(
-        DEMO_CONTOSO,
-        "Contoso",
-        &["contoso.example", "contoso.onmicrosoft.com"],
-        vec![user("megan@contoso.example", "Megan Bowen", true, &[]), user("adele@contoso.example", "Adele Vance", false, &[])],
-    );
-    let northwind =
-        tenant(DEMO_NORTHWIND, "Northwind Traders", &["northwind.example"], vec![user("lee@northwind.example", "Lee Gu", true, &[])]);
-    let mut woodgrove = tenant(
-        DEMO_WOODGROVE,
-        "Woodgrove Bank",
-        &["woodgrove.example"],
-        vec![user("diego@woodgrove.example", "Diego Siciliani", true, &[])],
-    );
-    woodgrove.grantable_roles = roles.first().map(|first| vec![first.clone()]);
-    let mut tailspin =
-        tenant(DEMO_TAILSPIN, "Tailspin Toys", &["tailspin.example"], vec![user("nestor@tailspin.example", "Nestor Wilke", true, &[])]);
-    tailspin.defender_provisioned = false;
-    Directory {
-        resource: Resource::defender(),
-        apps: vec![AppRegistration {
-            client_id: client_id.into(),
-            display_name: "Fabrikam Defender Connector".into(),
-            secrets: vec![AppSecret { value: client_secret.into(), expires_at: None }],
-            certificates: Vec::new(),
-            redirect_uris,
-            roles,
-        }],
-        tenants: vec![partner, contoso, northwind, woodgrove, tailspin],
-    }
-}
-
-pub const DEMO_CONTOSO: &str = "c0a7b1e2-3d4f-4a5b-8c6d-7e8f9a0b1c2d";
-pub const DEMO_NORTHWIND: &str = "4e0f1a2b-3c4d-4e5f-9a6b-7c8d9e0f1a2b";
-pub const DEMO_WOODGROVE: &str = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a";
-pub const DEMO_TAILSPIN: &str = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e";

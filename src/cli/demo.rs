@@ -3,29 +3,21 @@
 //! Defender API beside it, with a partner tenant, the portal's app registration and customer tenants
 //! that show every state.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use fake_entra::FakeEntra;
 use tokio::net::TcpListener;
-use url::Url;
 
+use super::DemoArgs;
+use super::serve::serve_until_shutdown;
 use crate::app::AppState;
-use crate::cli::{DemoArgs, refuse_to_start, serve_until_shutdown};
-use crate::config::{self, ClientCredential, Config, ConsentFlow, DatabaseLocation};
-use crate::domain::{Secret, TenantId, parse_role_list};
-use crate::fake_entra::{self, FakeEntra};
-
-/// The demo app registration's client id (fixed, so a demo database stays meaningful across runs).
-pub const DEMO_CLIENT_ID: &str = "6f1d3a52-8e0b-4c47-9a2e-0d5c7b1e4f93";
-/// The demo app's client secret, registered in the fake.
-pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret";
-/// The demo partner tenant ("Fabrikam Partner").
-pub const DEMO_PARTNER_TENANT_ID: &str = "f0a1b2c3-d4e5-4f60-8a7b-9c0d1e2f3a4b";
+use crate::config::{self, Config, DatabaseLocation, demo_config};
+use crate::startup::refuse_to_start;
 
 async fn bind_loopback(value: &str, variable: &str) -> Result<TcpListener, String> {
     let bind =
         config::parse_bind(value).map_err(|_| format!("{variable}: is not an address and port such as 127.0.0.1:8080: {value:?}"))?;
-    if !config::is_loopback_bind(&bind) {
+    if !bind.ip().is_loopback() {
         return Err(format!("{variable}: the demo listens on loopback only (such as 127.0.0.1:8080), not {bind}"));
     }
     TcpListener::bind(bind).await.map_err(|error| format!("{variable}: cannot listen on {bind}: {error}"))
@@ -45,7 +37,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     };
     let portal_url = format!("http://{address}");
     let fake_url = format!("http://{fake_address}");
-    let directory = fake_entra::cli::default_directory(&portal_url);
+    let directory = fake_entra::demo::default_directory(&portal_url);
     let fake = match tokio::task::spawn_blocking({
         let fake_url = fake_url.clone();
         move || FakeEntra::new(&fake_url, directory)
@@ -113,37 +105,4 @@ fn print_welcome(config: &Config, fake_url: &str, invite_url: &str) {
     println!("  The fake's control API: {fake_url}/_fake/directory");
     println!("  Stop with Ctrl-C.");
     println!();
-}
-
-/// The demo's configuration: the portal on `address`, the fake at `fake_url`, the database at `database`.
-pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocation) -> Result<Config, String> {
-    let public_url = Url::parse(&format!("http://{address}/")).map_err(|e| e.to_string())?;
-    let fake = Url::parse(fake_url).map_err(|e| e.to_string())?;
-    let partner_tenant_id = TenantId::parse(DEMO_PARTNER_TENANT_ID).map_err(|e| e.to_string())?;
-    let required_roles = parse_role_list(config::DEFAULT_REQUIRED_ROLES).map_err(|e| e.to_string())?;
-    Ok(Config {
-        public_url,
-        bind: address,
-        database,
-        client_id: DEMO_CLIENT_ID.to_owned(),
-        credential: ClientCredential::Secret(Secret::new(DEMO_CLIENT_SECRET)),
-        partner_tenant_id,
-        authority_host: fake.clone(),
-        resource: config::DEFAULT_RESOURCE.to_owned(),
-        api_base: fake,
-        required_roles,
-        api_token: None,
-        partner_name: "Fabrikam Partner".to_owned(),
-        partner_contact: Some("onboarding@fabrikampartner.example".to_owned()),
-        consent_flow: ConsentFlow::V2,
-        checks: config::CheckSettings::default(),
-        staff: config::StaffAccess::default(),
-        email: crate::email::EmailSettings {
-            transport: crate::email::TransportSettings::Memory,
-            from: config::parse_mailbox("Fabrikam Partner <onboarding@fabrikampartner.example>").ok(),
-            notify: crate::email::parse_address("alex@fabrikampartner.example").into_iter().collect(),
-            ..crate::email::EmailSettings::default()
-        },
-        trusted_proxies: crate::web::client_address::TrustedProxies::default(),
-    })
 }

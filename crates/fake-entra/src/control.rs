@@ -31,7 +31,7 @@ use time::OffsetDateTime;
 
 use super::directory::{AppRegistration, AppSecret, Faults, Tenant, User};
 use super::{AutoMode, SharedFake};
-use crate::domain::TenantId;
+use crate::TenantId;
 
 pub fn routes() -> Router<SharedFake> {
     Router::new()

@@ -1,6 +1,6 @@
 //! The fake Defender XDR API: `GET /api/incidents`. Accepts only tokens this fake signed, for the
 //! Defender audience, carrying `Incident.Read.All` or `Incident.ReadWrite.All`; limits each tenant to
-//! 50 calls a minute (429 with `Retry-After`); answers ENTRA.md's shapes and errors.
+//! 50 calls a minute (429 with `Retry-After`); answers with the shapes and errors Microsoft's API uses.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -17,10 +17,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{SharedFake, dropped_connection, faults_of, with_log_detail};
-use crate::domain::TenantId;
+use crate::TenantId;
 
 const CALLS_PER_MINUTE: usize = 50;
-/// Audiences the API accepts: the resource and its older Defender for Endpoint names (ENTRA.md).
+/// Audiences the API accepts: the resource and its older Defender for Endpoint names.
 const OLDER_AUDIENCES: [&str; 3] = [
     "https://api.securitycenter.microsoft.com",
     "https://api.securitycenter.windows.com",
@@ -39,7 +39,7 @@ fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 pub async fn incidents(State(fake): State<SharedFake>, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
-    let token = crate::web::authorization::bearer_token(&headers);
+    let token = crate::authorization::bearer_token(&headers);
     let Some(token) = token else {
         return api_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Authorization header is missing or is not a Bearer token.");
     };

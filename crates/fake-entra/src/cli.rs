@@ -1,5 +1,7 @@
-//! `consent-portal fake-entra`: the fake on its own, for rehearsing an onboarding or for other tools.
+//! The fake on its own (`consent-portal fake-entra`), for rehearsing an onboarding or for other tools:
+//! its options, and running it until the caller's shutdown signal.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,12 +9,9 @@ use std::process::ExitCode;
 use clap::Args;
 use tokio::net::TcpListener;
 
-use super::directory::{Directory, demo_directory};
-use super::{FakeEntra, server};
-use crate::cli::refuse_to_start;
-use crate::config::{self, is_loopback_bind};
-use crate::demo::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER_TENANT_ID};
-use crate::domain::{TenantId, parse_role_list};
+use crate::demo::default_directory;
+use crate::directory::Directory;
+use crate::{FakeEntra, server};
 
 #[derive(Debug, Clone, Args)]
 pub struct FakeEntraArgs {
@@ -50,14 +49,16 @@ pub struct FakeEntraArgs {
     pub allow_remote: bool,
 }
 
-pub async fn run(args: FakeEntraArgs) -> ExitCode {
-    let bind: SocketAddr = match config::parse_bind(&args.bind) {
+/// Runs the fake until `shutdown` completes (exit 0) or its listener stops (exit 1); a configuration it
+/// cannot start with prints one line and returns exit status 2.
+pub async fn run(args: FakeEntraArgs, shutdown: impl Future<Output = ()>) -> ExitCode {
+    let bind: SocketAddr = match args.bind.trim().parse() {
         Ok(bind) => bind,
         Err(_) => {
             return refuse_to_start(format_args!("PORTAL_FAKE_BIND: is not an address and port such as 127.0.0.1:9443: {:?}", args.bind));
         }
     };
-    if !is_loopback_bind(&bind) && !args.allow_remote {
+    if !bind.ip().is_loopback() && !args.allow_remote {
         return refuse_to_start(format_args!(
             "PORTAL_FAKE_BIND: {bind} is not a loopback address; pass --allow-remote to listen there anyway"
         ));
@@ -100,7 +101,7 @@ pub async fn run(args: FakeEntraArgs) -> ExitCode {
     println!("control API: {}/_fake/directory", running.url);
     tokio::select! {
         () = running.wait() => ExitCode::FAILURE,
-        () = crate::server::shutdown_signal() => ExitCode::SUCCESS,
+        () = shutdown => ExitCode::SUCCESS,
     }
 }
 
@@ -109,16 +110,8 @@ fn load_directory(path: &std::path::Path) -> Result<Directory, String> {
     serde_json::from_str(&text).map_err(|e| format!("{} is not a directory document: {e}", path.display()))
 }
 
-/// The demo directory, with the demo app's redirect URIs on `portal_url`.
-pub fn default_directory(portal_url: &str) -> Directory {
-    let portal = portal_url.trim_end_matches('/');
-    let roles = parse_role_list(config::DEFAULT_REQUIRED_ROLES).map(|r| r.into_iter().map(String::from).collect()).unwrap_or_default();
-    let partner = TenantId::parse(DEMO_PARTNER_TENANT_ID).unwrap_or_else(|_| TenantId::new_random());
-    demo_directory(
-        DEMO_CLIENT_ID,
-        DEMO_CLIENT_SECRET,
-        vec![format!("{portal}/auth/callback"), format!("{portal}/consent/callback")],
-        roles,
-        partner,
-    )
+/// Prints a start-up failure as one line and returns exit status 2 (a usage error), as the portal does.
+fn refuse_to_start(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
 }

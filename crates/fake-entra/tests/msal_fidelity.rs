@@ -2,15 +2,13 @@
 //! acquires client-credentials tokens from the fake over TLS (with a secret and with a certificate), and
 //! PyJWT's PyJWKClient verifies them against the fake's JWKS. `.ci/run` installs the Python packages.
 
-mod common;
+use std::process::Command;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-use common::{ChildGuard, command_in};
-use consent_portal::demo::DEMO_CLIENT_ID;
-use consent_portal::fake_entra::directory::DEMO_CONTOSO;
+use fake_entra::FakeEntra;
+use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_CONTOSO};
+use fake_entra::server;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use tokio::net::TcpListener;
 
 /// A certificate and its RSA key, as PEM: what a partner registers on the app and keeps.
 fn certificate_and_key() -> (String, String) {
@@ -31,16 +29,14 @@ async fn msal_python_gets_tokens_that_pyjwt_verifies_against_the_jwks() {
 
     let dir = tempfile::tempdir().unwrap();
     let tls_dir = dir.path().join("tls");
-    let mut fake = command_in(dir.path());
-    fake.args(["fake-entra", "--bind", "127.0.0.1:0", "--tls-self-signed"]).arg(&tls_dir).stdout(Stdio::piped()).stderr(Stdio::null());
-    let mut fake = ChildGuard(fake.spawn().unwrap());
-    let mut lines = BufReader::new(fake.0.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("the fake prints its URL").unwrap();
-        if let Some(url) = line.strip_prefix("fake identity platform and Defender API at ") {
-            break url.trim().to_owned();
-        }
-    };
+    // The fake over https with a new self-signed CA, as `fake-entra --tls-self-signed DIR` serves it.
+    let tls = server::tls_self_signed(&tls_dir).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public_url = format!("https://{}", listener.local_addr().unwrap());
+    let directory = fake_entra::demo::default_directory("http://127.0.0.1:8080");
+    let fake = tokio::task::spawn_blocking(move || FakeEntra::new(&public_url, directory)).await.unwrap().unwrap();
+    let fake = server::start(listener, fake, Some(tls));
+    let url = fake.url.clone();
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let ca = tls_dir.join("ca.pem");
     let client = reqwest::Client::builder()

@@ -3,7 +3,7 @@
 //! v1 consent link. Clients authenticate with `client_secret` (form or HTTP Basic) or a
 //! `client_assertion` signed with a registered certificate.
 //!
-//! Check order (Microsoft's is not documented; this one gives each ENTRA.md error a way to appear):
+//! Check order (Microsoft's is not documented; this one gives each AADSTS error Microsoft documents a way to appear):
 //! tenant (900023, 90002) → faults → grant type → client (700016) → the app's service principal in the
 //! tenant (700016 never consented, 7000229 deleted, 7000112 disabled) → resource (500011) and scope
 //! (70011) → credentials (7000218, 7000215, 7000222, assertion errors).
@@ -27,7 +27,7 @@ use super::directory::{AppRegistration, Directory, Faults};
 use super::errors::{AadError, throttled, token_endpoint_headers};
 use super::interactive::{AuthCode, CodeFlow};
 use super::{FakeEntra, SharedFake, TenantSegment, dropped_connection, faults_of, issuer_v1, resolve_tenant, unix_now, with_log_detail};
-use crate::domain::TenantId;
+use crate::TenantId;
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Lifetime of the access tokens the fake issues (Microsoft: 60 to 90 minutes).
@@ -259,7 +259,7 @@ impl Credential {
 
 /// `client_id` from the form or from HTTP Basic, and the secret from HTTP Basic.
 fn client_id_and_basic_secret(headers: &HeaderMap, form: &HashMap<String, String>) -> (Option<String>, Option<String>) {
-    let basic = crate::web::authorization::credentials(headers, "Basic")
+    let basic = crate::authorization::credentials(headers, "Basic")
         .and_then(|encoded| STANDARD.decode(encoded).ok())
         .and_then(|decoded| String::from_utf8(decoded).ok())
         .and_then(|pair| {

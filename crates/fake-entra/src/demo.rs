@@ -1,0 +1,106 @@
+//! The demo directory: the app registration of `consent-portal demo`, its partner tenant and the
+//! customer tenants and accounts that show every state of an onboarding. The portal's demo configures
+//! itself with the same app (its client id, secret and partner tenant come from here), and the tests of
+//! both crates run against this directory.
+
+use time::OffsetDateTime;
+
+use crate::TenantId;
+use crate::directory::{AppRegistration, AppSecret, Directory, Resource, Tenant, User, new_guid};
+
+/// The demo app registration's client id (fixed, so a demo database stays meaningful across runs).
+pub const DEMO_CLIENT_ID: &str = "6f1d3a52-8e0b-4c47-9a2e-0d5c7b1e4f93";
+/// The demo app's client secret, registered in the fake.
+pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret";
+/// The demo partner tenant ("Fabrikam Partner").
+pub const DEMO_PARTNER_TENANT_ID: &str = "f0a1b2c3-d4e5-4f60-8a7b-9c0d1e2f3a4b";
+/// The Defender roles the demo app requests: the portal's default required roles.
+pub const DEMO_ROLES: [&str; 2] = ["Incident.Read.All", "AdvancedHunting.Read.All"];
+
+pub const DEMO_CONTOSO: &str = "c0a7b1e2-3d4f-4a5b-8c6d-7e8f9a0b1c2d";
+pub const DEMO_NORTHWIND: &str = "4e0f1a2b-3c4d-4e5f-9a6b-7c8d9e0f1a2b";
+pub const DEMO_WOODGROVE: &str = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a";
+pub const DEMO_TAILSPIN: &str = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e";
+
+/// The demo directory, with the demo app's redirect URIs on `portal_url`.
+pub fn default_directory(portal_url: &str) -> Directory {
+    let portal = portal_url.trim_end_matches('/');
+    let roles = DEMO_ROLES.iter().map(|r| r.to_string()).collect();
+    let partner = TenantId::parse(DEMO_PARTNER_TENANT_ID).unwrap_or_else(|_| TenantId::new_random());
+    demo_directory(
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        vec![format!("{portal}/auth/callback"), format!("{portal}/consent/callback")],
+        roles,
+        partner,
+    )
+}
+
+/// The tenants, users and app of `consent-portal demo`: a partner tenant with staff, and customers that
+/// show every state (an admin and a non-admin, a second customer, one whose consent grants only part of
+/// the roles, one where Defender is not provisioned).
+pub fn demo_directory(
+    client_id: &str,
+    client_secret: &str,
+    redirect_uris: Vec<String>,
+    roles: Vec<String>,
+    partner_tenant: TenantId,
+) -> Directory {
+    let user = |upn: &str, name: &str, admin: bool, app_roles: &[&str]| User {
+        id: new_guid(),
+        upn: upn.into(),
+        display_name: name.into(),
+        admin,
+        app_roles: app_roles.iter().map(|r| r.to_string()).collect(),
+    };
+    let tenant = |id: &str, name: &str, domains: &[&str], users: Vec<User>| {
+        let mut tenant = Tenant::new(
+            TenantId::parse(id).unwrap_or_else(|_| TenantId::new_random()),
+            name,
+            domains.iter().map(|d| d.to_string()).collect(),
+        );
+        tenant.users = users;
+        tenant
+    };
+    let mut partner = tenant(
+        &partner_tenant.to_string(),
+        "Fabrikam Partner",
+        &["fabrikampartner.example", "fabrikampartner.onmicrosoft.com"],
+        vec![
+            user("alex@fabrikampartner.example", "Alex Wilber", true, &["Portal.Admin"]),
+            user("sam@fabrikampartner.example", "Sam Taylor", false, &["Portal.Viewer"]),
+            user("guest@fabrikampartner.example", "Guest Reader", false, &[]),
+        ],
+    );
+    partner.set_grant(client_id, Vec::new(), true, OffsetDateTime::now_utc());
+    let contoso = tenant(
+        DEMO_CONTOSO,
+        "Contoso",
+        &["contoso.example", "contoso.onmicrosoft.com"],
+        vec![user("megan@contoso.example", "Megan Bowen", true, &[]), user("adele@contoso.example", "Adele Vance", false, &[])],
+    );
+    let northwind =
+        tenant(DEMO_NORTHWIND, "Northwind Traders", &["northwind.example"], vec![user("lee@northwind.example", "Lee Gu", true, &[])]);
+    let mut woodgrove = tenant(
+        DEMO_WOODGROVE,
+        "Woodgrove Bank",
+        &["woodgrove.example"],
+        vec![user("diego@woodgrove.example", "Diego Siciliani", true, &[])],
+    );
+    woodgrove.grantable_roles = roles.first().map(|first| vec![first.clone()]);
+    let mut tailspin =
+        tenant(DEMO_TAILSPIN, "Tailspin Toys", &["tailspin.example"], vec![user("nestor@tailspin.example", "Nestor Wilke", true, &[])]);
+    tailspin.defender_provisioned = false;
+    Directory {
+        resource: Resource::defender(),
+        apps: vec![AppRegistration {
+            client_id: client_id.into(),
+            display_name: "Fabrikam Defender Connector".into(),
+            secrets: vec![AppSecret { value: client_secret.into(), expires_at: None }],
+            certificates: Vec::new(),
+            redirect_uris,
+            roles,
+        }],
+        tenants: vec![partner, contoso, northwind, woodgrove, tailspin],
+    }
+}
