@@ -802,7 +802,7 @@ async fn onboarding_still_works_in_a_browser_where_staff_are_signed_in_or_signin
     press_sign_in(&app, &pending).await;
     for client in [signed_in, pending] {
         let request = consent_portal::invites::InviteRequest {
-            customer: "Contoso",
+            customer: &consent_portal::domain::CustomerName::parse("Contoso").unwrap(),
             email: None,
             pinned_tenant: None,
             pinned_domain: None,
@@ -868,4 +868,84 @@ async fn check_all_sweeps_every_tenant_with_live_progress_for_admins_only() {
         sqlx::query_as("SELECT tenant_id, status FROM tenants ORDER BY tenant_id").fetch_all(&app.db).await.unwrap();
     assert!(statuses.contains(&(DEMO_CONTOSO.to_owned(), "verified".to_owned())), "{statuses:?}");
     assert!(statuses.contains(&(other, "tenant_not_found".to_owned())), "{statuses:?}");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Invisible characters in free text
+
+/// Text that reads "Contosoexe.png" on screen but is stored as "Contoso", U+202E, "gnp.exe".
+const REVERSED: &str = "Contoso\u{202E}gnp.exe";
+
+#[tokio::test]
+async fn the_invite_form_refuses_bidi_controls_and_invisible_characters_with_422() {
+    let app = spawn_app().await;
+    let (client, csrf) = staff(&app, ALEX).await;
+    let isolate = "\u{2067}Contoso\u{2069}";
+    let cases = [
+        (("customer", REVERSED), "the customer&#39;s name holds U+202E", "changes the direction"),
+        (("customer", isolate), "holds U+2067", "changes the direction"),
+        (("customer", "Con\u{200B}toso"), "holds U+200B", "invisible formatting characters are not allowed"),
+        (("email", "it@contoso\u{200F}.example"), "the e-mail address holds U+200F", "changes the direction"),
+        (("pin", "contoso\u{202E}.example"), "to pin holds U+202E", "changes the direction"),
+    ];
+    for ((field, value), named, why) in cases {
+        let mut form = vec![("csrf", csrf.as_str()), ("customer", "Contoso"), ("expires_days", "7"), ("language", "en")];
+        form.retain(|(name, _)| *name != field);
+        form.push((field, value));
+        let refused = client.post(app.url("/invites")).form(&form).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field} {value:?}");
+        let html = refused.text().await.unwrap();
+        let named_plain = named.replace("&#39;", "'");
+        assert!(html.contains(named) || html.contains(&named_plain), "{named}: {html}");
+        assert!(html.contains(why), "{why}: {html}");
+    }
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invites").fetch_one(&app.db).await.unwrap(), 0);
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM customers").fetch_one(&app.db).await.unwrap(), 0);
+
+    // Names in any script, with accents and punctuation, are welcome.
+    let form = [("csrf", csrf.as_str()), ("customer", "Società Rossi – شركة"), ("expires_days", "7"), ("language", "it")];
+    assert_eq!(client.post(app.url("/invites")).form(&form).send().await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_api_creates_invites_and_refuses_bidi_controls_with_422() {
+    let app = spawn_app_configured(|config| config.api_token = Some(Secret::new(API_TOKEN))).await;
+    let post = |body: Value| app.client.post(app.url("/api/v1/invites")).bearer_auth(API_TOKEN).json(&body).send();
+
+    for body in [
+        json!({"customer": REVERSED}),
+        json!({"customer": "Contoso", "email": "it\u{2066}@contoso.example"}),
+        json!({"customer": "Contoso", "pin": "\u{061C}contoso.example"}),
+        json!({"customer": "Contoso\u{E0041}"}),
+    ] {
+        let refused = post(body.clone()).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let error: Value = refused.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "unprocessable", "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(" holds U+") && message.contains("are not allowed"), "{message}");
+        assert!(!message.contains(['\u{202E}', '\u{2066}', '\u{061C}', '\u{E0041}']), "the message never repeats the character: {message}");
+    }
+    let not_json = app.client.post(app.url("/api/v1/invites")).bearer_auth(API_TOKEN).body("customer=Contoso").send().await.unwrap();
+    assert_eq!(not_json.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invites").fetch_one(&app.db).await.unwrap(), 0);
+
+    // Without the token nothing is created, whatever the body.
+    let anonymous = app.client.post(app.url("/api/v1/invites")).json(&json!({"customer": "Contoso"})).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    let created = post(json!({"customer": "Contoso", "pin": DEMO_CONTOSO, "expires_days": 3, "language": "it"})).await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    let url = created["url"].as_str().unwrap();
+    assert!(url.starts_with(&app.url("/onboard/")), "{created}");
+    let landing = http_client().get(url).send().await.unwrap();
+    assert_eq!(landing.status(), StatusCode::OK);
+    assert!(landing.text().await.unwrap().contains("Contoso"));
+    let row: (String, Option<String>, String) =
+        sqlx::query_as("SELECT id, pinned_tenant_id, language FROM invites").fetch_one(&app.db).await.unwrap();
+    assert_eq!(row, (created["id"].as_str().unwrap().to_owned(), Some(DEMO_CONTOSO.to_owned()), "it".to_owned()));
+    let actor: Option<String> =
+        sqlx::query_scalar("SELECT actor FROM audit_events WHERE kind = 'invite.created'").fetch_one(&app.db).await.unwrap();
+    assert_eq!(actor.as_deref(), Some("api"));
 }

@@ -303,6 +303,29 @@ fn configuration_errors_exit_2_with_one_line_naming_the_variable() {
 }
 
 #[test]
+fn settings_shown_to_people_with_invisible_characters_stop_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cases = [
+        ("PORTAL_PARTNER_NAME", "Fabrikam\u{202E}", "PORTAL_PARTNER_NAME: the partner's name holds U+202E"),
+        ("PORTAL_PARTNER_CONTACT", "\u{2066}help@fabrikam.example", "PORTAL_PARTNER_CONTACT: the partner's contact holds U+2066"),
+        ("PORTAL_MAIL_FROM", "Fabrikam\u{200F} <onboarding@fabrikam.example>", "PORTAL_MAIL_FROM: the sender holds U+200F"),
+    ];
+    for (variable, value, expected) in cases {
+        let mut command = command_in(dir.path());
+        command.arg("serve").envs(serve_env(dir.path(), port)).env(variable, value).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = ChildGuard(command.spawn().unwrap());
+        let status = wait_with_limit(&mut child.0, Duration::from_secs(20));
+        let mut stderr = String::new();
+        if status.is_some() {
+            child.0.stderr.as_mut().unwrap().read_to_string(&mut stderr).unwrap();
+        }
+        assert_eq!(status.and_then(|s| s.code()), Some(2), "{variable}: the portal started: {stderr}");
+        assert!(stderr.contains(expected), "{variable}: {stderr}");
+    }
+}
+
+#[test]
 fn an_unreachable_database_stops_start_up_with_its_path() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("a-file");

@@ -542,6 +542,33 @@ fn invite_create_refuses_bad_input() {
     }
 }
 
+#[test]
+fn invite_create_refuses_bidi_controls_and_invisible_characters_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("portal.db").display());
+    let cases: &[(&[&str], &str)] = &[
+        (&["--customer", "Contoso\u{202E}gnp.exe"], "the customer's name holds U+202E"),
+        (&["--customer", "\u{2066}Contoso"], "the customer's name holds U+2066"),
+        (&["--customer", "Contoso\u{200D}"], "the customer's name holds U+200D"),
+        (&["--customer", "Contoso", "--email", "it@contoso\u{200E}.example"], "the e-mail address holds U+200E"),
+        (&["--customer", "Contoso", "--domain", "contoso\u{202B}.example"], "the domain holds U+202B"),
+    ];
+    for (extra, named) in cases {
+        let output = command_in(dir.path())
+            .args(["invite", "create"])
+            .args(*extra)
+            .env("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080")
+            .env("PORTAL_DATABASE_URL", &database)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(named) && stderr.contains("are not allowed"), "{named}: {stderr}");
+        assert!(output.stdout.is_empty(), "no link printed");
+    }
+    assert!(!dir.path().join("portal.db").exists(), "nothing written: the database was not even opened");
+}
+
 /// Sets the language staff chose for an invite.
 async fn set_invite_language(app: &TestApp, invite_id: &str, language: &str) {
     sqlx::query("UPDATE invites SET language = ? WHERE id = ?").bind(language).bind(invite_id).execute(&app.db).await.unwrap();
