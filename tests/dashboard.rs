@@ -686,6 +686,34 @@ async fn invites_are_created_shown_once_listed_with_a_timeline_and_revoked() {
     assert_eq!(http_client().get(&link).send().await.unwrap().status(), StatusCode::GONE);
 }
 
+#[tokio::test]
+async fn the_invites_page_names_the_tenant_a_completed_invite_is_bound_to() {
+    let app = spawn_app().await;
+    let (client, _) = staff(&app, SAM).await;
+    let request = consent_portal::invites::InviteRequest {
+        customer: &consent_portal::domain::CustomerName::parse("Contoso").unwrap(),
+        email: None,
+        pinned_tenant: None,
+        pinned_domain: None,
+        language: "en",
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+        actor: "test",
+        send_to: None,
+    };
+    let created = consent_portal::invites::create(&app.db, request).await.unwrap();
+    let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
+    assert!(!list.contains("data-connected-tenant"), "an open invite is bound to nothing: {list}");
+    let mut tx = consent_portal::db::begin_write(&app.db).await.unwrap();
+    let bound = consent_portal::db::invites::complete_for_tenant(&mut tx, &created.invite.id, DEMO_CONTOSO).await.unwrap();
+    assert_eq!(bound, consent_portal::db::invites::Binding::ThisTenant);
+    let other = consent_portal::db::invites::complete_for_tenant(&mut tx, &created.invite.id, DEMO_WOODGROVE).await.unwrap();
+    assert_eq!(other, consent_portal::db::invites::Binding::OtherTenant { tenant_id: DEMO_CONTOSO.to_owned() });
+    tx.commit().await.unwrap();
+    let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("badge ok\">completed"), "{list}");
+    assert!(list.contains(&format!("connected: <code>{DEMO_CONTOSO}</code>")), "{list}");
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Exports and the API
 

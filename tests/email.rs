@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use consent_portal::db;
+use consent_portal::domain::TenantId;
 use consent_portal::email::{self, SmtpUrl, TransportSettings, worker};
 use consent_portal::i18n::{Language, Messages};
 use reqwest::StatusCode;
@@ -430,7 +431,9 @@ async fn reminders_follow_the_schedule() {
     let revoked = invite_with_email(&app, "Revoked Ltd", "revoked@contoso.example", "en", 14).await;
     let expiring = invite_with_email(&app, "Short Ltd", "short@contoso.example", "it", 5).await;
     assert_eq!(worker::run_once(&app.state, start).await.unwrap().sent, 4);
-    db::invites::mark_completed(&app.db, &completed).await.unwrap();
+    let mut connection = app.db.acquire().await.unwrap();
+    db::invites::complete_for_tenant(&mut connection, &completed, &TenantId::new_random().to_string()).await.unwrap();
+    drop(connection);
     db::invites::revoke(&app.db, &revoked).await.unwrap();
 
     let queue = |at: OffsetDateTime| {

@@ -190,6 +190,44 @@ async fn migrations_apply_twice_without_change() {
 }
 
 #[tokio::test]
+async fn invites_completed_before_0007_are_bound_to_the_tenant_of_their_first_consent() {
+    // A database as the migrations before 0007 left it, where one link onboarded two tenants.
+    let dir = tempfile::tempdir().unwrap();
+    let earlier = dir.path().join("earlier-migrations");
+    std::fs::create_dir(&earlier).unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < "0007" {
+            std::fs::copy(&path, earlier.join(&name)).unwrap();
+        }
+    }
+    let location = database_in(dir.path());
+    let options = SqliteConnectOptions::new().filename(&location.path).create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(earlier.as_path()).await.unwrap().run(&pool).await.unwrap();
+    let script = [
+        "INSERT INTO customers (id, name, created_at) VALUES ('c', 'Contoso', '2026-01-01T00:00:00Z')",
+        "INSERT INTO invites (id, customer_id, token_hash, created_at, expires_at, completed_at) \
+         VALUES ('used', 'c', 'h1', '2026-01-01T00:00:00Z', '2026-01-15T00:00:00Z', '2026-01-02T00:00:00Z')",
+        "INSERT INTO invites (id, customer_id, token_hash, created_at, expires_at) VALUES ('open', 'c', 'h2', '2026-01-01T00:00:00Z', '2026-01-15T00:00:00Z')",
+        "INSERT INTO tenants (tenant_id, customer_id, invite_id, consented_at) VALUES ('aaaa', 'c', 'used', '2026-01-02T00:00:00Z')",
+        "INSERT INTO tenants (tenant_id, customer_id, invite_id, consented_at) VALUES ('bbbb', 'c', 'used', '2026-01-03T00:00:00Z')",
+        "INSERT INTO consents (tenant_id, customer_id, invite_id, consented_at, flow) VALUES ('aaaa', 'c', 'used', '2026-01-02T00:00:00Z', 'v2')",
+        "INSERT INTO consents (tenant_id, customer_id, invite_id, consented_at, flow) VALUES ('bbbb', 'c', 'used', '2026-01-03T00:00:00Z', 'v2')",
+    ];
+    for statement in script {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let pool = db::open(&location).await.unwrap();
+    let bound: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT id, completed_tenant_id FROM invites ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(bound, [("open".to_owned(), None), ("used".to_owned(), Some("aaaa".to_owned()))]);
+}
+
+#[tokio::test]
 async fn a_changed_migration_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());

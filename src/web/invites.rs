@@ -82,6 +82,8 @@ struct InviteLine {
     customer: String,
     contact: String,
     pinned: String,
+    /// The tenant a completed invite onboarded: the only one its link still works for.
+    connected: String,
     language: String,
     created_at: String,
     expires_at: String,
@@ -170,6 +172,7 @@ async fn render_list(
                 customer: i.customer_name,
                 contact: i.contact_email.unwrap_or_default(),
                 pinned: i.invite.pinned_domain.clone().or(i.invite.pinned_tenant_id.clone()).unwrap_or_default(),
+                connected: i.invite.completed_tenant_id.clone().unwrap_or_default(),
                 language: i.invite.language.clone(),
                 created_at: i.invite.created_at.clone(),
                 expires_at: i.invite.expires_at.clone(),
