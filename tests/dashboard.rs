@@ -539,6 +539,70 @@ async fn check_now_records_a_check_and_the_page_shows_the_timeline_and_the_error
     assert!(!html.contains("eyJ"), "never a raw token");
 }
 
+/// The app-only token requests the fake received for `tenant`.
+async fn token_requests(app: &TestApp, tenant: &str) -> usize {
+    let log: Value = app.client.get(app.fake_url("/_fake/log")).send().await.unwrap().json().await.unwrap();
+    log.as_array().unwrap().iter().filter(|e| e["tenant"] == tenant && e["grant_type"] == "client_credentials").count()
+}
+
+#[tokio::test]
+async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after() {
+    let app = spawn_app().await;
+    let contoso = seed_one(&app, Seed { customer: "Contoso", tenant_id: DEMO_CONTOSO.to_owned(), ..Seed::default() }).await;
+    let grant = json!({"roles": ["Incident.Read.All", "AdvancedHunting.Read.All"]});
+    let fake = |path: &str| app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/{path}"));
+    assert_eq!(app.client.put(fake(&format!("grants/{DEMO_CLIENT_ID}"))).json(&grant).send().await.unwrap().status(), 204);
+    let throttle = json!({"token_status": 429, "retry_after_s": 60});
+    assert_eq!(app.client.put(fake("faults")).json(&throttle).send().await.unwrap().status(), 204);
+    let (client, csrf) = staff(&app, ALEX).await;
+    let check_now = || client.post(app.url(&format!("/tenants/{contoso}/check"))).form(&[("csrf", csrf.as_str())]).send();
+
+    assert_eq!(check_now().await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(token_requests(&app, DEMO_CONTOSO).await, 1);
+    let (status, not_before, next_check): (String, String, String) =
+        sqlx::query_as("SELECT status, not_before, next_check_at FROM tenants WHERE tenant_id = ?")
+            .bind(DEMO_CONTOSO)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(status, "throttled");
+    let until = time::OffsetDateTime::parse(&not_before, &time::format_description::well_known::Rfc3339).unwrap();
+    let ahead = (until - time::OffsetDateTime::now_utc()).whole_seconds();
+    assert!((50..=61).contains(&ahead), "kept for the Retry-After of 60 s: {not_before} is {ahead} s ahead");
+    assert!(next_check >= not_before, "the schedule waits too: {next_check} < {not_before}");
+
+    // Microsoft would answer now, but was asked to be left alone: neither button asks it.
+    assert_eq!(app.client.delete(fake("faults")).send().await.unwrap().status(), 204);
+    assert_eq!(check_now().await.unwrap().status(), StatusCode::SEE_OTHER);
+    let page = client.get(app.url(&format!("/tenants/{contoso}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("Throttled until {not_before}")), "{page}");
+    let started = client.post(app.url("/tenants/check-all")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    for _ in 0..100 {
+        let progress: Value = client.get(app.url("/tenants/sweep")).send().await.unwrap().json().await.unwrap();
+        if progress["running"] == false && progress["done"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(token_requests(&app, DEMO_CONTOSO).await, 1, "no token asked for before the Retry-After");
+    let checks: Vec<(String, String)> = sqlx::query_as("SELECT status, detail FROM checks WHERE tenant_id = ? ORDER BY id")
+        .bind(DEMO_CONTOSO)
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(checks.len(), 4, "the seeded check, the 429, and an answer for each press: {checks:?}");
+    assert!(checks[1].1.contains(&format!("No token is asked for before {not_before}")), "{checks:?}");
+    assert!(checks[2..].iter().all(|(status, detail)| status == "throttled" && detail.contains(&format!("Throttled until {not_before}"))));
+
+    // Once the time has passed (moved back here instead of waiting a minute), a check goes through.
+    sqlx::query("UPDATE tenants SET not_before = '2000-01-01T00:00:00Z'").execute(&app.db).await.unwrap();
+    check_now().await.unwrap();
+    assert_eq!(token_requests(&app, DEMO_CONTOSO).await, 2);
+    let status: String = sqlx::query_scalar("SELECT status FROM tenants").fetch_one(&app.db).await.unwrap();
+    assert_eq!(status, "verified");
+}
+
 #[tokio::test]
 async fn the_decoded_token_is_shown_like_jwt_ms_without_the_token_or_its_signature() {
     let app = spawn_app().await;

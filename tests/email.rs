@@ -618,6 +618,7 @@ async fn staff_are_told_when_a_tenant_connects_and_when_it_degrades() {
         token_claims: None,
         api_status: None,
         next_check_at: now,
+        not_before: None,
     };
     let notify = app.state.config.email.notify.iter().map(ToString::to_string).collect::<Vec<_>>();
     db::monitoring::record_results(&app.db, &[result], &notify).await.unwrap();

@@ -613,6 +613,30 @@ async fn the_refusal_of_a_used_invite_speaks_the_invites_language() {
 }
 
 #[tokio::test]
+async fn the_check_after_a_consent_asks_no_token_before_a_stored_retry_after() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    let faults = app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/faults"));
+    let throttle = json!({"token_status": 429, "retry_after_s": 60});
+    assert_eq!(app.client.put(&faults).json(&throttle).send().await.unwrap().status(), 204);
+    let token_requests = || async {
+        let log: Value = app.client.get(app.fake_url("/_fake/log")).send().await.unwrap().json().await.unwrap();
+        log.as_array().unwrap().iter().filter(|e| e["tenant"] == DEMO_CONTOSO && e["grant_type"] == "client_credentials").count()
+    };
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    assert_eq!(journey(&app, &app.client, &url).await.0, StatusCode::OK);
+    assert_eq!(token_requests().await, 1, "the first check met the 429");
+    assert_eq!(app.client.delete(&faults).send().await.unwrap().status(), 204);
+
+    // The admin approves again a moment later: the check after it waits for the Retry-After.
+    assert_eq!(journey(&app, &http_client(), &url).await.0, StatusCode::OK);
+    assert_eq!(token_requests().await, 1, "no token asked for before the Retry-After");
+    let (status, reason): (String, String) = sqlx::query_as("SELECT status, status_reason FROM tenants").fetch_one(&app.db).await.unwrap();
+    assert_eq!(status, "throttled");
+    assert!(reason.starts_with("Throttled until "), "{reason}");
+}
+
+#[tokio::test]
 async fn roles_still_propagating_are_said_so() {
     let app = spawn_app().await;
     let (_, url) = create_invite(&app, &["--customer", "Contoso"]);

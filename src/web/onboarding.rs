@@ -724,7 +724,7 @@ async fn consent_callback(State(state): State<AppState>, session: Session, choic
         // Another copy of this callback recorded it first: answer the same page.
         Ok(None) => result_page(&state, &lang, &tenant_text).await,
         Ok(Some(_)) => {
-            let checked = state.sweeper.check_now(monitor::sweep::Target { tenant, consented_at: Some(OffsetDateTime::now_utc()) }).await;
+            let checked = state.sweeper.check_now(monitor::sweep::Target::new(tenant, Some(OffsetDateTime::now_utc()))).await;
             match checked {
                 Ok(outcome) => {
                     let kind = if outcome.status == TenantStatus::Verified { "invite.verified" } else { "invite.checked" };
