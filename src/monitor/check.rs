@@ -1,5 +1,5 @@
-//! One check of one tenant: a fresh app-only token (a cached one would hide a revocation), verified
-//! (SECURITY.md), its `roles` compared with the required roles, one call to the Defender API with it,
+//! One check of one tenant: a fresh app-only token (a cached one would hide a revocation), verified,
+//! its `roles` compared with the required roles, one call to the Defender API with it,
 //! and the outcome classified. The token itself is never stored: only its decoded header and claims.
 //!
 //! A 429's `Retry-After` is kept per tenant (`tenants.not_before`), and the check itself refuses to ask
