@@ -30,7 +30,7 @@ landing-title = Connect { $customer } to { $partner }
 landing-eyebrow = Onboarding for { $customer }
 landing-heading = Connect your Microsoft 365 Defender to { $partner }
 landing-intro = { $partner } asks an administrator of *{ $customer }* to approve its application in your Microsoft tenant, so that it can work with your Microsoft 365 Defender data.
-landing-already-connected = Your tenant is already connected. You can approve again, for instance after the application asked for new permissions.
+landing-already-connected = This invitation already connected the tenant *{ $tenant }*. An administrator of that tenant can approve again, for instance after the application asked for new permissions; another tenant needs a new link from { $partner }.
 landing-permissions-heading = What the application will be able to do
 landing-permissions-note = These are application permissions: the application uses them itself, without a signed-in user. Nothing else in your tenant is granted.
 landing-who-heading = Who can approve
@@ -94,6 +94,11 @@ wrong-tenant-signed-in = You signed in as *{ $user }*, in the tenant { $tenant }
 wrong-tenant-expected = This invitation is for *{ $expected }*.
 wrong-tenant-nothing = Nothing was connected. Sign in again with an administrator account of { $expected }.
 wrong-tenant-sign-in-again = Sign in again
+already-used-title = This invitation was already used
+already-used-signed-in = You signed in as *{ $user }*, in the tenant { $tenant }.
+already-used = This link was already used for the tenant *{ $tenant }*, and each link connects one tenant only.
+already-used-what-to-do = Nothing was connected. Ask { $partner } for a new link for your tenant.
+already-used-same-tenant = If you meant to approve again for { $tenant }, sign in with an administrator account of that tenant.
 
 ## Why a step was refused
 

@@ -30,7 +30,7 @@ landing-title = Collega { $customer } a { $partner }
 landing-eyebrow = Attivazione per { $customer }
 landing-heading = Collega il tuo Microsoft 365 Defender a { $partner }
 landing-intro = { $partner } chiede a un amministratore di *{ $customer }* di approvare la sua applicazione nel vostro tenant Microsoft, così da poter lavorare con i vostri dati di Microsoft 365 Defender.
-landing-already-connected = Il vostro tenant è già collegato. Potete approvare di nuovo, per esempio dopo che l'applicazione ha chiesto nuove autorizzazioni.
+landing-already-connected = Questo invito ha già collegato il tenant *{ $tenant }*. Un amministratore di quel tenant può approvare di nuovo, per esempio dopo che l'applicazione ha chiesto nuove autorizzazioni; un altro tenant ha bisogno di un nuovo link da { $partner }.
 landing-permissions-heading = Che cosa potrà fare l'applicazione
 landing-permissions-note = Sono autorizzazioni dell'applicazione: le usa l'applicazione stessa, senza un utente connesso. Nient'altro viene concesso nel vostro tenant.
 landing-who-heading = Chi può approvare
@@ -94,6 +94,11 @@ wrong-tenant-signed-in = Avete effettuato l'accesso come *{ $user }*, nel tenant
 wrong-tenant-expected = Questo invito è per *{ $expected }*.
 wrong-tenant-nothing = Non è stato collegato nulla. Accedete di nuovo con un account amministratore di { $expected }.
 wrong-tenant-sign-in-again = Accedi di nuovo
+already-used-title = Questo invito è già stato usato
+already-used-signed-in = Avete effettuato l'accesso come *{ $user }*, nel tenant { $tenant }.
+already-used = Questo link è già stato usato per il tenant *{ $tenant }*, e ogni link collega un solo tenant.
+already-used-what-to-do = Non è stato collegato nulla. Chiedete a { $partner } un nuovo link per il vostro tenant.
+already-used-same-tenant = Se volevate approvare di nuovo per { $tenant }, accedete con un account amministratore di quel tenant.
 
 ## Perché un passaggio è stato rifiutato
 

@@ -247,6 +247,7 @@ async fn seed_checked_tenants(pool: &sqlx::SqlitePool, tenants: usize) -> anyhow
                 token_claims: None,
                 api_status: None,
                 next_check_at: now.clone(),
+                not_before: None,
             }
         })
         .collect();

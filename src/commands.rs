@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::config::{self, DEFAULT_AUTHORITY_HOST, DEFAULT_DATABASE_URL};
 use crate::db;
 use crate::domain::TenantId;
+use crate::domain::free_text::refuse_hidden;
 use crate::startup::refuse_to_start;
 use crate::{entra, invites};
 
@@ -149,8 +150,14 @@ async fn create_invite(args: CreateInviteArgs) -> ExitCode {
         Ok(url) => url,
         Err(error) => return refuse_to_start(error),
     };
-    if let Err(message) = invites::validate_customer(&args.customer, args.email.as_deref()) {
-        return refuse_to_start(format_args!("--customer/--email: {message}"));
+    let customer = match invites::validate_customer(&args.customer, args.email.as_deref()) {
+        Ok(customer) => customer,
+        Err(message) => return refuse_to_start(format_args!("--customer/--email: {message}")),
+    };
+    if let Some(domain) = &args.domain
+        && let Err(error) = refuse_hidden("the domain", domain)
+    {
+        return refuse_to_start(format_args!("--domain: {error}"));
     }
     let Some(language) = crate::i18n::Language::parse(&args.language).filter(|l| l.code() == args.language.trim()) else {
         return refuse_to_start(format_args!("--language: {:?} is not en or it", args.language));
@@ -208,7 +215,7 @@ async fn create_invite(args: CreateInviteArgs) -> ExitCode {
     };
     let domain = args.domain.as_deref().map(|d| d.trim().to_ascii_lowercase());
     let request = invites::InviteRequest {
-        customer: &args.customer,
+        customer: &customer,
         email: args.email.as_deref(),
         pinned_tenant,
         pinned_domain: domain.as_deref(),
@@ -228,7 +235,7 @@ async fn create_invite(args: CreateInviteArgs) -> ExitCode {
     if args.json {
         println!("{}", json!({ "id": invite.id, "url": url, "expires_at": invite.expires_at, "email_id": created.outbox_id }));
     } else {
-        println!("Invite {} for {} (expires {}):", invite.id, args.customer.trim(), invite.expires_at);
+        println!("Invite {} for {customer} (expires {}):", invite.id, invite.expires_at);
         println!("{url}");
         if let (Some(address), Some(id)) = (&send_to, &created.outbox_id) {
             println!("Onboarding e-mail {id} queued to {address}: the running portal sends it (see its Outbox page).");

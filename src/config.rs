@@ -13,6 +13,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use url::{Host, Url};
 
+use crate::domain::free_text::refuse_hidden;
 use crate::domain::{RoleName, Secret, TenantId, parse_role_list};
 use crate::web::client_address::TrustedProxies;
 
@@ -83,7 +84,7 @@ pub struct ConfigArgs {
     #[arg(long, env = "PORTAL_REQUIRED_ROLES", value_name = "ROLES", default_value = DEFAULT_REQUIRED_ROLES)]
     pub required_roles: String,
 
-    /// Bearer token for the read-only JSON API (at least 32 characters); the API is off without it.
+    /// Bearer token for the JSON API (reads tenants, creates invites; at least 32 characters); the API is off without it.
     #[arg(long, env = "PORTAL_API_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
 
@@ -385,7 +386,11 @@ impl Config {
         if partner_name.is_empty() || partner_name.len() > 120 {
             return Err(problem("PORTAL_PARTNER_NAME", "must be a name of 1 to 120 characters"));
         }
+        refuse_hidden("the partner's name", &partner_name).map_err(|e| problem("PORTAL_PARTNER_NAME", e.to_string()))?;
         let partner_contact = args.partner_contact.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+        if let Some(contact) = &partner_contact {
+            refuse_hidden("the partner's contact", contact).map_err(|e| problem("PORTAL_PARTNER_CONTACT", e.to_string()))?;
+        }
         if !(1..=256).contains(&args.check_concurrency) {
             return Err(problem("PORTAL_CHECK_CONCURRENCY", "must be between 1 and 256"));
         }
@@ -636,9 +641,7 @@ fn parse_email_settings(args: &ConfigArgs) -> Result<crate::email::EmailSettings
 
 /// `PORTAL_MAIL_FROM`: a mailbox (`Name <address>` or an address), without line breaks.
 pub(crate) fn parse_mailbox(value: &str) -> Result<lettre::message::Mailbox, ConfigError> {
-    if value.chars().any(char::is_control) {
-        return Err(problem("PORTAL_MAIL_FROM", "must not hold a line break or another control character"));
-    }
+    refuse_hidden("the sender", value).map_err(|e| problem("PORTAL_MAIL_FROM", e.to_string()))?;
     value
         .parse::<lettre::message::Mailbox>()
         .map_err(|_| problem("PORTAL_MAIL_FROM", format!("is not a mailbox such as \"Fabrikam <onboarding@fabrikam.example>\": {value:?}")))

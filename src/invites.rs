@@ -7,11 +7,11 @@ use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
 use crate::db;
-use crate::domain::{InviteToken, TenantId};
+use crate::domain::{CustomerName, InviteToken, TenantId};
 
 /// What staff ask for.
 pub struct InviteRequest<'a> {
-    pub customer: &'a str,
+    pub customer: &'a CustomerName,
     pub email: Option<&'a str>,
     pub pinned_tenant: Option<TenantId>,
     /// The verified domain the tenant was pinned by, for display.
@@ -38,28 +38,23 @@ impl CreatedInvite {
     }
 }
 
-/// Checks a customer name and contact address before anything is written.
-pub fn validate_customer(name: &str, email: Option<&str>) -> Result<(), String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err("the customer's name must have 1 to 200 characters".into());
-    }
-    if name.chars().any(char::is_control) {
-        return Err("the customer's name cannot contain control characters".into());
-    }
+/// Checks a customer's name and contact address before anything is written; the name, parsed.
+pub fn validate_customer(name: &str, email: Option<&str>) -> Result<CustomerName, String> {
+    let name = CustomerName::parse(name).map_err(|e| e.to_string())?;
     if let Some(email) = email {
+        crate::email::parse_address(email)?;
         let valid = email.len() <= 254
             && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !valid || crate::email::parse_address(email).is_err() {
+            && !email.chars().any(char::is_whitespace);
+        if !valid {
             return Err(format!("{email:?} is not an e-mail address"));
         }
     }
-    Ok(())
+    Ok(name)
 }
 
 pub async fn create(pool: &SqlitePool, request: InviteRequest<'_>) -> Result<CreatedInvite, sqlx::Error> {
-    let name = request.customer.trim();
+    let name = request.customer.as_str();
     let token = InviteToken::generate();
     let mut tx = db::begin_write(pool).await?;
     let customer = match db::customers::find_by_name(&mut *tx, name).await? {

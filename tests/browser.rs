@@ -47,7 +47,7 @@ async fn invite(app: &TestApp, customer: &str, language: &str) -> String {
     let created = consent_portal::invites::create(
         &app.db,
         consent_portal::invites::InviteRequest {
-            customer,
+            customer: &consent_portal::domain::CustomerName::parse(customer).unwrap(),
             email: None,
             pinned_tenant: None,
             pinned_domain: None,

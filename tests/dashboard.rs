@@ -538,6 +538,70 @@ async fn check_now_records_a_check_and_the_page_shows_the_timeline_and_the_error
     assert!(!html.contains("eyJ"), "never a raw token");
 }
 
+/// The app-only token requests the fake received for `tenant`.
+async fn token_requests(app: &TestApp, tenant: &str) -> usize {
+    let log: Value = app.client.get(app.fake_url("/_fake/log")).send().await.unwrap().json().await.unwrap();
+    log.as_array().unwrap().iter().filter(|e| e["tenant"] == tenant && e["grant_type"] == "client_credentials").count()
+}
+
+#[tokio::test]
+async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after() {
+    let app = spawn_app().await;
+    let contoso = seed_one(&app, Seed { customer: "Contoso", tenant_id: DEMO_CONTOSO.to_owned(), ..Seed::default() }).await;
+    let grant = json!({"roles": ["Incident.Read.All", "AdvancedHunting.Read.All"]});
+    let fake = |path: &str| app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/{path}"));
+    assert_eq!(app.client.put(fake(&format!("grants/{DEMO_CLIENT_ID}"))).json(&grant).send().await.unwrap().status(), 204);
+    let throttle = json!({"token_status": 429, "retry_after_s": 60});
+    assert_eq!(app.client.put(fake("faults")).json(&throttle).send().await.unwrap().status(), 204);
+    let (client, csrf) = staff(&app, ALEX).await;
+    let check_now = || client.post(app.url(&format!("/tenants/{contoso}/check"))).form(&[("csrf", csrf.as_str())]).send();
+
+    assert_eq!(check_now().await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(token_requests(&app, DEMO_CONTOSO).await, 1);
+    let (status, not_before, next_check): (String, String, String) =
+        sqlx::query_as("SELECT status, not_before, next_check_at FROM tenants WHERE tenant_id = ?")
+            .bind(DEMO_CONTOSO)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(status, "throttled");
+    let until = time::OffsetDateTime::parse(&not_before, &time::format_description::well_known::Rfc3339).unwrap();
+    let ahead = (until - time::OffsetDateTime::now_utc()).whole_seconds();
+    assert!((50..=61).contains(&ahead), "kept for the Retry-After of 60 s: {not_before} is {ahead} s ahead");
+    assert!(next_check >= not_before, "the schedule waits too: {next_check} < {not_before}");
+
+    // Microsoft would answer now, but was asked to be left alone: neither button asks it.
+    assert_eq!(app.client.delete(fake("faults")).send().await.unwrap().status(), 204);
+    assert_eq!(check_now().await.unwrap().status(), StatusCode::SEE_OTHER);
+    let page = client.get(app.url(&format!("/tenants/{contoso}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("Throttled until {not_before}")), "{page}");
+    let started = client.post(app.url("/tenants/check-all")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    for _ in 0..100 {
+        let progress: Value = client.get(app.url("/tenants/sweep")).send().await.unwrap().json().await.unwrap();
+        if progress["running"] == false && progress["done"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(token_requests(&app, DEMO_CONTOSO).await, 1, "no token asked for before the Retry-After");
+    let checks: Vec<(String, String)> = sqlx::query_as("SELECT status, detail FROM checks WHERE tenant_id = ? ORDER BY id")
+        .bind(DEMO_CONTOSO)
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(checks.len(), 4, "the seeded check, the 429, and an answer for each press: {checks:?}");
+    assert!(checks[1].1.contains(&format!("No token is asked for before {not_before}")), "{checks:?}");
+    assert!(checks[2..].iter().all(|(status, detail)| status == "throttled" && detail.contains(&format!("Throttled until {not_before}"))));
+
+    // Once the time has passed (moved back here instead of waiting a minute), a check goes through.
+    sqlx::query("UPDATE tenants SET not_before = '2000-01-01T00:00:00Z'").execute(&app.db).await.unwrap();
+    check_now().await.unwrap();
+    assert_eq!(token_requests(&app, DEMO_CONTOSO).await, 2);
+    let status: String = sqlx::query_scalar("SELECT status FROM tenants").fetch_one(&app.db).await.unwrap();
+    assert_eq!(status, "verified");
+}
+
 #[tokio::test]
 async fn the_decoded_token_is_shown_like_jwt_ms_without_the_token_or_its_signature() {
     let app = spawn_app().await;
@@ -685,6 +749,34 @@ async fn invites_are_created_shown_once_listed_with_a_timeline_and_revoked() {
     assert_eq!(http_client().get(&link).send().await.unwrap().status(), StatusCode::GONE);
 }
 
+#[tokio::test]
+async fn the_invites_page_names_the_tenant_a_completed_invite_is_bound_to() {
+    let app = spawn_app().await;
+    let (client, _) = staff(&app, SAM).await;
+    let request = consent_portal::invites::InviteRequest {
+        customer: &consent_portal::domain::CustomerName::parse("Contoso").unwrap(),
+        email: None,
+        pinned_tenant: None,
+        pinned_domain: None,
+        language: "en",
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+        actor: "test",
+        send_to: None,
+    };
+    let created = consent_portal::invites::create(&app.db, request).await.unwrap();
+    let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
+    assert!(!list.contains("data-connected-tenant"), "an open invite is bound to nothing: {list}");
+    let mut tx = consent_portal::db::begin_write(&app.db).await.unwrap();
+    let bound = consent_portal::db::invites::complete_for_tenant(&mut tx, &created.invite.id, DEMO_CONTOSO).await.unwrap();
+    assert_eq!(bound, consent_portal::db::invites::Binding::ThisTenant);
+    let other = consent_portal::db::invites::complete_for_tenant(&mut tx, &created.invite.id, DEMO_WOODGROVE).await.unwrap();
+    assert_eq!(other, consent_portal::db::invites::Binding::OtherTenant { tenant_id: DEMO_CONTOSO.to_owned() });
+    tx.commit().await.unwrap();
+    let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("badge ok\">completed"), "{list}");
+    assert!(list.contains(&format!("connected: <code>{DEMO_CONTOSO}</code>")), "{list}");
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Exports and the API
 
@@ -815,7 +907,7 @@ async fn onboarding_still_works_in_a_browser_where_staff_are_signed_in_or_signin
     press_sign_in(&app, &pending).await;
     for client in [signed_in, pending] {
         let request = consent_portal::invites::InviteRequest {
-            customer: "Contoso",
+            customer: &consent_portal::domain::CustomerName::parse("Contoso").unwrap(),
             email: None,
             pinned_tenant: None,
             pinned_domain: None,
@@ -881,4 +973,84 @@ async fn check_all_sweeps_every_tenant_with_live_progress_for_admins_only() {
         sqlx::query_as("SELECT tenant_id, status FROM tenants ORDER BY tenant_id").fetch_all(&app.db).await.unwrap();
     assert!(statuses.contains(&(DEMO_CONTOSO.to_owned(), "verified".to_owned())), "{statuses:?}");
     assert!(statuses.contains(&(other, "tenant_not_found".to_owned())), "{statuses:?}");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Invisible characters in free text
+
+/// Text that reads "Contosoexe.png" on screen but is stored as "Contoso", U+202E, "gnp.exe".
+const REVERSED: &str = "Contoso\u{202E}gnp.exe";
+
+#[tokio::test]
+async fn the_invite_form_refuses_bidi_controls_and_invisible_characters_with_422() {
+    let app = spawn_app().await;
+    let (client, csrf) = staff(&app, ALEX).await;
+    let isolate = "\u{2067}Contoso\u{2069}";
+    let cases = [
+        (("customer", REVERSED), "the customer&#39;s name holds U+202E", "changes the direction"),
+        (("customer", isolate), "holds U+2067", "changes the direction"),
+        (("customer", "Con\u{200B}toso"), "holds U+200B", "invisible formatting characters are not allowed"),
+        (("email", "it@contoso\u{200F}.example"), "the e-mail address holds U+200F", "changes the direction"),
+        (("pin", "contoso\u{202E}.example"), "to pin holds U+202E", "changes the direction"),
+    ];
+    for ((field, value), named, why) in cases {
+        let mut form = vec![("csrf", csrf.as_str()), ("customer", "Contoso"), ("expires_days", "7"), ("language", "en")];
+        form.retain(|(name, _)| *name != field);
+        form.push((field, value));
+        let refused = client.post(app.url("/invites")).form(&form).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field} {value:?}");
+        let html = refused.text().await.unwrap();
+        let named_plain = named.replace("&#39;", "'");
+        assert!(html.contains(named) || html.contains(&named_plain), "{named}: {html}");
+        assert!(html.contains(why), "{why}: {html}");
+    }
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invites").fetch_one(&app.db).await.unwrap(), 0);
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM customers").fetch_one(&app.db).await.unwrap(), 0);
+
+    // Names in any script, with accents and punctuation, are welcome.
+    let form = [("csrf", csrf.as_str()), ("customer", "Società Rossi – شركة"), ("expires_days", "7"), ("language", "it")];
+    assert_eq!(client.post(app.url("/invites")).form(&form).send().await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_api_creates_invites_and_refuses_bidi_controls_with_422() {
+    let app = spawn_app_configured(|config| config.api_token = Some(Secret::new(API_TOKEN))).await;
+    let post = |body: Value| app.client.post(app.url("/api/v1/invites")).bearer_auth(API_TOKEN).json(&body).send();
+
+    for body in [
+        json!({"customer": REVERSED}),
+        json!({"customer": "Contoso", "email": "it\u{2066}@contoso.example"}),
+        json!({"customer": "Contoso", "pin": "\u{061C}contoso.example"}),
+        json!({"customer": "Contoso\u{E0041}"}),
+    ] {
+        let refused = post(body.clone()).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let error: Value = refused.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "unprocessable", "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(" holds U+") && message.contains("are not allowed"), "{message}");
+        assert!(!message.contains(['\u{202E}', '\u{2066}', '\u{061C}', '\u{E0041}']), "the message never repeats the character: {message}");
+    }
+    let not_json = app.client.post(app.url("/api/v1/invites")).bearer_auth(API_TOKEN).body("customer=Contoso").send().await.unwrap();
+    assert_eq!(not_json.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invites").fetch_one(&app.db).await.unwrap(), 0);
+
+    // Without the token nothing is created, whatever the body.
+    let anonymous = app.client.post(app.url("/api/v1/invites")).json(&json!({"customer": "Contoso"})).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    let created = post(json!({"customer": "Contoso", "pin": DEMO_CONTOSO, "expires_days": 3, "language": "it"})).await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    let url = created["url"].as_str().unwrap();
+    assert!(url.starts_with(&app.url("/onboard/")), "{created}");
+    let landing = http_client().get(url).send().await.unwrap();
+    assert_eq!(landing.status(), StatusCode::OK);
+    assert!(landing.text().await.unwrap().contains("Contoso"));
+    let row: (String, Option<String>, String) =
+        sqlx::query_as("SELECT id, pinned_tenant_id, language FROM invites").fetch_one(&app.db).await.unwrap();
+    assert_eq!(row, (created["id"].as_str().unwrap().to_owned(), Some(DEMO_CONTOSO.to_owned()), "it".to_owned()));
+    let actor: Option<String> =
+        sqlx::query_scalar("SELECT actor FROM audit_events WHERE kind = 'invite.created'").fetch_one(&app.db).await.unwrap();
+    assert_eq!(actor.as_deref(), Some("api"));
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use consent_portal::db;
+use consent_portal::domain::TenantId;
 use consent_portal::email::{self, SmtpUrl, TransportSettings, worker};
 use consent_portal::i18n::{Language, Messages};
 use reqwest::StatusCode;
@@ -154,7 +155,7 @@ async fn post_invite(app: &TestApp, client: &reqwest::Client, csrf: &str, fields
 /// Creates an invite in the database directly, its onboarding e-mail queued to `to`.
 async fn invite_with_email(app: &TestApp, customer: &str, to: &str, language: &str, days: i64) -> String {
     let request = consent_portal::invites::InviteRequest {
-        customer,
+        customer: &consent_portal::domain::CustomerName::parse(customer).unwrap(),
         email: Some(to),
         pinned_tenant: None,
         pinned_domain: None,
@@ -338,7 +339,7 @@ async fn bad_addresses_and_header_injection_are_refused() {
     let (client, csrf) = staff(&app).await;
     for (customer, address, expected) in [
         ("Contoso", "not an address", "is not an e-mail address"),
-        ("Contoso", "it@contoso.example\r\nBcc: victim@example.com", "is not an e-mail address"),
+        ("Contoso", "it@contoso.example\r\nBcc: victim@example.com", "the e-mail address holds U+000D"),
         ("Contoso\r\nBcc: victim@example.com", "it@contoso.example", "control characters"),
         ("Contoso", "", "needs the customer"),
     ] {
@@ -430,7 +431,9 @@ async fn reminders_follow_the_schedule() {
     let revoked = invite_with_email(&app, "Revoked Ltd", "revoked@contoso.example", "en", 14).await;
     let expiring = invite_with_email(&app, "Short Ltd", "short@contoso.example", "it", 5).await;
     assert_eq!(worker::run_once(&app.state, start).await.unwrap().sent, 4);
-    db::invites::mark_completed(&app.db, &completed).await.unwrap();
+    let mut connection = app.db.acquire().await.unwrap();
+    db::invites::complete_for_tenant(&mut connection, &completed, &TenantId::new_random().to_string()).await.unwrap();
+    drop(connection);
     db::invites::revoke(&app.db, &revoked).await.unwrap();
 
     let queue = |at: OffsetDateTime| {
@@ -567,7 +570,7 @@ async fn staff_are_told_when_a_tenant_connects_and_when_it_degrades() {
     let created = consent_portal::invites::create(
         &app.db,
         consent_portal::invites::InviteRequest {
-            customer: "Contoso",
+            customer: &consent_portal::domain::CustomerName::parse("Contoso").unwrap(),
             email: None,
             pinned_tenant: None,
             pinned_domain: None,
@@ -615,6 +618,7 @@ async fn staff_are_told_when_a_tenant_connects_and_when_it_degrades() {
         token_claims: None,
         api_status: None,
         next_check_at: now,
+        not_before: None,
     };
     let notify = app.state.config.email.notify.iter().map(ToString::to_string).collect::<Vec<_>>();
     db::monitoring::record_results(&app.db, &[result], &notify).await.unwrap();

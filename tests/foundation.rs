@@ -232,6 +232,44 @@ async fn migrations_apply_twice_without_change() {
 }
 
 #[tokio::test]
+async fn invites_completed_before_0007_are_bound_to_the_tenant_of_their_first_consent() {
+    // A database as the migrations before 0007 left it, where one link onboarded two tenants.
+    let dir = tempfile::tempdir().unwrap();
+    let earlier = dir.path().join("earlier-migrations");
+    std::fs::create_dir(&earlier).unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < "0007" {
+            std::fs::copy(&path, earlier.join(&name)).unwrap();
+        }
+    }
+    let location = database_in(dir.path());
+    let options = SqliteConnectOptions::new().filename(&location.path).create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(earlier.as_path()).await.unwrap().run(&pool).await.unwrap();
+    let script = [
+        "INSERT INTO customers (id, name, created_at) VALUES ('c', 'Contoso', '2026-01-01T00:00:00Z')",
+        "INSERT INTO invites (id, customer_id, token_hash, created_at, expires_at, completed_at) \
+         VALUES ('used', 'c', 'h1', '2026-01-01T00:00:00Z', '2026-01-15T00:00:00Z', '2026-01-02T00:00:00Z')",
+        "INSERT INTO invites (id, customer_id, token_hash, created_at, expires_at) VALUES ('open', 'c', 'h2', '2026-01-01T00:00:00Z', '2026-01-15T00:00:00Z')",
+        "INSERT INTO tenants (tenant_id, customer_id, invite_id, consented_at) VALUES ('aaaa', 'c', 'used', '2026-01-02T00:00:00Z')",
+        "INSERT INTO tenants (tenant_id, customer_id, invite_id, consented_at) VALUES ('bbbb', 'c', 'used', '2026-01-03T00:00:00Z')",
+        "INSERT INTO consents (tenant_id, customer_id, invite_id, consented_at, flow) VALUES ('aaaa', 'c', 'used', '2026-01-02T00:00:00Z', 'v2')",
+        "INSERT INTO consents (tenant_id, customer_id, invite_id, consented_at, flow) VALUES ('bbbb', 'c', 'used', '2026-01-03T00:00:00Z', 'v2')",
+    ];
+    for statement in script {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let pool = db::open(&location).await.unwrap();
+    let bound: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT id, completed_tenant_id FROM invites ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(bound, [("open".to_owned(), None), ("used".to_owned(), Some("aaaa".to_owned()))]);
+}
+
+#[tokio::test]
 async fn a_changed_migration_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
@@ -262,7 +300,7 @@ async fn writes_on_a_read_only_database_answer_503_and_reads_keep_working() {
     let location = database_in(dir.path());
     let writable = db::open(&location).await.unwrap();
     let request = consent_portal::invites::InviteRequest {
-        customer: "Contoso",
+        customer: &consent_portal::domain::CustomerName::parse("Contoso").unwrap(),
         email: None,
         pinned_tenant: None,
         pinned_domain: None,
@@ -382,6 +420,29 @@ fn a_bad_trusted_proxy_list_stops_start_up_naming_the_variable() {
         child.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
         assert_eq!(status.code(), Some(2), "{value:?}: {stderr}");
         assert!(stderr.contains(expected), "{value:?}: {stderr}");
+    }
+}
+
+#[test]
+fn settings_shown_to_people_with_invisible_characters_stop_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cases = [
+        ("PORTAL_PARTNER_NAME", "Fabrikam\u{202E}", "PORTAL_PARTNER_NAME: the partner's name holds U+202E"),
+        ("PORTAL_PARTNER_CONTACT", "\u{2066}help@fabrikam.example", "PORTAL_PARTNER_CONTACT: the partner's contact holds U+2066"),
+        ("PORTAL_MAIL_FROM", "Fabrikam\u{200F} <onboarding@fabrikam.example>", "PORTAL_MAIL_FROM: the sender holds U+200F"),
+    ];
+    for (variable, value, expected) in cases {
+        let mut command = command_in(dir.path());
+        command.arg("serve").envs(serve_env(dir.path(), port)).env(variable, value).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = ChildGuard(command.spawn().unwrap());
+        let status = wait_with_limit(&mut child.0, Duration::from_secs(20));
+        let mut stderr = String::new();
+        if status.is_some() {
+            child.0.stderr.as_mut().unwrap().read_to_string(&mut stderr).unwrap();
+        }
+        assert_eq!(status.and_then(|s| s.code()), Some(2), "{variable}: the portal started: {stderr}");
+        assert!(stderr.contains(expected), "{variable}: {stderr}");
     }
 }
 

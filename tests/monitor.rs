@@ -337,6 +337,123 @@ async fn the_validate_command_checks_and_reports() {
     assert_eq!(one.status.code(), Some(0), "{}", String::from_utf8_lossy(&one.stdout));
 }
 
+/// The stored wait of a tenant, and its next planned check.
+async fn wait_and_next_check(pool: &SqlitePool, tenant: &str) -> (time::OffsetDateTime, String) {
+    let (not_before, next_check): (String, String) =
+        sqlx::query_as("SELECT not_before, next_check_at FROM tenants WHERE tenant_id = ?").bind(tenant).fetch_one(pool).await.unwrap();
+    assert!(next_check >= not_before, "the next check {next_check} comes after the wait {not_before}");
+    (time::OffsetDateTime::parse(&not_before, &time::format_description::well_known::Rfc3339).unwrap(), not_before)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_and_the_schedule_ask_no_token_before_a_stored_retry_after() {
+    let rig = Rig::new(|config| config.checks.timeout = Duration::from_secs(3)).await;
+    rig.grant(DEMO_CONTOSO, &BOTH, true).await;
+    // An hour: longer than the 15 minutes after which a throttled tenant is normally checked again.
+    rig.faults(DEMO_CONTOSO, json!({"token_status": 429, "retry_after_s": 3600})).await;
+    rig.seed(&[DEMO_CONTOSO], DAY).await;
+    rig.sweep_all().await;
+    assert_eq!(rig.token_requests(DEMO_CONTOSO).await.len(), 1);
+    let (until, until_text) = wait_and_next_check(&rig.pool, DEMO_CONTOSO).await;
+    assert!(until - time::OffsetDateTime::now_utc() > time::Duration::minutes(59), "kept for the Retry-After of an hour: {until_text}");
+    // Microsoft would answer now, but asked to be left alone for an hour.
+    let cleared = rig.client.delete(format!("{}/_fake/tenants/{DEMO_CONTOSO}/faults", rig.fake.url)).send().await.unwrap();
+    assert_eq!(cleared.status(), 204);
+
+    // Another process: `validate`, for the tenant and for all.
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080".to_owned()),
+        ("PORTAL_DATABASE_URL", format!("sqlite://{}", rig.config.database.path.display())),
+        ("PORTAL_CLIENT_ID", DEMO_CLIENT_ID.to_owned()),
+        ("PORTAL_CLIENT_SECRET", fake_entra::demo::DEMO_CLIENT_SECRET.to_owned()),
+        ("PORTAL_PARTNER_TENANT_ID", fake_entra::demo::DEMO_PARTNER_TENANT_ID.to_owned()),
+        ("PORTAL_AUTHORITY_HOST", rig.fake.url.clone()),
+        ("PORTAL_API_BASE", rig.fake.url.clone()),
+    ];
+    let run = move |args: &[&str]| {
+        let mut command = command_in(dir.path());
+        command.args(args).envs(env.iter().map(|(k, v)| (*k, v.clone())));
+        command.output().unwrap()
+    };
+    let (one, all) =
+        tokio::task::spawn_blocking(move || (run(&["validate", "--tenant", DEMO_CONTOSO]), run(&["validate", "--all"]))).await.unwrap();
+    for output in [one, all] {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        assert!(stdout.contains("throttled") && stdout.contains(&format!("Throttled until {until_text}")), "{stdout}");
+    }
+    assert_eq!(rig.token_requests(DEMO_CONTOSO).await.len(), 1, "validate asked for no token");
+    assert_eq!(wait_and_next_check(&rig.pool, DEMO_CONTOSO).await.0, until, "and kept the wait");
+
+    // The schedule leaves the tenant alone until then, even if its next check were due.
+    sqlx::query("UPDATE tenants SET next_check_at = '2000-01-01T00:00:00Z'").execute(&rig.pool).await.unwrap();
+    assert!(db::monitoring::due(&rig.pool, &db::now_text(), 10).await.unwrap().is_empty());
+    assert_eq!(db::monitoring::due(&rig.pool, &until_text, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn once_a_short_retry_after_has_passed_a_check_goes_through() {
+    // A sweep that gives up before the Retry-After (its timeout is shorter) leaves the wait to the next
+    // check, whoever runs it.
+    let rig = Rig::new(|config| config.checks.timeout = Duration::from_secs(1)).await;
+    rig.grant(DEMO_CONTOSO, &BOTH, true).await;
+    rig.faults(DEMO_CONTOSO, json!({"token_status": 429, "retry_after_s": 2})).await;
+    rig.seed(&[DEMO_CONTOSO], DAY).await;
+    rig.sweep_all().await;
+    assert_eq!(rig.statuses().await[DEMO_CONTOSO], "throttled");
+    let (until, _) = wait_and_next_check(&rig.pool, DEMO_CONTOSO).await;
+    let cleared = rig.client.delete(format!("{}/_fake/tenants/{DEMO_CONTOSO}/faults", rig.fake.url)).send().await.unwrap();
+    assert_eq!(cleared.status(), 204);
+
+    let sweeper = rig.sweeper();
+    let tenant = TenantId::parse(DEMO_CONTOSO).unwrap();
+    let mut outcome = None;
+    for _ in 0..100 {
+        let checked = sweeper.check_now(Target::new(tenant, None)).await.unwrap();
+        if checked.status != consent_portal::domain::TenantStatus::Throttled {
+            outcome = Some(checked);
+            break;
+        }
+        assert!(checked.reason.starts_with("Throttled until"), "{}", checked.reason);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(outcome.map(|o| o.status), Some(consent_portal::domain::TenantStatus::Verified), "a check went through");
+    let requests = rig.token_requests(DEMO_CONTOSO).await;
+    assert_eq!(requests.len(), 2, "the 429, then the one after the wait: {requests:?}");
+    assert!(requests[1] >= until, "the second token request ({}) came before {until}", requests[1]);
+}
+
+#[tokio::test]
+async fn a_stored_wait_is_never_shortened_by_the_result_of_another_check() {
+    // Two processes check one tenant at once: one meets a 429 with a long Retry-After, the other (which
+    // asked just before) reports a shorter wait or none. The longer wait stands.
+    let rig = Rig::new(|_| {}).await;
+    rig.seed(&[DEMO_CONTOSO], DAY).await;
+    let result = |not_before: Option<&str>| db::monitoring::CheckResult {
+        tenant_id: DEMO_CONTOSO.to_owned(),
+        started_at: db::now_text(),
+        finished_at: db::now_text(),
+        status: "throttled",
+        reason: "Throttled.".into(),
+        roles_present: "[]".into(),
+        roles_missing: "[]".into(),
+        error_code: None,
+        trace_id: None,
+        token_header: None,
+        token_claims: None,
+        api_status: None,
+        next_check_at: "2100-01-01T00:00:00Z".into(),
+        not_before: not_before.map(str::to_owned),
+    };
+    for not_before in [Some("2099-01-01T01:00:00Z"), Some("2099-01-01T00:10:00Z"), None] {
+        db::monitoring::record_results(&rig.pool, &[result(not_before)], &[]).await.unwrap();
+        assert_eq!(db::monitoring::not_before(&rig.pool, DEMO_CONTOSO).await.unwrap().as_deref(), Some("2099-01-01T01:00:00Z"));
+    }
+    db::monitoring::record_results(&rig.pool, &[result(Some("2099-01-01T02:00:00Z"))], &[]).await.unwrap();
+    assert_eq!(db::monitoring::not_before(&rig.pool, DEMO_CONTOSO).await.unwrap().as_deref(), Some("2099-01-01T02:00:00Z"));
+}
+
 #[test]
 fn the_sweep_benchmark_runs_and_prints_its_figures() {
     let dir = tempfile::tempdir().unwrap();

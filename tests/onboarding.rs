@@ -615,6 +615,150 @@ async fn a_reconsent_by_the_same_customer_updates_and_keeps_history() {
     assert!(audit_kinds(&app).await.contains(&"tenant.reconsented".to_owned()));
 }
 
+const LEE: &str = "lee@northwind.example";
+
+async fn tenant_rows(app: &TestApp) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT tenant_id, customer_id FROM tenants ORDER BY tenant_id").fetch_all(&app.db).await.unwrap()
+}
+
+async fn consents_of(app: &TestApp, tenant: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM consents WHERE tenant_id = ?").bind(tenant).fetch_one(&app.db).await.unwrap()
+}
+
+/// The refusal page of a completed invite opened by another tenant, and that nothing was recorded.
+async fn assert_refused_as_already_used(app: &TestApp, status: StatusCode, html: &str) {
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("This invitation was already used") && html.contains(DEMO_CONTOSO), "{html}");
+    assert!(html.contains("Ask Fabrikam Partner for a new link"), "{html}");
+    assert!(html.contains(LEE) && html.contains(DEMO_NORTHWIND), "names who signed in: {html}");
+    assert_eq!(consents_of(app, DEMO_NORTHWIND).await, 0, "no consent recorded");
+    assert!(tenant_rows(app).await.iter().all(|(tenant, _)| tenant != DEMO_NORTHWIND), "no tenant row");
+    let refused: Vec<(Option<String>, String)> =
+        sqlx::query_as("SELECT tenant_id, detail FROM audit_events WHERE kind = 'invite.already_used'").fetch_all(&app.db).await.unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0.as_deref(), Some(DEMO_NORTHWIND));
+    assert!(refused[0].1.contains(DEMO_CONTOSO), "{refused:?}");
+}
+
+#[tokio::test]
+async fn a_completed_invite_onboards_no_other_tenant_but_its_own_admin_can_approve_again() {
+    let app = spawn_app().await;
+    let (invite_id, url) = create_invite(&app, &["--customer", "Contoso"]);
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    assert_eq!(journey(&app, &app.client, &url).await.0, StatusCode::OK);
+    let bound: Option<String> =
+        sqlx::query_scalar("SELECT completed_tenant_id FROM invites WHERE id = ?").bind(&invite_id).fetch_one(&app.db).await.unwrap();
+    assert_eq!(bound.as_deref(), Some(DEMO_CONTOSO));
+
+    // The landing page says which tenant the link is bound to.
+    let landing = http_client().get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(landing.contains(&format!("already connected the tenant <strong>{DEMO_CONTOSO}</strong>")), "{landing}");
+
+    // An admin of another tenant, with the same link: refused after sign-in, before any consent.
+    set_auto(&app, Some(LEE), Some("accept")).await;
+    let (status, html, visited) = journey(&app, &http_client(), &url).await;
+    assert_refused_as_already_used(&app, status, &html).await;
+    assert!(!visited.iter().any(|u| u.contains("adminconsent")), "refused before Microsoft's consent: {visited:?}");
+    assert!(html.contains("/onboard/retry"), "another account can be chosen: {html}");
+
+    // The admin of the bound tenant can still approve again with it.
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    let (status, html, _) = journey(&app, &http_client(), &url).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(consents_of(&app, DEMO_CONTOSO).await, 2);
+    assert!(audit_kinds(&app).await.contains(&"tenant.reconsented".to_owned()));
+
+    // A second invite for the same customer onboards the other tenant.
+    let (_, second) = create_invite(&app, &["--customer", "Contoso"]);
+    set_auto(&app, Some(LEE), Some("accept")).await;
+    let (status, html, _) = journey(&app, &http_client(), &second).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let rows = tenant_rows(&app).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0].1, rows[1].1, "both tenants belong to the one customer: {rows:?}");
+}
+
+#[tokio::test]
+async fn the_consent_transaction_refuses_a_tenant_that_signed_in_before_the_invite_completed() {
+    // Two admins of two tenants open one link at the same time: both pass the sign-in, the first consent
+    // binds the invite, and the second is refused where consents are recorded.
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    set_auto(&app, Some(LEE), Some("accept")).await;
+    let late = http_client();
+    let late_callback = consent_callback_url(&app, &late, &url).await;
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    assert_eq!(journey(&app, &app.client, &url).await.0, StatusCode::OK);
+
+    let refused = late.get(&late_callback).send().await.unwrap();
+    let status = refused.status();
+    assert_refused_as_already_used(&app, status, &refused.text().await.unwrap()).await;
+    assert_eq!(tenant_rows(&app).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_completed_invite_onboards_no_other_tenant_in_the_v1_flow() {
+    let app = spawn_app_configured(|config| config.consent_flow = ConsentFlow::V1).await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    assert_eq!(journey(&app, &app.client, &url).await.0, StatusCode::OK);
+    let landing = http_client().get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(landing.contains(&format!("already connected the tenant <strong>{DEMO_CONTOSO}</strong>")), "{landing}");
+
+    set_auto(&app, Some(LEE), Some("accept")).await;
+    let (status, html, _) = journey(&app, &http_client(), &url).await;
+    assert_refused_as_already_used(&app, status, &html).await;
+
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    assert_eq!(journey(&app, &http_client(), &url).await.0, StatusCode::OK, "the same tenant approves again");
+    assert_eq!(consents_of(&app, DEMO_CONTOSO).await, 2);
+
+    let (_, second) = create_invite(&app, &["--customer", "Contoso"]);
+    set_auto(&app, Some(LEE), Some("accept")).await;
+    assert_eq!(journey(&app, &http_client(), &second).await.0, StatusCode::OK);
+    assert_eq!(consents_of(&app, DEMO_NORTHWIND).await, 1);
+}
+
+#[tokio::test]
+async fn the_refusal_of_a_used_invite_speaks_the_invites_language() {
+    let app = spawn_app().await;
+    let (invite_id, url) = create_invite(&app, &["--customer", "Contoso"]);
+    set_invite_language(&app, &invite_id, "it").await;
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    assert_eq!(journey(&app, &app.client, &url).await.0, StatusCode::OK);
+    let landing = http_client().get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(landing.contains(&format!("ha già collegato il tenant <strong>{DEMO_CONTOSO}</strong>")), "{landing}");
+    set_auto(&app, Some(LEE), Some("accept")).await;
+    let (status, html, _) = journey(&app, &http_client(), &url).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(html_lang(&html), "it");
+    assert!(html.contains("Questo invito è già stato usato") && html.contains("Chiedete a Fabrikam Partner un nuovo link"), "{html}");
+}
+
+#[tokio::test]
+async fn the_check_after_a_consent_asks_no_token_before_a_stored_retry_after() {
+    let app = spawn_app().await;
+    let (_, url) = create_invite(&app, &["--customer", "Contoso"]);
+    let faults = app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/faults"));
+    let throttle = json!({"token_status": 429, "retry_after_s": 60});
+    assert_eq!(app.client.put(&faults).json(&throttle).send().await.unwrap().status(), 204);
+    let token_requests = || async {
+        let log: Value = app.client.get(app.fake_url("/_fake/log")).send().await.unwrap().json().await.unwrap();
+        log.as_array().unwrap().iter().filter(|e| e["tenant"] == DEMO_CONTOSO && e["grant_type"] == "client_credentials").count()
+    };
+    set_auto(&app, Some(MEGAN), Some("accept")).await;
+    assert_eq!(journey(&app, &app.client, &url).await.0, StatusCode::OK);
+    assert_eq!(token_requests().await, 1, "the first check met the 429");
+    assert_eq!(app.client.delete(&faults).send().await.unwrap().status(), 204);
+
+    // The admin approves again a moment later: the check after it waits for the Retry-After.
+    assert_eq!(journey(&app, &http_client(), &url).await.0, StatusCode::OK);
+    assert_eq!(token_requests().await, 1, "no token asked for before the Retry-After");
+    let (status, reason): (String, String) = sqlx::query_as("SELECT status, status_reason FROM tenants").fetch_one(&app.db).await.unwrap();
+    assert_eq!(status, "throttled");
+    assert!(reason.starts_with("Throttled until "), "{reason}");
+}
+
 #[tokio::test]
 async fn roles_still_propagating_are_said_so() {
     let app = spawn_app().await;
@@ -663,6 +807,33 @@ fn invite_create_refuses_bad_input() {
             .unwrap();
         assert_eq!(output.status.code(), Some(2), "{extra:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
+}
+
+#[test]
+fn invite_create_refuses_bidi_controls_and_invisible_characters_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("portal.db").display());
+    let cases: &[(&[&str], &str)] = &[
+        (&["--customer", "Contoso\u{202E}gnp.exe"], "the customer's name holds U+202E"),
+        (&["--customer", "\u{2066}Contoso"], "the customer's name holds U+2066"),
+        (&["--customer", "Contoso\u{200D}"], "the customer's name holds U+200D"),
+        (&["--customer", "Contoso", "--email", "it@contoso\u{200E}.example"], "the e-mail address holds U+200E"),
+        (&["--customer", "Contoso", "--domain", "contoso\u{202B}.example"], "the domain holds U+202B"),
+    ];
+    for (extra, named) in cases {
+        let output = command_in(dir.path())
+            .args(["invite", "create"])
+            .args(*extra)
+            .env("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080")
+            .env("PORTAL_DATABASE_URL", &database)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(named) && stderr.contains("are not allowed"), "{named}: {stderr}");
+        assert!(output.stdout.is_empty(), "no link printed");
+    }
+    assert!(!dir.path().join("portal.db").exists(), "nothing written: the database was not even opened");
 }
 
 /// Sets the language staff chose for an invite.

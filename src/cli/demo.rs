@@ -61,8 +61,12 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         Err(error) => return refuse_to_start(format_args!("PORTAL_DEMO_DATA_DIR: {error}")),
     };
     // A fresh invite at every start (only its hash is stored, so an old link cannot be printed again).
+    let customer = match crate::domain::CustomerName::parse("Contoso") {
+        Ok(customer) => customer,
+        Err(error) => return refuse_to_start(error),
+    };
     let request = crate::invites::InviteRequest {
-        customer: "Contoso",
+        customer: &customer,
         email: Some("it@contoso.example"),
         pinned_tenant: None,
         pinned_domain: None,

@@ -18,6 +18,8 @@ pub struct Invite {
     pub expires_at: String,
     pub revoked_at: Option<String>,
     pub completed_at: Option<String>,
+    /// The tenant the invite onboarded: once completed, an invite is bound to it.
+    pub completed_tenant_id: Option<String>,
 }
 
 /// An invite with its customer's name, as pages show it.
@@ -39,8 +41,8 @@ pub struct NewInvite<'a> {
     pub expires_at: OffsetDateTime,
 }
 
-const COLUMNS: &str =
-    "i.id, i.customer_id, i.pinned_tenant_id, i.pinned_domain, i.language, i.created_at, i.expires_at, i.revoked_at, i.completed_at";
+const COLUMNS: &str = "i.id, i.customer_id, i.pinned_tenant_id, i.pinned_domain, i.language, i.created_at, i.expires_at, i.revoked_at, i.completed_at, \
+     i.completed_tenant_id";
 
 pub async fn insert(db: impl SqliteExecutor<'_>, new: NewInvite<'_>) -> Result<Invite, sqlx::Error> {
     let invite = Invite {
@@ -53,6 +55,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, new: NewInvite<'_>) -> Result<I
         expires_at: timestamp_text(new.expires_at),
         revoked_at: None,
         completed_at: None,
+        completed_tenant_id: None,
     };
     sqlx::query(
         "INSERT INTO invites (id, customer_id, token_hash, pinned_tenant_id, pinned_domain, language, created_at, expires_at) \
@@ -103,13 +106,38 @@ pub async fn revoke(db: impl SqliteExecutor<'_>, id: &str) -> Result<bool, sqlx:
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn mark_completed(db: impl SqliteExecutor<'_>, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE invites SET completed_at = COALESCE(completed_at, ?) WHERE id = ?")
-        .bind(super::now_text())
-        .bind(id)
-        .execute(db)
-        .await?;
-    Ok(())
+/// Whom an invite onboards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    /// The invite is completed for this tenant (now, or it was already).
+    ThisTenant,
+    /// The invite already onboarded another tenant: nothing changed.
+    OtherTenant { tenant_id: String },
+}
+
+/// Marks the invite completed for `tenant`, binding it to that tenant, unless it already onboarded
+/// another one. Run it in the write transaction that records the consent, so that two tenants racing
+/// on one link cannot both be recorded.
+pub async fn complete_for_tenant(db: &mut sqlx::SqliteConnection, id: &str, tenant: &str) -> Result<Binding, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE invites SET completed_at = COALESCE(completed_at, ?), completed_tenant_id = ? \
+         WHERE id = ? AND (completed_tenant_id IS NULL OR completed_tenant_id = ?)",
+    )
+    .bind(super::now_text())
+    .bind(tenant)
+    .bind(id)
+    .bind(tenant)
+    .execute(&mut *db)
+    .await?;
+    if done.rows_affected() == 1 {
+        return Ok(Binding::ThisTenant);
+    }
+    let bound: Option<Option<String>> =
+        sqlx::query_scalar("SELECT completed_tenant_id FROM invites WHERE id = ?").bind(id).fetch_optional(&mut *db).await?;
+    match bound.flatten() {
+        Some(tenant_id) => Ok(Binding::OtherTenant { tenant_id }),
+        None => Err(sqlx::Error::RowNotFound),
+    }
 }
 
 impl Invite {

@@ -21,13 +21,17 @@ pub struct CheckResult {
     pub token_claims: Option<String>,
     pub api_status: Option<i64>,
     pub next_check_at: String,
+    /// Microsoft asked not to be asked for this tenant's token before this time (a 429's Retry-After).
+    pub not_before: Option<String>,
 }
 
-/// A tenant to check: its id and when it consented (missing roles soon after are "propagating").
+/// A tenant to check: its id, when it consented (missing roles soon after are "propagating"), and the
+/// time before which Microsoft asked not to be asked for its token.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueTenant {
     pub tenant_id: String,
     pub consented_at: String,
+    pub not_before: Option<String>,
 }
 
 /// Stores results in one write transaction. Returns the tenants that went from verified to worse; for
@@ -60,14 +64,21 @@ pub async fn record_results(pool: &SqlitePool, results: &[CheckResult], notify: 
         .bind(result.api_status)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE tenants SET status = ?, status_reason = ?, last_checked_at = ?, next_check_at = ? WHERE tenant_id = ?")
-            .bind(result.status)
-            .bind(&result.reason)
-            .bind(&result.finished_at)
-            .bind(&result.next_check_at)
-            .bind(&result.tenant_id)
-            .execute(&mut *tx)
-            .await?;
+        // The wait only ever grows: a check that was not throttled (run by another process, say) does
+        // not shorten a wait Microsoft asked for.
+        sqlx::query(
+            "UPDATE tenants SET status = ?1, status_reason = ?2, last_checked_at = ?3, next_check_at = ?4, \
+             not_before = CASE WHEN ?5 IS NOT NULL AND (not_before IS NULL OR not_before < ?5) THEN ?5 ELSE not_before END \
+             WHERE tenant_id = ?6",
+        )
+        .bind(result.status)
+        .bind(&result.reason)
+        .bind(&result.finished_at)
+        .bind(&result.next_check_at)
+        .bind(&result.not_before)
+        .bind(&result.tenant_id)
+        .execute(&mut *tx)
+        .await?;
         if previous == "verified" && result.status != "verified" {
             sqlx::query("INSERT INTO audit_events (at, kind, actor, customer_id, tenant_id, detail) VALUES (?, 'tenant.degraded', 'system', ?, ?, ?)")
                 .bind(&result.finished_at)
@@ -86,11 +97,13 @@ pub async fn record_results(pool: &SqlitePool, results: &[CheckResult], notify: 
     Ok(degraded)
 }
 
-/// Tenants whose next check is due at `now` (or never planned), oldest first.
+/// Tenants whose next check is due at `now` (or never planned) and that Microsoft did not ask to leave
+/// alone until later, oldest first.
 pub async fn due(db: impl SqliteExecutor<'_>, now: &str, limit: i64) -> Result<Vec<DueTenant>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT tenant_id, consented_at FROM tenants WHERE removed_at IS NULL AND (next_check_at IS NULL OR next_check_at <= ?) \
-         ORDER BY next_check_at IS NOT NULL, next_check_at LIMIT ?",
+        "SELECT tenant_id, consented_at, not_before FROM tenants WHERE removed_at IS NULL \
+         AND (next_check_at IS NULL OR next_check_at <= ?1) AND (not_before IS NULL OR not_before <= ?1) \
+         ORDER BY next_check_at IS NOT NULL, next_check_at LIMIT ?2",
     )
     .bind(now)
     .bind(limit)
@@ -100,14 +113,23 @@ pub async fn due(db: impl SqliteExecutor<'_>, now: &str, limit: i64) -> Result<V
 
 /// Every tenant (for "check all").
 pub async fn all(db: impl SqliteExecutor<'_>) -> Result<Vec<DueTenant>, sqlx::Error> {
-    sqlx::query_as("SELECT tenant_id, consented_at FROM tenants WHERE removed_at IS NULL ORDER BY tenant_id").fetch_all(db).await
+    sqlx::query_as("SELECT tenant_id, consented_at, not_before FROM tenants WHERE removed_at IS NULL ORDER BY tenant_id")
+        .fetch_all(db)
+        .await
 }
 
 pub async fn one(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<DueTenant>, sqlx::Error> {
-    sqlx::query_as("SELECT tenant_id, consented_at FROM tenants WHERE tenant_id = ? AND removed_at IS NULL")
+    sqlx::query_as("SELECT tenant_id, consented_at, not_before FROM tenants WHERE tenant_id = ? AND removed_at IS NULL")
         .bind(tenant_id)
         .fetch_optional(db)
         .await
+}
+
+/// The time before which Microsoft asked not to be asked for this tenant's token, if any.
+pub async fn not_before(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<String>, sqlx::Error> {
+    let found: Option<Option<String>> =
+        sqlx::query_scalar("SELECT not_before FROM tenants WHERE tenant_id = ?").bind(tenant_id).fetch_optional(db).await?;
+    Ok(found.flatten())
 }
 
 /// The roles present and missing at each tenant's latest check (JSON arrays as stored).

@@ -3,6 +3,8 @@
 use serde::Serialize;
 use sqlx::{FromRow, Sqlite, SqliteExecutor, Transaction};
 
+use super::invites::Binding;
+
 #[derive(Debug, Clone, FromRow, Serialize)]
 pub struct TenantRow {
     pub tenant_id: String,
@@ -50,11 +52,22 @@ pub enum Recorded {
     OtherCustomer {
         customer_id: String,
     },
+    /// The invite already onboarded another tenant: nothing changed.
+    InviteUsedByOtherTenant {
+        tenant_id: String,
+    },
 }
 
-/// Records a consent in a write transaction the caller commits.
+/// Records a consent in a write transaction the caller commits, and completes its invite, binding the
+/// invite to the tenant. A refusal (`OtherCustomer`, `InviteUsedByOtherTenant`) may leave writes in the
+/// transaction: the caller rolls it back.
 pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'_>) -> Result<Recorded, sqlx::Error> {
     let now = super::now_text();
+    // Checked here, in the transaction that records the consent: a completed invite onboards no other
+    // tenant, whichever flow or concurrent callback gets here.
+    if let Binding::OtherTenant { tenant_id } = super::invites::complete_for_tenant(tx, consent.invite_id, consent.tenant_id).await? {
+        return Ok(Recorded::InviteUsedByOtherTenant { tenant_id });
+    }
     let existing: Option<(String,)> =
         sqlx::query_as("SELECT customer_id FROM tenants WHERE tenant_id = ?").bind(consent.tenant_id).fetch_optional(&mut **tx).await?;
     let recorded = match existing {

@@ -1,6 +1,10 @@
-//! One check of one tenant: a fresh app-only token (a cached one would hide a revocation), verified
-//! (SECURITY.md), its `roles` compared with the required roles, one call to the Defender API with it,
+//! One check of one tenant: a fresh app-only token (a cached one would hide a revocation), verified,
+//! its `roles` compared with the required roles, one call to the Defender API with it,
 //! and the outcome classified. The token itself is never stored: only its decoded header and claims.
+//!
+//! A 429's `Retry-After` is kept per tenant (`tenants.not_before`), and the check itself refuses to ask
+//! for a token before it, so every path — the schedule, sweeps, `validate`, "Check now", the first check
+//! after a consent, another replica — honours it.
 
 use std::time::Duration;
 
@@ -9,7 +13,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::db;
-use crate::db::monitoring::CheckResult;
+use crate::db::monitoring::{CheckResult, DueTenant};
 use crate::domain::{RoleName, TenantId, TenantStatus};
 use crate::entra::{EntraClient, VerifyError};
 
@@ -41,6 +45,8 @@ pub struct CheckOutcome {
     pub trace_id: Option<String>,
     /// How long Microsoft asked to wait (429).
     pub retry_after: Option<Duration>,
+    /// Until when no token may be asked for this tenant (a 429's `Retry-After`, kept across checks).
+    pub not_before: Option<OffsetDateTime>,
     pub token_header: Option<Value>,
     pub token_claims: Option<Value>,
     pub api_status: Option<u16>,
@@ -57,6 +63,7 @@ impl CheckOutcome {
             error_code: None,
             trace_id: None,
             retry_after: None,
+            not_before: None,
             token_header: None,
             token_claims: None,
             api_status: None,
@@ -85,8 +92,65 @@ fn has_incident_role(claims: &Value) -> bool {
         .is_some_and(|roles| roles.iter().any(|r| r == "Incident.Read.All" || r == "Incident.ReadWrite.All"))
 }
 
-/// Checks `tenant` once (no retries).
-pub async fn check_tenant(ctx: &CheckContext, tenant: TenantId, consented_at: Option<OffsetDateTime>) -> CheckOutcome {
+/// One tenant to check.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub tenant: TenantId,
+    pub consented_at: Option<OffsetDateTime>,
+    /// Microsoft asked not to be asked for this tenant's token before this time.
+    pub not_before: Option<OffsetDateTime>,
+}
+
+impl Target {
+    /// A tenant with no wait known yet (`Sweeper::check_now` reads the stored one).
+    pub fn new(tenant: TenantId, consented_at: Option<OffsetDateTime>) -> Self {
+        Self { tenant, consented_at, not_before: None }
+    }
+
+    pub fn from_row(row: &DueTenant) -> Option<Self> {
+        let tenant = TenantId::parse(&row.tenant_id).ok()?;
+        let parse = |text: &str| OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok();
+        Some(Self { tenant, consented_at: parse(&row.consented_at), not_before: row.not_before.as_deref().and_then(parse) })
+    }
+}
+
+/// The longest wait a `Retry-After` is followed for: a larger value (a broken or hostile answer) must not
+/// silence a tenant for days.
+pub const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// When Microsoft's wait of `retry_after` from `now` ends, to the whole second after (times are stored
+/// to the second, and rounding down would ask a little early).
+fn wait_ends(now: OffsetDateTime, retry_after: Duration) -> OffsetDateTime {
+    let until = now + retry_after.min(LONGEST_RETRY_AFTER);
+    if until.nanosecond() == 0 { until } else { until.replace_nanosecond(0).unwrap_or(until) + time::Duration::SECOND }
+}
+
+/// Checks `target` once (no retries). Before the tenant's `not_before`, Microsoft is not asked at all:
+/// the outcome is "throttled until …".
+pub async fn check_tenant(ctx: &CheckContext, target: &Target) -> CheckOutcome {
+    let required = &ctx.required;
+    let (tenant, consented_at) = (target.tenant, target.consented_at);
+    let now = OffsetDateTime::now_utc();
+    if let Some(until) = target.not_before.filter(|until| *until > now) {
+        let reason =
+            format!("Throttled until {}: Microsoft asked to wait (Retry-After), so no token was requested.", db::timestamp_text(until));
+        let mut outcome = CheckOutcome::failed(required, TenantStatus::Throttled, reason);
+        outcome.retry_after = Some(Duration::try_from(until - now).unwrap_or_default());
+        outcome.not_before = Some(until);
+        return outcome;
+    }
+    let mut outcome = check_with_microsoft(ctx, tenant, consented_at).await;
+    if let Some(retry_after) = outcome.retry_after {
+        outcome.retry_after = Some(retry_after.min(LONGEST_RETRY_AFTER));
+        let until = wait_ends(OffsetDateTime::now_utc(), retry_after);
+        outcome.reason = format!("{} No token is asked for before {}.", outcome.reason, db::timestamp_text(until));
+        outcome.not_before = Some(until);
+    }
+    outcome
+}
+
+/// Asks Microsoft for a token, verifies it and probes the API with it.
+async fn check_with_microsoft(ctx: &CheckContext, tenant: TenantId, consented_at: Option<OffsetDateTime>) -> CheckOutcome {
     let required = &ctx.required;
     // The tenant's signing keys are fetched while Microsoft issues the token: one round trip less.
     let (token, ()) = tokio::join!(ctx.entra.app_only_token(tenant), ctx.entra.warm_access_token_keys(tenant));
@@ -158,6 +222,7 @@ pub async fn check_tenant(ctx: &CheckContext, tenant: TenantId, consented_at: Op
         error_code: None,
         trace_id: None,
         retry_after,
+        not_before: None,
         token_header: None,
         token_claims: None,
         api_status,
@@ -204,6 +269,24 @@ pub fn to_result(
         token_header: json(&outcome.token_header),
         token_claims: json(&outcome.token_claims),
         api_status: outcome.api_status.map(i64::from),
-        next_check_at: db::timestamp_text(next_check(outcome.status, consented_at, now, ctx.interval)),
+        // Never planned before Microsoft's wait ends.
+        next_check_at: db::timestamp_text(
+            next_check(outcome.status, consented_at, now, ctx.interval).max(outcome.not_before.unwrap_or(now)),
+        ),
+        not_before: outcome.not_before.map(db::timestamp_text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_ends_on_the_whole_second_after_and_lasts_a_day_at_most() {
+        let now = time::macros::datetime!(2026-11-25 14:36:30.250 UTC);
+        assert_eq!(wait_ends(now, Duration::from_secs(2)), time::macros::datetime!(2026-11-25 14:36:33 UTC));
+        let on_the_second = time::macros::datetime!(2026-11-25 14:36:30 UTC);
+        assert_eq!(wait_ends(on_the_second, Duration::from_secs(60)), time::macros::datetime!(2026-11-25 14:37:30 UTC));
+        assert_eq!(wait_ends(on_the_second, Duration::from_secs(u64::MAX)), time::macros::datetime!(2026-11-26 14:36:30 UTC));
     }
 }

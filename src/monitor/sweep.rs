@@ -14,10 +14,11 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+pub use super::check::Target;
 use super::check::{CheckContext, CheckOutcome, check_tenant, to_result};
 use crate::db;
-use crate::db::monitoring::{CheckResult, DueTenant};
-use crate::domain::{TenantId, TenantStatus};
+use crate::db::monitoring::CheckResult;
+use crate::domain::TenantStatus;
 
 /// Attempts per tenant in one sweep (the first and up to three retries).
 const MAX_ATTEMPTS: u32 = 4;
@@ -55,21 +56,6 @@ pub struct Sweeper {
     times: Mutex<(Option<String>, Option<String>)>,
 }
 
-/// One tenant to check.
-#[derive(Debug, Clone, Copy)]
-pub struct Target {
-    pub tenant: TenantId,
-    pub consented_at: Option<OffsetDateTime>,
-}
-
-impl Target {
-    pub fn from_row(row: &DueTenant) -> Option<Self> {
-        let tenant = TenantId::parse(&row.tenant_id).ok()?;
-        let consented_at = OffsetDateTime::parse(&row.consented_at, &time::format_description::well_known::Rfc3339).ok();
-        Some(Self { tenant, consented_at })
-    }
-}
-
 impl Sweeper {
     pub fn new(ctx: CheckContext, db: SqlitePool, concurrency: usize, timeout: Duration) -> Self {
         Self {
@@ -103,8 +89,13 @@ impl Sweeper {
     /// Checks one tenant now, once, and stores the result (the first check after a consent, "check
     /// now"); independent of any sweep.
     pub async fn check_now(&self, target: Target) -> Result<CheckOutcome, sqlx::Error> {
+        // The stored wait, read now: another check (a sweep, `validate`, another replica) may have been
+        // told to wait since the target was made.
+        let stored = db::monitoring::not_before(&self.db, &target.tenant.to_string()).await?;
+        let stored = stored.and_then(|text| OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).ok());
+        let target = Target { not_before: target.not_before.max(stored), ..target };
         let started_at = OffsetDateTime::now_utc();
-        let outcome = check_tenant(&self.ctx, target.tenant, target.consented_at).await;
+        let outcome = check_tenant(&self.ctx, &target).await;
         db::monitoring::record_results(
             &self.db,
             &[to_result(&self.ctx, target.tenant, &outcome, started_at, target.consented_at)],
@@ -208,7 +199,7 @@ impl Sweeper {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                let outcome = check_tenant(&self.ctx, target.tenant, target.consented_at).await;
+                let outcome = check_tenant(&self.ctx, &target).await;
                 let wait = match outcome.status {
                     TenantStatus::Throttled => outcome.retry_after.unwrap_or(Duration::from_secs(5)),
                     TenantStatus::Unreachable => backoff(attempt),

@@ -1,15 +1,21 @@
-//! The read-only JSON API for automation: `GET /api/v1/tenants` and `GET /api/v1/tenants/{tid}`, with
-//! `Authorization: Bearer <PORTAL_API_TOKEN>` (the scheme in any case) compared in constant time. Off (404) when no token is
-//! configured. Errors are JSON (the error middleware renders everything under `/api/` as JSON).
+//! The JSON API for automation: `GET /api/v1/tenants` and `GET /api/v1/tenants/{tid}` read, and `POST
+//! /api/v1/invites` creates an invite, with `Authorization: Bearer <PORTAL_API_TOKEN>` (the scheme in any
+//! case) compared in constant time. Off (404) when no token is configured. Errors are JSON (the error
+//! middleware renders everything under `/api/` as JSON).
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use subtle::ConstantTimeEq;
 
+use serde::Deserialize;
+use serde_json::json;
+
 use super::authorization;
+use super::invites::{InviteFields, check_request, create_checked};
 use super::tenants::{ExportRow, export_rows};
 use crate::app::AppState;
 use crate::db;
@@ -17,7 +23,7 @@ use crate::domain::{TenantId, hash_secret};
 use crate::error::{AppError, ErrorPage};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/tenants", get(list)).route("/api/v1/tenants/{tid}", get(one))
+    Router::new().route("/api/v1/tenants", get(list)).route("/api/v1/tenants/{tid}", get(one)).route("/api/v1/invites", post(create_invite))
 }
 
 /// Why an API request is not answered.
@@ -69,4 +75,71 @@ async fn found(state: &AppState, tid: &str) -> Result<ExportRow, AppError> {
         return Err(AppError::NotFound);
     }
     Ok(ExportRow::from(row))
+}
+
+/// The body of `POST /api/v1/invites`: the fields of the staff form.
+#[derive(Deserialize)]
+struct NewInvite {
+    customer: String,
+    #[serde(default)]
+    email: Option<String>,
+    /// A verified domain or a tenant id.
+    #[serde(default)]
+    pin: Option<String>,
+    #[serde(default)]
+    expires_days: Option<i64>,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    send: bool,
+}
+
+/// `POST /api/v1/invites`: creates an invite, as the staff form does; answers 201 with its id, link
+/// (shown this once) and expiry, or 422 with what is wrong.
+async fn create_invite(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    // Who asks is checked before the body is read: without the token, nothing about it is answered.
+    if let Err(refusal) = authorize(&state, &headers) {
+        return refusal.into_response();
+    }
+    let body: NewInvite = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(error) => {
+            // Not serde's message: it can quote the body back.
+            let message = format!(
+                "the body is not a JSON object with a \"customer\" and the optional fields of an invite (line {}, column {})",
+                error.line(),
+                error.column()
+            );
+            return unprocessable(message);
+        }
+    };
+    let days = body.expires_days.map_or_else(|| super::invites::DEFAULT_DAYS.to_string(), |d| d.to_string());
+    let fields = InviteFields {
+        customer: &body.customer,
+        email: body.email.as_deref().unwrap_or_default(),
+        pin: body.pin.as_deref().unwrap_or_default(),
+        expires_days: &days,
+        language: body.language.as_deref().unwrap_or("en"),
+        send: body.send,
+    };
+    let checked = match check_request(&state, &fields).await {
+        Ok(checked) => checked,
+        Err(message) => return unprocessable(message),
+    };
+    match create_checked(&state, &checked, "api").await {
+        Ok(created) => {
+            let answer = json!({
+                "id": created.invite.id,
+                "url": created.url(state.config.public_url.as_str()),
+                "expires_at": created.invite.expires_at,
+                "email_id": created.outbox_id,
+            });
+            (StatusCode::CREATED, Json(answer)).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+fn unprocessable(message: String) -> Response {
+    ErrorPage::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Not created", message).into_response()
 }

@@ -18,14 +18,15 @@ use super::staff_auth::{CsrfForm, Nav, StaffUser};
 use crate::app::AppState;
 use crate::db;
 use crate::db::audit::NewAuditEvent;
-use crate::domain::TenantId;
+use crate::domain::free_text::refuse_hidden;
+use crate::domain::{CustomerName, TenantId};
 use crate::error::AppError;
 use crate::invites::{self, CreatedInvite, InviteRequest};
 
 /// Invites per page.
 const PAGE_SIZE: i64 = 50;
 /// Default and longest validity of an invite, in days.
-const DEFAULT_DAYS: i64 = 14;
+pub(crate) const DEFAULT_DAYS: i64 = 14;
 const MAX_DAYS: i64 = 90;
 
 pub fn routes() -> Router<AppState> {
@@ -81,6 +82,8 @@ struct InviteLine {
     customer: String,
     contact: String,
     pinned: String,
+    /// The tenant a completed invite onboarded: the only one its link still works for.
+    connected: String,
     language: String,
     created_at: String,
     expires_at: String,
@@ -169,6 +172,7 @@ async fn render_list(
                 customer: i.customer_name,
                 contact: i.contact_email.unwrap_or_default(),
                 pinned: i.invite.pinned_domain.clone().or(i.invite.pinned_tenant_id.clone()).unwrap_or_default(),
+                connected: i.invite.completed_tenant_id.clone().unwrap_or_default(),
                 language: i.invite.language.clone(),
                 created_at: i.invite.created_at.clone(),
                 expires_at: i.invite.expires_at.clone(),
@@ -201,71 +205,116 @@ async fn list(State(state): State<AppState>, staff: StaffUser, Query(query): Que
     render_list(&state, &staff, page, form, None).await
 }
 
-/// `POST /invites` (admin): creates an invite and shows its link once.
-async fn create(State(state): State<AppState>, staff: StaffUser, headers: HeaderMap, Form(form): Form<CreateForm>) -> Response {
-    if let Err(refused) = staff.check_post(&state, &headers, &form.csrf, true) {
-        return refused;
+/// What a create request asks for, as typed (the form's fields, or the JSON API's).
+pub(crate) struct InviteFields<'a> {
+    pub customer: &'a str,
+    pub email: &'a str,
+    /// A verified domain or a tenant id to pin the invite to; empty for none.
+    pub pin: &'a str,
+    pub expires_days: &'a str,
+    pub language: &'a str,
+    /// Queue the onboarding e-mail now.
+    pub send: bool,
+}
+
+/// A create request that passed every check.
+pub(crate) struct CheckedInvite {
+    pub customer: CustomerName,
+    email: Option<String>,
+    pinned_tenant: Option<TenantId>,
+    pinned_domain: Option<String>,
+    language: String,
+    days: i64,
+    pub send_to: Option<lettre::Address>,
+}
+
+impl CheckedInvite {
+    /// The pinned domain, or else the pinned tenant id, for display.
+    pub fn pinned(&self) -> Option<String> {
+        self.pinned_domain.clone().or(self.pinned_tenant.map(|t| t.to_string()))
     }
-    let invalid = |form: CreateForm, message: String| {
-        let state = state.clone();
-        let staff = staff.clone();
-        async move { render_list(&state, &staff, 1, form, Some(message)).await.unwrap_or_else(IntoResponse::into_response) }
-    };
-    let customer = form.customer.trim().to_owned();
-    let email = Some(form.email.trim()).filter(|e| !e.is_empty()).map(str::to_owned);
-    if let Err(message) = invites::validate_customer(&customer, email.as_deref()) {
-        return invalid(form, message).await;
-    }
-    let language = form.language.clone();
+}
+
+/// Checks a create request (and resolves a pinned domain); the error is a sentence for staff.
+pub(crate) async fn check_request(state: &AppState, fields: &InviteFields<'_>) -> Result<CheckedInvite, String> {
+    let email = Some(fields.email.trim()).filter(|e| !e.is_empty()).map(str::to_owned);
+    let customer = invites::validate_customer(fields.customer, email.as_deref())?;
+    let language = fields.language.trim().to_owned();
     if language != "en" && language != "it" {
-        return invalid(form, "the language must be English (en) or Italian (it)".into()).await;
+        return Err("the language must be English (en) or Italian (it)".into());
     }
-    let send_to = if form.send.is_empty() {
+    let send_to = if !fields.send {
         None
     } else if !state.config.email.enabled() {
-        return invalid(form, "e-mails cannot be sent: PORTAL_SMTP_URL is not set".into()).await;
+        return Err("e-mails cannot be sent: PORTAL_SMTP_URL is not set".into());
     } else {
         match email.as_deref().map(crate::email::parse_address) {
             Some(Ok(address)) => Some(address),
-            Some(Err(message)) => return invalid(form, message).await,
-            None => return invalid(form, "sending the onboarding e-mail needs the customer's contact e-mail".into()).await,
+            Some(Err(message)) => return Err(message),
+            None => return Err("sending the onboarding e-mail needs the customer's contact e-mail".into()),
         }
     };
-    let days = match form.expires_days.trim().parse::<i64>() {
+    let days = match fields.expires_days.trim().parse::<i64>() {
         Ok(days) if (1..=MAX_DAYS).contains(&days) => days,
-        _ => return invalid(form, format!("the expiry must be 1 to {MAX_DAYS} days")).await,
+        _ => return Err(format!("the expiry must be 1 to {MAX_DAYS} days")),
     };
-    let pin = form.pin.trim().to_ascii_lowercase();
+    let pin = fields.pin.trim().to_ascii_lowercase();
+    refuse_hidden("the domain or tenant id to pin", &pin).map_err(|e| e.to_string())?;
     let (pinned_tenant, pinned_domain) = if pin.is_empty() {
         (None, None)
     } else if let Ok(tenant) = TenantId::parse(&pin) {
         (Some(tenant), None)
     } else {
         match state.entra.resolve_domain(&pin).await {
-            Ok(tenant) => (Some(tenant), Some(pin.clone())),
-            Err(error) => return invalid(form, format!("the tenant could not be found: {error}")).await,
+            Ok(tenant) => (Some(tenant), Some(pin)),
+            Err(error) => return Err(format!("the tenant could not be found: {error}")),
         }
     };
+    Ok(CheckedInvite { customer, email, pinned_tenant, pinned_domain, language, days, send_to })
+}
+
+/// Creates a checked invite (and queues its e-mail, when asked), by `actor`.
+pub(crate) async fn create_checked(state: &AppState, checked: &CheckedInvite, actor: &str) -> Result<CreatedInvite, AppError> {
     let request = InviteRequest {
-        customer: &customer,
-        email: email.as_deref(),
-        pinned_tenant,
-        pinned_domain: pinned_domain.as_deref(),
-        language: &language,
-        expires_at: OffsetDateTime::now_utc() + time::Duration::days(days),
-        actor: &staff.upn,
-        send_to: send_to.clone(),
+        customer: &checked.customer,
+        email: checked.email.as_deref(),
+        pinned_tenant: checked.pinned_tenant,
+        pinned_domain: checked.pinned_domain.as_deref(),
+        language: &checked.language,
+        expires_at: OffsetDateTime::now_utc() + time::Duration::days(checked.days),
+        actor,
+        send_to: checked.send_to.clone(),
     };
-    let created = match invites::create(&state.db, request).await {
-        Ok(created) => created,
-        Err(error) => return AppError::from(error).into_response(),
-    };
+    let created = invites::create(&state.db, request).await?;
     if created.outbox_id.is_some() {
         state.mailer.wake();
     }
-    let pinned = pinned_domain.or(pinned_tenant.map(|t| t.to_string()));
-    let mut page = CreatedPage::new(&state, &staff, &created, customer, pinned, false);
-    page.emailed = send_to.map(|a| a.to_string());
+    Ok(created)
+}
+
+/// `POST /invites` (admin): creates an invite and shows its link once.
+async fn create(State(state): State<AppState>, staff: StaffUser, headers: HeaderMap, Form(form): Form<CreateForm>) -> Response {
+    if let Err(refused) = staff.check_post(&state, &headers, &form.csrf, true) {
+        return refused;
+    }
+    let fields = InviteFields {
+        customer: &form.customer,
+        email: &form.email,
+        pin: &form.pin,
+        expires_days: &form.expires_days,
+        language: &form.language,
+        send: !form.send.is_empty(),
+    };
+    let checked = match check_request(&state, &fields).await {
+        Ok(checked) => checked,
+        Err(message) => return render_list(&state, &staff, 1, form, Some(message)).await.unwrap_or_else(IntoResponse::into_response),
+    };
+    let created = match create_checked(&state, &checked, &staff.upn).await {
+        Ok(created) => created,
+        Err(error) => return error.into_response(),
+    };
+    let mut page = CreatedPage::new(&state, &staff, &created, checked.customer.to_string(), checked.pinned(), false);
+    page.emailed = checked.send_to.map(|a| a.to_string());
     html(StatusCode::OK, page.render())
 }
 

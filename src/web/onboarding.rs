@@ -100,7 +100,8 @@ struct LandingPage<'a> {
     action: String,
     csrf: &'a str,
     pinned: Option<String>,
-    already_connected: bool,
+    /// The tenant a completed invite onboarded (and is bound to).
+    connected_tenant: Option<String>,
     one_step: bool,
 }
 
@@ -125,6 +126,18 @@ struct WrongTenantPage<'a> {
     signed_in_as: String,
     expected: String,
     retry_csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "onboarding/already_used.html")]
+struct AlreadyUsedPage<'a> {
+    lang: PageLanguage,
+    partner: &'a str,
+    signed_in_tenant: &'a str,
+    signed_in_as: &'a str,
+    /// The tenant the invite onboarded.
+    bound: &'a str,
+    retry_csrf: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -320,7 +333,7 @@ async fn landing(
         action: format!("/onboard/{token}"),
         csrf: &csrf,
         pinned: invite.invite.pinned_domain.clone().or(invite.invite.pinned_tenant_id.clone()),
-        already_connected: invite.invite.completed_at.is_some(),
+        connected_tenant: invite.invite.completed_tenant_id.clone(),
         one_step: state.config.consent_flow == ConsentFlow::V1,
     };
     let mut response = html(StatusCode::OK, page.render());
@@ -551,6 +564,11 @@ async fn sign_in_callback(State(state): State<AppState>, session: Session, choic
         };
         return html(StatusCode::FORBIDDEN, page.render());
     }
+    if let Some(bound) = &invite.invite.completed_tenant_id
+        && *bound != tenant
+    {
+        return already_used(&state, &lang, &invite, &tenant, &actor, bound, Some(&current.csrf)).await;
+    }
     if let Some(conflict) = onboarded_elsewhere(&state, &lang, &invite, &tenant, &actor).await {
         return conflict;
     }
@@ -595,6 +613,29 @@ async fn conflict(
     audit(state, "tenant.conflict", Some(actor), Some(invite), Some(tenant), json!({ "onboarded_for_customer": other_customer })).await;
     let explanation = ExplanationKeys::new("conflict-title", "conflict", "conflict-what-to-do");
     problem(state, lang, StatusCode::CONFLICT, explanation, None, None, None)
+}
+
+/// An invite that already onboarded another tenant: an audit event for staff, and the page that names
+/// the tenant the link is bound to. Nothing is recorded.
+async fn already_used(
+    state: &AppState,
+    lang: &PageLanguage,
+    invite: &InviteWithCustomer,
+    tenant: &str,
+    actor: &str,
+    bound: &str,
+    retry_csrf: Option<&str>,
+) -> Response {
+    audit(state, "invite.already_used", Some(actor), Some(invite), Some(tenant), json!({ "bound_to": bound })).await;
+    let page = AlreadyUsedPage {
+        lang: lang.clone(),
+        partner: &state.config.partner_name,
+        signed_in_tenant: tenant,
+        signed_in_as: actor,
+        bound,
+        retry_csrf: retry_csrf.filter(|c| !c.is_empty()),
+    };
+    html(StatusCode::CONFLICT, page.render())
 }
 
 /// `GET /consent/callback`: the end of the admin consent. Errors first; then the state; then the
@@ -673,10 +714,13 @@ async fn consent_callback(State(state): State<AppState>, session: Session, choic
     let recorded = record(&state, &issued.state_hash, &invite, &tenant_text, upn.as_deref(), object_id.as_deref(), &issued.flow).await;
     match recorded {
         Ok(Some(Recorded::OtherCustomer { customer_id })) => conflict(&state, &lang, &invite, &tenant_text, &actor, &customer_id).await,
+        Ok(Some(Recorded::InviteUsedByOtherTenant { tenant_id })) => {
+            already_used(&state, &lang, &invite, &tenant_text, &actor, &tenant_id, current.as_ref().map(|c| c.csrf.as_str())).await
+        }
         // Another copy of this callback recorded it first: answer the same page.
         Ok(None) => result_page(&state, &lang, &tenant_text).await,
         Ok(Some(_)) => {
-            let checked = state.sweeper.check_now(monitor::sweep::Target { tenant, consented_at: Some(OffsetDateTime::now_utc()) }).await;
+            let checked = state.sweeper.check_now(monitor::sweep::Target::new(tenant, Some(OffsetDateTime::now_utc()))).await;
             match checked {
                 Ok(outcome) => {
                     let kind = if outcome.status == TenantStatus::Verified { "invite.verified" } else { "invite.checked" };
@@ -738,7 +782,8 @@ async fn prove_tenant_v1(
     Ok((tenant, upn, text("oid")))
 }
 
-/// Records the consent once: marks the state used and the tenant recorded in one write transaction.
+/// Records the consent once: marks the state used, the tenant recorded and the invite completed for it
+/// in one write transaction.
 /// `None`: the state was used by a concurrent copy of this callback, nothing changed.
 async fn record(
     state: &AppState,
@@ -765,11 +810,10 @@ async fn record(
         roles_requested: &requested,
     };
     let recorded = db::tenants::record_consent(&mut tx, consent).await?;
-    if let Recorded::OtherCustomer { .. } = recorded {
+    if matches!(recorded, Recorded::OtherCustomer { .. } | Recorded::InviteUsedByOtherTenant { .. }) {
         tx.rollback().await?;
         return Ok(Some(recorded));
     }
-    db::invites::mark_completed(&mut *tx, &invite.invite.id).await?;
     let kind = if recorded == Recorded::New { "tenant.consented" } else { "tenant.reconsented" };
     let event = NewAuditEvent {
         kind,

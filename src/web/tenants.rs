@@ -590,7 +590,7 @@ async fn check_now(
 ) -> Result<Response, AppError> {
     let (tenant, row) = admin_target(&state, &staff, &headers, &form.csrf, &tid).await?;
     let consented_at = OffsetDateTime::parse(&row.consented_at, &Rfc3339).ok();
-    let outcome = state.sweeper.check_now(monitor::sweep::Target { tenant, consented_at }).await?;
+    let outcome = state.sweeper.check_now(monitor::sweep::Target::new(tenant, consented_at)).await?;
     staff_audit(&state, "tenant.checked", &staff, Some(&row.customer_id), &row.tenant_id, json!({ "status": outcome.status.as_str() }))
         .await;
     Ok(Redirect::to(&format!("/tenants/{tenant}?checked=1")).into_response())
