@@ -7,7 +7,9 @@ WORKDIR /src
 # The whole context, filtered by .dockerignore: whatever the crates read at compile time (catalogues,
 # templates, migrations, static files, the workspace's fake-entra crate) is there without a list to keep.
 COPY . .
-RUN cargo build --release --locked --bin consent-portal
+# Without the default `demo` feature: the production image carries no fake identity platform (no code
+# that mints tokens), and no `demo`, `fake-entra` or `bench` subcommand.
+RUN cargo build --release --locked --no-default-features --bin consent-portal
 
 FROM debian:bookworm-slim
 RUN apt-get update \
