@@ -946,3 +946,46 @@ async fn a_browser_form_post_with_origin_null_is_ours_when_sec_fetch_site_says_s
         .unwrap();
     assert_eq!(good.status(), StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn both_shapes_of_the_admins_cancel_show_the_cancel_page_and_record_nothing() {
+    let app = spawn_app().await;
+    let (invite_id, url) = create_invite(&app, &["--customer", "Contoso"]);
+    set_auto(&app, Some(MEGAN), Some("cancel")).await;
+    // The current shape, as the fake answers Cancel like Microsoft's v2 admin-consent endpoint.
+    let current = consent_callback_url(&app, &app.client, &url).await;
+    let query: HashMap<String, String> = url::Url::parse(&current).unwrap().query_pairs().into_owned().collect();
+    assert_eq!(query["error"], "access_denied", "{current}");
+    assert!(query["error_description"].starts_with("AADSTS65004: User declined to consent to access the app."), "{current}");
+    assert_eq!(query["admin_consent"], "True");
+    assert!(query.contains_key("error_uri") && !query.contains_key("error_subcode"), "{current}");
+    // The older shape, for the same state.
+    let mut legacy = url::Url::parse(&app.url("/consent/callback")).unwrap();
+    legacy
+        .query_pairs_mut()
+        .append_pair("error", "access_denied")
+        .append_pair("error_subcode", "cancel")
+        .append_pair("state", &query["state"]);
+
+    for callback in [current, legacy.to_string()] {
+        let page = app.client.get(&callback).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{callback}");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("You cancelled the approval") && html.contains("Try again"), "{callback}: {html}");
+        assert!(!html.contains("The approval was declined") && !html.contains("AADSTS65004"), "{html}");
+    }
+    assert_eq!(count(&app, "tenants").await, 0);
+    assert_eq!(count(&app, "consents").await, 0);
+    let used: Vec<Option<String>> = sqlx::query_scalar("SELECT used_at FROM consent_states").fetch_all(&app.db).await.unwrap();
+    assert!(used.iter().all(Option::is_none), "the state stays unused: {used:?}");
+    let completed: Option<String> =
+        sqlx::query_scalar("SELECT completed_at FROM invites WHERE id = ?").bind(&invite_id).fetch_one(&app.db).await.unwrap();
+    assert!(completed.is_none());
+    let cancelled: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT kind, invite_id FROM audit_events WHERE kind NOT IN ('invite.created', 'invite.signed_in') ORDER BY id")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    let expected = ("invite.cancelled".to_owned(), Some(invite_id));
+    assert_eq!(cancelled, [expected.clone(), expected], "one invite.cancelled per cancel, nothing else");
+}

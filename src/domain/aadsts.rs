@@ -62,6 +62,14 @@ pub fn cancelled() -> ExplanationKeys {
     explanation!("cancelled")
 }
 
+/// Whether an error redirect says the person chose Cancel on Microsoft's consent page. Microsoft has
+/// answered it in two shapes: the older `error=access_denied&error_subcode=cancel`, and the current
+/// `error=access_denied` with AADSTS65004 ("User declined to consent") in `error_description`. The
+/// documented refusal shares the code but not the error (`consent_required`), so both are read.
+pub fn is_cancel(error: Option<&str>, error_subcode: Option<&str>, error_description: Option<&str>) -> bool {
+    error_subcode == Some("cancel") || (error == Some("access_denied") && error_description.and_then(code_in) == Some(65004))
+}
+
 /// Finds the AADSTS code in an `error_description` (the only thing read from it).
 pub fn code_in(description: &str) -> Option<u32> {
     let start = description.find("AADSTS")? + "AADSTS".len();
@@ -91,6 +99,18 @@ mod tests {
         assert_eq!(code_in("AADSTS65004: The resource owner ... denied the request.\r\nTrace ID: x"), Some(65004));
         assert_eq!(code_in("no code here"), None);
         assert_eq!(code_in("AADSTS<script>"), None);
+    }
+
+    #[test]
+    fn both_shapes_of_cancel_are_a_cancel_and_a_refusal_is_not() {
+        let current = "AADSTS65004: User declined to consent to access the app.\r\nTrace ID: t\r\nCorrelation ID: c\r\nTimestamp: x";
+        assert!(is_cancel(Some("access_denied"), None, Some(current)));
+        assert!(is_cancel(Some("access_denied"), Some("cancel"), None));
+        let refused = "AADSTS65004: The resource owner or authorization server denied the request.\r\nTrace ID: t";
+        assert!(!is_cancel(Some("consent_required"), None, Some(refused)));
+        assert!(!is_cancel(Some("access_denied"), None, Some("AADSTS90093: This operation can only be performed by an administrator.")));
+        assert!(!is_cancel(Some("access_denied"), None, Some("AADSTS50020: User account from another tenant.")));
+        assert!(!is_cancel(Some("access_denied"), None, None));
     }
 
     #[test]

@@ -457,6 +457,12 @@ async fn issue_consent_state(
     Ok(value)
 }
 
+/// Whether Microsoft's error redirect is the admin's Cancel, in either of its shapes.
+fn is_cancel(params: &HashMap<String, String>) -> bool {
+    let param = |name: &str| params.get(name).map(String::as_str);
+    aadsts::is_cancel(param("error"), param("error_subcode"), param("error_description"))
+}
+
 /// An error redirect from Microsoft: the explanation of its AADSTS code (never its description).
 fn microsoft_error(
     state: &AppState,
@@ -464,7 +470,7 @@ fn microsoft_error(
     params: &HashMap<String, String>,
     retry_csrf: Option<String>,
 ) -> (Response, Option<u32>) {
-    if params.get("error_subcode").map(String::as_str) == Some("cancel") {
+    if is_cancel(params) {
         return (problem(state, lang, StatusCode::OK, aadsts::cancelled(), None, None, retry_csrf), None);
     }
     let code = params.get("error_description").and_then(|d| aadsts::code_in(d));
@@ -668,8 +674,7 @@ async fn consent_callback(State(state): State<AppState>, session: Session, choic
     if params.contains_key("error") {
         let (response, code) = microsoft_error(&state, &lang, &params, current.as_ref().map(|c| c.csrf.clone()));
         if let (Some(issued), Some(invite)) = (issued.as_ref(), invite.as_ref()) {
-            let cancelled = params.get("error_subcode").map(String::as_str) == Some("cancel");
-            let kind = if cancelled { "invite.cancelled" } else { "invite.failed" };
+            let kind = if is_cancel(&params) { "invite.cancelled" } else { "invite.failed" };
             audit(&state, kind, None, Some(invite), issued.tenant_id.as_deref(), json!({ "aadsts": code })).await;
         }
         return response;

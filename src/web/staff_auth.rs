@@ -311,7 +311,11 @@ pub(crate) async fn callback(state: &AppState, session: &Session, params: &HashM
         let code = params.get("error_description").and_then(|d| aadsts::code_in(d));
         let page = ProblemPage {
             nav: None,
-            explanation: if params.get("error_subcode").map(String::as_str) == Some("cancel") {
+            explanation: if aadsts::is_cancel(
+                params.get("error").map(String::as_str),
+                params.get("error_subcode").map(String::as_str),
+                params.get("error_description").map(String::as_str),
+            ) {
                 Explanation {
                     title: "You cancelled the sign-in".into(),
                     what_happened: "Nothing was changed.".into(),

@@ -93,6 +93,7 @@ pub fn demo_directory(
     tailspin.defender_provisioned = false;
     Directory {
         resource: Resource::defender(),
+        other_resources: Resource::others(),
         apps: vec![AppRegistration {
             client_id: client_id.into(),
             display_name: "Fabrikam Defender Connector".into(),

@@ -1,5 +1,6 @@
 //! The fake's directory: tenants, their users, app registrations, the service principals an admin's
-//! consent creates in a tenant (with the roles granted), and the Defender resource.
+//! consent creates in a tenant (with the roles granted), the Defender XDR resource, and the other APIs
+//! a token may be asked for (Defender for Endpoint, under its three names).
 //!
 //! This is also the JSON shape of `GET /_fake/directory` and of the `--directory FILE` loaded at start.
 
@@ -12,22 +13,31 @@ use crate::TenantId;
 /// The Microsoft Threat Protection (Microsoft 365 Defender) resource's application id.
 pub const DEFENDER_APP_ID: &str = "8ee8fdad-f234-4243-8f3b-15c294843740";
 pub const DEFENDER_RESOURCE: &str = "https://api.security.microsoft.com";
+/// The Defender for Endpoint API ("WindowsDefenderATP") service principal's application id.
+pub const DEFENDER_FOR_ENDPOINT_APP_ID: &str = "fc780465-2017-40d4-a0c5-307022471b92";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Directory {
     #[serde(default = "Resource::defender")]
     pub resource: Resource,
+    /// Other APIs whose tokens an app may ask for. Their tokens carry only the granted roles the API
+    /// offers (the grants model the Defender XDR consent).
+    #[serde(default = "Resource::others")]
+    pub other_resources: Vec<Resource>,
     #[serde(default)]
     pub apps: Vec<AppRegistration>,
     #[serde(default)]
     pub tenants: Vec<Tenant>,
 }
 
-/// The Defender API's service principal: its URI (the token audience) and the application roles it
-/// offers.
+/// An API's service principal: its URI (and older names) and the application roles it offers. A token
+/// request may name it by any of its URIs or its application id; the token's `aud` is the name used.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Resource {
     pub uri: String,
+    /// Other URIs the API answers to (Defender for Endpoint has two older ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_uris: Vec<String>,
     pub app_id: String,
     pub display_name: String,
     pub roles: Vec<ResourceRole>,
@@ -44,6 +54,7 @@ impl Resource {
         let role = |value: &str, description: &str| ResourceRole { value: value.into(), description: description.into() };
         Self {
             uri: DEFENDER_RESOURCE.into(),
+            other_uris: Vec::new(),
             app_id: DEFENDER_APP_ID.into(),
             display_name: "Microsoft Threat Protection".into(),
             roles: vec![
@@ -54,6 +65,42 @@ impl Resource {
                 role("Alert.ReadWrite.All", "Read and write all alerts"),
             ],
         }
+    }
+
+    /// The Defender for Endpoint API, under the names Microsoft's partner page uses for it.
+    pub fn defender_for_endpoint() -> Self {
+        let role = |value: &str, description: &str| ResourceRole { value: value.into(), description: description.into() };
+        Self {
+            uri: "https://api.securitycenter.microsoft.com".into(),
+            other_uris: vec![
+                "https://api.securitycenter.windows.com".into(),
+                "https://securitycenter.onmicrosoft.com/windowsatpservice".into(),
+            ],
+            app_id: DEFENDER_FOR_ENDPOINT_APP_ID.into(),
+            display_name: "WindowsDefenderATP".into(),
+            roles: vec![
+                role("Alert.Read.All", "Read all alerts"),
+                role("Alert.ReadWrite.All", "Read and write all alerts"),
+                role("Machine.Read.All", "Read all machine profiles"),
+                role("AdvancedQuery.Read.All", "Run advanced queries"),
+                role("Vulnerability.Read.All", "Read threat and vulnerability management vulnerability information"),
+            ],
+        }
+    }
+
+    /// The APIs a directory knows besides the Defender XDR resource.
+    pub fn others() -> Vec<Self> {
+        vec![Self::defender_for_endpoint()]
+    }
+
+    /// Whether a token request's `resource` (or a scope's part before `/.default`) names this API: one
+    /// of its URIs or its application id, ignoring case and a trailing slash.
+    pub fn is_named(&self, requested: &str) -> bool {
+        let requested = requested.trim_end_matches('/');
+        std::iter::once(&self.uri)
+            .chain(&self.other_uris)
+            .chain(std::iter::once(&self.app_id))
+            .any(|name| name.trim_end_matches('/').eq_ignore_ascii_case(requested))
     }
 }
 
@@ -176,7 +223,12 @@ pub struct Faults {
 
 impl Directory {
     pub fn empty() -> Self {
-        Self { resource: Resource::defender(), apps: Vec::new(), tenants: Vec::new() }
+        Self { resource: Resource::defender(), other_resources: Resource::others(), apps: Vec::new(), tenants: Vec::new() }
+    }
+
+    /// The API a token request names, if the directory knows it.
+    pub fn resource_named(&self, requested: &str) -> Option<&Resource> {
+        std::iter::once(&self.resource).chain(&self.other_resources).find(|resource| resource.is_named(requested))
     }
 
     pub fn app(&self, client_id: &str) -> Option<&AppRegistration> {

@@ -109,26 +109,39 @@ impl AadError {
         )
     }
 
-    pub fn resource_missing(resource: &str, tenant_name: &str) -> Self {
+    /// Microsoft names the resource as requested and the tenant by its GUID.
+    pub fn resource_missing(resource: &str, tenant_id: impl std::fmt::Display) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "invalid_resource",
             500011,
             format!(
-                "The resource principal named {resource} was not found in the tenant named {tenant_name}. This can happen if the application \
+                "The resource principal named {resource} was not found in the tenant named {tenant_id}. This can happen if the application \
                  has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent \
                  your authentication request to the wrong tenant."
             ),
         )
     }
 
+    /// A scope the fake does not serve, in the words of Microsoft's own example.
     pub fn invalid_scope(scope: &str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             70011,
+            format!("The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."),
+        )
+    }
+
+    /// Client credentials asked for a scope that is not `{resource}/.default`.
+    pub fn scope_without_default(scope: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
             format!(
-                "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default \
+                 suffixed to the resource identifier (application ID URI)."
             ),
         )
     }
@@ -144,6 +157,16 @@ impl AadError {
 
     pub fn unsupported_grant_type() -> Self {
         Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
+    }
+
+    /// Client credentials on `/organizations`: nothing in the request says which tenant the token is for.
+    pub fn no_tenant_in_request() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            50059,
+            "No tenant-identifying information found in either the request or implied by any provided credentials.",
+        )
     }
 
     pub fn grant_not_on_common() -> Self {
@@ -163,6 +186,24 @@ impl AadError {
         Self::new(StatusCode::UNAUTHORIZED, "invalid_client", code, message)
     }
 
+    /// The `error_description` of an error redirect, as Microsoft writes it: the message, then the
+    /// Trace ID, Correlation ID and Timestamp lines.
+    pub fn redirect_description(&self) -> String {
+        let timestamp = microsoft_timestamp(OffsetDateTime::now_utc());
+        format!(
+            "AADSTS{}: {}\r\nTrace ID: {}\r\nCorrelation ID: {}\r\nTimestamp: {timestamp}",
+            self.code,
+            self.message,
+            Uuid::new_v4(),
+            Uuid::new_v4()
+        )
+    }
+
+    /// The `error_uri` Microsoft adds to error answers: its error lookup page for this code.
+    pub fn error_uri(&self, host: &str) -> String {
+        format!("{host}/error?code={}", self.code)
+    }
+
     /// The token endpoint's JSON answer, with Microsoft's headers.
     pub fn into_json_response(self, host: &str) -> Response {
         let trace_id = Uuid::new_v4().to_string();
@@ -179,7 +220,7 @@ impl AadError {
             "timestamp": timestamp,
             "trace_id": trace_id,
             "correlation_id": correlation_id,
-            "error_uri": format!("{host}/error?code={}", self.code),
+            "error_uri": self.error_uri(host),
         });
         let mut response = (self.status, Json(body)).into_response();
         token_endpoint_headers(response.headers_mut());

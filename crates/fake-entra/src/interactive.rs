@@ -1,13 +1,18 @@
-//! The pages a person sees: OpenID Connect authorize (v2), the seed document's v1 consent link, and
-//! admin consent (v2). Each validates the request as Microsoft does — unknown client (AADSTS700016),
-//! unregistered redirect URI (AADSTS50011, shown, never redirected), missing scope (AADSTS900144) —
-//! then asks who signs in (a page listing the tenant's users, or the auto-mode user), then, for consent,
-//! shows the permissions with Accept and Cancel and redirects with Microsoft's success, cancel or
-//! declined shapes.
+//! The pages a person sees: OpenID Connect authorize (v2), the seed document's v1 consent link, admin
+//! consent (v2), and the older admin-consent endpoint of the client-credentials document
+//! (`/{tenant}/adminconsent`). Each validates the request as Microsoft does — unknown client
+//! (AADSTS700016), unregistered redirect URI (AADSTS50011, shown, never redirected), missing scope
+//! (AADSTS900144) — then asks who signs in (a page listing the tenant's users, or the auto-mode user),
+//! then, for consent, shows the permissions with Accept and Cancel and redirects (302, as Microsoft)
+//! with Microsoft's success, cancel or declined shapes: the v2 endpoint's Cancel is `access_denied`
+//! with AADSTS65004, `error_uri` and `admin_consent=True`; the older endpoint's is
+//! `error=access_denied&error_subcode=cancel`.
 //!
-//! A non-admin on a consent page gets the AADSTS90093 page (v1 link: AADSTS90094); a user of another
-//! tenant gets AADSTS50020. Those pages offer "Back to the application", which returns to the redirect
-//! URI with `error=access_denied` and the AADSTS code, so the app can explain and offer a retry.
+//! A non-admin on a consent page gets the AADSTS90093 page (v1 link: AADSTS90094), which offers "Back
+//! to the application": it returns to the redirect URI with `error=access_denied` and the AADSTS code,
+//! so the app can explain and offer a retry. A user of another tenant is sent back to the app with
+//! AADSTS50020 from the admin-consent endpoints (as reported of Microsoft's), and shown the AADSTS50020
+//! page, with the same way back, at sign-in.
 //!
 //! The pages speak the language the app asks for with `ui_locales` (OpenID Connect's parameter, which
 //! Microsoft honours), remembered in a cookie for the pages that follow (admin consent carries no
@@ -21,7 +26,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use url::Url;
@@ -45,6 +50,8 @@ pub struct AuthCode {
     pub user_id: String,
     pub code_challenge: Option<String>,
     pub flow: CodeFlow,
+    /// The `sid` of the ID token: the fake's browser session the sign-in happened in.
+    pub session_id: String,
     pub expires_at: i64,
 }
 
@@ -65,16 +72,38 @@ pub struct Interaction {
     pub state: Option<String>,
     pub kind: InteractionKind,
     pub user_id: Option<String>,
+    /// The browser session this interaction runs in, once someone signed in.
+    pub session_id: Option<String>,
     pub created: Instant,
     /// The language of the pages of this interaction.
     pub language: Language,
 }
 
+/// A person signed in to the fake in one browser (its cookie names it).
+#[derive(Debug, Clone)]
+pub struct BrowserSession {
+    pub user_id: String,
+    /// A GUID, the ID token's `sid` and the redirect's `session_state` for sign-ins in this session.
+    pub session_id: String,
+}
+
 #[derive(Debug, Clone)]
 pub enum InteractionKind {
-    SignIn { nonce: Option<String>, code_challenge: Option<String>, scope: String, login_hint: Option<String> },
-    AdminConsent { scope: String },
-    V1 { resource: Option<String>, consent: bool },
+    SignIn {
+        nonce: Option<String>,
+        code_challenge: Option<String>,
+        scope: String,
+        login_hint: Option<String>,
+    },
+    AdminConsent {
+        scope: String,
+    },
+    /// `/{tenant}/adminconsent`: every permission the app registration lists, no scope.
+    LegacyAdminConsent,
+    V1 {
+        resource: Option<String>,
+        consent: bool,
+    },
 }
 
 type Params = HashMap<String, String>;
@@ -148,7 +177,7 @@ fn validate_request(
     Ok((app, redirect_uri, segment))
 }
 
-/// `redirect_uri` with these query parameters added.
+/// `redirect_uri` with these query parameters added: a 302, as Microsoft's endpoints redirect.
 fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
     match Url::parse(redirect_uri) {
         Ok(mut url) => {
@@ -158,10 +187,32 @@ fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
                     query.append_pair(name, value);
                 }
             }
-            Redirect::to(url.as_str()).into_response()
+            found(url.as_str())
         }
         Err(_) => (StatusCode::BAD_REQUEST, "invalid redirect_uri").into_response(),
     }
+}
+
+fn found(location: &str) -> Response {
+    match header::HeaderValue::from_str(location) {
+        Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
+        Err(_) => (StatusCode::BAD_REQUEST, "invalid redirect_uri").into_response(),
+    }
+}
+
+/// The v2 admin-consent endpoint's error redirect, as reported of Microsoft's (MicrosoftDocs/azure-docs
+/// issue 114009): `error`, `error_description` with Trace ID, Correlation ID and Timestamp,
+/// `error_uri`, `admin_consent=True`, then `state`.
+fn consent_error_redirect(fake: &FakeEntra, interaction: &Interaction, error: &AadError) -> Response {
+    let description = error.redirect_description();
+    let error_uri = error.error_uri(&fake.public_url);
+    let params = vec![
+        ("error", error.error),
+        ("error_description", description.as_str()),
+        ("error_uri", error_uri.as_str()),
+        ("admin_consent", "True"),
+    ];
+    redirect_to(&interaction.redirect_uri, &with_state(params, &interaction.state))
 }
 
 fn with_state<'a>(mut params: Vec<(&'a str, &'a str)>, state: &'a Option<String>) -> Vec<(&'a str, &'a str)> {
@@ -216,6 +267,7 @@ pub async fn authorize_v2(
             login_hint: params.get("login_hint").cloned(),
         },
         user_id: None,
+        session_id: None,
         created: Instant::now(),
         language: page_language(&params, &headers),
     };
@@ -247,6 +299,7 @@ pub async fn authorize_v1(
         state,
         kind: InteractionKind::V1 { resource: params.get("resource").cloned(), consent },
         user_id: None,
+        session_id: None,
         created: Instant::now(),
         language: page_language(&params, &headers),
     };
@@ -267,9 +320,9 @@ pub async fn admin_consent(
     };
     let state = params.get("state").cloned();
     if matches!(segment, TenantSegment::Common | TenantSegment::Consumers) {
-        // Microsoft answers admin consent on /common with error=invalid_request.
-        let description =
-            "AADSTS90130: Admin consent is not supported on the /common endpoint. Use the tenant id, a verified domain, or organizations.";
+        // What Microsoft answered on /common, as reported in MicrosoftDocs/azure-docs issue 45151: no
+        // AADSTS code, a description about a parameter this endpoint does not take.
+        let description = "The provided request must include a 'response_type' input parameter.";
         return redirect_to(&redirect_uri, &with_state(vec![("error", "invalid_request"), ("error_description", description)], &state));
     }
     let Some(scope) = params.get("scope").cloned() else {
@@ -288,22 +341,54 @@ pub async fn admin_consent(
         state,
         kind: InteractionKind::AdminConsent { scope },
         user_id: None,
+        session_id: None,
         created: Instant::now(),
         language: page_language(&params, &headers),
     };
-    // A person already signed in to the fake in this browser goes straight to the consent page.
+    with_log_detail(start_consent(&fake, &headers, &params, interaction), Some(tenant), None)
+}
+
+/// `GET /{tenant}/adminconsent?client_id&redirect_uri&state`: the older admin-consent endpoint of
+/// Microsoft's client-credentials document. It takes no scope (the admin approves every permission the
+/// app registration lists) and accepts `common`, where the consent lands in the admin's own tenant.
+pub async fn legacy_admin_consent(
+    State(fake): State<SharedFake>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
+    let directory = fake.directory();
+    let (app, redirect_uri, segment) = match validate_request(&directory, &params, &tenant, false) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let interaction = Interaction {
+        tenant: segment,
+        client_id: app.client_id.clone(),
+        redirect_uri,
+        state: params.get("state").cloned(),
+        kind: InteractionKind::LegacyAdminConsent,
+        user_id: None,
+        session_id: None,
+        created: Instant::now(),
+        language: page_language(&params, &headers),
+    };
+    with_log_detail(start_consent(&fake, &headers, &params, interaction), Some(tenant), None)
+}
+
+/// A consent goes to the account picker (or the auto-mode user), or, for a person already signed in to
+/// the fake in this browser, straight to the consent page.
+fn start_consent(fake: &FakeEntra, headers: &HeaderMap, params: &Params, interaction: Interaction) -> Response {
     let reuse_session = !matches!(params.get("prompt").map(String::as_str), Some("login" | "select_account"));
-    let session_user = reuse_session.then(|| session_user(&fake, &headers)).flatten();
-    let with_log = |response: Response| with_log_detail(response, Some(tenant.clone()), None);
+    let session_user = reuse_session.then(|| session_user(fake, headers)).flatten();
     // Bound first: a lock guard in the match scrutinee would live through the arms, which lock again.
     let auto_upn = fake.state().auto.upn.clone();
     match (auto_upn, session_user) {
-        (Some(_), _) => with_log(start(&fake, interaction, &params, true)),
-        (None, Some(user_id)) => {
-            let id = store_interaction(&fake, interaction);
-            with_log(continue_as(&fake, &id, &user_id))
+        (None, Some(session)) => {
+            let id = store_interaction(fake, Interaction { session_id: Some(session.session_id), ..interaction });
+            continue_as(fake, &id, &session.user_id)
         }
-        (None, None) => with_log(start(&fake, interaction, &params, true)),
+        _ => start(fake, interaction, params, true),
     }
 }
 
@@ -389,19 +474,26 @@ pub struct PickForm {
 
 /// `POST /_fake/ui/login`: the person picked an account.
 pub async fn pick_user(State(fake): State<SharedFake>, Form(form): Form<PickForm>) -> Response {
+    // Signed in to the fake in this browser from now on (an SSO cookie, as Microsoft's): a new session.
+    let cookie = random_token();
+    let session = BrowserSession { user_id: form.user_id.clone(), session_id: uuid::Uuid::new_v4().to_string() };
+    {
+        let mut state = fake.state();
+        if let Some(interaction) = state.interactions.get_mut(&form.interaction) {
+            interaction.session_id = Some(session.session_id.clone());
+        }
+        state.sessions.insert(cookie.clone(), session);
+    }
     let mut response = continue_as(&fake, &form.interaction, &form.user_id);
-    // Signed in to the fake in this browser from now on (an SSO cookie, as Microsoft's).
-    let session = random_token();
-    fake.state().sessions.insert(session.clone(), form.user_id.clone());
-    cookies::set(&mut response, SESSION_COOKIE, &session);
+    cookies::set(&mut response, SESSION_COOKIE, &cookie);
     response
 }
 
-fn session_user(fake: &FakeEntra, headers: &HeaderMap) -> Option<String> {
-    let session = cookies::read(headers, SESSION_COOKIE)?;
+fn session_user(fake: &FakeEntra, headers: &HeaderMap) -> Option<BrowserSession> {
+    let cookie = cookies::read(headers, SESSION_COOKIE)?;
     let state = fake.state();
-    let user_id = state.sessions.get(&session)?.clone();
-    state.directory.user(&user_id).map(|_| user_id)
+    let session = state.sessions.get(&cookie)?.clone();
+    state.directory.user(&session.user_id).map(|_| session)
 }
 
 /// Goes on with an interaction as this user: a code for a sign-in, the consent page (or the auto-mode
@@ -440,6 +532,10 @@ fn continue_as(fake: &FakeEntra, interaction_id: &str, user_id: &str) -> Respons
             interaction.client_id
         );
         let error = AadError::new(StatusCode::BAD_REQUEST, "invalid_request", 50020, message.clone());
+        if matches!(interaction.kind, InteractionKind::AdminConsent { .. } | InteractionKind::LegacyAdminConsent) {
+            fake.state().interactions.remove(interaction_id);
+            return consent_error_redirect(fake, &interaction, &AadError { error: "access_denied", ..error });
+        }
         return error_page_in(&error, back(50020, &message).as_deref(), interaction.language);
     }
     match &interaction.kind {
@@ -450,7 +546,7 @@ fn continue_as(fake: &FakeEntra, interaction_id: &str, user_id: &str) -> Respons
         InteractionKind::V1 { resource, consent: false } => {
             finish_with_code(fake, interaction_id, &interaction, user, None, CodeFlow::V1 { resource: resource.clone() })
         }
-        InteractionKind::AdminConsent { .. } | InteractionKind::V1 { consent: true, .. } => {
+        InteractionKind::AdminConsent { .. } | InteractionKind::LegacyAdminConsent | InteractionKind::V1 { consent: true, .. } => {
             if !user.admin {
                 let (code, message) = match interaction.kind {
                     InteractionKind::V1 { .. } => (90094, "The grant requires admin permission."),
@@ -483,12 +579,15 @@ fn finish_with_code(
     flow: CodeFlow,
 ) -> Response {
     let code = format!("1.{}", random_token());
+    // Auto mode signs in without a browser session: each of its sign-ins is a session of its own.
+    let session_id = interaction.session_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let pending = AuthCode {
         client_id: interaction.client_id.clone(),
         redirect_uri: interaction.redirect_uri.clone(),
         user_id: user.id.clone(),
         code_challenge,
         flow,
+        session_id: session_id.clone(),
         expires_at: unix_now() + CODE_LIFETIME_S,
     };
     {
@@ -497,8 +596,7 @@ fn finish_with_code(
         state.codes.retain(|_, c| c.expires_at > unix_now());
         state.codes.insert(code.clone(), pending);
     }
-    let session_state = uuid::Uuid::new_v4().to_string();
-    redirect_to(&interaction.redirect_uri, &with_state(vec![("code", &code), ("session_state", &session_state)], &interaction.state))
+    redirect_to(&interaction.redirect_uri, &with_state(vec![("code", &code), ("session_state", &session_id)], &interaction.state))
 }
 
 #[derive(Template)]
@@ -585,9 +683,11 @@ fn decide(fake: &FakeEntra, interaction_id: &str, decision: AutoConsent) -> Resp
         return page(AadError::new(StatusCode::BAD_REQUEST, "invalid_request", 90015, "Nobody is signed in for this consent."));
     };
     let (tenant_id, user) = (tenant.id, user.clone());
-    let is_v1 = matches!(interaction.kind, InteractionKind::V1 { .. });
-    match decision {
-        AutoConsent::Accept => {
+    if decision != AutoConsent::Accept {
+        fake.state().interactions.remove(interaction_id);
+    }
+    match (decision, &interaction.kind) {
+        (AutoConsent::Accept, kind) => {
             let Some(app) = directory.app(&interaction.client_id) else {
                 return page(AadError::app_not_found(&interaction.client_id, &tenant.display_name));
             };
@@ -602,32 +702,44 @@ fn decide(fake: &FakeEntra, interaction_id: &str, decision: AutoConsent) -> Resp
                     tenant.set_grant(&client_id, granted, enabled, OffsetDateTime::now_utc());
                 }
             });
-            match &interaction.kind {
+            let tenant = tenant_id.to_string();
+            match kind {
                 InteractionKind::V1 { resource, .. } => {
                     finish_with_code(fake, interaction_id, &interaction, &user, None, CodeFlow::V1 { resource: resource.clone() })
                 }
                 InteractionKind::AdminConsent { scope } => {
                     fake.state().interactions.remove(interaction_id);
-                    let tenant = tenant_id.to_string();
                     redirect_to(
                         &interaction.redirect_uri,
                         &with_state(vec![("admin_consent", "True"), ("tenant", &tenant), ("scope", scope)], &interaction.state),
                     )
                 }
+                InteractionKind::LegacyAdminConsent => {
+                    fake.state().interactions.remove(interaction_id);
+                    // The client-credentials document's order: tenant, state, admin_consent.
+                    let mut params = vec![("tenant", tenant.as_str())];
+                    if let Some(state) = &interaction.state {
+                        params.push(("state", state));
+                    }
+                    params.push(("admin_consent", "True"));
+                    redirect_to(&interaction.redirect_uri, &params)
+                }
                 InteractionKind::SignIn { .. } => (StatusCode::BAD_REQUEST, "not a consent").into_response(),
             }
         }
-        AutoConsent::Cancel if !is_v1 => {
-            fake.state().interactions.remove(interaction_id);
-            redirect_to(
-                &interaction.redirect_uri,
-                &with_state(vec![("error", "access_denied"), ("error_subcode", "cancel")], &interaction.state),
-            )
+        (AutoConsent::Cancel, InteractionKind::AdminConsent { .. }) => {
+            let error = AadError::new(StatusCode::FOUND, "access_denied", 65004, "User declined to consent to access the app.");
+            consent_error_redirect(fake, &interaction, &error)
         }
-        AutoConsent::Decline if !is_v1 => {
-            fake.state().interactions.remove(interaction_id);
-            let trace = uuid::Uuid::new_v4();
-            let description = format!("AADSTS65004: The resource owner or authorization server denied the request.\r\nTrace ID: {trace}");
+        (AutoConsent::Decline, InteractionKind::AdminConsent { .. }) => {
+            // The error example of Microsoft's admin-consent document, admin_consent=True first.
+            let error = AadError::new(
+                StatusCode::FOUND,
+                "consent_required",
+                65004,
+                "The resource owner or authorization server denied the request.",
+            );
+            let description = error.redirect_description();
             redirect_to(
                 &interaction.redirect_uri,
                 &with_state(
@@ -636,13 +748,24 @@ fn decide(fake: &FakeEntra, interaction_id: &str, decision: AutoConsent) -> Resp
                 ),
             )
         }
-        AutoConsent::Cancel | AutoConsent::Decline => {
-            fake.state().interactions.remove(interaction_id);
-            let description = "AADSTS65004: User declined to consent to access the app.";
+        (AutoConsent::Cancel, InteractionKind::LegacyAdminConsent) => {
+            // As reported of the older endpoint (MicrosoftDocs/azure-docs issue 41053).
             redirect_to(
                 &interaction.redirect_uri,
-                &with_state(vec![("error", "access_denied"), ("error_description", description)], &interaction.state),
+                &with_state(vec![("error", "access_denied"), ("error_subcode", "cancel")], &interaction.state),
             )
+        }
+        (AutoConsent::Decline, InteractionKind::LegacyAdminConsent) => {
+            // The error example of the client-credentials document.
+            let params = vec![("error", "permission_denied"), ("error_description", "The admin canceled the request")];
+            redirect_to(&interaction.redirect_uri, &with_state(params, &interaction.state))
+        }
+        (AutoConsent::Cancel | AutoConsent::Decline, _) => {
+            let error = AadError::new(StatusCode::FOUND, "access_denied", 65004, "User declined to consent to access the app.");
+            let description = error.redirect_description();
+            let error_uri = error.error_uri(&fake.public_url);
+            let params = vec![("error", "access_denied"), ("error_description", description.as_str()), ("error_uri", error_uri.as_str())];
+            redirect_to(&interaction.redirect_uri, &with_state(params, &interaction.state))
         }
     }
 }

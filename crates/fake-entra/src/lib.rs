@@ -72,10 +72,10 @@ pub struct FakeState {
     pub redeemed_codes: VecDeque<String>,
     /// Sign-in and consent pages in progress.
     pub interactions: HashMap<String, interactive::Interaction>,
-    /// The fake's browser sessions: cookie value → user id.
-    pub sessions: HashMap<String, String>,
-    /// `jti` values of client assertions already used, with their expiry (unix seconds).
-    pub used_assertion_ids: HashMap<String, i64>,
+    /// The fake's browser sessions, by cookie value.
+    pub sessions: HashMap<String, interactive::BrowserSession>,
+    /// Refresh tokens handed out and not expired.
+    pub refresh_tokens: HashMap<String, token::RefreshGrant>,
     pub auto: AutoMode,
     pub log: Vec<LogEntry>,
     /// Defender API calls per tenant in the last minute (rate limit).
@@ -177,6 +177,7 @@ impl FakeEntra {
         let directory = &state.directory;
         Directory {
             resource: directory.resource.clone(),
+            other_resources: directory.other_resources.clone(),
             apps: directory.app(client_id).cloned().into_iter().collect(),
             tenants: directory.tenant(tenant).cloned().into_iter().collect(),
         }
@@ -188,6 +189,7 @@ impl FakeEntra {
         let directory = &state.directory;
         Directory {
             resource: directory.resource.clone(),
+            other_resources: directory.other_resources.clone(),
             apps: directory.app(client_id).cloned().into_iter().collect(),
             tenants: directory.user(user_id).map(|(tenant, _)| tenant.clone()).into_iter().collect(),
         }
@@ -250,6 +252,7 @@ pub fn router(fake: SharedFake) -> Router {
         .route("/{tenant}/oauth2/v2.0/authorize", get(interactive::authorize_v2))
         .route("/{tenant}/oauth2/authorize", get(interactive::authorize_v1))
         .route("/{tenant}/v2.0/adminconsent", get(interactive::admin_consent))
+        .route("/{tenant}/adminconsent", get(interactive::legacy_admin_consent))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2))
         .route("/{tenant}/oauth2/token", post(token::token_v1))
         .route("/_fake/ui/login", post(interactive::pick_user))

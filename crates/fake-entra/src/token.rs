@@ -1,12 +1,16 @@
 //! The token endpoint, v2 (`/{tenant}/oauth2/v2.0/token`, `scope=`) and v1 (`/{tenant}/oauth2/token`,
-//! `resource=`): `client_credentials` for app-only tokens and `authorization_code` for sign-in and the
-//! v1 consent link. Clients authenticate with `client_secret` (form or HTTP Basic) or a
-//! `client_assertion` signed with a registered certificate.
+//! `resource=`): `client_credentials` for app-only tokens, `authorization_code` for sign-in and the v1
+//! consent link, and `refresh_token` for the refresh tokens those hand out (a sign-in only with
+//! `offline_access`). Clients authenticate with `client_secret` (form or HTTP Basic) or a
+//! `client_assertion` signed with a registered certificate, which may be used again until its `exp`.
+//!
+//! An app-only token's `aud` is the resource exactly as the request named it (v1 `resource=`, or the
+//! part of a v2 scope before `/.default`): a URI, an older URI of the same API, or its application id.
 //!
 //! Check order (Microsoft's is not documented; this one gives each AADSTS error Microsoft documents a way to appear):
 //! tenant (900023, 90002) → faults → grant type → client (700016) → the app's service principal in the
-//! tenant (700016 never consented, 7000229 deleted, 7000112 disabled) → resource (500011) and scope
-//! (70011) → credentials (7000218, 7000215, 7000222, assertion errors).
+//! tenant (700016 never consented, 7000229 deleted, 7000112 disabled) → scope (1002012, 70011) and
+//! resource (500011) → credentials (7000218, 7000215, 7000222, assertion errors).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -23,7 +27,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::directory::{AppRegistration, Directory, Faults};
+use super::directory::{AppRegistration, Directory, Faults, Resource};
 use super::errors::{AadError, throttled, token_endpoint_headers};
 use super::interactive::{AuthCode, CodeFlow};
 use super::{FakeEntra, SharedFake, TenantSegment, dropped_connection, faults_of, issuer_v1, resolve_tenant, unix_now, with_log_detail};
@@ -64,6 +68,7 @@ async fn token(fake: SharedFake, version: Version, tenant: String, headers: Head
                     None => AadError::missing_parameter("grant_type").into_json_response(&fake.public_url),
                     Some("client_credentials") => client_credentials(&fake, version, segment, &tenant, &headers, &form),
                     Some("authorization_code") => authorization_code(&fake, segment, &tenant, &headers, &form),
+                    Some("refresh_token") => refresh_token(&fake, segment, &tenant, &headers, &form),
                     Some(_) => AadError::unsupported_grant_type().into_json_response(&fake.public_url),
                 },
             };
@@ -120,8 +125,10 @@ fn client_credentials(
     form: &HashMap<String, String>,
 ) -> Response {
     let host = &fake.public_url;
-    let TenantSegment::Tenant(tenant_id) = segment else {
-        return AadError::grant_not_on_common().into_json_response(host);
+    let tenant_id = match segment {
+        TenantSegment::Tenant(tenant_id) => tenant_id,
+        TenantSegment::Organizations => return AadError::no_tenant_in_request().into_json_response(host),
+        TenantSegment::Common | TenantSegment::Consumers => return AadError::grant_not_on_common().into_json_response(host),
     };
     let (client_id, basic_secret) = client_id_and_basic_secret(headers, form);
     let Some(client_id) = client_id else {
@@ -144,12 +151,12 @@ fn client_credentials(
         }
         Some(grant) => grant.clone(),
     };
-    let resource = match requested_resource(&directory, version, form) {
-        Ok(resource) => resource,
+    let (audience, resource) = match requested_resource(&directory, version, form, tenant_id) {
+        Ok(found) => found,
         Err(error) => return error.into_json_response(host),
     };
     if !tenant.defender_provisioned {
-        return AadError::resource_missing(&resource, &tenant.display_name).into_json_response(host);
+        return AadError::resource_missing(&audience, tenant_id).into_json_response(host);
     }
     let credential = match authenticate(fake, app, tenant_id, basic_secret.as_deref(), form) {
         Ok(credential) => credential,
@@ -158,9 +165,15 @@ fn client_credentials(
     let faults = &tenant.faults;
     let now = unix_now();
     let roles_visible = faults.roles_delay_s.is_none_or(|delay| now >= grant.granted_at.unix_timestamp() + delay as i64);
-    let roles: Vec<String> = if roles_visible { grant.roles.clone() } else { Vec::new() };
+    // The grants model the consent to the Defender XDR resource; a token for another API carries the
+    // granted roles that API offers.
+    let roles: Vec<String> = match roles_visible {
+        false => Vec::new(),
+        true if resource.app_id == directory.resource.app_id => grant.roles.clone(),
+        true => grant.roles.iter().filter(|role| resource.roles.iter().any(|offered| offered.value == **role)).cloned().collect(),
+    };
     let mut claims = json!({
-        "aud": resource,
+        "aud": audience,
         "iss": issuer_v1(tenant_id),
         "iat": now,
         "nbf": now,
@@ -184,34 +197,37 @@ fn client_credentials(
         Ok(token) => token,
         Err(error) => return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
     };
-    success(version, access_token, &resource, now, None)
+    success(version, access_token, &audience, now, None)
 }
 
-/// The resource a client-credentials request is for: v2 `scope={resource}/.default`, v1 `resource=`.
-fn requested_resource(directory: &Directory, version: Version, form: &HashMap<String, String>) -> Result<String, AadError> {
-    let known = |value: &str| {
-        let value = value.trim_end_matches('/');
-        value.eq_ignore_ascii_case(&directory.resource.uri) || value.eq_ignore_ascii_case(&directory.resource.app_id)
-    };
-    match version {
+/// The audience a client-credentials request asks for, exactly as written (v2: the scope less its
+/// `/.default`; v1: `resource=`), and the API it names.
+fn requested_resource<'d>(
+    directory: &'d Directory,
+    version: Version,
+    form: &HashMap<String, String>,
+    tenant_id: TenantId,
+) -> Result<(String, &'d Resource), AadError> {
+    let audience = match version {
         Version::V2 => {
             let Some(scope) = form.get("scope") else { return Err(AadError::missing_parameter("scope")) };
-            let Some(resource) = scope.trim().strip_suffix("/.default") else { return Err(AadError::invalid_scope(scope)) };
-            if scope.split_whitespace().count() != 1 {
+            let scope = scope.trim();
+            if scope.split_whitespace().any(|one| !one.ends_with("/.default")) {
+                return Err(AadError::scope_without_default(scope));
+            }
+            let Some(audience) = scope.strip_suffix("/.default").filter(|_| scope.split_whitespace().count() == 1) else {
                 return Err(AadError::invalid_scope(scope));
-            }
-            if !known(resource) {
-                return Err(AadError::resource_missing(resource, "the tenant"));
-            }
-            Ok(directory.resource.uri.clone())
+            };
+            audience
         }
         Version::V1 => {
             let Some(resource) = form.get("resource") else { return Err(AadError::missing_parameter("resource")) };
-            if !known(resource) {
-                return Err(AadError::resource_missing(resource, "the tenant"));
-            }
-            Ok(directory.resource.uri.clone())
+            resource.as_str()
         }
+    };
+    match directory.resource_named(audience) {
+        Some(resource) => Ok((audience.to_owned(), resource)),
+        None => Err(AadError::resource_missing(audience, tenant_id)),
     }
 }
 
@@ -311,17 +327,17 @@ struct AssertionClaims {
     iss: String,
     sub: String,
     jti: Option<String>,
-    /// MSAL for Python sends fractional seconds (`1795620169.05`); JWT allows any NumericDate.
-    exp: f64,
 }
 
 /// Checks a client assertion as Microsoft does: signed (RS256 with `x5t`, or PS256 with `x5t#S256`) by
 /// a certificate registered on the app; `aud` the token endpoint of this tenant; `iss` = `sub` = the
-/// client id; within `nbf`..`exp`; `jti` never seen before.
+/// client id; within `nbf`..`exp` (five minutes of clock skew); a `jti`. Microsoft's
+/// certificate-credentials document lets an assertion be used until its `exp`, and MSAL and
+/// azure-identity send the same one for minutes, so a repeated `jti` is accepted like a new one.
 ///
 /// Codes: 700027 (certificate not registered or bad signature), 700024 (time range), 700021 (`iss` or
-/// `sub` not the client id) are Microsoft's; for a wrong `aud` and a reused `jti` Microsoft's exact code
-/// is not documented, and the fake answers 50013 with the reason.
+/// `sub` not the client id) are Microsoft's; for a wrong `aud` Microsoft's exact code is not
+/// documented, and the fake answers 50013 with the reason.
 fn verify_assertion(fake: &FakeEntra, app: &AppRegistration, tenant_id: TenantId, assertion: &str) -> Result<(), AadError> {
     let header =
         jsonwebtoken::decode_header(assertion).map_err(|_| AadError::invalid_assertion(50027, "JWT token is invalid or malformed."))?;
@@ -374,17 +390,8 @@ fn verify_assertion(fake: &FakeEntra, app: &AppRegistration, tenant_id: TenantId
             "Assertion failed signature validation. [Reason - The provided audience is not the token endpoint of this tenant.]",
         ));
     }
-    let Some(jti) = claims.jti else {
+    if claims.jti.is_none() {
         return Err(AadError::invalid_assertion(50027, "JWT token is invalid or malformed: the jti claim is missing."));
-    };
-    let mut state = fake.state();
-    let now = unix_now();
-    state.used_assertion_ids.retain(|_, exp| *exp + 300 > now);
-    if state.used_assertion_ids.insert(jti, claims.exp as i64).is_some() {
-        return Err(AadError::invalid_assertion(
-            50013,
-            "Assertion failed signature validation. [Reason - The assertion (jti) was already used.]",
-        ));
     }
     Ok(())
 }
@@ -419,6 +426,21 @@ fn certificate_key(pem: &str) -> Option<(String, String, DecodingKey)> {
     let sha256 = URL_SAFE_NO_PAD.encode(Sha256::digest(&der));
     Some((sha1, sha256, key))
 }
+
+/// What a refresh token stands for: the sign-in (or v1 consent) it continues.
+#[derive(Debug, Clone)]
+pub struct RefreshGrant {
+    pub client_id: String,
+    pub user_id: String,
+    pub flow: CodeFlow,
+    pub session_id: String,
+    pub expires_at: i64,
+}
+
+/// Microsoft's refresh tokens last 90 days (*Refresh tokens in the Microsoft identity platform*).
+const REFRESH_TOKEN_SECONDS: i64 = 90 * 24 * 3600;
+/// Bound on the refresh tokens kept, so that a long demo's memory stays bounded.
+const MAX_REFRESH_TOKENS: usize = 10_000;
 
 /// Redeems a code. The answer's shape follows the flow that issued the code (OpenID Connect or the v1
 /// consent link), whichever endpoint redeems it.
@@ -494,28 +516,97 @@ fn authorization_code(
             .into_json_response(host);
         }
     }
-    let directory = fake.directory_for_user(&pending.user_id, &client_id);
-    let Some((tenant, user)) = directory.user(&pending.user_id) else {
-        return AadError::invalid_grant(70000, "The user of this code no longer exists.").into_json_response(host);
+    let grant = RefreshGrant {
+        client_id,
+        user_id: pending.user_id,
+        flow: pending.flow,
+        session_id: pending.session_id,
+        expires_at: unix_now() + REFRESH_TOKEN_SECONDS,
+    };
+    user_tokens(fake, segment, tenant_segment, basic_secret.as_deref(), form, grant)
+}
+
+/// `grant_type=refresh_token`: new tokens for the sign-in a refresh token continues (the ID token
+/// without the first sign-in's nonce), and a new refresh token; the one redeemed stays valid until it
+/// expires, as Microsoft's do.
+fn refresh_token(
+    fake: &FakeEntra,
+    segment: TenantSegment,
+    tenant_segment: &str,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Response {
+    let host = &fake.public_url;
+    let Some(refresh_token) = form.get("refresh_token") else {
+        return AadError::missing_parameter("refresh_token").into_json_response(host);
+    };
+    let (client_id, basic_secret) = client_id_and_basic_secret(headers, form);
+    let Some(client_id) = client_id else {
+        return AadError::missing_parameter("client_id").into_json_response(host);
+    };
+    let found = fake.state().refresh_tokens.get(refresh_token).cloned();
+    let Some(mut grant) = found.filter(|grant| grant.expires_at > unix_now()) else {
+        return AadError::invalid_grant(9002313, "Invalid request. Request is malformed or invalid: the refresh token is not valid.")
+            .into_json_response(host);
+    };
+    if !grant.client_id.eq_ignore_ascii_case(&client_id) {
+        return AadError::invalid_grant(70000, "The provided refresh token was issued to another client.").into_json_response(host);
+    }
+    if let CodeFlow::OpenIdConnect { nonce, .. } = &mut grant.flow {
+        *nonce = None;
+    }
+    grant.expires_at = unix_now() + REFRESH_TOKEN_SECONDS;
+    user_tokens(fake, segment, tenant_segment, basic_secret.as_deref(), form, grant)
+}
+
+/// Keeps a new refresh token for `grant` and returns it.
+fn issue_refresh_token(fake: &FakeEntra, grant: &RefreshGrant) -> String {
+    let token = format!("1.{}", super::random_token());
+    let mut state = fake.state();
+    let now = unix_now();
+    state.refresh_tokens.retain(|_, kept| kept.expires_at > now);
+    if state.refresh_tokens.len() >= MAX_REFRESH_TOKENS
+        && let Some(oldest) = state.refresh_tokens.iter().min_by_key(|(_, kept)| kept.expires_at).map(|(token, _)| token.clone())
+    {
+        state.refresh_tokens.remove(&oldest);
+    }
+    state.refresh_tokens.insert(token.clone(), grant.clone());
+    token
+}
+
+/// The tokens of a user's sign-in (or v1 consent), for a code or a refresh token: the client is
+/// authenticated when it is confidential, and the user must still exist in the tenant of the path.
+fn user_tokens(
+    fake: &FakeEntra,
+    segment: TenantSegment,
+    tenant_segment: &str,
+    basic_secret: Option<&str>,
+    form: &HashMap<String, String>,
+    grant: RefreshGrant,
+) -> Response {
+    let host = &fake.public_url;
+    let directory = fake.directory_for_user(&grant.user_id, &grant.client_id);
+    let Some((tenant, user)) = directory.user(&grant.user_id) else {
+        return AadError::invalid_grant(70000, "The user of this grant no longer exists.").into_json_response(host);
     };
     if let TenantSegment::Tenant(id) = segment
         && id != tenant.id
     {
-        return AadError::invalid_grant(70000, &format!("The code was issued for another tenant than '{tenant_segment}'."))
+        return AadError::invalid_grant(70000, &format!("The grant was issued for another tenant than '{tenant_segment}'."))
             .into_json_response(host);
     }
-    let Some(app) = directory.app(&client_id) else {
-        return AadError::app_not_found(&client_id, &tenant.display_name).into_json_response(host);
+    let Some(app) = directory.app(&grant.client_id) else {
+        return AadError::app_not_found(&grant.client_id, &tenant.display_name).into_json_response(host);
     };
     if !app.secrets.is_empty() || !app.certificates.is_empty() {
-        // A confidential client (a web app) must authenticate to redeem a code.
-        if let Err(error) = authenticate(fake, app, tenant.id, basic_secret.as_deref(), form) {
+        // A confidential client (a web app) must authenticate to redeem a code or a refresh token.
+        if let Err(error) = authenticate(fake, app, tenant.id, basic_secret, form) {
             return error.into_json_response(host);
         }
     }
     let now = unix_now();
     let pairwise_sub = URL_SAFE_NO_PAD.encode(<Sha256 as sha2::Digest>::digest(format!("{}:{}", user.id, app.client_id).as_bytes()));
-    match &pending.flow {
+    match &grant.flow {
         CodeFlow::OpenIdConnect { nonce, scope } => {
             let mut id_claims = json!({
                 "aud": app.client_id,
@@ -529,6 +620,7 @@ fn authorization_code(
                 "preferred_username": user.upn,
                 "email": user.upn,
                 "rh": format!("0.{}.", random_opaque()),
+                "sid": grant.session_id,
                 "sub": pairwise_sub,
                 "tid": tenant.id.to_string(),
                 "uti": random_opaque(),
@@ -554,7 +646,8 @@ fn authorization_code(
             let (Ok(id_token), Ok(access_token)) = (keys.sign(&id_claims), keys.sign_with_nonce_header(&graph_claims)) else {
                 return (StatusCode::INTERNAL_SERVER_ERROR, "signing failed").into_response();
             };
-            let body = json!({
+            drop(keys);
+            let mut body = json!({
                 "token_type": "Bearer",
                 "scope": format!("{scope} User.Read").trim().to_owned(),
                 "expires_in": ACCESS_TOKEN_SECONDS,
@@ -562,6 +655,10 @@ fn authorization_code(
                 "access_token": access_token,
                 "id_token": id_token,
             });
+            // A refresh token only for a sign-in that asked for `offline_access`.
+            if scope.split_whitespace().any(|one| one.eq_ignore_ascii_case("offline_access")) {
+                body["refresh_token"] = json!(issue_refresh_token(fake, &grant));
+            }
             let mut response = (StatusCode::OK, Json(body)).into_response();
             token_endpoint_headers(response.headers_mut());
             response
@@ -589,9 +686,10 @@ fn authorization_code(
             let Ok(access_token) = fake.keys().sign(&access_claims) else {
                 return (StatusCode::INTERNAL_SERVER_ERROR, "signing failed").into_response();
             };
+            // The v1 endpoint always answers with a refresh token.
             let extra = json!({
                 "scope": "user_impersonation",
-                "refresh_token": format!("0.{}", random_opaque()),
+                "refresh_token": issue_refresh_token(fake, &grant),
                 "id_token": super::keys::unsigned_token(&id_claims),
             });
             success(Version::V1, access_token, &resource, now, Some(extra))

@@ -366,9 +366,11 @@ async fn discovery_v2_by_tenant_id_domain_and_organizations() {
     for segment in [DEMO_CONTOSO, "contoso.example", "CONTOSO.onmicrosoft.com"] {
         let doc = fake.get_json(&format!("/{segment}/v2.0/.well-known/openid-configuration")).await;
         assert_eq!(doc["issuer"], format!("{host}/{DEMO_CONTOSO}/v2.0"), "{segment}: the issuer names the GUID");
-        assert_eq!(doc["authorization_endpoint"], format!("{host}/{segment}/oauth2/v2.0/authorize"));
-        assert_eq!(doc["token_endpoint"], format!("{host}/{segment}/oauth2/v2.0/token"));
-        assert_eq!(doc["jwks_uri"], format!("{host}/{segment}/discovery/v2.0/keys"));
+        // So do the endpoints, whatever names the tenant in the request, as Microsoft's.
+        assert_eq!(doc["authorization_endpoint"], format!("{host}/{DEMO_CONTOSO}/oauth2/v2.0/authorize"), "{segment}");
+        assert_eq!(doc["token_endpoint"], format!("{host}/{DEMO_CONTOSO}/oauth2/v2.0/token"), "{segment}");
+        assert_eq!(doc["jwks_uri"], format!("{host}/{DEMO_CONTOSO}/discovery/v2.0/keys"), "{segment}");
+        assert_eq!(doc["end_session_endpoint"], format!("{host}/{DEMO_CONTOSO}/oauth2/v2.0/logout"), "{segment}");
         assert_eq!(doc["token_endpoint_auth_methods_supported"], json!(["client_secret_post", "private_key_jwt", "client_secret_basic"]));
         assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["RS256"]));
     }
@@ -386,12 +388,13 @@ async fn discovery_v1_by_tenant_id_domain_and_organizations() {
     for segment in [DEMO_CONTOSO, "contoso.example"] {
         let doc = fake.get_json(&format!("/{segment}/.well-known/openid-configuration")).await;
         assert_eq!(doc["issuer"], format!("https://sts.windows.net/{DEMO_CONTOSO}/"));
-        assert_eq!(doc["authorization_endpoint"], format!("{host}/{segment}/oauth2/authorize"));
-        assert_eq!(doc["token_endpoint"], format!("{host}/{segment}/oauth2/token"));
-        assert_eq!(doc["jwks_uri"], format!("{host}/{segment}/discovery/keys"));
+        assert_eq!(doc["authorization_endpoint"], format!("{host}/{DEMO_CONTOSO}/oauth2/authorize"), "{segment}");
+        assert_eq!(doc["token_endpoint"], format!("{host}/{DEMO_CONTOSO}/oauth2/token"), "{segment}");
+        assert_eq!(doc["jwks_uri"], format!("{host}/{DEMO_CONTOSO}/discovery/keys"), "{segment}");
     }
     let doc = fake.get_json("/organizations/.well-known/openid-configuration").await;
     assert_eq!(doc["issuer"], "https://sts.windows.net/{tenantid}/");
+    assert_eq!(doc["token_endpoint"], format!("{host}/organizations/oauth2/token"));
 }
 
 #[tokio::test]
@@ -632,6 +635,140 @@ async fn the_interactive_sign_in_page_lists_users_and_returns_a_code() {
     assert_eq!(claims["nonce"], "nonce-ui");
 }
 
+#[tokio::test]
+async fn offline_access_gives_a_refresh_token_that_redeems_and_id_tokens_carry_sid() {
+    let fake = Fake::start().await;
+    let host = fake.base().to_owned();
+    fake.set_auto(Some("megan@contoso.example"), None).await;
+    let redirect_uri = auth_callback();
+    let token_path = format!("/{DEMO_CONTOSO}/oauth2/v2.0/token");
+    let jwks_path = format!("/{DEMO_CONTOSO}/discovery/v2.0/keys");
+    let issuer = format!("{host}/{DEMO_CONTOSO}/v2.0");
+    let sign_in = |scope: &'static str| {
+        let (fake, redirect_uri, token_path) = (&fake, redirect_uri.clone(), token_path.clone());
+        async move {
+            let (verifier, challenge) = pkce();
+            let params = [
+                ("client_id", DEMO_CLIENT_ID),
+                ("response_type", "code"),
+                ("redirect_uri", redirect_uri.as_str()),
+                ("scope", scope),
+                ("state", "s"),
+                ("nonce", "n-1"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ];
+            let url = url::Url::parse_with_params(&fake.url(&format!("/{DEMO_CONTOSO}/oauth2/v2.0/authorize")), &params).unwrap();
+            let response = fake.client.get(url).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::FOUND, "Microsoft redirects with 302");
+            let query = query_of(&location(&response));
+            let form = [
+                ("grant_type", "authorization_code"),
+                ("client_id", DEMO_CLIENT_ID),
+                ("client_secret", DEMO_CLIENT_SECRET),
+                ("code", query["code"].as_str()),
+                ("redirect_uri", redirect_uri.as_str()),
+                ("code_verifier", verifier.as_str()),
+            ];
+            let response = fake.token_request(&token_path, &form).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            (query, response.json::<Value>().await.unwrap())
+        }
+    };
+
+    // Without offline_access: no refresh token.
+    let (_, body) = sign_in("openid profile").await;
+    assert!(body.get("refresh_token").is_none(), "{body}");
+
+    let (query, body) = sign_in("openid profile offline_access").await;
+    let refresh_token = body["refresh_token"].as_str().expect("a refresh token with offline_access").to_owned();
+    let claims = fake.verify(body["id_token"].as_str().unwrap(), &jwks_path, DEMO_CLIENT_ID, &issuer).await;
+    let sid = claims["sid"].as_str().expect("the ID token names its session").to_owned();
+    uuid::Uuid::parse_str(&sid).unwrap();
+    assert_eq!(query["session_state"], sid, "the redirect's session_state is the session's id");
+    assert_eq!(claims["nonce"], "n-1");
+
+    // The refresh token redeems (the client authenticates), more than once, for the same user and session.
+    for _ in 0..2 {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("client_secret", DEMO_CLIENT_SECRET),
+            ("refresh_token", refresh_token.as_str()),
+            ("scope", "openid profile offline_access"),
+        ];
+        let response = fake.token_request(&token_path, &form).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let refreshed: Value = response.json().await.unwrap();
+        assert!(refreshed["refresh_token"].is_string() && refreshed["access_token"].is_string(), "{refreshed}");
+        let claims = fake.verify(refreshed["id_token"].as_str().unwrap(), &jwks_path, DEMO_CLIENT_ID, &issuer).await;
+        assert_eq!(claims["preferred_username"], "megan@contoso.example");
+        assert_eq!(claims["sid"], sid.as_str());
+        assert!(claims.get("nonce").is_none(), "a refreshed ID token answers no authorize request: {claims}");
+    }
+    // Without the client's secret, with another client, or a made-up token: refused.
+    let form = [("grant_type", "refresh_token"), ("client_id", DEMO_CLIENT_ID), ("refresh_token", refresh_token.as_str())];
+    assert_aad_error(fake.token_request(&token_path, &form).await, 401, "invalid_client", 7000218, &host).await;
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "00000000-1111-2222-3333-444444444444"),
+        ("client_secret", "x"),
+        ("refresh_token", refresh_token.as_str()),
+    ];
+    assert_aad_error(fake.token_request(&token_path, &form).await, 400, "invalid_grant", 70000, &host).await;
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", DEMO_CLIENT_ID),
+        ("client_secret", DEMO_CLIENT_SECRET),
+        ("refresh_token", "1.made-up"),
+    ];
+    assert_aad_error(fake.token_request(&token_path, &form).await, 400, "invalid_grant", 9002313, &host).await;
+}
+
+#[tokio::test]
+async fn sign_ins_in_one_browser_session_share_its_sid() {
+    let fake = Fake::start().await;
+    let host = fake.base().to_owned();
+    let redirect_uri = auth_callback();
+    let mut sids = Vec::new();
+    for _ in 0..2 {
+        let (verifier, challenge) = pkce();
+        let response = fake.authorize_v2(DEMO_CONTOSO, &challenge, "n", "s").await;
+        let html = response.text().await.unwrap();
+        let (interaction, user_id) = picker_form(&html, "adele@contoso.example");
+        let response = fake
+            .client
+            .post(fake.url("/_fake/ui/login"))
+            .form(&[("interaction", interaction.as_str()), ("user_id", user_id.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let query = query_of(&location(&response));
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("client_secret", DEMO_CLIENT_SECRET),
+            ("code", query["code"].as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", verifier.as_str()),
+        ];
+        let body: Value = fake.token_request(&format!("/{DEMO_CONTOSO}/oauth2/v2.0/token"), &form).await.json().await.unwrap();
+        let claims = fake
+            .verify(
+                body["id_token"].as_str().unwrap(),
+                &format!("/{DEMO_CONTOSO}/discovery/v2.0/keys"),
+                DEMO_CLIENT_ID,
+                &format!("{host}/{DEMO_CONTOSO}/v2.0"),
+            )
+            .await;
+        assert_eq!(claims["sid"], query["session_state"].as_str());
+        sids.push(claims["sid"].as_str().unwrap().to_owned());
+    }
+    // Each pick of an account on the page starts a new session.
+    assert_ne!(sids[0], sids[1]);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Client credentials
 // ---------------------------------------------------------------------------------------------------
@@ -792,11 +929,6 @@ async fn certificate_credentials_rs256_and_ps256_and_refusals() {
         assert_eq!(claims["roles"], json!(["Incident.Read.All"]));
     }
 
-    // A jti used twice.
-    let jti = uuid::Uuid::new_v4().to_string();
-    assert_eq!(request(certificate.assertion(Algorithm::RS256, &client_id, &aud, &jti, t, t + 600)).await.status(), StatusCode::OK);
-    let reused = certificate.assertion(Algorithm::RS256, &client_id, &aud, &jti, t, t + 600);
-    assert_aad_error(request(reused).await, 401, "invalid_client", 50013, &host).await;
     // Another tenant's token endpoint as audience.
     let wrong_aud = format!("{host}/{DEMO_NORTHWIND}/oauth2/v2.0/token");
     let assertion = certificate.assertion(Algorithm::RS256, &client_id, &wrong_aud, &uuid::Uuid::new_v4().to_string(), t, t + 600);
@@ -813,6 +945,46 @@ async fn certificate_credentials_rs256_and_ps256_and_refusals() {
     let claims = json!({"aud": aud, "iss": DEMO_CLIENT_ID, "sub": DEMO_CLIENT_ID, "jti": uuid::Uuid::new_v4().to_string(), "nbf": t, "exp": t + 600});
     let assertion = jsonwebtoken::encode(&header, &claims, &certificate.key).unwrap();
     assert_aad_error(request(assertion).await, 401, "invalid_client", 700021, &host).await;
+}
+
+#[tokio::test]
+async fn a_client_assertion_is_accepted_again_until_its_exp() {
+    // Microsoft's certificate-credentials document: `exp` "allows the assertion to be used until then";
+    // MSAL and azure-identity send one assertion for minutes.
+    let certificate = tokio::task::spawn_blocking(TestCertificate::generate).await.unwrap();
+    let fake = Fake::start().await;
+    let host = fake.base().to_owned();
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let app = json!({"client_id": client_id, "certificate_pem": certificate.pem, "redirect_uris": [], "roles": ["Incident.Read.All"]});
+    fake.expect(Method::POST, "/_fake/apps", Some(app), StatusCode::CREATED).await;
+    fake.grant(DEMO_CONTOSO, &client_id, &["Incident.Read.All"]).await;
+    let t = now();
+    let request = |assertion: String, path: String| {
+        let client_id = client_id.clone();
+        let fake = &fake;
+        async move {
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id.as_str()),
+                ("scope", SCOPE),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", assertion.as_str()),
+            ];
+            fake.token_request(&path, &form).await
+        }
+    };
+    let aud = format!("{host}/{DEMO_CONTOSO}/oauth2/v2.0/token");
+    let assertion = certificate.assertion(Algorithm::PS256, &client_id, &aud, &uuid::Uuid::new_v4().to_string(), t, t + 600);
+    for attempt in 1..=3 {
+        let response = request(assertion.clone(), format!("/{DEMO_CONTOSO}/oauth2/v2.0/token")).await;
+        assert_eq!(response.status(), StatusCode::OK, "use {attempt}: {}", response.text().await.unwrap());
+    }
+    // After its exp (beyond the clock skew) the same kind of assertion is refused: 700024.
+    let expired = certificate.assertion(Algorithm::PS256, &client_id, &aud, &uuid::Uuid::new_v4().to_string(), t - 1200, t - 600);
+    for _ in 0..2 {
+        let response = request(expired.clone(), format!("/{DEMO_CONTOSO}/oauth2/v2.0/token")).await;
+        assert_aad_error(response, 401, "invalid_client", 700024, &host).await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -904,20 +1076,116 @@ async fn defender_not_provisioned_is_500011() {
     let fake = Fake::start().await;
     fake.grant(DEMO_TAILSPIN, DEMO_CLIENT_ID, &DEMO_ROLES).await;
     let body = assert_aad_error(fake.app_token_v2(DEMO_TAILSPIN).await, 400, "invalid_resource", 500011, fake.base()).await;
-    assert!(body["error_description"].as_str().unwrap().contains(RESOURCE));
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.starts_with(&format!(
+            "AADSTS500011: The resource principal named {RESOURCE} was not found in the tenant named {DEMO_TAILSPIN}."
+        )),
+        "the resource as asked and the tenant's GUID: {description}"
+    );
     assert_aad_error(fake.app_token_v1(DEMO_TAILSPIN).await, 400, "invalid_resource", 500011, fake.base()).await;
 }
 
 #[tokio::test]
-async fn a_scope_without_default_is_70011() {
+async fn an_unknown_resource_is_500011_naming_it_and_the_tenant_guid() {
+    let fake = Fake::start().await;
+    fake.grant(DEMO_CONTOSO, DEMO_CLIENT_ID, &DEMO_ROLES).await;
+    let unknown = "https://nosuch.example/api";
+    let scope = format!("{unknown}/.default");
+    let v2 =
+        [("grant_type", "client_credentials"), ("client_id", DEMO_CLIENT_ID), ("client_secret", DEMO_CLIENT_SECRET), ("scope", &scope)];
+    let v1 =
+        [("grant_type", "client_credentials"), ("client_id", DEMO_CLIENT_ID), ("client_secret", DEMO_CLIENT_SECRET), ("resource", unknown)];
+    for response in [
+        fake.token_request(&format!("/{DEMO_CONTOSO}/oauth2/v2.0/token"), &v2).await,
+        fake.token_request("/contoso.example/oauth2/token", &v1).await,
+    ] {
+        let body = assert_aad_error(response, 400, "invalid_resource", 500011, fake.base()).await;
+        let description = body["error_description"].as_str().unwrap();
+        assert!(
+            description.starts_with(&format!(
+                "AADSTS500011: The resource principal named {unknown} was not found in the tenant named {DEMO_CONTOSO}."
+            )),
+            "{description}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_app_only_tokens_aud_is_the_resource_exactly_as_asked() {
+    let fake = Fake::start().await;
+    fake.grant(DEMO_CONTOSO, DEMO_CLIENT_ID, &["Incident.Read.All", "Alert.Read.All"]).await;
+    let asked = [
+        "https://api.security.microsoft.com",
+        "https://api.security.microsoft.com/",
+        "8ee8fdad-f234-4243-8f3b-15c294843740",
+        "https://api.securitycenter.microsoft.com",
+        "https://api.securitycenter.windows.com",
+        "https://securitycenter.onmicrosoft.com/windowsatpservice",
+        "https://securitycenter.onmicrosoft.com/windowsatpservice/",
+        "fc780465-2017-40d4-a0c5-307022471b92",
+    ];
+    let issuer = format!("https://sts.windows.net/{DEMO_CONTOSO}/");
+    for resource in asked {
+        let scope = format!("{resource}/.default");
+        let v2 =
+            [("grant_type", "client_credentials"), ("client_id", DEMO_CLIENT_ID), ("client_secret", DEMO_CLIENT_SECRET), ("scope", &scope)];
+        let v1 = [
+            ("grant_type", "client_credentials"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("client_secret", DEMO_CLIENT_SECRET),
+            ("resource", resource),
+        ];
+        for (path, form) in [(format!("/{DEMO_CONTOSO}/oauth2/v2.0/token"), &v2[..]), (format!("/{DEMO_CONTOSO}/oauth2/token"), &v1[..])] {
+            let response = fake.token_request(&path, form).await;
+            assert_eq!(response.status(), StatusCode::OK, "{resource} at {path}");
+            let body: Value = response.json().await.unwrap();
+            let claims =
+                fake.verify(body["access_token"].as_str().unwrap(), &format!("/{DEMO_CONTOSO}/discovery/keys"), resource, &issuer).await;
+            assert_eq!(claims["aud"], resource, "{path}");
+            if path.ends_with("/oauth2/token") {
+                assert_eq!(body["resource"], resource);
+            }
+            // Each API's token carries the granted roles that API offers.
+            let expected = if resource.contains("securitycenter") || resource.starts_with("fc78") {
+                json!(["Alert.Read.All"])
+            } else {
+                json!(["Incident.Read.All", "Alert.Read.All"])
+            };
+            assert_eq!(claims["roles"], expected, "{resource}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_scope_without_default_is_1002012() {
     let fake = Fake::start().await;
     fake.grant(DEMO_CONTOSO, DEMO_CLIENT_ID, &DEMO_ROLES).await;
     let path = format!("/{DEMO_CONTOSO}/oauth2/v2.0/token");
-    for scope in [RESOURCE, "https://api.security.microsoft.com/Incident.Read.All"] {
+    for scope in [RESOURCE, "https://api.security.microsoft.com/Incident.Read.All", "openid profile offline_access"] {
         let form =
             [("grant_type", "client_credentials"), ("client_id", DEMO_CLIENT_ID), ("client_secret", DEMO_CLIENT_SECRET), ("scope", scope)];
-        assert_aad_error(fake.token_request(&path, &form).await, 400, "invalid_scope", 70011, fake.base()).await;
+        let body = assert_aad_error(fake.token_request(&path, &form).await, 400, "invalid_scope", 1002012, fake.base()).await;
+        let description = body["error_description"].as_str().unwrap();
+        assert!(
+            description.starts_with(&format!(
+                "AADSTS1002012: The provided value for scope {scope} is not valid. Client credential flows must have a scope value with \
+                 /.default suffixed to the resource identifier (application ID URI).\r\n"
+            )),
+            "{description}"
+        );
     }
+    // Two resources at once: Microsoft's documented invalid_scope example.
+    let scope = format!("{SCOPE} https://api.securitycenter.microsoft.com/.default");
+    let form =
+        [("grant_type", "client_credentials"), ("client_id", DEMO_CLIENT_ID), ("client_secret", DEMO_CLIENT_SECRET), ("scope", &scope)];
+    let body = assert_aad_error(fake.token_request(&path, &form).await, 400, "invalid_scope", 70011, fake.base()).await;
+    assert!(
+        body["error_description"].as_str().unwrap().starts_with(&format!(
+            "AADSTS70011: The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+        )),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -935,11 +1203,18 @@ async fn a_throttled_token_request_is_429_with_retry_after() {
 }
 
 #[tokio::test]
-async fn client_credentials_on_common_is_refused() {
+async fn client_credentials_on_common_or_organizations_is_refused() {
     let fake = Fake::start().await;
     fake.grant(DEMO_CONTOSO, DEMO_CLIENT_ID, &DEMO_ROLES).await;
     assert_aad_error(fake.app_token_v2("common").await, 400, "invalid_request", 9001023, fake.base()).await;
     assert_aad_error(fake.app_token_v1("common").await, 400, "invalid_request", 9001023, fake.base()).await;
+    // /organizations is not /common: the answer says that no tenant was named, not "use /organizations".
+    for response in [fake.app_token_v2("organizations").await, fake.app_token_v1("organizations").await] {
+        let body = assert_aad_error(response, 400, "invalid_request", 50059, fake.base()).await;
+        let description = body["error_description"].as_str().unwrap();
+        assert!(description.starts_with("AADSTS50059: No tenant-identifying information found in either the request"), "{description}");
+        assert!(!description.contains("/common"), "{description}");
+    }
 }
 
 #[tokio::test]
@@ -992,16 +1267,33 @@ async fn admin_consent_through_organizations_or_a_domain_names_the_tenant_guid()
     assert_eq!(query["tenant"], DEMO_CONTOSO);
 }
 
+/// Checks the v2 admin-consent endpoint's Cancel, as reported of Microsoft's (MicrosoftDocs/azure-docs
+/// issue 114009): `error`, `error_description`, `error_uri`, `admin_consent`, `state`, in that order.
+fn assert_v2_cancel(location: &str, host: &str, state: &str) {
+    let names: Vec<String> = url::Url::parse(location).unwrap().query_pairs().map(|(name, _)| name.into_owned()).collect();
+    assert_eq!(names, ["error", "error_description", "error_uri", "admin_consent", "state"], "{location}");
+    let query = query_of(location);
+    assert_eq!(query["error"], "access_denied");
+    assert_eq!(query["error_uri"], format!("{host}/error?code=65004"));
+    assert_eq!(query["admin_consent"], "True");
+    assert_eq!(query["state"], state);
+    let lines: Vec<&str> = query["error_description"].split("\r\n").collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0], "AADSTS65004: User declined to consent to access the app.");
+    uuid::Uuid::parse_str(lines[1].strip_prefix("Trace ID: ").unwrap()).unwrap();
+    uuid::Uuid::parse_str(lines[2].strip_prefix("Correlation ID: ").unwrap()).unwrap();
+    let timestamp = lines[3].strip_prefix("Timestamp: ").unwrap();
+    assert!(timestamp.len() == 20 && timestamp.ends_with('Z') && timestamp.as_bytes()[10] == b' ', "{timestamp}");
+    assert!(!query.contains_key("error_subcode") && !query.contains_key("tenant"), "{location}");
+}
+
 #[tokio::test]
 async fn admin_consent_cancelled_and_declined_have_microsofts_shapes() {
     let fake = Fake::start().await;
     fake.set_auto(Some("megan@contoso.example"), Some("cancel")).await;
-    let query = query_of(&location(&fake.admin_consent(DEMO_CONTOSO, &consent_callback(), Some(SCOPE), "st-c").await));
-    let expected: HashMap<String, String> = [("error", "access_denied"), ("error_subcode", "cancel"), ("state", "st-c")]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    assert_eq!(query, expected);
+    let response = fake.admin_consent(DEMO_CONTOSO, &consent_callback(), Some(SCOPE), "st-c").await;
+    assert_eq!(response.status(), StatusCode::FOUND, "Microsoft redirects with 302");
+    assert_v2_cancel(&location(&response), fake.base(), "st-c");
 
     fake.set_auto(Some("megan@contoso.example"), Some("decline")).await;
     let location = location(&fake.admin_consent(DEMO_CONTOSO, &consent_callback(), Some(SCOPE), "st-d").await);
@@ -1050,16 +1342,22 @@ async fn admin_consent_with_an_unregistered_redirect_uri_is_shown_never_redirect
 }
 
 #[tokio::test]
-async fn admin_consent_by_a_user_of_another_tenant_is_50020() {
+async fn admin_consent_by_a_user_of_another_tenant_redirects_with_50020() {
+    // As reported of Microsoft's admin-consent endpoint (MicrosoftDocs/azure-docs issue 114009): back to
+    // the app with the error, in the shape of its Cancel.
     let fake = Fake::start().await;
     fake.set_auto(Some("lee@northwind.example"), Some("accept")).await;
     let response = fake.admin_consent(DEMO_CONTOSO, &consent_callback(), Some(SCOPE), "s").await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let html = response.text().await.unwrap();
-    assert!(html.contains("AADSTS50020"), "{html}");
-    let query = query_of(&back_link(&html));
-    assert_eq!(query["error"], "access_denied");
-    assert!(query["error_description"].starts_with("AADSTS50020"));
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = location(&response);
+    assert!(location.starts_with(&format!("{}?error=access_denied&error_description=AADSTS50020", consent_callback())), "{location}");
+    let query = query_of(&location);
+    assert!(query["error_description"].contains("lee@northwind.example") && query["error_description"].contains("\r\nTrace ID: "));
+    assert_eq!(query["error_uri"], format!("{}/error?code=50020", fake.base()));
+    assert_eq!(query["admin_consent"], "True");
+    assert_eq!(query["state"], "s");
+    // Nothing was granted.
+    assert_eq!(fake.app_token_v2(DEMO_CONTOSO).await.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -1079,6 +1377,8 @@ async fn admin_consent_on_common_is_refused_with_invalid_request() {
     fake.set_auto(Some("megan@contoso.example"), Some("accept")).await;
     let query = query_of(&location(&fake.admin_consent("common", &consent_callback(), Some(SCOPE), "s").await));
     assert_eq!(query["error"], "invalid_request");
+    // What was reported of Microsoft (MicrosoftDocs/azure-docs issue 45151): no AADSTS code.
+    assert_eq!(query["error_description"], "The provided request must include a 'response_type' input parameter.");
     assert_eq!(query["state"], "s");
 }
 
@@ -1132,10 +1432,7 @@ async fn admin_consent_interactively_picks_an_admin_and_accepts() {
         .send()
         .await
         .unwrap();
-    let query = query_of(&location(&response));
-    assert_eq!(query["error"], "access_denied");
-    assert_eq!(query["error_subcode"], "cancel");
-    assert_eq!(query["state"], "st-2");
+    assert_v2_cancel(&location(&response), fake.base(), "st-2");
 }
 
 #[tokio::test]
@@ -1147,6 +1444,44 @@ async fn woodgrove_grants_only_part_of_the_roles() {
     assert_eq!(query["tenant"], DEMO_WOODGROVE);
     let claims = decode_claims(&fake.access_token(DEMO_WOODGROVE).await);
     assert_eq!(claims["roles"], json!(["Incident.Read.All"]));
+}
+
+#[tokio::test]
+async fn the_older_adminconsent_endpoint_answers_the_client_credentials_documents_shapes() {
+    let fake = Fake::start().await;
+    let legacy = |tenant: &str, state: &str| {
+        let url = url::Url::parse_with_params(
+            &fake.url(&format!("/{tenant}/adminconsent")),
+            &[("client_id", DEMO_CLIENT_ID), ("state", state), ("redirect_uri", &consent_callback())],
+        )
+        .unwrap();
+        fake.client.get(url).send()
+    };
+    // Cancel: as reported of this endpoint (MicrosoftDocs/azure-docs issue 41053).
+    fake.set_auto(Some("megan@contoso.example"), Some("cancel")).await;
+    let cancelled = location(&legacy(DEMO_CONTOSO, "l-c").await.unwrap());
+    assert_eq!(cancelled, format!("{}?error=access_denied&error_subcode=cancel&state=l-c", consent_callback()));
+    // Decline: the document's error example.
+    fake.set_auto(Some("megan@contoso.example"), Some("decline")).await;
+    let query = query_of(&location(&legacy(DEMO_CONTOSO, "l-d").await.unwrap()));
+    assert_eq!(query["error"], "permission_denied");
+    assert_eq!(query["error_description"], "The admin canceled the request");
+    assert_eq!(fake.app_token_v2(DEMO_CONTOSO).await.status(), StatusCode::BAD_REQUEST, "nothing granted");
+    // Accept, through /common: the consent lands in the admin's tenant, answered in the document's order.
+    fake.set_auto(Some("megan@contoso.example"), Some("accept")).await;
+    let response = legacy("common", "l-a").await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response), format!("{}?tenant={DEMO_CONTOSO}&state=l-a&admin_consent=True", consent_callback()));
+    assert_eq!(roles_of(&decode_claims(&fake.access_token(DEMO_CONTOSO).await)), sorted(&DEMO_ROLES));
+    // An unregistered redirect URI is shown, never redirected.
+    let url = url::Url::parse_with_params(
+        &fake.url(&format!("/{DEMO_CONTOSO}/adminconsent")),
+        &[("client_id", DEMO_CLIENT_ID), ("redirect_uri", "https://attacker.example/cb")],
+    )
+    .unwrap();
+    let response = fake.client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("AADSTS50011"));
 }
 
 // ---------------------------------------------------------------------------------------------------
