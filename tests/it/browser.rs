@@ -11,13 +11,11 @@
 //! Needs `chromium`, `chromium-driver` and `npm ci --prefix tests/browser` (axe-core); without them
 //! these tests fail and say so, unless `SKIP_BROWSER_TESTS=1`.
 
-mod common;
-#[path = "browser/harness.rs"]
 mod harness;
 
 use std::panic::AssertUnwindSafe;
 
-use common::*;
+use crate::helpers::*;
 use fake_entra::demo::{DEMO_CONTOSO, DEMO_WOODGROVE};
 use futures::FutureExt;
 use harness::Browser;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use thirtyfour::prelude::*;
 use thirtyfour::{ChromiumLikeCapabilities, LoggingPrefsLogLevel};
 
-use crate::common::ChildGuard;
+use crate::helpers::ChildGuard;
 
 /// Set to `1` to skip the browser tests on a machine without Chromium, chromedriver or axe-core. CI
 /// never sets it (`.ci/run` unsets it).
@@ -97,7 +97,7 @@ pub async fn start(journey: &str, allowed_origins: &[&str]) -> Option<Browser> {
             "the browser tests cannot run: {missing}. Install them (see README, \"Browser tests\"), or set {SKIP_VARIABLE}=1 to skip them on this machine."
         ),
     };
-    let port = crate::common::free_port();
+    let port = crate::helpers::free_port();
     let chromedriver = Command::new(&tools.chromedriver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())

@@ -3,14 +3,12 @@
 //! documents for these endpoints, admin consent (v2) and the v1 seed link, the Defender API, injected
 //! faults, the control API and the page at `/`. (The portal's tests cover its `fake-entra` subcommand.)
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::helpers::*;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::*;
 use fake_entra::demo::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_PARTNER_TENANT_ID, DEMO_TAILSPIN, DEMO_WOODGROVE,
 };
@@ -1652,7 +1650,7 @@ async fn the_partner_tenant_has_the_app_without_defender_roles() {
 
 #[tokio::test]
 async fn control_api_refuses_arrays_and_statuses_that_are_not_errors() {
-    let fake = common::spawn_fake("http://127.0.0.1:8080").await;
+    let fake = crate::helpers::spawn_fake("http://127.0.0.1:8080").await;
     let client = reqwest::Client::new();
     let tenant = fake_entra::demo::DEMO_CONTOSO;
     for body in [serde_json::json!([1, 2]), serde_json::json!({"token_status": 2}), serde_json::json!({"api_status": 200})] {

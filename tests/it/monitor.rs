@@ -2,13 +2,11 @@
 //! honour Retry-After and back off, a hanging tenant that does not hold up the sweep, degradation
 //! events, the `validate` command and the benchmark.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::helpers::*;
 use consent_portal::config::{ClientCredential, Config};
 use consent_portal::db;
 use consent_portal::domain::{Secret, TenantId};

@@ -2,13 +2,11 @@
 //! (aiosmtpd, `tests/smtp_sink.py`, which decodes each message with Python's own e-mail parser), the
 //! built-in fake identity platform, and the real binary for `invite create --send`.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::helpers::*;
 use consent_portal::db;
 use consent_portal::domain::TenantId;
 use consent_portal::email::{self, SmtpUrl, TransportSettings, worker};

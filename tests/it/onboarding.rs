@@ -1,12 +1,10 @@
 //! Customer onboarding over real HTTP: the portal and the built-in fake (auto mode), both flows, and
 //! every bad input of the issue.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::*;
+use crate::helpers::*;
 use consent_portal::config::ConsentFlow;
 use fake_entra::demo::{DEMO_CONTOSO, DEMO_NORTHWIND};
 use reqwest::StatusCode;

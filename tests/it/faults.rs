@@ -1,14 +1,12 @@
 //! Faults of the machine under a running portal: the real binary serving from a small filesystem that
 //! fills up and then gets its space back.
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::helpers::*;
 use reqwest::StatusCode;
 use sqlx::Connection;
 use sqlx::sqlite::SqliteConnectOptions;

@@ -2,11 +2,9 @@
 //! only, allow-list, levels), the guard of every page, export and POST, the tenants list (search, filter,
 //! sort, pagination), a tenant's page and actions, invites, exports and the JSON API.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::helpers::*;
 use consent_portal::domain::{Secret, TenantId};
 use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_CONTOSO, DEMO_PARTNER_TENANT_ID, DEMO_WOODGROVE};
 use reqwest::StatusCode;

@@ -2,8 +2,6 @@
 //! reason by `EntraClient::verify_access_token` / `verify_id_token`, against the built-in fake's real
 //! JWKS over HTTP; valid tokens pass; a `roles` claim of any shape never crashes the role comparison.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -39,9 +37,9 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
-    let fake = common::spawn_fake("http://127.0.0.1:9").await;
+    let fake = crate::helpers::spawn_fake("http://127.0.0.1:9").await;
     let dir = tempfile::tempdir().unwrap();
-    let config = demo_config("127.0.0.1:9".parse().unwrap(), &fake.url, common::database_in(dir.path())).unwrap();
+    let config = demo_config("127.0.0.1:9".parse().unwrap(), &fake.url, crate::helpers::database_in(dir.path())).unwrap();
     assert_eq!(config.client_id, DEMO_CLIENT_ID);
     assert_eq!(config.resource, RESOURCE);
     let entra = EntraClient::new(&config).unwrap();

@@ -1,14 +1,12 @@
 //! The foundation: health, errors, limits, storage, configuration, the command line and shutdown —
 //! through the real router on 127.0.0.1 and the real binary.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::helpers::*;
 use axum::response::IntoResponse;
-use common::*;
 use consent_portal::config::DatabaseLocation;
 use consent_portal::db;
 use consent_portal::error::AppError;
