@@ -15,9 +15,6 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-const ALEX: &str = "alex@fabrikampartner.example";
-const MEGAN: &str = "megan@contoso.example";
-
 // ---------------------------------------------------------------------------------------------------
 // The SMTP server
 
@@ -82,14 +79,11 @@ impl SmtpSink {
 
     /// Waits until `count` messages arrived (the worker runs in the background).
     async fn wait_for(&self, count: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        eventually(&format!("{count} messages at the SMTP server"), async || {
             let messages = self.messages();
-            if messages.len() >= count || Instant::now() > deadline {
-                return messages;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (messages.len() >= count).then_some(messages)
+        })
+        .await
     }
 }
 
@@ -116,54 +110,6 @@ async fn mail_app(port: u16, notify: &[&str]) -> TestApp {
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
-
-async fn follow(client: &reqwest::Client, mut response: reqwest::Response) -> reqwest::Response {
-    for _ in 0..10 {
-        if !response.status().is_redirection() {
-            return response;
-        }
-        let next = response.url().join(&location(&response)).unwrap();
-        response = client.get(next).send().await.unwrap();
-    }
-    panic!("too many redirects");
-}
-
-/// A signed-in staff browser (admin) and its CSRF token.
-async fn staff(app: &TestApp) -> (reqwest::Client, String) {
-    set_auto(app, Some(ALEX), None).await;
-    let client = http_client();
-    let page = client.get(app.url("/staff/sign-in")).send().await.unwrap();
-    let csrf = hidden_value(&page.text().await.unwrap(), "csrf");
-    let started = client.post(app.url("/staff/sign-in")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
-    let done = follow(&client, started).await;
-    assert_eq!(done.status(), StatusCode::OK);
-    let csrf = hidden_value(&done.text().await.unwrap(), "csrf");
-    (client, csrf)
-}
-
-/// Posts the staff invite form.
-async fn post_invite(app: &TestApp, client: &reqwest::Client, csrf: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
-    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf), ("expires_days", "14"), ("language", "en")];
-    form.retain(|(name, _)| !fields.iter().any(|(given, _)| given == name));
-    form.extend_from_slice(fields);
-    let response = client.post(app.url("/invites")).form(&form).send().await.unwrap();
-    (response.status(), response.text().await.unwrap())
-}
-
-/// Creates an invite in the database directly, its onboarding e-mail queued to `to`.
-async fn invite_with_email(app: &TestApp, customer: &str, to: &str, language: &str, days: i64) -> String {
-    let request = consent_portal::invites::InviteRequest {
-        customer: &consent_portal::domain::CustomerName::parse(customer).unwrap(),
-        email: Some(to),
-        pinned_tenant: None,
-        pinned_domain: None,
-        language,
-        expires_at: OffsetDateTime::now_utc() + time::Duration::days(days),
-        actor: "test",
-        send_to: Some(email::parse_address(to).unwrap()),
-    };
-    consent_portal::invites::create(&app.db, request).await.unwrap().invite.id
-}
 
 async fn outbox(app: &TestApp) -> Vec<db::outbox::OutboxRow> {
     let mut rows = db::outbox::list_recent(&app.db, 1000).await.unwrap();
@@ -208,9 +154,11 @@ async fn the_onboarding_email_in_english_has_everything_and_its_link_opens_the_l
     let port = free_port();
     let sink = SmtpSink::start(port);
     let app = mail_app(port, &[]).await;
-    let (client, csrf) = staff(&app).await;
-    let (status, html) =
-        post_invite(&app, &client, &csrf, &[("customer", "<b>Contoso</b> & Co"), ("email", "it@contoso.example"), ("send", "on")]).await;
+    let (client, csrf) = staff(&app, ALEX).await;
+    let (status, html) = status_and_text(
+        post_invite(&app, &client, &csrf, &[("customer", "<b>Contoso</b> & Co"), ("email", "it@contoso.example"), ("send", "on")]).await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("is queued"), "{html}");
 
@@ -334,14 +282,15 @@ async fn bad_addresses_and_header_injection_are_refused() {
     let port = free_port();
     let sink = SmtpSink::start(port);
     let app = mail_app(port, &[]).await;
-    let (client, csrf) = staff(&app).await;
+    let (client, csrf) = staff(&app, ALEX).await;
     for (customer, address, expected) in [
         ("Contoso", "not an address", "is not an e-mail address"),
         ("Contoso", "it@contoso.example\r\nBcc: victim@example.com", "the e-mail address holds U+000D"),
         ("Contoso\r\nBcc: victim@example.com", "it@contoso.example", "control characters"),
         ("Contoso", "", "needs the customer"),
     ] {
-        let (status, html) = post_invite(&app, &client, &csrf, &[("customer", customer), ("email", address), ("send", "on")]).await;
+        let (status, html) =
+            status_and_text(post_invite(&app, &client, &csrf, &[("customer", customer), ("email", address), ("send", "on")]).await).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{customer:?} {address:?}");
         assert!(html.contains(expected), "{expected}: {html}");
     }
@@ -349,7 +298,7 @@ async fn bad_addresses_and_header_injection_are_refused() {
 
     // A name that got a line break past the checks (written straight to the database) is refused when
     // the message is composed: nothing is sent.
-    invite_with_email(&app, "Contoso", "it@contoso.example", "en", 14).await;
+    create_invite(&app, Invite::new("Contoso").send_to("it@contoso.example")).await;
     sqlx::query("UPDATE customers SET name = 'Contoso' || char(13) || char(10) || 'Bcc: victim@example.com'")
         .execute(&app.db)
         .await
@@ -364,7 +313,7 @@ async fn bad_addresses_and_header_injection_are_refused() {
     assert!(sink.messages().is_empty());
 
     // The server's permanent refusal is recorded as failed, with its reply.
-    invite_with_email(&app, "Fabrikam Test", "reject@contoso.example", "en", 14).await;
+    create_invite(&app, Invite::new("Fabrikam Test").send_to("reject@contoso.example")).await;
     worker::run_once(&app.state, OffsetDateTime::now_utc()).await.unwrap();
     let rows = outbox(&app).await;
     assert_eq!(rows[1].status, "failed");
@@ -377,11 +326,11 @@ async fn resend_sends_a_new_link_and_revoking_kills_every_link() {
     let sink = SmtpSink::start(port);
     let app = mail_app(port, &[]).await;
     let _worker = worker::spawn(app.state.clone());
-    let invite = invite_with_email(&app, "Contoso", "it@contoso.example", "en", 14).await;
+    let (invite, _) = create_invite(&app, Invite::new("Contoso").send_to("it@contoso.example")).await;
     app.state.mailer.wake();
     assert_eq!(sink.wait_for(1).await.len(), 1);
 
-    let (client, csrf) = staff(&app).await;
+    let (client, csrf) = staff(&app, ALEX).await;
     let resent = client.post(app.url(&format!("/invites/{invite}/resend"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(resent.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&resent), "/outbox");
@@ -424,10 +373,12 @@ async fn reminders_follow_the_schedule() {
     let start = OffsetDateTime::now_utc();
     let day = time::Duration::days(1);
     let minute = time::Duration::minutes(1);
-    let open = invite_with_email(&app, "Open Ltd", "open@contoso.example", "en", 14).await;
-    let completed = invite_with_email(&app, "Done Ltd", "done@contoso.example", "en", 14).await;
-    let revoked = invite_with_email(&app, "Revoked Ltd", "revoked@contoso.example", "en", 14).await;
-    let expiring = invite_with_email(&app, "Short Ltd", "short@contoso.example", "it", 5).await;
+    let (open, _) = create_invite(&app, Invite::new("Open Ltd").send_to("open@contoso.example")).await;
+    let (completed, _) = create_invite(&app, Invite::new("Done Ltd").send_to("done@contoso.example")).await;
+    let (revoked, _) = create_invite(&app, Invite::new("Revoked Ltd").send_to("revoked@contoso.example")).await;
+    let (expiring, _) =
+        create_invite(&app, Invite::new("Short Ltd").send_to("short@contoso.example").language("it").expires_in(time::Duration::days(5)))
+            .await;
     assert_eq!(worker::run_once(&app.state, start).await.unwrap().sent, 4);
     let mut connection = app.db.acquire().await.unwrap();
     db::invites::complete_for_tenant(&mut connection, &completed, &TenantId::new_random().to_string()).await.unwrap();
@@ -474,7 +425,7 @@ async fn reminders_follow_the_schedule() {
 async fn smtp_down_queues_then_delivers_once_across_a_restart() {
     let port = free_port();
     let app = mail_app(port, &[]).await;
-    invite_with_email(&app, "Contoso", "it@contoso.example", "en", 14).await;
+    create_invite(&app, Invite::new("Contoso").send_to("it@contoso.example")).await;
     let now = OffsetDateTime::now_utc();
     let pass = worker::run_once(&app.state, now).await.unwrap();
     assert_eq!(pass.retried, 1, "{pass:?}");
@@ -495,6 +446,8 @@ async fn smtp_down_queues_then_delivers_once_across_a_restart() {
     assert_eq!(worker::run_once(&restarted.state, later).await.unwrap().sent, 1);
     assert_eq!(worker::run_once(&restarted.state, later + time::Duration::hours(1)).await.unwrap().sent, 0);
     let _worker = worker::spawn(restarted.state.clone());
+    // The pause is the test: it gives a running worker the time to send the message again, which it
+    // must not (there is nothing to wait for when it behaves).
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sink.messages().len(), 1, "delivered once, never twice");
     let rows = outbox(&restarted).await;
@@ -510,12 +463,14 @@ async fn a_request_never_waits_on_smtp() {
     let port = silent.local_addr().unwrap().port();
     let app = mail_app(port, &[]).await;
     let _worker = worker::spawn(app.state.clone());
-    let (client, csrf) = staff(&app).await;
+    let (client, csrf) = staff(&app, ALEX).await;
     for n in 0..3 {
         let started = Instant::now();
         let customer = format!("Contoso {n}");
-        let (status, html) =
-            post_invite(&app, &client, &csrf, &[("customer", customer.as_str()), ("email", "it@contoso.example"), ("send", "on")]).await;
+        let (status, html) = status_and_text(
+            post_invite(&app, &client, &csrf, &[("customer", customer.as_str()), ("email", "it@contoso.example"), ("send", "on")]).await,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{html}");
         assert!(started.elapsed() < Duration::from_secs(2), "the request waited {:?}", started.elapsed());
     }
@@ -528,18 +483,21 @@ async fn an_interrupted_email_is_not_sent_again_until_staff_resend_it() {
     let port = free_port();
     let sink = SmtpSink::start(port);
     let app = mail_app(port, &[]).await;
-    invite_with_email(&app, "Contoso", "it@contoso.example", "en", 14).await;
+    create_invite(&app, Invite::new("Contoso").send_to("it@contoso.example")).await;
     // As if the process had stopped between the SMTP conversation and recording its answer.
     sqlx::query("UPDATE outbox SET status = 'sending', attempts = 1").execute(&app.db).await.unwrap();
     let _worker = worker::spawn(app.state.clone());
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rows = outbox(&app).await;
+    let rows = eventually("the worker to look at the message left in `sending`", async || {
+        let rows = outbox(&app).await;
+        (rows[0].status != "sending").then_some(rows)
+    })
+    .await;
     assert_eq!(rows[0].status, "interrupted");
     assert!(rows[0].last_reply.as_deref().unwrap().contains("may or may not have been delivered"));
     worker::run_once(&app.state, OffsetDateTime::now_utc() + time::Duration::days(1)).await.unwrap();
     assert!(sink.messages().is_empty(), "never re-sent automatically");
 
-    let (client, csrf) = staff(&app).await;
+    let (client, csrf) = staff(&app, ALEX).await;
     let page = client.get(app.url("/outbox")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("interrupted") && page.contains(&format!("/outbox/{}/resend", rows[0].id)), "{page}");
     let resent = client.post(app.url(&format!("/outbox/{}/resend", rows[0].id))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
@@ -565,29 +523,10 @@ async fn staff_are_told_when_a_tenant_connects_and_when_it_degrades() {
     let app = mail_app(port, &["alex@fabrikampartner.example", "ops@fabrikampartner.example"]).await;
     let _worker = worker::spawn(app.state.clone());
     // A customer connects (the real journey against the fake).
-    let created = consent_portal::invites::create(
-        &app.db,
-        consent_portal::invites::InviteRequest {
-            customer: &consent_portal::domain::CustomerName::parse("Contoso").unwrap(),
-            email: None,
-            pinned_tenant: None,
-            pinned_domain: None,
-            language: "en",
-            expires_at: OffsetDateTime::now_utc() + time::Duration::days(14),
-            actor: "test",
-            send_to: None,
-        },
-    )
-    .await
-    .unwrap();
+    let (_, url) = create_invite(&app, "Contoso").await;
     set_auto(&app, Some(MEGAN), Some("accept")).await;
-    let url = created.url(&app.base_url);
-    let client = http_client();
-    let landing = client.get(&url).send().await.unwrap().text().await.unwrap();
-    let csrf = hidden_value(&landing, "csrf");
-    let started = client.post(&url).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
-    let done = follow(&client, started).await;
-    assert_eq!(done.status(), StatusCode::OK);
+    let (status, _, _) = journey(&http_client(), &url).await;
+    assert_eq!(status, StatusCode::OK);
     let messages = sink.wait_for(2).await;
     assert_eq!(messages.len(), 2, "one per recipient");
     let mut to: Vec<String> = messages.iter().map(|m| m["rcpt_tos"][0].as_str().unwrap().to_owned()).collect();
@@ -635,10 +574,12 @@ async fn staff_are_told_when_a_tenant_connects_and_when_it_degrades() {
 async fn the_demo_outbox_shows_each_email_as_it_would_arrive() {
     // The demo's configuration: the in-memory mailbox.
     let app = spawn_app().await;
-    let (client, csrf) = staff(&app).await;
-    let (status, html) =
+    let (client, csrf) = staff(&app, ALEX).await;
+    let (status, html) = status_and_text(
         post_invite(&app, &client, &csrf, &[("customer", "Contoso"), ("email", "it@contoso.example"), ("send", "on"), ("language", "it")])
-            .await;
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{html}");
     worker::run_once(&app.state, OffsetDateTime::now_utc()).await.unwrap();
     let page = client.get(app.url("/outbox")).send().await.unwrap();
@@ -662,12 +603,14 @@ async fn the_demo_outbox_shows_each_email_as_it_would_arrive() {
 #[tokio::test]
 async fn without_smtp_the_send_option_is_disabled() {
     let app = spawn_app_configured(|config| config.email.transport = TransportSettings::Off).await;
-    let (client, csrf) = staff(&app).await;
+    let (client, csrf) = staff(&app, ALEX).await;
     let page = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("name=\"send\" value=\"on\" disabled"), "{page}");
     assert!(page.contains("PORTAL_SMTP_URL"));
-    let (status, html) =
-        post_invite(&app, &client, &csrf, &[("customer", "Contoso"), ("email", "it@contoso.example"), ("send", "on")]).await;
+    let (status, html) = status_and_text(
+        post_invite(&app, &client, &csrf, &[("customer", "Contoso"), ("email", "it@contoso.example"), ("send", "on")]).await,
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("PORTAL_SMTP_URL is not set"));
 }
@@ -675,14 +618,11 @@ async fn without_smtp_the_send_option_is_disabled() {
 /// The outbox once the worker has recorded the server's answer for every message it is sending (the
 /// sink has a message a moment before the worker writes "sent").
 async fn recorded(app: &TestApp) -> Vec<db::outbox::OutboxRow> {
-    for _ in 0..200 {
+    eventually("every message out of `sending`", async || {
         let rows = outbox(app).await;
-        if rows.iter().all(|r| r.status != "sending") {
-            return rows;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("a message stayed in `sending`");
+        rows.iter().all(|r| r.status != "sending").then_some(rows)
+    })
+    .await
 }
 
 #[tokio::test]
@@ -698,7 +638,7 @@ async fn mail_goes_over_starttls_and_implicit_tls_and_the_certificate_is_checked
         // Without the server's CA, its certificate is refused: nothing is sent, the row waits.
         let untrusting = url.clone();
         let app = spawn_app_configured(move |config| config.email.transport = TransportSettings::Smtp(untrusting)).await;
-        invite_with_email(&app, "Contoso", "it@contoso.example", "en", 14).await;
+        create_invite(&app, Invite::new("Contoso").send_to("it@contoso.example")).await;
         worker::run_once(&app.state, OffsetDateTime::now_utc()).await.unwrap();
         let rows = outbox(&app).await;
         assert_eq!(rows[0].status, "queued", "{mode}: {:?}", rows[0].last_reply);
@@ -712,7 +652,7 @@ async fn mail_goes_over_starttls_and_implicit_tls_and_the_certificate_is_checked
         // Trusting it (PORTAL_SMTP_CA_FILE), the e-mail goes, encrypted all the way.
         let trusting = url.trusting(&ca).unwrap();
         let app = spawn_app_configured(move |config| config.email.transport = TransportSettings::Smtp(trusting)).await;
-        invite_with_email(&app, "Contoso", "it@contoso.example", "en", 14).await;
+        create_invite(&app, Invite::new("Contoso").send_to("it@contoso.example")).await;
         worker::run_once(&app.state, OffsetDateTime::now_utc()).await.unwrap();
         let rows = outbox(&app).await;
         assert_eq!(rows[0].status, "sent", "{mode}: {:?}", rows[0].last_reply);

@@ -320,11 +320,7 @@ struct TestCertificate {
 impl TestCertificate {
     fn generate() -> Self {
         use rsa::pkcs1::EncodeRsaPrivateKey;
-        use rsa::pkcs8::EncodePrivateKey;
-        let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-        let pkcs8 = private.to_pkcs8_der().unwrap();
-        let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8.as_bytes().into(), &rcgen::PKCS_RSA_SHA256).unwrap();
-        let certificate = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().self_signed(&key_pair).unwrap();
+        let (private, certificate) = certificate(None);
         let key = EncodingKey::from_rsa_der(private.to_pkcs1_der().unwrap().as_bytes());
         Self { pem: certificate.pem(), der: certificate.der().to_vec(), key }
     }

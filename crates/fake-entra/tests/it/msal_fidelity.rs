@@ -4,6 +4,7 @@
 
 use std::process::Command;
 
+use crate::helpers::certificate;
 use fake_entra::FakeEntra;
 use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_CONTOSO};
 use fake_entra::server;
@@ -12,12 +13,7 @@ use tokio::net::TcpListener;
 
 /// A certificate and its RSA key, as PEM: what a partner registers on the app and keeps.
 fn certificate_and_key() -> (String, String) {
-    let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-    let der = private.to_pkcs8_der().unwrap();
-    let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der.as_bytes().into(), &rcgen::PKCS_RSA_SHA256).unwrap();
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(rcgen::DnType::CommonName, "partner app certificate");
-    let certificate = params.self_signed(&key_pair).unwrap();
+    let (private, certificate) = certificate(Some("partner app certificate"));
     (certificate.pem(), private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string())
 }
 
