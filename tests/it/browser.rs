@@ -9,7 +9,7 @@
 //! also completed with the keyboard alone.
 //!
 //! Needs `chromium`, `chromium-driver` and `npm ci --prefix tests/browser` (axe-core); without them
-//! these tests fail and say so, unless `SKIP_BROWSER_TESTS=1`.
+//! these tests are skipped with a line saying what to install, or fail in CI (`helpers::require`).
 
 mod harness;
 
@@ -29,8 +29,9 @@ const DIEGO: &str = "diego@woodgrove.example";
 /// Runs `journey` against the portal (demo configuration, fresh database) and its fake, in a browser
 /// allowed to load from both; the browser quits whatever happens.
 async fn run(journey: &str, body: impl AsyncFnOnce(&TestApp, &mut Browser)) {
+    let Some(tools) = require(harness::tools()) else { return };
     let app = spawn_app().await;
-    let Some(mut browser) = harness::start(journey, &[&app.base_url, &app.fake.url]).await else { return };
+    let mut browser = harness::start(tools, journey, &[&app.base_url, &app.fake.url]).await;
     let outcome = AssertUnwindSafe(body(&app, &mut browser)).catch_unwind().await;
     browser.quit().await;
     if let Err(panic) = outcome {

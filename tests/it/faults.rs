@@ -14,12 +14,6 @@ use sqlx::sqlite::SqliteConnectOptions;
 /// How long the portal may take to notice that the space is back: a few seconds, never a restart.
 const RECOVERY: Duration = Duration::from_secs(20);
 
-/// Is this process root (needed to mount a filesystem)?
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|line| line.strip_prefix("Uid:")).and_then(|ids| ids.split_whitespace().nth(1)).is_some_and(|euid| euid == "0")
-}
-
 /// A tmpfs of its own, unmounted when dropped (also when the test fails half-way).
 struct SmallFilesystem {
     path: PathBuf,
@@ -103,11 +97,7 @@ async fn assert_try_again(response: reqwest::Response, what: &str, logs: &Path) 
 
 #[tokio::test]
 async fn a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is_back() {
-    if !is_root() {
-        assert!(std::env::var_os("CI").is_none(), "this test mounts a tmpfs and needs root, which CI has");
-        println!("skipped a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is_back: it needs root to mount a tmpfs");
-        return;
-    }
+    let Some(()) = require(root()) else { return };
     let logs_dir = tempfile::tempdir().unwrap();
     let logs = logs_dir.path().join("portal.log");
     let small = SmallFilesystem::mount("4m");

@@ -1,7 +1,8 @@
 //! What the integration tests share, written once: the portal on 127.0.0.1 with its fake (`app`), the
 //! real binary (`binary`), a browser-like HTTP client (`browsing`), the fake's control API (`fake`),
 //! staff sign-in (`staff`), invites (`invites`), a customer's journey (`customer`), certificates
-//! (`certificates`), and waiting for a condition (`wait`).
+//! (`certificates`), waiting for a condition (`wait`), and the rule for what a test needs from the
+//! machine beyond Rust (`tools`).
 
 mod app;
 mod binary;
@@ -11,6 +12,7 @@ mod customer;
 mod fake;
 mod invites;
 mod staff;
+mod tools;
 mod wait;
 
 pub use app::*;
@@ -21,6 +23,7 @@ pub use customer::*;
 pub use fake::*;
 pub use invites::*;
 pub use staff::*;
+pub use tools::*;
 pub use wait::*;
 
 /// The demo directory's accounts the tests sign in with.

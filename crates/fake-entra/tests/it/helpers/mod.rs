@@ -1,4 +1,9 @@
-//! Test helpers: the fake on 127.0.0.1:0 over real HTTP, a browser-like client, and certificates.
+//! Test helpers: the fake on 127.0.0.1:0 over real HTTP, a browser-like client, certificates, and what
+//! a test needs beyond Rust (`tools`).
+
+mod tools;
+
+pub use tools::*;
 
 use std::time::Duration;
 
