@@ -13,11 +13,10 @@ use serde_json::{Value, json};
 use thirtyfour::prelude::*;
 use thirtyfour::{ChromiumLikeCapabilities, LoggingPrefsLogLevel};
 
-use crate::helpers::{ChildGuard, Missing, eventually};
+use crate::helpers::{ChildGuard, Missing, eventually, within};
 
 /// How long a page may take to appear.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
-const POLL: Duration = Duration::from_millis(50);
 
 pub const DESKTOP: (u32, u32) = (1280, 900);
 pub const PHONE: (u32, u32) = (390, 844);
@@ -202,19 +201,15 @@ impl Browser {
 
     /// Waits until `script` returns true.
     pub async fn wait_until(&self, what: &str, script: &str, args: Vec<Value>) {
-        let deadline = Instant::now() + PAGE_TIMEOUT;
-        loop {
-            if let Ok(value) = self.driver.execute(script, args.clone()).await
-                && value.json() == &Value::Bool(true)
-            {
-                return;
-            }
-            if Instant::now() > deadline {
-                let url = self.driver.current_url().await.map(|u| u.to_string()).unwrap_or_default();
-                let text = self.js("return document.body ? document.body.innerText : ''", vec![]).await;
-                panic!("[{}] timed out waiting for {what} on {url}; the page says:\n{}", self.journey, text.as_str().unwrap_or(""));
-            }
-            tokio::time::sleep(POLL).await;
+        let done = within(PAGE_TIMEOUT, async || {
+            let value = self.driver.execute(script, args.clone()).await.ok()?;
+            (value.json() == &Value::Bool(true)).then_some(())
+        })
+        .await;
+        if done.is_none() {
+            let url = self.driver.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            let text = self.js("return document.body ? document.body.innerText : ''", vec![]).await;
+            panic!("[{}] timed out waiting for {what} on {url}; the page says:\n{}", self.journey, text.as_str().unwrap_or(""));
         }
     }
 

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::within_blocking;
 
 /// The path of the real binary.
 pub fn binary() -> PathBuf {
@@ -61,32 +63,20 @@ pub fn start_binary(dir: &Path, port: u16, extra: &[(&str, &str)]) -> ChildGuard
 }
 
 pub fn wait_for_health(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::{Read, Write};
-            let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-            let mut answer = String::new();
-            let _ = stream.read_to_string(&mut answer);
-            if answer.starts_with("HTTP/1.1 200") {
-                return;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the portal did not answer /healthz on port {port}");
+    let healthy = within_blocking(Duration::from_secs(30), || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer.starts_with("HTTP/1.1 200").then_some(())
+    });
+    assert!(healthy.is_some(), "the portal did not answer /healthz on port {port}");
 }
 
 /// Waits for a child to exit, up to `limit`.
 pub fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    None
+    within_blocking(limit, || child.try_wait().unwrap())
 }
 
 /// Sends SIGTERM to `child`, as a service manager stops the portal. Through the shell's own `kill`:

@@ -27,3 +27,17 @@ pub async fn within<T>(limit: Duration, mut probe: impl AsyncFnMut() -> Option<T
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// `within` for a test without an async runtime (one that drives the real binary from its thread).
+pub fn within_blocking<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = probe() {
+            return Some(found);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(POLL);
+    }
+}
