@@ -2,7 +2,7 @@
 (with a client secret, and with a certificate in both of MSAL's forms), and PyJWT's PyJWKClient verifies
 each token against the fake's JWKS, as a partner's own code would.
 
-Run by tests/msal_fidelity.rs; prints one JSON object with the verified claims of each token.
+Run by tests/it/msal_fidelity.rs; prints one JSON object with the verified claims of each token.
 The caller sets REQUESTS_CA_BUNDLE to the fake's ca.pem (MSAL uses requests, which prefers that variable).
 """
 

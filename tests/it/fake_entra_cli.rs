@@ -2,13 +2,11 @@
 //! and serves https with a self-signed CA it writes for clients to trust. (The fake itself is tested in
 //! its own crate, crates/fake-entra.)
 
-mod common;
-
 use std::io::BufRead;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{ChildGuard, command_in, http_client};
+use crate::helpers::{ChildGuard, command_in, http_client};
 use fake_entra::demo::DEMO_CONTOSO;
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -17,6 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::helpers::{Missing, certificate, python_with, require};
 use fake_entra::FakeEntra;
 use fake_entra::demo::DEMO_CONTOSO;
 use fake_entra::server::{self, FakeServer};
@@ -35,20 +36,11 @@ const ROLES: [&str; 2] = ["Incident.Read.All", "AdvancedHunting.Read.All"];
 const SECRET: &str = "fidelity-secret-7Qx2";
 const REDIRECT_URI: &str = "http://localhost/fidelity/callback";
 
-/// Whether `check` runs and succeeds. When it does not, the test skips with one line naming what to
-/// install, or fails when the environment variable `CI` is set.
+/// Whether `check` runs and succeeds; when not, the test skips (or fails in CI) through `require`.
 fn available(what: &str, install: &str, check: &mut Command) -> bool {
     let works = check.stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|status| status.success());
-    if !works {
-        assert!(std::env::var_os("CI").is_none(), "{what} is missing and CI is set: {install}");
-        let test = std::thread::current().name().unwrap_or("a test").to_owned();
-        eprintln!("skipped {test}: {what} is missing: {install}");
-    }
-    works
-}
-
-fn python_with(modules: &str, install: &str) -> bool {
-    available(&format!("python3 with {modules}"), install, Command::new("python3").args(["-c", &format!("import {modules}")]))
+    let found = if works { Ok(()) } else { Err(Missing { needs: what.to_owned(), install: install.to_owned() }) };
+    require(found).is_some()
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -122,12 +114,7 @@ impl TlsFake {
 
 /// A certificate and its RSA key, as PEM: what a partner registers on the app and keeps.
 fn certificate_and_key() -> (String, String) {
-    let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-    let der = private.to_pkcs8_der().unwrap();
-    let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der.as_bytes().into(), &rcgen::PKCS_RSA_SHA256).unwrap();
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(rcgen::DnType::CommonName, "partner app certificate");
-    let certificate = params.self_signed(&key_pair).unwrap();
+    let (private, certificate) = certificate(Some("partner app certificate"));
     (certificate.pem(), private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string())
 }
 
@@ -157,12 +144,11 @@ fn replace_once(text: &str, from: &str, to: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn azure_identity_gets_two_tokens_per_credential_secret_and_certificate() {
-    if !python_with("azure.identity, jwt, cryptography", "pip install azure-identity pyjwt[crypto] cryptography") {
-        return;
-    }
+    let modules: Vec<&str> = "azure.identity, jwt, cryptography".split(", ").collect();
+    let Some(python) = require(python_with(&modules, "pip install azure-identity pyjwt[crypto] cryptography")) else { return };
     let fake = TlsFake::start().await;
     let resources = [PARTNER_PAGE_RESOURCES[3], PARTNER_PAGE_RESOURCES[0]];
-    let mut command = Command::new("python3");
+    let mut command = Command::new(&python);
     command
         .arg(fixture("azure_identity_client.py"))
         .args(["--authority", fake.url(), "--tenant", DEMO_CONTOSO, "--client-id", &fake.client_id, "--secret", SECRET])
@@ -191,13 +177,12 @@ async fn azure_identity_gets_two_tokens_per_credential_secret_and_certificate() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn authlib_signs_in_with_pkce_and_validates_the_id_token_strictly() {
-    if !python_with("authlib, requests", "pip install authlib requests") {
-        return;
-    }
+    let modules: Vec<&str> = "authlib, requests".split(", ").collect();
+    let Some(python) = require(python_with(&modules, "pip install authlib requests")) else { return };
     let fake = TlsFake::start().await;
     fake.control(reqwest::Method::PUT, "/_fake/auto", json!({ "upn": "megan@contoso.example", "consent": null }), 204).await;
     let discovery = format!("{}/{DEMO_CONTOSO}/v2.0/.well-known/openid-configuration", fake.url());
-    let mut command = Command::new("python3");
+    let mut command = Command::new(&python);
     command.arg(fixture("authlib_client.py")).args([
         "--discovery",
         &discovery,
@@ -223,9 +208,8 @@ async fn authlib_signs_in_with_pkce_and_validates_the_id_token_strictly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_partner_pages_python_snippet_gets_a_token_for_every_resource_it_names() {
-    if !python_with("urllib.request, json", "install python3") {
-        return;
-    }
+    let modules: Vec<&str> = "urllib.request, json".split(", ").collect();
+    let Some(python) = require(python_with(&modules, "install python3")) else { return };
     let fake = TlsFake::start().await;
     let snippet = std::fs::read_to_string(fixture("partner_page_token.py")).unwrap();
     for resource in PARTNER_PAGE_RESOURCES {
@@ -237,7 +221,7 @@ async fn the_partner_pages_python_snippet_gets_a_token_for_every_resource_it_nam
         script =
             replace_once(&script, "resourceAppIdUri = 'https://api.security.microsoft.com'", &format!("resourceAppIdUri = '{resource}'"));
         script.push_str("\nprint(json.dumps({'token': aadToken, 'response': jsonResponse}))\n");
-        let mut command = Command::new("python3");
+        let mut command = Command::new(&python);
         command.args(["-c", &script]);
         let result = succeeded("the partner page's Python snippet", &fake.run(command).await);
         let claims = claims_of(result["token"].as_str().unwrap());

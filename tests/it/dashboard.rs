@@ -2,20 +2,15 @@
 //! only, allow-list, levels), the guard of every page, export and POST, the tenants list (search, filter,
 //! sort, pagination), a tenant's page and actions, invites, exports and the JSON API.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::helpers::*;
 use consent_portal::domain::{Secret, TenantId};
 use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_CONTOSO, DEMO_PARTNER_TENANT_ID, DEMO_WOODGROVE};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const ALEX: &str = "alex@fabrikampartner.example";
-const SAM: &str = "sam@fabrikampartner.example";
 const GUEST: &str = "guest@fabrikampartner.example";
-const API_TOKEN: &str = "an-api-token-of-at-least-32-characters-0123";
 
 /// The session id the response sets, if it sets one.
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
@@ -26,49 +21,6 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find_map(|v| v.strip_prefix("portal_session="))
         .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-}
-
-/// Follows GET redirects from `response`; returns the last response.
-async fn follow(client: &reqwest::Client, mut response: reqwest::Response) -> reqwest::Response {
-    for _ in 0..10 {
-        if !response.status().is_redirection() {
-            return response;
-        }
-        let next = response.url().join(&location(&response)).unwrap();
-        response = client.get(next).send().await.unwrap();
-    }
-    panic!("too many redirects");
-}
-
-/// Presses "Sign in with Microsoft" on the staff sign-in page; returns the answer of the POST (a
-/// redirect to the fake's authorize endpoint).
-async fn press_sign_in(app: &TestApp, client: &reqwest::Client) -> reqwest::Response {
-    let page = client.get(app.url("/staff/sign-in")).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let html = page.text().await.unwrap();
-    assert!(html.contains("Sign in with Microsoft"), "{html}");
-    let csrf = hidden_value(&html, "csrf");
-    let started = client.post(app.url("/staff/sign-in")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
-    assert_eq!(started.status(), StatusCode::SEE_OTHER);
-    started
-}
-
-/// Signs `upn` in as staff in a new browser; returns the browser and the page it ends on.
-async fn sign_in_as(app: &TestApp, upn: &str) -> (reqwest::Client, StatusCode, String) {
-    set_auto(app, Some(upn), None).await;
-    let client = http_client();
-    let started = press_sign_in(app, &client).await;
-    let done = follow(&client, started).await;
-    let status = done.status();
-    (client, status, done.text().await.unwrap())
-}
-
-/// A signed-in staff browser and its CSRF token.
-async fn staff(app: &TestApp, upn: &str) -> (reqwest::Client, String) {
-    let (client, status, html) = sign_in_as(app, upn).await;
-    assert_eq!(status, StatusCode::OK, "{html}");
-    let csrf = hidden_value(&html, "csrf");
-    (client, csrf)
 }
 
 struct Seed<'a> {
@@ -538,12 +490,6 @@ async fn check_now_records_a_check_and_the_page_shows_the_timeline_and_the_error
     assert!(!html.contains("eyJ"), "never a raw token");
 }
 
-/// The app-only token requests the fake received for `tenant`.
-async fn token_requests(app: &TestApp, tenant: &str) -> usize {
-    let log: Value = app.client.get(app.fake_url("/_fake/log")).send().await.unwrap().json().await.unwrap();
-    log.as_array().unwrap().iter().filter(|e| e["tenant"] == tenant && e["grant_type"] == "client_credentials").count()
-}
-
 #[tokio::test]
 async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after() {
     let app = spawn_app().await;
@@ -557,7 +503,7 @@ async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after
     let check_now = || client.post(app.url(&format!("/tenants/{contoso}/check"))).form(&[("csrf", csrf.as_str())]).send();
 
     assert_eq!(check_now().await.unwrap().status(), StatusCode::SEE_OTHER);
-    assert_eq!(token_requests(&app, DEMO_CONTOSO).await, 1);
+    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 1);
     let (status, not_before, next_check): (String, String, String) =
         sqlx::query_as("SELECT status, not_before, next_check_at FROM tenants WHERE tenant_id = ?")
             .bind(DEMO_CONTOSO)
@@ -577,14 +523,12 @@ async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after
     assert!(page.contains(&format!("Throttled until {not_before}")), "{page}");
     let started = client.post(app.url("/tenants/check-all")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(started.status(), StatusCode::SEE_OTHER);
-    for _ in 0..100 {
+    eventually("the sweep to finish", async || {
         let progress: Value = client.get(app.url("/tenants/sweep")).send().await.unwrap().json().await.unwrap();
-        if progress["running"] == false && progress["done"] == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(token_requests(&app, DEMO_CONTOSO).await, 1, "no token asked for before the Retry-After");
+        (progress["running"] == false && progress["done"] == 1).then_some(())
+    })
+    .await;
+    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 1, "no token asked for before the Retry-After");
     let checks: Vec<(String, String)> = sqlx::query_as("SELECT status, detail FROM checks WHERE tenant_id = ? ORDER BY id")
         .bind(DEMO_CONTOSO)
         .fetch_all(&app.db)
@@ -597,7 +541,7 @@ async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after
     // Once the time has passed (moved back here instead of waiting a minute), a check goes through.
     sqlx::query("UPDATE tenants SET not_before = '2000-01-01T00:00:00Z'").execute(&app.db).await.unwrap();
     check_now().await.unwrap();
-    assert_eq!(token_requests(&app, DEMO_CONTOSO).await, 2);
+    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 2);
     let status: String = sqlx::query_scalar("SELECT status FROM tenants").fetch_one(&app.db).await.unwrap();
     assert_eq!(status, "verified");
 }
@@ -753,23 +697,13 @@ async fn invites_are_created_shown_once_listed_with_a_timeline_and_revoked() {
 async fn the_invites_page_names_the_tenant_a_completed_invite_is_bound_to() {
     let app = spawn_app().await;
     let (client, _) = staff(&app, SAM).await;
-    let request = consent_portal::invites::InviteRequest {
-        customer: &consent_portal::domain::CustomerName::parse("Contoso").unwrap(),
-        email: None,
-        pinned_tenant: None,
-        pinned_domain: None,
-        language: "en",
-        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
-        actor: "test",
-        send_to: None,
-    };
-    let created = consent_portal::invites::create(&app.db, request).await.unwrap();
+    let (invite_id, _) = create_invite(&app, Invite::new("Contoso").expires_in(time::Duration::days(1))).await;
     let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
     assert!(!list.contains("data-connected-tenant"), "an open invite is bound to nothing: {list}");
     let mut tx = consent_portal::db::begin_write(&app.db).await.unwrap();
-    let bound = consent_portal::db::invites::complete_for_tenant(&mut tx, &created.invite.id, DEMO_CONTOSO).await.unwrap();
+    let bound = consent_portal::db::invites::complete_for_tenant(&mut tx, &invite_id, DEMO_CONTOSO).await.unwrap();
     assert_eq!(bound, consent_portal::db::invites::Binding::ThisTenant);
-    let other = consent_portal::db::invites::complete_for_tenant(&mut tx, &created.invite.id, DEMO_WOODGROVE).await.unwrap();
+    let other = consent_portal::db::invites::complete_for_tenant(&mut tx, &invite_id, DEMO_WOODGROVE).await.unwrap();
     assert_eq!(other, consent_portal::db::invites::Binding::OtherTenant { tenant_id: DEMO_CONTOSO.to_owned() });
     tx.commit().await.unwrap();
     let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
@@ -906,21 +840,10 @@ async fn onboarding_still_works_in_a_browser_where_staff_are_signed_in_or_signin
     let pending = http_client();
     press_sign_in(&app, &pending).await;
     for client in [signed_in, pending] {
-        let request = consent_portal::invites::InviteRequest {
-            customer: &consent_portal::domain::CustomerName::parse("Contoso").unwrap(),
-            email: None,
-            pinned_tenant: None,
-            pinned_domain: None,
-            language: "en",
-            expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
-            actor: "test",
-            send_to: None,
-        };
-        let url = consent_portal::invites::create(&app.db, request).await.unwrap().url(&app.base_url);
+        let (_, url) = create_invite(&app, Invite::new("Contoso").expires_in(time::Duration::days(1))).await;
         let landing = client.get(&url).send().await.unwrap().text().await.unwrap();
         let csrf = hidden_value(&landing, "csrf");
-        let auto = json!({"upn": "megan@contoso.example", "consent": "accept"});
-        assert_eq!(app.client.put(app.fake_url("/_fake/auto")).json(&auto).send().await.unwrap().status(), 204);
+        set_auto(&app, Some(MEGAN), Some("accept")).await;
         let started = client.post(&url).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
         let done = follow(&client, started).await;
         assert_eq!(done.status(), StatusCode::OK);
@@ -957,14 +880,11 @@ async fn check_all_sweeps_every_tenant_with_live_progress_for_admins_only() {
     assert!(page.contains("Check all tenants now") && page.contains("/static/sweep.js?v="));
     let started = admin.post(app.url("/tenants/check-all")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(started.status(), StatusCode::SEE_OTHER);
-    let mut progress = serde_json::Value::Null;
-    for _ in 0..100 {
-        progress = admin.get(app.url("/tenants/sweep")).send().await.unwrap().json().await.unwrap();
-        if progress["running"] == false && progress["done"] == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let progress = eventually("the sweep to finish", async || {
+        let progress: Value = admin.get(app.url("/tenants/sweep")).send().await.unwrap().json().await.unwrap();
+        (progress["running"] == false && progress["done"] == 2).then_some(progress)
+    })
+    .await;
     assert_eq!(progress["total"], 2, "{progress}");
     assert_eq!(progress["done"], 2, "{progress}");
     assert_eq!(progress["verified"], 1, "{progress}");

@@ -1,28 +1,18 @@
 //! Faults of the machine under a running portal: the real binary serving from a small filesystem that
 //! fills up and then gets its space back.
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::helpers::*;
 use reqwest::StatusCode;
 use sqlx::Connection;
 use sqlx::sqlite::SqliteConnectOptions;
 
-const ALEX: &str = "alex@fabrikampartner.example";
-const API_TOKEN: &str = "an-api-token-of-at-least-32-characters-0123";
 /// How long the portal may take to notice that the space is back: a few seconds, never a restart.
 const RECOVERY: Duration = Duration::from_secs(20);
-
-/// Is this process root (needed to mount a filesystem)?
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|line| line.strip_prefix("Uid:")).and_then(|ids| ids.split_whitespace().nth(1)).is_some_and(|euid| euid == "0")
-}
 
 /// A tmpfs of its own, unmounted when dropped (also when the test fails half-way).
 struct SmallFilesystem {
@@ -90,50 +80,10 @@ fn start_serve(data: &Path, port: u16, fake_url: &str, logs: &Path) -> ChildGuar
     child
 }
 
-async fn follow(client: &reqwest::Client, mut response: reqwest::Response) -> reqwest::Response {
-    for _ in 0..10 {
-        if !response.status().is_redirection() {
-            return response;
-        }
-        let next = response.url().join(&location(&response)).unwrap();
-        response = client.get(next).send().await.unwrap();
-    }
-    panic!("too many redirects");
-}
-
-/// Signs Alex in as staff through the fake; returns the browser and its CSRF token.
-async fn staff(base: &str, fake_url: &str) -> (reqwest::Client, String) {
-    let auto = serde_json::json!({"upn": ALEX, "consent": null});
-    assert_eq!(http_client().put(format!("{fake_url}/_fake/auto")).json(&auto).send().await.unwrap().status(), 204);
-    let client = http_client();
-    let page = client.get(format!("{base}/staff/sign-in")).send().await.unwrap().text().await.unwrap();
-    let csrf = hidden_value(&page, "csrf");
-    let started = client.post(format!("{base}/staff/sign-in")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
-    let done = follow(&client, started).await;
-    assert_eq!(done.status(), StatusCode::OK);
-    let html = done.text().await.unwrap();
-    (client.clone(), hidden_value(&html, "csrf"))
-}
-
-/// Creates an invite for `customer` through the staff page; returns the response.
-async fn create_invite(client: &reqwest::Client, base: &str, csrf: &str, customer: &str) -> reqwest::Response {
-    let form = [("csrf", csrf), ("customer", customer), ("email", ""), ("pin", ""), ("expires_days", "7"), ("language", "en")];
-    client.post(format!("{base}/invites")).form(&form).send().await.unwrap()
-}
-
 /// The onboarding link a created-invite page shows.
 fn invite_link(html: &str, base: &str) -> String {
     let start = html.find(&format!("{base}/onboard/")).unwrap_or_else(|| panic!("no link in {html}"));
     html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
-/// A customer's browser on the landing page of `link`, and the POST of "Continue with Microsoft".
-async fn press_continue(link: &str) -> reqwest::Response {
-    let browser = http_client();
-    let landing = browser.get(link).send().await.unwrap();
-    assert_eq!(landing.status(), StatusCode::OK, "reading the landing page needs no write");
-    let csrf = hidden_value(&landing.text().await.unwrap(), "csrf");
-    browser.post(link).form(&[("csrf", csrf.as_str())]).send().await.unwrap()
 }
 
 /// A 503 that tells the person to try again, with Retry-After.
@@ -147,11 +97,7 @@ async fn assert_try_again(response: reqwest::Response, what: &str, logs: &Path) 
 
 #[tokio::test]
 async fn a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is_back() {
-    if !is_root() {
-        assert!(std::env::var_os("CI").is_none(), "this test mounts a tmpfs and needs root, which CI has");
-        println!("skipped a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is_back: it needs root to mount a tmpfs");
-        return;
-    }
+    let Some(()) = require(root()) else { return };
     let logs_dir = tempfile::tempdir().unwrap();
     let logs = logs_dir.path().join("portal.log");
     let small = SmallFilesystem::mount("4m");
@@ -161,9 +107,12 @@ async fn a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is
     let portal = start_serve(&small.path, port, &fake.url, &logs);
     let show_logs = || std::fs::read_to_string(&logs).unwrap_or_default();
 
-    let (staff, csrf) = staff(&base, &fake.url).await;
+    let portal_at = PortalAt { base_url: base.clone(), fake_url: fake.url.clone() };
+    let (staff, csrf) = staff(&portal_at, ALEX).await;
+    // Through the staff page: a write of the portal's, as a person makes it.
+    let create_invite = async |customer: &str| post_invite(&portal_at, &staff, &csrf, &[("customer", customer)]).await;
     let mut acknowledged = Vec::new();
-    let first = create_invite(&staff, &base, &csrf, "Before the disk filled").await;
+    let first = create_invite("Before the disk filled").await;
     assert_eq!(first.status(), StatusCode::OK);
     let link = invite_link(&first.text().await.unwrap(), &base);
     acknowledged.push("Before the disk filled".to_owned());
@@ -173,7 +122,7 @@ async fn a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is
     let mut refused = None;
     for attempt in 0..200 {
         let customer = format!("While full {attempt}");
-        let response = create_invite(&staff, &base, &csrf, &customer).await;
+        let response = create_invite(&customer).await;
         match response.status() {
             StatusCode::OK => acknowledged.push(customer),
             _ => {
@@ -185,10 +134,10 @@ async fn a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is
     let refused = refused.unwrap_or_else(|| panic!("the full disk took every write:\n{}", show_logs()));
     assert_try_again(refused, "the first write on a full disk", &logs).await;
     for attempt in 0..3 {
-        let response = create_invite(&staff, &base, &csrf, &format!("Still full {attempt}")).await;
+        let response = create_invite(&format!("Still full {attempt}")).await;
         assert_try_again(response, "a later write on a full disk", &logs).await;
     }
-    assert_try_again(press_continue(&link).await, "a customer's new session on a full disk", &logs).await;
+    assert_try_again(continue_from_landing(&http_client(), &link).await, "a customer's new session on a full disk", &logs).await;
     let ready = http_client().get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "{}", show_logs());
     // Reads keep working.
@@ -199,36 +148,35 @@ async fn a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is
 
     std::fs::remove_file(small.path.join("filler")).unwrap();
     let deadline = Instant::now() + RECOVERY;
-    let mut recovered = 0;
-    while recovered < 1 {
-        assert!(Instant::now() < deadline, "writes still fail after the space came back:\n{}", show_logs());
-        let customer = format!("After the space came back {recovered}");
-        let response = create_invite(&staff, &base, &csrf, &customer).await;
+    let customer = "After the space came back 0".to_owned();
+    let recovered = within(RECOVERY, async || {
+        let response = create_invite(&customer).await;
         if response.status() == StatusCode::OK {
-            acknowledged.push(customer);
-            recovered += 1;
-        } else {
-            assert_try_again(response, "a write while recovering", &logs).await;
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            return Some(());
         }
-    }
+        assert_try_again(response, "a write while recovering", &logs).await;
+        None
+    })
+    .await;
+    assert!(recovered.is_some(), "writes still fail after the space came back:\n{}", show_logs());
+    acknowledged.push(customer);
     // Every connection of the pool takes writes again, not only one.
     for round in 0..12 {
         let customer = format!("Recovered {round}");
-        let response = create_invite(&staff, &base, &csrf, &customer).await;
+        let response = create_invite(&customer).await;
         assert_eq!(response.status(), StatusCode::OK, "{customer}:\n{}", show_logs());
         acknowledged.push(customer);
-        let started = press_continue(&link).await;
+        let started = continue_from_landing(&http_client(), &link).await;
         assert_eq!(started.status(), StatusCode::SEE_OTHER, "a customer's new session after recovery");
     }
-    loop {
-        let ready = http_client().get(format!("{base}/readyz")).send().await.unwrap();
-        if ready.status() == StatusCode::OK {
-            break;
-        }
-        assert!(Instant::now() < deadline, "/readyz still {} after the space came back", ready.status());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut readiness = None;
+    let ready = within(deadline.saturating_duration_since(Instant::now()), async || {
+        let status = http_client().get(format!("{base}/readyz")).send().await.unwrap().status();
+        readiness = Some(status);
+        (status == StatusCode::OK).then_some(())
+    })
+    .await;
+    assert!(ready.is_some(), "/readyz still {readiness:?} after the space came back");
 
     // Another process can take the write lock: nothing holds it.
     let options = SqliteConnectOptions::new().filename(small.path.join("portal.db")).busy_timeout(Duration::from_secs(5));

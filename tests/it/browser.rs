@@ -9,15 +9,13 @@
 //! also completed with the keyboard alone.
 //!
 //! Needs `chromium`, `chromium-driver` and `npm ci --prefix tests/browser` (axe-core); without them
-//! these tests fail and say so, unless `SKIP_BROWSER_TESTS=1`.
+//! these tests are skipped with a line saying what to install, or fail in CI (`helpers::require`).
 
-mod common;
-#[path = "browser/harness.rs"]
 mod harness;
 
 use std::panic::AssertUnwindSafe;
 
-use common::*;
+use crate::helpers::*;
 use fake_entra::demo::{DEMO_CONTOSO, DEMO_WOODGROVE};
 use futures::FutureExt;
 use harness::Browser;
@@ -25,41 +23,20 @@ use serde_json::json;
 use thirtyfour::Key;
 use time::OffsetDateTime;
 
-const ALEX: &str = "alex@fabrikampartner.example";
-const MEGAN: &str = "megan@contoso.example";
 const ADELE: &str = "adele@contoso.example";
 const DIEGO: &str = "diego@woodgrove.example";
 
 /// Runs `journey` against the portal (demo configuration, fresh database) and its fake, in a browser
 /// allowed to load from both; the browser quits whatever happens.
 async fn run(journey: &str, body: impl AsyncFnOnce(&TestApp, &mut Browser)) {
+    let Some(tools) = require(harness::tools()) else { return };
     let app = spawn_app().await;
-    let Some(mut browser) = harness::start(journey, &[&app.base_url, &app.fake.url]).await else { return };
+    let mut browser = harness::start(tools, journey, &[&app.base_url, &app.fake.url]).await;
     let outcome = AssertUnwindSafe(body(&app, &mut browser)).catch_unwind().await;
     browser.quit().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
-}
-
-/// An invite made the way `invite create` makes it (set-up for the journeys that start at the link).
-async fn invite(app: &TestApp, customer: &str, language: &str) -> String {
-    let created = consent_portal::invites::create(
-        &app.db,
-        consent_portal::invites::InviteRequest {
-            customer: &consent_portal::domain::CustomerName::parse(customer).unwrap(),
-            email: None,
-            pinned_tenant: None,
-            pinned_domain: None,
-            language,
-            expires_at: OffsetDateTime::now_utc() + time::Duration::days(14),
-            actor: "cli",
-            send_to: None,
-        },
-    )
-    .await
-    .unwrap();
-    created.url(&app.base_url)
 }
 
 fn account(upn: &str) -> String {
@@ -206,7 +183,7 @@ async fn the_customer_connects_in_italian() {
 #[tokio::test]
 async fn the_customer_connects_with_the_keyboard_alone() {
     run("j2-keyboard", async |app: &TestApp, browser: &mut Browser| {
-        let link = invite(app, "Contoso", "en").await;
+        let (_, link) = create_invite(app, "Contoso").await;
         browser.goto(&link).await;
         browser.find(CONTINUE).await;
         browser.tab_to(CONTINUE).await;
@@ -232,7 +209,7 @@ async fn the_customer_connects_with_the_keyboard_alone() {
 #[tokio::test]
 async fn a_non_admin_is_told_why_and_can_try_again_with_an_admin() {
     run("j3-non-admin", async |app: &TestApp, browser: &mut Browser| {
-        let link = invite(app, "Contoso", "en").await;
+        let (_, link) = create_invite(app, "Contoso").await;
         browser.goto(&link).await;
         browser.page("landing", CONTINUE).await.click().await.unwrap();
         browser.page("pick-account", PICKER).await;
@@ -266,7 +243,7 @@ async fn a_non_admin_is_told_why_and_can_try_again_with_an_admin() {
 #[tokio::test]
 async fn the_admin_cancels_and_sees_the_cancel_page() {
     run("j4-cancel", async |app: &TestApp, browser: &mut Browser| {
-        let link = invite(app, "Contoso", "en").await;
+        let (_, link) = create_invite(app, "Contoso").await;
         browser.goto(&link).await;
         browser.page("landing", CONTINUE).await.click().await.unwrap();
         browser.page("pick-account", PICKER).await;
@@ -288,7 +265,7 @@ async fn the_admin_cancels_and_sees_the_cancel_page() {
 async fn missing_roles_show_on_the_dashboard_and_the_re_consent_link_works() {
     run("j6-missing-roles", async |app: &TestApp, browser: &mut Browser| {
         // Woodgrove's admin consents, but the tenant's policy grants only Incident.Read.All.
-        let link = invite(app, "Woodgrove", "en").await;
+        let (_, link) = create_invite(app, "Woodgrove").await;
         browser.goto(&link).await;
         connect(browser, DIEGO).await;
         let facts = browser.text("dl.facts").await;

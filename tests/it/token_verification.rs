@@ -2,11 +2,10 @@
 //! reason by `EntraClient::verify_access_token` / `verify_id_token`, against the built-in fake's real
 //! JWKS over HTTP; valid tokens pass; a `roles` claim of any shape never crashes the role comparison.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::helpers::*;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use consent_portal::config::Config;
@@ -19,7 +18,7 @@ use fake_entra::server::FakeServer;
 use fake_entra::{FakeEntra, issuer_v1};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
-use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use rsa::signature::{SignatureEncoding, Signer};
 use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
@@ -39,9 +38,9 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
-    let fake = common::spawn_fake("http://127.0.0.1:9").await;
+    let fake = spawn_fake("http://127.0.0.1:9").await;
     let dir = tempfile::tempdir().unwrap();
-    let config = demo_config("127.0.0.1:9".parse().unwrap(), &fake.url, common::database_in(dir.path())).unwrap();
+    let config = demo_config("127.0.0.1:9".parse().unwrap(), &fake.url, database_in(dir.path())).unwrap();
     assert_eq!(config.client_id, DEMO_CLIENT_ID);
     assert_eq!(config.resource, RESOURCE);
     let entra = EntraClient::new(&config).unwrap();
@@ -164,7 +163,7 @@ fn rs256_by_hand(header: &Value, claims: &Value, key: &RsaPrivateKey) -> String 
 
 /// The attacker's own RSA key.
 fn attacker_key() -> RsaPrivateKey {
-    RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap()
+    rsa_key()
 }
 
 /// The attacker's key as a JWK, with the `kid` they chose.
@@ -181,11 +180,7 @@ fn attacker_jwk(key: &RsaPrivateKey, kid: &str) -> Value {
 
 /// A self-signed certificate of the attacker's key (for an `x5c` header), base64 DER.
 fn attacker_certificate(key: &RsaPrivateKey) -> String {
-    let pkcs8 = key.to_pkcs8_der().unwrap();
-    let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8.as_bytes().into(), &rcgen::PKCS_RSA_SHA256).unwrap();
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(rcgen::DnType::CommonName, "accounts.accesscontrol.windows.net");
-    STANDARD.encode(params.self_signed(&key_pair).unwrap().der())
+    STANDARD.encode(self_signed(key, Some("accounts.accesscontrol.windows.net")).der())
 }
 
 /// An attacker's web server that serves `jwks` on every path and counts the requests it gets.

@@ -3,14 +3,12 @@
 //! documents for these endpoints, admin consent (v2) and the v1 seed link, the Defender API, injected
 //! faults, the control API and the page at `/`. (The portal's tests cover its `fake-entra` subcommand.)
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::helpers::*;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::*;
 use fake_entra::demo::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_PARTNER_TENANT_ID, DEMO_TAILSPIN, DEMO_WOODGROVE,
 };
@@ -322,11 +320,7 @@ struct TestCertificate {
 impl TestCertificate {
     fn generate() -> Self {
         use rsa::pkcs1::EncodeRsaPrivateKey;
-        use rsa::pkcs8::EncodePrivateKey;
-        let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-        let pkcs8 = private.to_pkcs8_der().unwrap();
-        let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8.as_bytes().into(), &rcgen::PKCS_RSA_SHA256).unwrap();
-        let certificate = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().self_signed(&key_pair).unwrap();
+        let (private, certificate) = certificate(None);
         let key = EncodingKey::from_rsa_der(private.to_pkcs1_der().unwrap().as_bytes());
         Self { pem: certificate.pem(), der: certificate.der().to_vec(), key }
     }
@@ -1987,7 +1981,7 @@ async fn the_partner_tenant_has_the_app_without_defender_roles() {
 
 #[tokio::test]
 async fn control_api_refuses_arrays_and_statuses_that_are_not_errors() {
-    let fake = common::spawn_fake("http://127.0.0.1:8080").await;
+    let fake = crate::helpers::spawn_fake("http://127.0.0.1:8080").await;
     let client = reqwest::Client::new();
     let tenant = fake_entra::demo::DEMO_CONTOSO;
     for body in [serde_json::json!([1, 2]), serde_json::json!({"token_status": 2}), serde_json::json!({"api_status": 200})] {

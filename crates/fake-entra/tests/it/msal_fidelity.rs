@@ -1,9 +1,11 @@
 //! Fidelity bar for the built-in fake: an independent client, not our own. Microsoft's MSAL for Python
 //! acquires client-credentials tokens from the fake over TLS (with a secret and with a certificate), and
-//! PyJWT's PyJWKClient verifies them against the fake's JWKS. `.ci/run` installs the Python packages.
+//! PyJWT's PyJWKClient verifies them against the fake's JWKS. `.ci/run` installs the Python packages;
+//! without them the test is skipped, saying so (in CI it fails).
 
 use std::process::Command;
 
+use crate::helpers::{certificate, python_with, require};
 use fake_entra::FakeEntra;
 use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_CONTOSO};
 use fake_entra::server;
@@ -12,20 +14,14 @@ use tokio::net::TcpListener;
 
 /// A certificate and its RSA key, as PEM: what a partner registers on the app and keeps.
 fn certificate_and_key() -> (String, String) {
-    let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-    let der = private.to_pkcs8_der().unwrap();
-    let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der.as_bytes().into(), &rcgen::PKCS_RSA_SHA256).unwrap();
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(rcgen::DnType::CommonName, "partner app certificate");
-    let certificate = params.self_signed(&key_pair).unwrap();
+    let (private, certificate) = certificate(Some("partner app certificate"));
     (certificate.pem(), private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string())
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn msal_python_gets_tokens_that_pyjwt_verifies_against_the_jwks() {
-    let python_ready =
-        Command::new("python3").args(["-c", "import msal, jwt, cryptography"]).status().map(|s| s.success()).unwrap_or(false);
-    assert!(python_ready, "python3 with msal, PyJWT and cryptography is needed: pip install msal pyjwt cryptography (.ci/run does)");
+    let python = python_with(&["msal", "jwt", "cryptography"], "pip install msal pyjwt cryptography, as .ci/run does");
+    let Some(python) = require(python) else { return };
 
     let dir = tempfile::tempdir().unwrap();
     let tls_dir = dir.path().join("tls");
@@ -75,7 +71,7 @@ async fn msal_python_gets_tokens_that_pyjwt_verifies_against_the_jwks() {
     let output = tokio::task::spawn_blocking({
         let (url, ca, client_id) = (url.clone(), ca.clone(), client_id.clone());
         move || {
-            Command::new("python3")
+            Command::new(&python)
                 .arg(script)
                 .args(["--authority", &url, "--tenant", DEMO_CONTOSO, "--client-id", &client_id, "--secret", secret])
                 .arg("--cert")

@@ -1,14 +1,12 @@
 //! The foundation: health, errors, limits, storage, configuration, the command line and shutdown —
 //! through the real router on 127.0.0.1 and the real binary.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::helpers::*;
 use axum::response::IntoResponse;
-use common::*;
 use consent_portal::config::DatabaseLocation;
 use consent_portal::db;
 use consent_portal::error::AppError;
@@ -299,17 +297,7 @@ async fn writes_on_a_read_only_database_answer_503_and_reads_keep_working() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
     let writable = db::open(&location).await.unwrap();
-    let request = consent_portal::invites::InviteRequest {
-        customer: &consent_portal::domain::CustomerName::parse("Contoso").unwrap(),
-        email: None,
-        pinned_tenant: None,
-        pinned_domain: None,
-        language: "en",
-        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
-        actor: "test",
-        send_to: None,
-    };
-    let invite = consent_portal::invites::create(&writable, request).await.unwrap();
+    let invite = Invite::new("Contoso").expires_in(time::Duration::days(1)).create(&writable).await;
     writable.close().await;
     let read_only = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(&location.path).read_only(true)).await.unwrap();
 
@@ -501,10 +489,12 @@ fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
         body.len()
     )
     .unwrap();
+    // Nothing outside the portal shows that it has read the headers and is waiting for the body: a
+    // moment for it to get there.
     std::thread::sleep(Duration::from_millis(300));
 
-    let status = std::process::Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
-    assert!(status.success());
+    terminate(&child.0);
+    // The pause is the test: a portal that did not wait for the request would be gone by now.
     std::thread::sleep(Duration::from_millis(500));
     assert!(child.0.try_wait().unwrap().is_none(), "the portal waits for the request in flight");
 
@@ -531,7 +521,7 @@ fn json_logs_never_carry_paths_or_query_strings() {
     let _ = stream.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 404"));
 
-    std::process::Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    terminate(&child.0);
     wait_with_limit(&mut child.0, Duration::from_secs(10)).unwrap();
     let mut logs = String::new();
     child.0.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
@@ -561,7 +551,7 @@ fn json_logs_name_the_client_a_trusted_proxy_reported_and_its_request_id() {
     let _ = stream.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
 
-    std::process::Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    terminate(&child.0);
     wait_with_limit(&mut child.0, Duration::from_secs(10)).unwrap();
     let mut logs = String::new();
     child.0.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
@@ -792,12 +782,10 @@ async fn expired_sessions_are_deleted_by_a_running_portal() {
     .await
     .unwrap();
     let mut left = Vec::new();
-    for _ in 0..50 {
+    within(Duration::from_secs(20), async || {
         left = sqlx::query_scalar::<_, String>("SELECT id FROM tower_sessions ORDER BY id").fetch_all(&pool).await.unwrap();
-        if left == ["current"] {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (left == ["current"]).then_some(())
+    })
+    .await;
     assert_eq!(left, ["current"]);
 }

@@ -2,13 +2,11 @@
 //! honour Retry-After and back off, a hanging tenant that does not hold up the sweep, degradation
 //! events, the `validate` command and the benchmark.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::helpers::*;
 use consent_portal::config::{ClientCredential, Config};
 use consent_portal::db;
 use consent_portal::domain::{Secret, TenantId};
@@ -36,6 +34,26 @@ impl Rig {
         configure(&mut config);
         let pool = db::open(&config.database).await.unwrap();
         Rig { fake, pool, config, client: reqwest::Client::new(), _dir: dir }
+    }
+
+    /// Runs the real binary's command line (such as `validate`) on this rig's database and fake, in a
+    /// folder of its own; the runner can move to a blocking thread.
+    fn command_line(&self) -> impl Fn(&[&str]) -> std::process::Output + Send + 'static {
+        let dir = tempfile::tempdir().unwrap();
+        let env = [
+            ("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080".to_owned()),
+            ("PORTAL_DATABASE_URL", format!("sqlite://{}", self.config.database.path.display())),
+            ("PORTAL_CLIENT_ID", DEMO_CLIENT_ID.to_owned()),
+            ("PORTAL_CLIENT_SECRET", fake_entra::demo::DEMO_CLIENT_SECRET.to_owned()),
+            ("PORTAL_PARTNER_TENANT_ID", fake_entra::demo::DEMO_PARTNER_TENANT_ID.to_owned()),
+            ("PORTAL_AUTHORITY_HOST", self.fake.url.clone()),
+            ("PORTAL_API_BASE", self.fake.url.clone()),
+        ];
+        move |args: &[&str]| {
+            let mut command = command_in(dir.path());
+            command.args(args).envs(env.iter().map(|(k, v)| (*k, v.clone())));
+            command.output().unwrap()
+        }
     }
 
     fn sweeper(&self) -> Arc<Sweeper> {
@@ -77,13 +95,7 @@ impl Rig {
     }
 
     async fn token_requests(&self, tenant: &str) -> Vec<time::OffsetDateTime> {
-        let log: Value = self.client.get(format!("{}/_fake/log", self.fake.url)).send().await.unwrap().json().await.unwrap();
-        log.as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["tenant"] == tenant && e["grant_type"] == "client_credentials")
-            .map(|e| time::OffsetDateTime::parse(e["at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap())
-            .collect()
+        token_requests(&self.fake.url, tenant).await
     }
 }
 
@@ -309,21 +321,7 @@ async fn the_validate_command_checks_and_reports() {
     rig.grant(DEMO_CONTOSO, &BOTH, true).await;
     rig.grant(DEMO_WOODGROVE, &["Incident.Read.All"], true).await;
     rig.seed(&[DEMO_CONTOSO, DEMO_WOODGROVE], DAY).await;
-    let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080".to_owned()),
-        ("PORTAL_DATABASE_URL", format!("sqlite://{}", rig.config.database.path.display())),
-        ("PORTAL_CLIENT_ID", DEMO_CLIENT_ID.to_owned()),
-        ("PORTAL_CLIENT_SECRET", fake_entra::demo::DEMO_CLIENT_SECRET.to_owned()),
-        ("PORTAL_PARTNER_TENANT_ID", fake_entra::demo::DEMO_PARTNER_TENANT_ID.to_owned()),
-        ("PORTAL_AUTHORITY_HOST", rig.fake.url.clone()),
-        ("PORTAL_API_BASE", rig.fake.url.clone()),
-    ];
-    let run = move |args: &[&str]| {
-        let mut command = command_in(dir.path());
-        command.args(args).envs(env.iter().map(|(k, v)| (*k, v.clone())));
-        command.output().unwrap()
-    };
+    let run = rig.command_line();
     let output = tokio::task::spawn_blocking(move || {
         (run(&["validate", "--all", "--concurrency", "4"]), run(&["validate", "--tenant", DEMO_CONTOSO]))
     })
@@ -361,21 +359,7 @@ async fn validate_and_the_schedule_ask_no_token_before_a_stored_retry_after() {
     assert_eq!(cleared.status(), 204);
 
     // Another process: `validate`, for the tenant and for all.
-    let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080".to_owned()),
-        ("PORTAL_DATABASE_URL", format!("sqlite://{}", rig.config.database.path.display())),
-        ("PORTAL_CLIENT_ID", DEMO_CLIENT_ID.to_owned()),
-        ("PORTAL_CLIENT_SECRET", fake_entra::demo::DEMO_CLIENT_SECRET.to_owned()),
-        ("PORTAL_PARTNER_TENANT_ID", fake_entra::demo::DEMO_PARTNER_TENANT_ID.to_owned()),
-        ("PORTAL_AUTHORITY_HOST", rig.fake.url.clone()),
-        ("PORTAL_API_BASE", rig.fake.url.clone()),
-    ];
-    let run = move |args: &[&str]| {
-        let mut command = command_in(dir.path());
-        command.args(args).envs(env.iter().map(|(k, v)| (*k, v.clone())));
-        command.output().unwrap()
-    };
+    let run = rig.command_line();
     let (one, all) =
         tokio::task::spawn_blocking(move || (run(&["validate", "--tenant", DEMO_CONTOSO]), run(&["validate", "--all"]))).await.unwrap();
     for output in [one, all] {
@@ -408,16 +392,15 @@ async fn once_a_short_retry_after_has_passed_a_check_goes_through() {
 
     let sweeper = rig.sweeper();
     let tenant = TenantId::parse(DEMO_CONTOSO).unwrap();
-    let mut outcome = None;
-    for _ in 0..100 {
+    let outcome = within(Duration::from_secs(20), async || {
         let checked = sweeper.check_now(Target::new(tenant, None)).await.unwrap();
         if checked.status != consent_portal::domain::TenantStatus::Throttled {
-            outcome = Some(checked);
-            break;
+            return Some(checked);
         }
         assert!(checked.reason.starts_with("Throttled until"), "{}", checked.reason);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        None
+    })
+    .await;
     assert_eq!(outcome.map(|o| o.status), Some(consent_portal::domain::TenantStatus::Verified), "a check went through");
     let requests = rig.token_requests(DEMO_CONTOSO).await;
     assert_eq!(requests.len(), 2, "the 429, then the one after the wait: {requests:?}");
@@ -475,16 +458,6 @@ fn the_tenants_page_benchmark_runs_and_prints_its_figures() {
     for figure in ["tenants=120", "requests=10", "median_ms=", "p95_ms=", "peak_rss_mb="] {
         assert!(stdout.contains(figure), "{figure} in {stdout}");
     }
-}
-
-/// A certificate and its RSA key, as PEM (PKCS#8).
-fn certificate_and_key() -> (String, String) {
-    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-    let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-    let der = private.to_pkcs8_der().unwrap();
-    let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der.as_bytes().into(), &rcgen::PKCS_RSA_SHA256).unwrap();
-    let certificate = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().self_signed(&key_pair).unwrap();
-    (certificate.pem(), private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string())
 }
 
 #[tokio::test(flavor = "multi_thread")]

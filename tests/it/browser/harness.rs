@@ -13,21 +13,16 @@ use serde_json::{Value, json};
 use thirtyfour::prelude::*;
 use thirtyfour::{ChromiumLikeCapabilities, LoggingPrefsLogLevel};
 
-use crate::common::ChildGuard;
-
-/// Set to `1` to skip the browser tests on a machine without Chromium, chromedriver or axe-core. CI
-/// never sets it (`.ci/run` unsets it).
-pub const SKIP_VARIABLE: &str = "SKIP_BROWSER_TESTS";
+use crate::helpers::{ChildGuard, Missing, eventually, within};
 
 /// How long a page may take to appear.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
-const POLL: Duration = Duration::from_millis(50);
 
 pub const DESKTOP: (u32, u32) = (1280, 900);
 pub const PHONE: (u32, u32) = (390, 844);
 
 /// What the browser tests need on the machine.
-struct Tools {
+pub struct Tools {
     chromium: PathBuf,
     chromedriver: PathBuf,
     axe: PathBuf,
@@ -38,30 +33,48 @@ fn find_in_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file())
 }
 
-fn tools() -> Result<Tools, String> {
-    let mut problems = Vec::new();
-    let chromium = match std::env::var_os("CHROMIUM") {
+/// `name`, from the variable `variable` when it is set (the binary it names must exist), else on PATH.
+fn program(variable: &str, name: &str) -> Option<PathBuf> {
+    match std::env::var_os(variable) {
         Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
-        None => find_in_path("chromium"),
-    };
-    if chromium.is_none() {
-        problems.push("Chromium is not installed (apt-get install chromium; or set CHROMIUM to its binary)");
+        None => find_in_path(name),
     }
-    let chromedriver = match std::env::var_os("CHROMEDRIVER") {
-        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
-        None => find_in_path("chromedriver"),
-    };
-    if chromedriver.is_none() {
-        problems.push("chromedriver is not installed (apt-get install chromium-driver; or set CHROMEDRIVER to its binary)");
-    }
+}
+
+/// Chromium, chromedriver and axe-core, or what is missing of them and how to install it.
+pub fn tools() -> Result<Tools, Missing> {
+    let chromium = program("CHROMIUM", "chromium");
+    let chromedriver = program("CHROMEDRIVER", "chromedriver");
     let axe = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/axe-core/axe.min.js");
-    if !axe.is_file() {
-        problems.push("axe-core is not installed (npm ci --prefix tests/browser)");
-    }
-    if problems.is_empty() {
-        Ok(Tools { chromium: chromium.unwrap_or_default(), chromedriver: chromedriver.unwrap_or_default(), axe })
-    } else {
-        Err(problems.join("; "))
+    match (chromium, chromedriver, axe.is_file()) {
+        (Some(chromium), Some(chromedriver), true) => Ok(Tools { chromium, chromedriver, axe }),
+        (chromium, chromedriver, has_axe) => {
+            let (mut needs, mut packages, mut variables) = (Vec::new(), Vec::new(), Vec::new());
+            if chromium.is_none() {
+                needs.push("chromium");
+                packages.push("chromium");
+                variables.push("CHROMIUM");
+            }
+            if chromedriver.is_none() {
+                needs.push("chromedriver");
+                packages.push("chromium-driver");
+                variables.push("CHROMEDRIVER");
+            }
+            let mut install = Vec::new();
+            if !packages.is_empty() {
+                install.push(format!("apt-get install {}, or {} naming another binary", packages.join(" "), variables.join(" and ")));
+            }
+            if !has_axe {
+                needs.push("axe-core");
+                install.push("npm ci --prefix tests/browser".to_owned());
+            }
+            let needs = match needs.split_last() {
+                Some((last, [])) => last.to_string(),
+                Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+                None => unreachable!("something is missing"),
+            };
+            Err(Missing { needs, install: install.join("; ") })
+        }
     }
 }
 
@@ -84,20 +97,9 @@ pub struct Browser {
     _chromedriver: ChildGuard,
 }
 
-/// Starts Chromium for `journey`, or `None` when the browser tests are skipped on purpose. Fails with
-/// how to install what is missing otherwise.
-pub async fn start(journey: &str, allowed_origins: &[&str]) -> Option<Browser> {
-    let tools = match tools() {
-        Ok(tools) => tools,
-        Err(missing) if std::env::var(SKIP_VARIABLE).is_ok_and(|v| v == "1") => {
-            eprintln!("browser test {journey} skipped ({SKIP_VARIABLE}=1): {missing}");
-            return None;
-        }
-        Err(missing) => panic!(
-            "the browser tests cannot run: {missing}. Install them (see README, \"Browser tests\"), or set {SKIP_VARIABLE}=1 to skip them on this machine."
-        ),
-    };
-    let port = crate::common::free_port();
+/// Starts Chromium for `journey`, allowed to load from `allowed_origins`.
+pub async fn start(tools: Tools, journey: &str, allowed_origins: &[&str]) -> Browser {
+    let port = crate::helpers::free_port();
     let chromedriver = Command::new(&tools.chromedriver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -159,22 +161,16 @@ pub async fn start(journey: &str, allowed_origins: &[&str]) -> Option<Browser> {
             let _ = std::fs::remove_file(entry.path());
         }
     }
-    Some(browser)
+    browser
 }
 
 async fn wait_for_chromedriver(server: &str) {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(response) = client.get(format!("{server}/status")).send().await
-            && let Ok(status) = response.json::<Value>().await
-            && status["value"]["ready"] == true
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "chromedriver did not get ready at {server}");
-        tokio::time::sleep(POLL).await;
-    }
+    eventually(&format!("chromedriver to get ready at {server}"), async || {
+        let status: Value = client.get(format!("{server}/status")).send().await.ok()?.json().await.ok()?;
+        (status["value"]["ready"] == true).then_some(())
+    })
+    .await;
 }
 
 impl Browser {
@@ -205,19 +201,15 @@ impl Browser {
 
     /// Waits until `script` returns true.
     pub async fn wait_until(&self, what: &str, script: &str, args: Vec<Value>) {
-        let deadline = Instant::now() + PAGE_TIMEOUT;
-        loop {
-            if let Ok(value) = self.driver.execute(script, args.clone()).await
-                && value.json() == &Value::Bool(true)
-            {
-                return;
-            }
-            if Instant::now() > deadline {
-                let url = self.driver.current_url().await.map(|u| u.to_string()).unwrap_or_default();
-                let text = self.js("return document.body ? document.body.innerText : ''", vec![]).await;
-                panic!("[{}] timed out waiting for {what} on {url}; the page says:\n{}", self.journey, text.as_str().unwrap_or(""));
-            }
-            tokio::time::sleep(POLL).await;
+        let done = within(PAGE_TIMEOUT, async || {
+            let value = self.driver.execute(script, args.clone()).await.ok()?;
+            (value.json() == &Value::Bool(true)).then_some(())
+        })
+        .await;
+        if done.is_none() {
+            let url = self.driver.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            let text = self.js("return document.body ? document.body.innerText : ''", vec![]).await;
+            panic!("[{}] timed out waiting for {what} on {url}; the page says:\n{}", self.journey, text.as_str().unwrap_or(""));
         }
     }
 

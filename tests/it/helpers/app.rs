@@ -1,0 +1,125 @@
+//! The portal's real router on 127.0.0.1:0 with a fresh database, pointed at a fake of its own.
+
+use std::path::Path;
+
+use consent_portal::app::{AppState, router};
+use consent_portal::config::DatabaseLocation;
+use fake_entra::server::FakeServer;
+use sqlx::SqlitePool;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+
+use super::{http_client, spawn_fake};
+
+/// A running portal and the fake it signs in at: the router in this process (`TestApp`) or the real
+/// binary's `serve` (`PortalAt`).
+pub trait Portal {
+    fn url(&self, path: &str) -> String;
+    fn fake_url(&self, path: &str) -> String;
+}
+
+/// A portal served by the real binary at `base_url`, pointed at the fake at `fake_url`.
+pub struct PortalAt {
+    pub base_url: String,
+    pub fake_url: String,
+}
+
+impl Portal for PortalAt {
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    fn fake_url(&self, path: &str) -> String {
+        format!("{}{}", self.fake_url, path)
+    }
+}
+
+/// The portal running in this test process.
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub db: SqlitePool,
+    pub dir: TempDir,
+    /// The built-in fake identity platform the portal is pointed at.
+    pub fake: FakeServer,
+    /// The application's state (its configuration, mailer...), for tests that drive its workers.
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn fake_url(&self, path: &str) -> String {
+        format!("{}{}", self.fake.url, path)
+    }
+}
+
+impl Portal for TestApp {
+    fn url(&self, path: &str) -> String {
+        TestApp::url(self, path)
+    }
+
+    fn fake_url(&self, path: &str) -> String {
+        TestApp::fake_url(self, path)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+pub fn database_in(dir: &Path) -> DatabaseLocation {
+    let path = dir.join("portal.db");
+    DatabaseLocation { url: format!("sqlite://{}", path.display()), path }
+}
+
+/// Starts the real router on 127.0.0.1:0 with a fresh database in a temporary folder.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_configured(|_| {}).await
+}
+
+/// Starts the real router with the given database pool (which may be read-only).
+pub async fn spawn_app_with(dir: TempDir, database: DatabaseLocation, db: SqlitePool) -> TestApp {
+    spawn_app_full(dir, database, db, |_| {}).await
+}
+
+/// Starts the real router with a fresh database and the demo configuration changed by `configure`.
+pub async fn spawn_app_configured(configure: impl FnOnce(&mut consent_portal::config::Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database = database_in(dir.path());
+    let db = consent_portal::db::open(&database).await.unwrap();
+    spawn_app_full(dir, database, db, configure).await
+}
+
+/// Starts the real router believing the forwarding headers and request ids of `trusted` (what
+/// `PORTAL_TRUSTED_PROXIES` holds). The tests' peer is 127.0.0.1: `127.0.0.1/32` makes it a proxy.
+pub async fn spawn_app_trusting(trusted: &str) -> TestApp {
+    let trusted = consent_portal::web::client_address::TrustedProxies::parse(trusted).unwrap();
+    spawn_app_configured(move |config| config.trusted_proxies = trusted).await
+}
+
+pub async fn spawn_app_full(
+    dir: TempDir,
+    database: DatabaseLocation,
+    db: SqlitePool,
+    configure: impl FnOnce(&mut consent_portal::config::Config),
+) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let fake = spawn_fake(&format!("http://{address}")).await;
+    let mut config = consent_portal::config::demo_config(address, &fake.url, database).unwrap();
+    configure(&mut config);
+    let state = AppState::new(config, db.clone()).unwrap();
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(consent_portal::server::serve(listener, router(state.clone()), async move {
+        let _ = stopped.await;
+    }));
+    TestApp { base_url: format!("http://{address}"), client: http_client(), db, dir, fake, state, shutdown: Some(shutdown) }
+}

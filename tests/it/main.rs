@@ -1,0 +1,16 @@
+//! The portal's integration tests, in one test binary: each file of `tests/` would be a binary of its
+//! own, linking the whole crate again. One module per capability; `helpers` holds what they share.
+//!
+//! `cargo test --test it onboarding::` runs one module, `cargo test --test it the_whole_journey` one test.
+
+mod helpers;
+
+mod browser;
+mod dashboard;
+mod email;
+mod fake_entra_cli;
+mod faults;
+mod foundation;
+mod monitor;
+mod onboarding;
+mod token_verification;
