@@ -6,10 +6,7 @@
 //! Microsoft is the `fake-entra` crate of this workspace, behind the default-on cargo feature `demo`.
 
 pub mod app;
-#[cfg(feature = "demo")]
-pub mod bench;
 pub mod cli;
-pub mod commands;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -1,36 +1,20 @@
-//! Command-line administration: `invite create`, `invite revoke`, `tenants list`. They work on the
+//! `consent-portal invite create` and `invite revoke`: onboarding links from the command line, on the
 //! database directly, so an operator can onboard customers before (or without) the staff pages.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::config::{self, DEFAULT_AUTHORITY_HOST, DEFAULT_DATABASE_URL};
+use super::{AdminArgs, failure, open_database};
+use crate::config;
 use crate::db;
 use crate::domain::TenantId;
 use crate::domain::free_text::refuse_hidden;
 use crate::startup::refuse_to_start;
 use crate::{entra, invites};
-
-/// What these commands need of the configuration.
-#[derive(Debug, Clone, Args)]
-pub struct AdminArgs {
-    /// The portal's public base URL (onboarding links are built from it).
-    #[arg(long, env = "PORTAL_PUBLIC_URL", value_name = "URL")]
-    pub public_url: Option<String>,
-
-    /// SQLite database, created when missing (with its folder).
-    #[arg(long, env = "PORTAL_DATABASE_URL", value_name = "URL", default_value = DEFAULT_DATABASE_URL)]
-    pub database_url: String,
-
-    /// Microsoft identity platform sign-in host (resolves --domain).
-    #[arg(long, env = "PORTAL_AUTHORITY_HOST", value_name = "URL", default_value = DEFAULT_AUTHORITY_HOST)]
-    pub authority_host: String,
-}
 
 #[derive(Debug, Subcommand)]
 pub enum InviteCommand {
@@ -78,29 +62,7 @@ pub struct CreateInviteArgs {
     pub admin: AdminArgs,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum TenantsCommand {
-    /// List the recorded tenants.
-    List {
-        /// Print a JSON array.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
-}
-
-async fn open_database(admin: &AdminArgs) -> Result<sqlx::SqlitePool, ExitCode> {
-    let location = config::parse_database_url(&admin.database_url).map_err(refuse_to_start)?;
-    db::open(&location).await.map_err(|error| refuse_to_start(format_args!("PORTAL_DATABASE_URL: {error}")))
-}
-
-fn failure(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::FAILURE
-}
-
-pub async fn invite(command: InviteCommand) -> ExitCode {
+pub async fn run(command: InviteCommand) -> ExitCode {
     match command {
         InviteCommand::Create(args) => create_invite(args).await,
         InviteCommand::Revoke { id, admin } => {
@@ -242,152 +204,4 @@ async fn create_invite(args: CreateInviteArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
-}
-
-#[derive(Serialize)]
-struct TenantListing {
-    tenant_id: String,
-    customer: String,
-    status: String,
-    status_reason: Option<String>,
-    consented_at: String,
-    consented_by: Option<String>,
-    roles_present: Vec<String>,
-    roles_missing: Vec<String>,
-    last_checked_at: Option<String>,
-}
-
-pub async fn tenants(command: TenantsCommand) -> ExitCode {
-    let TenantsCommand::List { json, admin } = command;
-    let pool = match open_database(&admin).await {
-        Ok(pool) => pool,
-        Err(code) => return code,
-    };
-    let rows = db::tenants::list(&pool).await;
-    let roles = db::monitoring::latest_roles(&pool).await;
-    pool.close().await;
-    let (rows, roles) = match (rows, roles) {
-        (Ok(rows), Ok(roles)) => (rows, roles),
-        (Err(error), _) | (_, Err(error)) => return failure(error),
-    };
-    let roles: std::collections::HashMap<String, (Vec<String>, Vec<String>)> = roles
-        .into_iter()
-        .map(|(tenant, present, missing)| {
-            let parse = |text: &str| serde_json::from_str::<Vec<String>>(text).unwrap_or_default();
-            (tenant, (parse(&present), parse(&missing)))
-        })
-        .collect();
-    let listing: Vec<TenantListing> = rows
-        .into_iter()
-        .map(|row| TenantListing {
-            roles_present: roles.get(&row.tenant_id).map(|r| r.0.clone()).unwrap_or_default(),
-            roles_missing: roles.get(&row.tenant_id).map(|r| r.1.clone()).unwrap_or_default(),
-            tenant_id: row.tenant_id,
-            customer: row.customer,
-            status: row.status,
-            status_reason: row.status_reason,
-            consented_at: row.consented_at,
-            consented_by: row.consented_by_upn.or(row.consented_by_oid),
-            last_checked_at: row.last_checked_at,
-        })
-        .collect();
-    if json {
-        match serde_json::to_string_pretty(&listing) {
-            Ok(text) => println!("{text}"),
-            Err(error) => return failure(error),
-        }
-    } else if listing.is_empty() {
-        println!("no tenants yet");
-    } else {
-        println!("{:<38}  {:<16}  {:<24}  customer", "tenant", "status", "consented by");
-        for t in &listing {
-            println!("{:<38}  {:<16}  {:<24}  {}", t.tenant_id, t.status, t.consented_by.as_deref().unwrap_or("-"), t.customer);
-        }
-    }
-    ExitCode::SUCCESS
-}
-
-/// `validate [--all | --tenant T] [--concurrency N]`.
-#[derive(Debug, Args)]
-pub struct ValidateArgs {
-    /// Check every tenant.
-    #[arg(long, conflicts_with = "tenant", required_unless_present = "tenant")]
-    pub all: bool,
-    /// Check this tenant only.
-    #[arg(long, value_name = "TENANT_ID")]
-    pub tenant: Option<String>,
-    /// Tenants checked at once [default: PORTAL_CHECK_CONCURRENCY].
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
-    #[command(flatten)]
-    pub config: crate::config::ConfigArgs,
-}
-
-/// Checks tenants now, with a progress bar on standard error; prints one line per tenant that is not
-/// verified. Exit status 0 when every tenant checked is verified, 1 otherwise.
-pub async fn validate(args: ValidateArgs) -> ExitCode {
-    let mut config_args = args.config.clone();
-    if let Some(concurrency) = args.concurrency {
-        config_args.check_concurrency = concurrency;
-    }
-    let config = match crate::config::Config::from_args(&config_args) {
-        Ok(config) => config,
-        Err(error) => return refuse_to_start(error),
-    };
-    let pool = match db::open(&config.database).await {
-        Ok(pool) => pool,
-        Err(error) => return refuse_to_start(format_args!("PORTAL_DATABASE_URL: {error}")),
-    };
-    let entra = match entra::EntraClient::new(&config) {
-        Ok(entra) => entra,
-        Err(error) => return failure(error),
-    };
-    let rows = match &args.tenant {
-        Some(tenant) => match TenantId::parse(tenant.trim()) {
-            Ok(tenant) => match db::monitoring::one(&pool, &tenant.to_string()).await {
-                Ok(Some(row)) => vec![row],
-                Ok(None) => return failure(format_args!("no tenant {tenant} is recorded")),
-                Err(error) => return failure(error),
-            },
-            Err(error) => return refuse_to_start(format_args!("--tenant: {error}")),
-        },
-        None => match db::monitoring::all(&pool).await {
-            Ok(rows) => rows,
-            Err(error) => return failure(error),
-        },
-    };
-    let targets: Vec<crate::monitor::sweep::Target> = rows.iter().filter_map(crate::monitor::sweep::Target::from_row).collect();
-    let sweeper = crate::monitor::sweeper(&config, &entra, pool.clone());
-    let bar = indicatif::ProgressBar::new(targets.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} checking tenants [{bar:30}] {pos}/{len} {msg} ({elapsed})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    let sweep = {
-        let sweeper = sweeper.clone();
-        tokio::spawn(async move { sweeper.sweep(targets).await })
-    };
-    while !sweep.is_finished() {
-        let progress = sweeper.progress();
-        bar.set_position(progress.done as u64);
-        bar.set_message(format!("{} verified, {} with problems", progress.verified, progress.problems));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let result = sweep.await;
-    bar.finish_and_clear();
-    let progress = match result {
-        Ok(Ok(progress)) => progress,
-        Ok(Err(error)) => return failure(error),
-        Err(error) => return failure(error),
-    };
-    let rows = db::tenants::list(&pool).await.unwrap_or_default();
-    pool.close().await;
-    for row in rows.iter().filter(|r| r.status != "verified") {
-        if args.tenant.as_deref().is_none_or(|t| t.trim().eq_ignore_ascii_case(&row.tenant_id)) {
-            println!("{}  {:<16}  {}  {}", row.tenant_id, row.status, row.customer, row.status_reason.as_deref().unwrap_or(""));
-        }
-    }
-    println!("{} checked: {} verified, {} with problems", progress.done, progress.verified, progress.problems);
-    if progress.problems == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
