@@ -185,7 +185,7 @@ async fn tenants_page(args: PageBenchArgs) -> anyhow::Result<()> {
     seed_checked_tenants(&pool, args.tenants).await?;
     let state = crate::app::AppState::new(config, pool.clone())?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(crate::server::serve(portal_listener, crate::app::router(state), async move {
+    tokio::spawn(crate::server::serve(portal_listener, crate::web::router(state), async move {
         let _ = stopped.await;
     }));
 

@@ -3,6 +3,7 @@
 
 pub mod aadsts;
 mod customer_name;
+pub mod email_address;
 pub mod free_text;
 mod invite_token;
 mod role;

@@ -13,10 +13,14 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use std::sync::Arc;
+
+use sqlx::SqlitePool;
+
 use super::compose::{self, ComposeError, Composed, InviteFacts, StaffEvent, StaffFacts};
 use super::transport::Outcome;
-use super::{EmailSettings, Kind};
-use crate::app::AppState;
+use super::{EmailSettings, Kind, Mailer};
+use crate::config::Config;
 use crate::db;
 use crate::db::outbox::{NewMessage, OutboxRow};
 use crate::domain::InviteToken;
@@ -50,21 +54,31 @@ impl Drop for Worker {
     }
 }
 
+/// What the worker works with: the database, the configuration (e-mail settings, and what e-mails say
+/// of the partner and the portal) and the mailer (its transport, and the bell that wakes the worker).
+#[derive(Clone)]
+pub struct Context {
+    pub db: SqlitePool,
+    pub config: Arc<Config>,
+    pub mailer: Arc<Mailer>,
+}
+
 /// Starts the worker. Rows a previous process left `sending` become `interrupted` first.
-pub fn spawn(state: AppState) -> Worker {
+pub fn spawn(context: impl Into<Context>) -> Worker {
+    let context: Context = context.into();
     let (stop, mut stopping) = watch::channel(false);
     let task = tokio::spawn(async move {
-        match db::outbox::mark_interrupted(&state.db).await {
+        match db::outbox::mark_interrupted(&context.db).await {
             Ok(0) => {}
             Ok(count) => tracing::warn!(count, "e-mails were interrupted while sending; staff can resend them from /outbox"),
             Err(error) => tracing::error!(%error, "cannot check the outbox for interrupted e-mails"),
         }
         while !*stopping.borrow() {
-            if let Err(error) = run_pass(&state, OffsetDateTime::now_utc(), Some(&stopping)).await {
+            if let Err(error) = run_pass(&context, OffsetDateTime::now_utc(), Some(&stopping)).await {
                 tracing::error!(%error, "the e-mail worker failed; it tries again");
             }
             tokio::select! {
-                () = state.mailer.woken() => {}
+                () = context.mailer.woken() => {}
                 () = tokio::time::sleep(super::POLL_INTERVAL) => {}
                 _ = stopping.changed() => {}
             }
@@ -84,18 +98,18 @@ pub struct Pass {
 }
 
 /// One pass at `now`: queue the reminders that are due, then send every message due.
-pub async fn run_once(state: &AppState, now: OffsetDateTime) -> Result<Pass, sqlx::Error> {
-    run_pass(state, now, None).await
+pub async fn run_once(context: impl Into<Context>, now: OffsetDateTime) -> Result<Pass, sqlx::Error> {
+    run_pass(&context.into(), now, None).await
 }
 
 /// A pass that ends early, between two messages, once `stopping` says so.
-async fn run_pass(state: &AppState, now: OffsetDateTime, stopping: Option<&watch::Receiver<bool>>) -> Result<Pass, sqlx::Error> {
-    let mut pass = Pass { reminders_queued: queue_reminders(&state.db, &state.config.email, now).await?, ..Pass::default() };
-    if !state.config.email.enabled() {
+async fn run_pass(context: &Context, now: OffsetDateTime, stopping: Option<&watch::Receiver<bool>>) -> Result<Pass, sqlx::Error> {
+    let mut pass = Pass { reminders_queued: queue_reminders(&context.db, &context.config.email, now).await?, ..Pass::default() };
+    if !context.config.email.enabled() {
         return Ok(pass);
     }
     while !stopping.is_some_and(|s| *s.borrow())
-        && let Some(result) = deliver_next(state, now).await?
+        && let Some(result) = deliver_next(context, now).await?
     {
         match result {
             Delivery::Sent => pass.sent += 1,
@@ -158,14 +172,14 @@ enum Prepared {
 }
 
 /// Claims, composes, sends and records the next due message; `None` when nothing is due.
-async fn deliver_next(state: &AppState, now: OffsetDateTime) -> Result<Option<Delivery>, sqlx::Error> {
+async fn deliver_next(context: &Context, now: OffsetDateTime) -> Result<Option<Delivery>, sqlx::Error> {
     let now_text = db::timestamp_text(now);
-    let mut tx = db::begin_write(&state.db).await?;
+    let mut tx = db::begin_write(&context.db).await?;
     let Some(row) = db::outbox::claim_next(&mut tx, &now_text).await? else {
         tx.commit().await?;
         return Ok(None);
     };
-    let prepared = prepare(state, &mut tx, &row, now).await?;
+    let prepared = prepare(context, &mut tx, &row, now).await?;
     let (composed, customer_id) = match prepared {
         Prepared::Ready { composed, customer_id } => (composed, customer_id),
         Prepared::Cancel(reason) => {
@@ -180,8 +194,8 @@ async fn deliver_next(state: &AppState, now: OffsetDateTime) -> Result<Option<De
             return Ok(Some(Delivery::Failed));
         }
     };
-    let host = state.config.public_url.host_str().unwrap_or("consent-portal").to_owned();
-    let message = match &state.config.email.from {
+    let host = context.config.public_url.host_str().unwrap_or("consent-portal").to_owned();
+    let message = match &context.config.email.from {
         Some(from) => compose::message(from, &row.recipient, &composed, &row.id, &host).map_err(|e| e.to_string()),
         None => Err("PORTAL_MAIL_FROM is not set".to_owned()),
     };
@@ -197,12 +211,12 @@ async fn deliver_next(state: &AppState, now: OffsetDateTime) -> Result<Option<De
     // leaves the row `sending`, which the next start turns into `interrupted`.
     tx.commit().await?;
 
-    let outcome = state.mailer.transport.send(message, &composed, &row.id, &row.recipient).await;
+    let outcome = context.mailer.transport.send(message, &composed, &row.id, &row.recipient).await;
     // The answer must be recorded: a row left `sending` would wait for the next start. The database
     // may be busy for a moment, so try a few times.
     let mut tries = 0;
     loop {
-        match record(state, &row, customer_id.as_deref(), &outcome, now).await {
+        match record(context, &row, customer_id.as_deref(), &outcome, now).await {
             Ok(delivery) => return Ok(Some(delivery)),
             Err(error) if tries < RECORD_TRIES => {
                 tries += 1;
@@ -219,14 +233,14 @@ const RECORD_TRIES: u32 = 5;
 
 /// Records what the server answered for `row`, in one transaction.
 async fn record(
-    state: &AppState,
+    context: &Context,
     row: &OutboxRow,
     customer_id: Option<&str>,
     outcome: &Outcome,
     now: OffsetDateTime,
 ) -> Result<Delivery, sqlx::Error> {
     let now_text = db::timestamp_text(now);
-    let mut tx = db::begin_write(&state.db).await?;
+    let mut tx = db::begin_write(&context.db).await?;
     let delivery = match outcome {
         Outcome::Accepted(reply) => {
             db::outbox::mark_sent(&mut tx, &row.id, reply, &now_text).await?;
@@ -245,7 +259,7 @@ async fn record(
             Delivery::Sent
         }
         Outcome::Retry(reply) => {
-            let delay = backoff(row.attempts, &state.config.email);
+            let delay = backoff(row.attempts, &context.config.email);
             let next = db::timestamp_text(now + delay);
             db::outbox::mark_retry(&mut tx, &row.id, reply, &next).await?;
             tracing::warn!(outbox_id = %row.id, kind = %row.kind, attempts = row.attempts, reply, next, "e-mail not sent; it will be retried");
@@ -263,8 +277,13 @@ async fn record(
 
 /// Composes a claimed row; for a customer e-mail, mints its link (stored as a hash, in the claiming
 /// transaction).
-async fn prepare(state: &AppState, tx: &mut sqlx::SqliteConnection, row: &OutboxRow, now: OffsetDateTime) -> Result<Prepared, sqlx::Error> {
-    let config = &state.config;
+async fn prepare(
+    context: &Context,
+    tx: &mut sqlx::SqliteConnection,
+    row: &OutboxRow,
+    now: OffsetDateTime,
+) -> Result<Prepared, sqlx::Error> {
+    let config = &context.config;
     let Some(kind) = Kind::parse(&row.kind) else {
         return Ok(Prepared::Fail(format!("unknown kind {:?}", row.kind)));
     };

@@ -824,7 +824,8 @@ async fn record(
         detail: json!({ "flow": flow, "roles_requested": requested }),
     };
     db::audit::record(&mut *tx, event).await?;
-    crate::email::notify_tenant_connected(&mut tx, &state.config, tenant, &invite.customer_name, upn.or(object_id), kind).await?;
+    crate::email::notify_tenant_connected(&mut tx, &state.config.email.notify, tenant, &invite.customer_name, upn.or(object_id), kind)
+        .await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(Some(recorded))

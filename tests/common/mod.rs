@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use consent_portal::app::{AppState, router};
+use consent_portal::app::AppState;
 use consent_portal::config::DatabaseLocation;
+use consent_portal::web::router;
 use fake_entra::server::FakeServer;
 use fake_entra::{FakeEntra, server};
 use sqlx::SqlitePool;
