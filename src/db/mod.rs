@@ -16,6 +16,7 @@ pub mod monitoring;
 pub mod outbox;
 pub mod sessions;
 pub mod tenants;
+pub mod types;
 pub mod write_probe;
 
 use std::path::Path;
