@@ -8,6 +8,7 @@ use sqlx::SqlitePool;
 
 use crate::config::Config;
 use crate::db::write_probe::Readiness;
+use crate::domain::{SharedClock, SystemClock};
 use crate::email::Mailer;
 use crate::entra::EntraClient;
 use crate::monitor::sweep::Sweeper;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     /// The answer of `/readyz`'s last write probe.
     pub readiness: Arc<Readiness>,
+    /// The time, for everything the portal records (the system's; tests may set another).
+    pub clock: SharedClock,
 }
 
 impl AppState {
@@ -42,6 +45,7 @@ impl AppState {
             entra,
             onboarding_limiter: Arc::new(LookupLimiter::new()),
             readiness: Arc::default(),
+            clock: Arc::new(SystemClock),
         })
     }
 }
@@ -49,7 +53,7 @@ impl AppState {
 /// The e-mail worker runs on the database, the configuration and the mailer of the application.
 impl From<&AppState> for crate::email::worker::Context {
     fn from(state: &AppState) -> Self {
-        Self { db: state.db.clone(), config: state.config.clone(), mailer: state.mailer.clone() }
+        Self { db: state.db.clone(), config: state.config.clone(), mailer: state.mailer.clone(), clock: state.clock.clone() }
     }
 }
 

@@ -46,13 +46,14 @@ async fn run(journey: &str, body: impl AsyncFnOnce(&TestApp, &mut Browser)) {
 async fn invite(app: &TestApp, customer: &str, language: &str) -> String {
     let created = consent_portal::invites::create(
         &app.db,
+        app.state.clock.as_ref(),
         consent_portal::invites::InviteRequest {
             customer: &consent_portal::domain::CustomerName::parse(customer).unwrap(),
             email: None,
             pinned_tenant: None,
             pinned_domain: None,
-            language,
-            expires_at: OffsetDateTime::now_utc() + time::Duration::days(14),
+            language: consent_portal::i18n::Language::parse(language).unwrap(),
+            valid_for: time::Duration::days(14),
             actor: "cli",
             send_to: None,
         },

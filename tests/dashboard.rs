@@ -758,19 +758,21 @@ async fn the_invites_page_names_the_tenant_a_completed_invite_is_bound_to() {
         email: None,
         pinned_tenant: None,
         pinned_domain: None,
-        language: "en",
-        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+        language: consent_portal::i18n::Language::English,
+        valid_for: time::Duration::days(1),
         actor: "test",
         send_to: None,
     };
-    let created = consent_portal::invites::create(&app.db, request).await.unwrap();
+    let created = consent_portal::invites::create(&app.db, app.state.clock.as_ref(), request).await.unwrap();
     let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
     assert!(!list.contains("data-connected-tenant"), "an open invite is bound to nothing: {list}");
     let mut tx = consent_portal::db::begin_write(&app.db).await.unwrap();
-    let bound = consent_portal::db::invites::complete_for_tenant(&mut tx, &created.invite.id, DEMO_CONTOSO).await.unwrap();
+    let (contoso, woodgrove) = (TenantId::parse(DEMO_CONTOSO).unwrap(), TenantId::parse(DEMO_WOODGROVE).unwrap());
+    let now = created.invite.created_at;
+    let bound = consent_portal::db::invites::complete_for_tenant(&mut tx, &created.invite.id, contoso, now).await.unwrap();
     assert_eq!(bound, consent_portal::db::invites::Binding::ThisTenant);
-    let other = consent_portal::db::invites::complete_for_tenant(&mut tx, &created.invite.id, DEMO_WOODGROVE).await.unwrap();
-    assert_eq!(other, consent_portal::db::invites::Binding::OtherTenant { tenant_id: DEMO_CONTOSO.to_owned() });
+    let other = consent_portal::db::invites::complete_for_tenant(&mut tx, &created.invite.id, woodgrove, now).await.unwrap();
+    assert_eq!(other, consent_portal::db::invites::Binding::OtherTenant { tenant_id: contoso });
     tx.commit().await.unwrap();
     let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("badge ok\">completed"), "{list}");
@@ -911,12 +913,12 @@ async fn onboarding_still_works_in_a_browser_where_staff_are_signed_in_or_signin
             email: None,
             pinned_tenant: None,
             pinned_domain: None,
-            language: "en",
-            expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+            language: consent_portal::i18n::Language::English,
+            valid_for: time::Duration::days(1),
             actor: "test",
             send_to: None,
         };
-        let url = consent_portal::invites::create(&app.db, request).await.unwrap().url(&app.base_url);
+        let url = consent_portal::invites::create(&app.db, app.state.clock.as_ref(), request).await.unwrap().url(&app.base_url);
         let landing = client.get(&url).send().await.unwrap().text().await.unwrap();
         let csrf = hidden_value(&landing, "csrf");
         let auto = json!({"upn": "megan@contoso.example", "consent": "accept"});

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use time::OffsetDateTime;
 
 use super::{AdminArgs, failure, open_database};
 use crate::config;
 use crate::db;
-use crate::domain::TenantId;
+use crate::db::audit::NewAuditEvent;
 use crate::domain::free_text::refuse_hidden;
+use crate::domain::{AuditKind, SystemClock, TenantId, clock};
 use crate::startup::refuse_to_start;
 use crate::{entra, invites};
 
@@ -85,20 +85,19 @@ pub async fn run(command: InviteCommand) -> ExitCode {
 }
 
 async fn revoke_invite(pool: &sqlx::SqlitePool, id: &str) -> Result<bool, sqlx::Error> {
+    let now = clock::now(&SystemClock);
     let mut tx = db::begin_write(pool).await?;
     let invite = db::invites::find(&mut *tx, id).await?;
-    if !db::invites::revoke(&mut *tx, id).await? {
+    if !db::invites::revoke(&mut *tx, id, now).await? {
         return Ok(false);
     }
     let customer_id = invite.as_ref().map(|i| i.invite.customer_id.clone());
-    let event = db::audit::NewAuditEvent {
-        kind: "invite.revoked",
-        actor: Some("cli"),
+    let event = NewAuditEvent {
         customer_id: customer_id.as_deref(),
         invite_id: Some(id),
-        ..Default::default()
+        ..NewAuditEvent::new(AuditKind::InviteRevoked, Some("cli"))
     };
-    db::audit::record(&mut *tx, event).await?;
+    db::audit::record(&mut *tx, event, now).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -181,12 +180,12 @@ async fn create_invite(args: CreateInviteArgs) -> ExitCode {
         email: args.email.as_deref(),
         pinned_tenant,
         pinned_domain: domain.as_deref(),
-        language: language.code(),
-        expires_at: OffsetDateTime::now_utc() + lifetime,
+        language,
+        valid_for: time::Duration::try_from(lifetime).unwrap_or(time::Duration::days(14)),
         actor: "cli",
         send_to: send_to.clone(),
     };
-    let created = invites::create(&pool, request).await;
+    let created = invites::create(&pool, &SystemClock, request).await;
     pool.close().await;
     let created = match created {
         Ok(created) => created,

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{AdminArgs, failure, open_database};
 use crate::db;
+use crate::domain::{RoleList, TenantId, TenantStatus, Timestamp};
 
 #[derive(Debug, Subcommand)]
 pub enum TenantsCommand {
@@ -22,15 +23,15 @@ pub enum TenantsCommand {
 
 #[derive(Serialize)]
 struct TenantListing {
-    tenant_id: String,
+    tenant_id: TenantId,
     customer: String,
-    status: String,
+    status: TenantStatus,
     status_reason: Option<String>,
-    consented_at: String,
+    consented_at: Timestamp,
     consented_by: Option<String>,
-    roles_present: Vec<String>,
-    roles_missing: Vec<String>,
-    last_checked_at: Option<String>,
+    roles_present: RoleList,
+    roles_missing: RoleList,
+    last_checked_at: Option<Timestamp>,
 }
 
 pub async fn run(command: TenantsCommand) -> ExitCode {
@@ -46,13 +47,8 @@ pub async fn run(command: TenantsCommand) -> ExitCode {
         (Ok(rows), Ok(roles)) => (rows, roles),
         (Err(error), _) | (_, Err(error)) => return failure(error),
     };
-    let roles: std::collections::HashMap<String, (Vec<String>, Vec<String>)> = roles
-        .into_iter()
-        .map(|(tenant, present, missing)| {
-            let parse = |text: &str| serde_json::from_str::<Vec<String>>(text).unwrap_or_default();
-            (tenant, (parse(&present), parse(&missing)))
-        })
-        .collect();
+    let roles: std::collections::HashMap<TenantId, (RoleList, RoleList)> =
+        roles.into_iter().map(|(tenant, present, missing)| (tenant, (present, missing))).collect();
     let listing: Vec<TenantListing> = rows
         .into_iter()
         .map(|row| TenantListing {

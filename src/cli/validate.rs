@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::failure;
 use crate::db;
-use crate::domain::TenantId;
+use crate::domain::{TenantId, TenantStatus};
 use crate::entra;
 use crate::startup::refuse_to_start;
 
@@ -48,7 +48,7 @@ pub async fn run(args: ValidateArgs) -> ExitCode {
     };
     let rows = match &args.tenant {
         Some(tenant) => match TenantId::parse(tenant.trim()) {
-            Ok(tenant) => match db::monitoring::one(&pool, &tenant.to_string()).await {
+            Ok(tenant) => match db::monitoring::one(&pool, tenant).await {
                 Ok(Some(row)) => vec![row],
                 Ok(None) => return failure(format_args!("no tenant {tenant} is recorded")),
                 Err(error) => return failure(error),
@@ -60,7 +60,7 @@ pub async fn run(args: ValidateArgs) -> ExitCode {
             Err(error) => return failure(error),
         },
     };
-    let targets: Vec<crate::monitor::sweep::Target> = rows.iter().filter_map(crate::monitor::sweep::Target::from_row).collect();
+    let targets: Vec<crate::monitor::sweep::Target> = rows.iter().map(crate::monitor::sweep::Target::from_row).collect();
     let sweeper = crate::monitor::sweeper(&config, &entra, pool.clone());
     let bar = indicatif::ProgressBar::new(targets.len() as u64);
     bar.set_style(
@@ -87,8 +87,8 @@ pub async fn run(args: ValidateArgs) -> ExitCode {
     };
     let rows = db::tenants::list(&pool).await.unwrap_or_default();
     pool.close().await;
-    for row in rows.iter().filter(|r| r.status != "verified") {
-        if args.tenant.as_deref().is_none_or(|t| t.trim().eq_ignore_ascii_case(&row.tenant_id)) {
+    for row in rows.iter().filter(|r| r.status != TenantStatus::Verified) {
+        if args.tenant.as_deref().is_none_or(|t| t.trim().eq_ignore_ascii_case(&row.tenant_id.to_string())) {
             println!("{}  {:<16}  {}  {}", row.tenant_id, row.status, row.customer, row.status_reason.as_deref().unwrap_or(""));
         }
     }

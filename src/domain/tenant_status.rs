@@ -111,7 +111,15 @@ impl TenantStatus {
 
 impl fmt::Display for TenantStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, so that a width (`{:<16}`) lines tables up as it did for the text.
+        f.pad(self.as_str())
+    }
+}
+
+/// In JSON (exports, the API, `tenants list --json`) a status is its stored value.
+impl serde::Serialize for TenantStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -127,5 +135,6 @@ mod tests {
         }
         assert!(TenantStatus::ConsentRemoved.is_token_failure());
         assert!(!TenantStatus::MissingRoles.is_token_failure());
+        assert_eq!(format!("[{:<16}]", TenantStatus::Verified), "[verified        ]");
     }
 }

@@ -74,7 +74,7 @@ impl Sub for Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Years 0 to 9999 always format; anything else cannot be made from a time the portal meets.
-        f.write_str(&self.0.format(&Rfc3339).unwrap_or_default())
+        f.pad(&self.0.format(&Rfc3339).unwrap_or_default())
     }
 }
 
@@ -104,6 +104,7 @@ mod tests {
         assert_eq!(Timestamp::parse("2026-11-25T15:36:30.9+01:00"), Ok(at));
         assert!(Timestamp::parse("now").is_err());
         assert_eq!(serde_json::to_string(&at).unwrap(), "\"2026-11-25T14:36:30Z\"");
+        assert_eq!(format!("{at:<22}|"), "2026-11-25T14:36:30Z  |");
     }
 
     /// Compared in Rust as their stored text compares in SQL: a precise `now` within the second of an

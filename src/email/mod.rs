@@ -25,6 +25,7 @@ use sqlx::SqliteConnection;
 pub use crate::config::{DEFAULT_REMINDER_AFTER_DAYS, DEFAULT_REMINDER_MAX, EmailSettings, SmtpUrl, TransportSettings};
 use crate::db;
 pub use crate::domain::email_address::parse_address;
+use crate::domain::{AuditKind, TenantId, Timestamp};
 pub use transport::{DeliveredMessage, MemoryMailbox, Transport};
 
 /// How long a shutdown waits for the e-mail being sent: one SMTP conversation, and a little more.
@@ -99,6 +100,7 @@ pub async fn enqueue_onboarding(
     recipient: &Address,
     language: &str,
     requested_by: &str,
+    now: Timestamp,
 ) -> Result<String, sqlx::Error> {
     let row = db::outbox::NewMessage {
         kind: Kind::Onboarding.as_str(),
@@ -110,7 +112,7 @@ pub async fn enqueue_onboarding(
         follows: None,
         requested_by,
     };
-    db::outbox::insert(conn, row, &db::now_text()).await
+    db::outbox::insert(conn, row, now).await
 }
 
 /// Queues "tenant connected" for every staff recipient of `notify`, inside the transaction that records
@@ -118,14 +120,15 @@ pub async fn enqueue_onboarding(
 pub async fn notify_tenant_connected(
     conn: &mut SqliteConnection,
     notify: &[Address],
-    tenant_id: &str,
+    tenant_id: TenantId,
     customer: &str,
     consented_by: Option<&str>,
-    kind: &str,
+    kind: AuditKind,
+    now: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    let detail = json!({ "customer": customer, "consented_by": consented_by, "reconsent": kind == "tenant.reconsented" });
+    let detail = json!({ "customer": customer, "consented_by": consented_by, "reconsent": kind == AuditKind::TenantReconsented });
     let recipients: Vec<String> = notify.iter().map(ToString::to_string).collect();
-    db::outbox::insert_staff_notifications(conn, Kind::TenantConnected.as_str(), tenant_id, detail, &recipients, &db::now_text()).await
+    db::outbox::insert_staff_notifications(conn, Kind::TenantConnected.as_str(), tenant_id, detail, &recipients, now).await
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub use super::check::Target;
 use super::check::{CheckContext, CheckOutcome, check_tenant, to_result};
 use crate::db;
 use crate::db::monitoring::CheckResult;
-use crate::domain::TenantStatus;
+use crate::domain::{TenantStatus, Timestamp};
 
 /// Attempts per tenant in one sweep (the first and up to three retries).
 const MAX_ATTEMPTS: u32 = 4;
@@ -91,8 +91,7 @@ impl Sweeper {
     pub async fn check_now(&self, target: Target) -> Result<CheckOutcome, sqlx::Error> {
         // The stored wait, read now: another check (a sweep, `validate`, another replica) may have been
         // told to wait since the target was made.
-        let stored = db::monitoring::not_before(&self.db, &target.tenant.to_string()).await?;
-        let stored = stored.and_then(|text| OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).ok());
+        let stored = db::monitoring::not_before(&self.db, target.tenant).await?.map(Timestamp::as_datetime);
         let target = Target { not_before: target.not_before.max(stored), ..target };
         let started_at = OffsetDateTime::now_utc();
         let outcome = check_tenant(&self.ctx, &target).await;
@@ -121,7 +120,7 @@ impl Sweeper {
         tokio::spawn(async move {
             match db::monitoring::all(&sweeper.db).await {
                 Ok(rows) => {
-                    let targets = rows.iter().filter_map(Target::from_row).collect();
+                    let targets = rows.iter().map(Target::from_row).collect();
                     if let Err(error) = sweeper.run(targets).await {
                         tracing::error!(%error, "sweep failed");
                     }
@@ -267,7 +266,7 @@ async fn flush(db: &SqlitePool, notify: &[String], batch: &mut Vec<CheckResult>,
     match db::monitoring::record_results(db, batch, notify).await {
         Ok(degraded) => {
             for (tenant, status) in degraded {
-                tracing::warn!(tenant, status, "a verified tenant got worse");
+                tracing::warn!(%tenant, %status, "a verified tenant got worse");
             }
         }
         Err(error) => {

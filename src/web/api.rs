@@ -69,9 +69,9 @@ async fn one(State(state): State<AppState>, headers: HeaderMap, Path(tid): Path<
 }
 
 async fn found(state: &AppState, tid: &str) -> Result<ExportRow, AppError> {
-    let tenant = TenantId::parse(tid).map_err(|_| AppError::NotFound)?.to_string();
-    let row = db::tenants::find_with_roles(&state.db, &tenant).await?.ok_or(AppError::NotFound)?;
-    if db::tenants::removed_at(&state.db, &tenant).await?.is_some() {
+    let tenant = TenantId::parse(tid).map_err(|_| AppError::NotFound)?;
+    let row = db::tenants::find_with_roles(&state.db, tenant).await?.ok_or(AppError::NotFound)?;
+    if db::tenants::removed_at(&state.db, tenant).await?.is_some() {
         return Err(AppError::NotFound);
     }
     Ok(ExportRow::from(row))

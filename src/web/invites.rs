@@ -11,7 +11,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::json;
-use time::OffsetDateTime;
 
 use super::onboarding::html;
 use super::staff_auth::{CsrfForm, Nav, StaffUser};
@@ -19,8 +18,9 @@ use crate::app::AppState;
 use crate::db;
 use crate::db::audit::NewAuditEvent;
 use crate::domain::free_text::refuse_hidden;
-use crate::domain::{CustomerName, TenantId};
+use crate::domain::{AuditKind, CustomerName, InviteStatus, TenantId, Timestamp, clock};
 use crate::error::AppError;
+use crate::i18n::Language;
 use crate::invites::{self, CreatedInvite, InviteRequest};
 
 /// Invites per page.
@@ -43,7 +43,7 @@ pub(crate) struct CreatedPage {
     nav: Option<Nav>,
     customer: String,
     url: String,
-    expires_at: String,
+    expires_at: Timestamp,
     pinned: Option<String>,
     reconsent: bool,
     /// The address the onboarding e-mail is queued to.
@@ -63,7 +63,7 @@ impl CreatedPage {
             nav: Some(staff.nav("invites")),
             customer,
             url: created.url(state.config.public_url.as_str()),
-            expires_at: created.invite.expires_at.clone(),
+            expires_at: created.invite.expires_at,
             pinned,
             reconsent,
             emailed: None,
@@ -72,8 +72,8 @@ impl CreatedPage {
 }
 
 struct EventLine {
-    at: String,
-    kind: String,
+    at: Timestamp,
+    kind: AuditKind,
     actor: String,
 }
 
@@ -84,9 +84,9 @@ struct InviteLine {
     pinned: String,
     /// The tenant a completed invite onboarded: the only one its link still works for.
     connected: String,
-    language: String,
-    created_at: String,
-    expires_at: String,
+    language: &'static str,
+    created_at: Timestamp,
+    expires_at: Timestamp,
     status: &'static str,
     tone: &'static str,
     revocable: bool,
@@ -132,19 +132,6 @@ struct ListQuery {
     page: Option<String>,
 }
 
-/// An invite's status: revoked, completed, expired or open.
-fn status_of(invite: &db::invites::Invite, now: &str) -> (&'static str, &'static str) {
-    if invite.revoked_at.is_some() {
-        ("revoked", "neutral")
-    } else if invite.completed_at.is_some() {
-        ("completed", "ok")
-    } else if invite.expires_at.as_str() <= now {
-        ("expired", "warn")
-    } else {
-        ("open", "info")
-    }
-}
-
 async fn render_list(
     state: &AppState,
     staff: &StaffUser,
@@ -162,23 +149,23 @@ async fn render_list(
         let Some(invite_id) = event.invite_id else { continue };
         timelines.entry(invite_id).or_default().push(EventLine { at: event.at, kind: event.kind, actor: event.actor.unwrap_or_default() });
     }
-    let now = db::now_text();
+    let now = clock::now(&*state.clock);
     let invites = listed
         .into_iter()
         .map(|i| {
-            let (status, tone) = status_of(&i.invite, &now);
+            let status = i.invite.status(now);
             InviteLine {
                 timeline: timelines.remove(&i.invite.id).unwrap_or_default(),
                 customer: i.customer_name,
                 contact: i.contact_email.unwrap_or_default(),
-                pinned: i.invite.pinned_domain.clone().or(i.invite.pinned_tenant_id.clone()).unwrap_or_default(),
-                connected: i.invite.completed_tenant_id.clone().unwrap_or_default(),
-                language: i.invite.language.clone(),
-                created_at: i.invite.created_at.clone(),
-                expires_at: i.invite.expires_at.clone(),
-                revocable: status == "open",
-                status,
-                tone,
+                pinned: i.invite.pinned().unwrap_or_default(),
+                connected: i.invite.completed_tenant_id.map(|t| t.to_string()).unwrap_or_default(),
+                language: i.invite.language.code(),
+                created_at: i.invite.created_at,
+                expires_at: i.invite.expires_at,
+                revocable: status == InviteStatus::Pending,
+                status: status.label(),
+                tone: status.tone(),
                 id: i.invite.id,
             }
         })
@@ -223,7 +210,7 @@ pub(crate) struct CheckedInvite {
     email: Option<String>,
     pinned_tenant: Option<TenantId>,
     pinned_domain: Option<String>,
-    language: String,
+    language: Language,
     days: i64,
     pub send_to: Option<lettre::Address>,
 }
@@ -239,10 +226,9 @@ impl CheckedInvite {
 pub(crate) async fn check_request(state: &AppState, fields: &InviteFields<'_>) -> Result<CheckedInvite, String> {
     let email = Some(fields.email.trim()).filter(|e| !e.is_empty()).map(str::to_owned);
     let customer = invites::validate_customer(fields.customer, email.as_deref())?;
-    let language = fields.language.trim().to_owned();
-    if language != "en" && language != "it" {
+    let Some(language) = Language::ALL.into_iter().find(|l| l.code() == fields.language.trim()) else {
         return Err("the language must be English (en) or Italian (it)".into());
-    }
+    };
     let send_to = if !fields.send {
         None
     } else if !state.config.email.enabled() {
@@ -280,12 +266,12 @@ pub(crate) async fn create_checked(state: &AppState, checked: &CheckedInvite, ac
         email: checked.email.as_deref(),
         pinned_tenant: checked.pinned_tenant,
         pinned_domain: checked.pinned_domain.as_deref(),
-        language: &checked.language,
-        expires_at: OffsetDateTime::now_utc() + time::Duration::days(checked.days),
+        language: checked.language,
+        valid_for: time::Duration::days(checked.days),
         actor,
         send_to: checked.send_to.clone(),
     };
-    let created = invites::create(&state.db, request).await?;
+    let created = invites::create(&state.db, &*state.clock, request).await?;
     if created.outbox_id.is_some() {
         state.mailer.wake();
     }
@@ -328,19 +314,19 @@ async fn revoke(
 ) -> Result<Response, AppError> {
     staff.check_form(&state, &headers, &form.csrf, true)?;
     let invite = db::invites::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    let now = clock::now(&*state.clock);
     let revoked = async {
         let mut tx = db::begin_write(&state.db).await?;
-        let revoked = db::invites::revoke(&mut *tx, &invite.invite.id).await?;
+        let revoked = db::invites::revoke(&mut *tx, &invite.invite.id, now).await?;
         if revoked {
             let event = NewAuditEvent {
-                kind: "invite.revoked",
-                actor: Some(&staff.upn),
                 customer_id: Some(&invite.invite.customer_id),
                 invite_id: Some(&invite.invite.id),
-                tenant_id: invite.invite.pinned_tenant_id.as_deref(),
+                tenant_id: invite.invite.pinned_tenant_id,
                 detail: json!({}),
+                ..NewAuditEvent::new(AuditKind::InviteRevoked, Some(&staff.upn))
             };
-            db::audit::record(&mut *tx, event).await?;
+            db::audit::record(&mut *tx, event, now).await?;
         }
         tx.commit().await?;
         Ok::<bool, sqlx::Error>(revoked)
@@ -362,7 +348,8 @@ async fn resend(
     staff.check_form(&state, &headers, &form.csrf, true)?;
     super::outbox::require_emails(&state)?;
     let invite = db::invites::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
-    if status_of(&invite.invite, &db::now_text()).0 != "open" {
+    let now = clock::now(&*state.clock);
+    if invite.invite.status(now) != InviteStatus::Pending {
         return Err(AppError::Conflict("Only an open invite (not completed, revoked or expired) can be sent again.".into()));
     }
     let previous = db::outbox::for_invite(&state.db, &id).await?;
@@ -371,7 +358,7 @@ async fn resend(
         return Err(AppError::Conflict("This invite has no e-mail address to send to.".into()));
     };
     let mut tx = db::begin_write(&state.db).await?;
-    crate::email::enqueue_onboarding(&mut tx, &invite.invite.id, &address, &invite.invite.language, &staff.upn).await?;
+    crate::email::enqueue_onboarding(&mut tx, &invite.invite.id, &address, invite.invite.language.code(), &staff.upn, now).await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(Redirect::to("/outbox").into_response())

@@ -51,12 +51,12 @@ impl LanguageChoice {
     }
 
     /// The language of a page; `invite` is the language staff chose for the invite the page is about.
-    pub fn resolve(&self, invite: Option<&str>) -> Language {
-        self.switched.or(self.remembered).or(invite.and_then(Language::parse)).or(self.accepted).unwrap_or_default()
+    pub fn resolve(&self, invite: Option<Language>) -> Language {
+        self.switched.or(self.remembered).or(invite).or(self.accepted).unwrap_or_default()
     }
 
     /// The messages of a page, with the language switch links.
-    pub fn messages(&self, invite: Option<&str>) -> PageLanguage {
+    pub fn messages(&self, invite: Option<Language>) -> PageLanguage {
         let language = self.resolve(invite);
         let switch = self
             .here
@@ -132,9 +132,9 @@ mod tests {
 
     #[test]
     fn switch_then_cookie_then_invite_then_browser() {
-        assert_eq!(choice("/x?lang=it", Some("en"), Some("en")).resolve(Some("en")), Language::Italian);
-        assert_eq!(choice("/x", Some("it"), Some("en")).resolve(Some("en")), Language::Italian);
-        assert_eq!(choice("/x", None, Some("en")).resolve(Some("it")), Language::Italian);
+        assert_eq!(choice("/x?lang=it", Some("en"), Some("en")).resolve(Some(Language::English)), Language::Italian);
+        assert_eq!(choice("/x", Some("it"), Some("en")).resolve(Some(Language::English)), Language::Italian);
+        assert_eq!(choice("/x", None, Some("en")).resolve(Some(Language::Italian)), Language::Italian);
         assert_eq!(choice("/x", None, Some("it-IT,en;q=0.5")).resolve(None), Language::Italian);
         assert_eq!(choice("/x?lang=xx", Some("klingon"), Some("de")).resolve(None), Language::English);
     }

@@ -21,7 +21,6 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use subtle::ConstantTimeEq;
-use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use crate::app::AppState;
@@ -31,7 +30,7 @@ use crate::db::audit::NewAuditEvent;
 use crate::db::invites::InviteWithCustomer;
 use crate::db::tenants::Recorded;
 use crate::domain::aadsts::{self, ExplanationKeys};
-use crate::domain::{InviteToken, TenantId, TenantStatus, hash_secret};
+use crate::domain::{AuditKind, InviteToken, RoleList, TenantId, TenantStatus, clock, hash_secret};
 use crate::error::AppError;
 use crate::i18n::{Language, Messages};
 use crate::monitor;
@@ -133,10 +132,10 @@ struct WrongTenantPage<'a> {
 struct AlreadyUsedPage<'a> {
     lang: PageLanguage,
     partner: &'a str,
-    signed_in_tenant: &'a str,
+    signed_in_tenant: TenantId,
     signed_in_as: &'a str,
     /// The tenant the invite onboarded.
-    bound: &'a str,
+    bound: TenantId,
     retry_csrf: Option<&'a str>,
 }
 
@@ -146,7 +145,7 @@ struct ResultPage<'a> {
     lang: PageLanguage,
     partner: &'a str,
     customer: String,
-    tenant_id: String,
+    tenant_id: TenantId,
     consented_by: String,
     consented_at: String,
     client_id: &'a str,
@@ -229,22 +228,21 @@ pub(crate) fn roles_in_plain_words(state: &AppState, tr: Messages) -> Vec<(Strin
 
 async fn audit(
     state: &AppState,
-    kind: &str,
+    kind: AuditKind,
     actor: Option<&str>,
     invite: Option<&InviteWithCustomer>,
-    tenant: Option<&str>,
+    tenant: Option<TenantId>,
     detail: serde_json::Value,
 ) {
     let event = NewAuditEvent {
-        kind,
-        actor,
         customer_id: invite.map(|i| i.invite.customer_id.as_str()),
         invite_id: invite.map(|i| i.invite.id.as_str()),
         tenant_id: tenant,
         detail,
+        ..NewAuditEvent::new(kind, actor)
     };
-    if let Err(error) = db::audit::record(&state.db, event).await {
-        tracing::error!(%error, kind, "cannot record an audit event");
+    if let Err(error) = db::audit::record(&state.db, event, clock::now(&*state.clock)).await {
+        tracing::error!(%error, %kind, "cannot record an audit event");
     }
 }
 
@@ -268,8 +266,8 @@ async fn invite_for_link(
         }
         return Err(not_found(state, &choice.messages(None)));
     };
-    if !invite.invite.is_usable(OffsetDateTime::now_utc()) {
-        return Err(gone(state, &choice.messages(Some(&invite.invite.language))));
+    if !invite.invite.link_works(clock::now(&*state.clock)) {
+        return Err(gone(state, &choice.messages(Some(invite.invite.language))));
     }
     Ok(invite)
 }
@@ -323,7 +321,7 @@ async fn landing(
         Ok(invite) => invite,
         Err(response) => return response,
     };
-    let lang = choice.messages(Some(&invite.invite.language));
+    let lang = choice.messages(Some(invite.invite.language));
     let csrf = cookies::read(&headers, CSRF_COOKIE).filter(|c| c.len() == 43).unwrap_or_else(random_value);
     let page = LandingPage {
         roles: roles_in_plain_words(&state, lang.tr),
@@ -332,8 +330,8 @@ async fn landing(
         customer: &invite.customer_name,
         action: format!("/onboard/{token}"),
         csrf: &csrf,
-        pinned: invite.invite.pinned_domain.clone().or(invite.invite.pinned_tenant_id.clone()),
-        connected_tenant: invite.invite.completed_tenant_id.clone(),
+        pinned: invite.invite.pinned(),
+        connected_tenant: invite.invite.completed_tenant_id.map(|t| t.to_string()),
         one_step: state.config.consent_flow == ConsentFlow::V1,
     };
     let mut response = html(StatusCode::OK, page.render());
@@ -362,10 +360,10 @@ async fn start(
     };
     let csrf_ok = cookies::read(&headers, CSRF_COOKIE).is_some_and(|c| tokens_match(&c, &form.csrf));
     if !same_origin(&state, &headers) || !csrf_ok {
-        let lang = choice.messages(Some(&invite.invite.language));
+        let lang = choice.messages(Some(invite.invite.language));
         return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-request-title", "refused-request");
     }
-    let language = choice.resolve(Some(&invite.invite.language));
+    let language = choice.resolve(Some(invite.invite.language));
     begin(&state, &session, &invite, false, language).await
 }
 
@@ -385,11 +383,11 @@ async fn retry(
         return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-request-title", "refused-request");
     }
     let invite = match db::invites::find(&state.db, &current.invite_id).await {
-        Ok(Some(invite)) if invite.invite.is_usable(OffsetDateTime::now_utc()) => invite,
-        Ok(invite) => return gone(&state, &choice.messages(invite.as_ref().map(|i| i.invite.language.as_str()))),
+        Ok(Some(invite)) if invite.invite.link_works(clock::now(&*state.clock)) => invite,
+        Ok(invite) => return gone(&state, &choice.messages(invite.as_ref().map(|i| i.invite.language))),
         Err(error) => return AppError::from(error).into_response(),
     };
-    let language = choice.resolve(Some(&invite.invite.language));
+    let language = choice.resolve(Some(invite.invite.language));
     begin(&state, &session, &invite, true, language).await
 }
 
@@ -407,7 +405,7 @@ async fn begin(state: &AppState, session: &Session, invite: &InviteWithCustomer,
     };
     let target = match state.config.consent_flow {
         ConsentFlow::V2 => {
-            let segment = invite.invite.pinned_tenant_id.clone().unwrap_or_else(|| "organizations".to_owned());
+            let segment = invite.invite.pinned_tenant_id.map_or_else(|| "organizations".to_owned(), |t| t.to_string());
             let request = match state.entra.sign_in(&segment, None, select_account, Some(language.code())) {
                 Ok(request) => request,
                 Err(error) => return AppError::Internal(error).into_response(),
@@ -417,12 +415,12 @@ async fn begin(state: &AppState, session: &Session, invite: &InviteWithCustomer,
                 nonce_hash: hash_secret(&request.nonce),
                 pkce_verifier: request.pkce_verifier,
                 tenant_segment: segment,
-                started_at: OffsetDateTime::now_utc().unix_timestamp(),
+                started_at: state.clock.now().unix_timestamp(),
             });
             request.url
         }
         ConsentFlow::V1 => {
-            let state_value = match issue_consent_state(state, &data.binding, invite, None, "v1").await {
+            let state_value = match issue_consent_state(state, &data.binding, invite, None, ConsentFlow::V1).await {
                 Ok(value) => value,
                 Err(error) => return AppError::from(error).into_response(),
             };
@@ -441,19 +439,20 @@ async fn issue_consent_state(
     state: &AppState,
     session_binding: &str,
     invite: &InviteWithCustomer,
-    tenant: Option<&str>,
-    flow: &str,
+    tenant: Option<TenantId>,
+    flow: ConsentFlow,
 ) -> Result<String, sqlx::Error> {
     let value = random_value();
+    let now = clock::now(&*state.clock);
     let new = db::consent_states::NewConsentState {
         state_hash: &hash_secret(&value),
         session_binding,
         invite_id: &invite.invite.id,
         tenant_id: tenant,
         flow,
-        expires_at: OffsetDateTime::now_utc() + STEP_LIFETIME,
+        expires_at: now + STEP_LIFETIME,
     };
-    db::consent_states::insert(&state.db, new).await?;
+    db::consent_states::insert(&state.db, new, now).await?;
     Ok(value)
 }
 
@@ -496,7 +495,7 @@ async fn sign_in_callback(State(state): State<AppState>, session: Session, choic
         Ok(invite) => invite,
         Err(error) => return AppError::from(error).into_response(),
     };
-    let lang = choice.messages(invite.as_ref().map(|i| i.invite.language.as_str()));
+    let lang = choice.messages(invite.as_ref().map(|i| i.invite.language));
     let Some(pending) = current.sign_in.clone() else {
         return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-no-sign-in-title", "refused-sign-in-done");
     };
@@ -507,7 +506,7 @@ async fn sign_in_callback(State(state): State<AppState>, session: Session, choic
     if !state_ok {
         return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-sign-in-state-title", "refused-sign-in-state");
     }
-    if OffsetDateTime::now_utc().unix_timestamp() - pending.started_at > STEP_LIFETIME.whole_seconds() {
+    if state.clock.now().unix_timestamp() - pending.started_at > STEP_LIFETIME.whole_seconds() {
         return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-sign-in-slow-title", "refused-sign-in-slow");
     }
     let Some(code) = params.get("code") else {
@@ -545,39 +544,40 @@ async fn sign_in_callback(State(state): State<AppState>, session: Session, choic
         }
     };
     let invite = match invite {
-        Some(invite) if invite.invite.is_usable(OffsetDateTime::now_utc()) => invite,
+        Some(invite) if invite.invite.link_works(clock::now(&*state.clock)) => invite,
         _ => return gone(&state, &lang),
     };
-    let tenant = claims.tenant_id.to_string();
+    let tenant = claims.tenant_id;
     let actor = claims.upn.clone().unwrap_or_else(|| claims.object_id.clone());
-    if let Some(pinned) = &invite.invite.pinned_tenant_id
-        && *pinned != tenant
+    if let Some(pinned) = invite.invite.pinned_tenant_id
+        && pinned != tenant
     {
-        audit(&state, "invite.wrong_tenant", Some(&actor), Some(&invite), Some(&tenant), json!({ "expected": pinned })).await;
+        audit(&state, AuditKind::InviteWrongTenant, Some(&actor), Some(&invite), Some(tenant), json!({ "expected": pinned.to_string() }))
+            .await;
         let page = WrongTenantPage {
             lang,
             partner: &state.config.partner_name,
-            signed_in_tenant: tenant,
+            signed_in_tenant: tenant.to_string(),
             signed_in_as: actor,
-            expected: invite.invite.pinned_domain.clone().unwrap_or_else(|| pinned.clone()),
+            expected: invite.invite.pinned().unwrap_or_default(),
             retry_csrf: &current.csrf,
         };
         return html(StatusCode::FORBIDDEN, page.render());
     }
-    if let Some(bound) = &invite.invite.completed_tenant_id
-        && *bound != tenant
+    if let Some(bound) = invite.invite.completed_tenant_id
+        && bound != tenant
     {
-        return already_used(&state, &lang, &invite, &tenant, &actor, bound, Some(&current.csrf)).await;
+        return already_used(&state, &lang, &invite, tenant, &actor, bound, Some(&current.csrf)).await;
     }
-    if let Some(conflict) = onboarded_elsewhere(&state, &lang, &invite, &tenant, &actor).await {
+    if let Some(conflict) = onboarded_elsewhere(&state, &lang, &invite, tenant, &actor).await {
         return conflict;
     }
-    audit(&state, "invite.signed_in", Some(&actor), Some(&invite), Some(&tenant), json!({ "object_id": claims.object_id })).await;
-    let state_value = match issue_consent_state(&state, &current.binding, &invite, Some(&tenant), "v2").await {
+    audit(&state, AuditKind::InviteSignedIn, Some(&actor), Some(&invite), Some(tenant), json!({ "object_id": claims.object_id })).await;
+    let state_value = match issue_consent_state(&state, &current.binding, &invite, Some(tenant), ConsentFlow::V2).await {
         Ok(value) => value,
         Err(error) => return AppError::from(error).into_response(),
     };
-    current.admin = Some(SignedInAdmin { tenant_id: tenant, upn: claims.upn, object_id: claims.object_id });
+    current.admin = Some(SignedInAdmin { tenant_id: tenant.to_string(), upn: claims.upn, object_id: claims.object_id });
     if let Err(error) = session.insert(SESSION_KEY, current).await {
         return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();
     }
@@ -589,7 +589,7 @@ async fn onboarded_elsewhere(
     state: &AppState,
     lang: &PageLanguage,
     invite: &InviteWithCustomer,
-    tenant: &str,
+    tenant: TenantId,
     actor: &str,
 ) -> Option<Response> {
     let existing = match db::tenants::find(&state.db, tenant).await {
@@ -606,11 +606,12 @@ async fn conflict(
     state: &AppState,
     lang: &PageLanguage,
     invite: &InviteWithCustomer,
-    tenant: &str,
+    tenant: TenantId,
     actor: &str,
     other_customer: &str,
 ) -> Response {
-    audit(state, "tenant.conflict", Some(actor), Some(invite), Some(tenant), json!({ "onboarded_for_customer": other_customer })).await;
+    audit(state, AuditKind::TenantConflict, Some(actor), Some(invite), Some(tenant), json!({ "onboarded_for_customer": other_customer }))
+        .await;
     let explanation = ExplanationKeys::new("conflict-title", "conflict", "conflict-what-to-do");
     problem(state, lang, StatusCode::CONFLICT, explanation, None, None, None)
 }
@@ -621,12 +622,12 @@ async fn already_used(
     state: &AppState,
     lang: &PageLanguage,
     invite: &InviteWithCustomer,
-    tenant: &str,
+    tenant: TenantId,
     actor: &str,
-    bound: &str,
+    bound: TenantId,
     retry_csrf: Option<&str>,
 ) -> Response {
-    audit(state, "invite.already_used", Some(actor), Some(invite), Some(tenant), json!({ "bound_to": bound })).await;
+    audit(state, AuditKind::InviteAlreadyUsed, Some(actor), Some(invite), Some(tenant), json!({ "bound_to": bound.to_string() })).await;
     let page = AlreadyUsedPage {
         lang: lang.clone(),
         partner: &state.config.partner_name,
@@ -663,14 +664,14 @@ async fn consent_callback(State(state): State<AppState>, session: Session, choic
         },
         None => None,
     };
-    let lang = choice.messages(invite.as_ref().map(|i| i.invite.language.as_str()));
+    let lang = choice.messages(invite.as_ref().map(|i| i.invite.language));
     // Error redirects are checked before anything else: admin_consent=True can come with an error.
     if params.contains_key("error") {
         let (response, code) = microsoft_error(&state, &lang, &params, current.as_ref().map(|c| c.csrf.clone()));
         if let (Some(issued), Some(invite)) = (issued.as_ref(), invite.as_ref()) {
             let cancelled = params.get("error_subcode").map(String::as_str) == Some("cancel");
-            let kind = if cancelled { "invite.cancelled" } else { "invite.failed" };
-            audit(&state, kind, None, Some(invite), issued.tenant_id.as_deref(), json!({ "aadsts": code })).await;
+            let kind = if cancelled { AuditKind::InviteCancelled } else { AuditKind::InviteFailed };
+            audit(&state, kind, None, Some(invite), issued.tenant_id, json!({ "aadsts": code })).await;
         }
         return response;
     }
@@ -681,19 +682,19 @@ async fn consent_callback(State(state): State<AppState>, session: Session, choic
         return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-approval-title", "refused-approval-elsewhere");
     }
     if issued.used_at.is_some() {
-        return match &issued.result_tenant_id {
+        return match issued.result_tenant_id {
             Some(tenant) => result_page(&state, &lang, tenant).await,
             None => refused(&state, &lang, StatusCode::FORBIDDEN, "refused-used-title", "refused-used"),
         };
     }
-    if issued.expires_at <= db::now_text() {
+    if issued.expires_at <= clock::now(&*state.clock) {
         return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-slow-title", "refused-slow");
     }
     let invite = match invite {
-        Some(invite) if invite.invite.is_usable(OffsetDateTime::now_utc()) => invite,
+        Some(invite) if invite.invite.link_works(clock::now(&*state.clock)) => invite,
         _ => return gone(&state, &lang),
     };
-    let (tenant, upn, object_id) = if issued.flow == "v1" {
+    let (tenant, upn, object_id) = if issued.flow == ConsentFlow::V1 {
         match prove_tenant_v1(&state, &lang, &params, &invite, current.as_ref()).await {
             Ok(proven) => proven,
             Err(response) => return response,
@@ -704,39 +705,38 @@ async fn consent_callback(State(state): State<AppState>, session: Session, choic
             return incomplete_answer(&state, &lang);
         };
         let admin = current.as_ref().and_then(|c| c.admin.clone()).filter(|a| a.tenant_id == tenant.to_string());
-        match (issued.tenant_id.as_deref() == Some(tenant.to_string().as_str()), admin) {
+        match (issued.tenant_id == Some(tenant), admin) {
             (true, Some(admin)) => (tenant, admin.upn, Some(admin.object_id)),
             _ => return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-approval-title", "refused-approval-tenant"),
         }
     };
-    let tenant_text = tenant.to_string();
     let actor = upn.clone().or(object_id.clone()).unwrap_or_default();
-    let recorded = record(&state, &issued.state_hash, &invite, &tenant_text, upn.as_deref(), object_id.as_deref(), &issued.flow).await;
+    let recorded = record(&state, &issued.state_hash, &invite, tenant, upn.as_deref(), object_id.as_deref(), issued.flow).await;
     match recorded {
-        Ok(Some(Recorded::OtherCustomer { customer_id })) => conflict(&state, &lang, &invite, &tenant_text, &actor, &customer_id).await,
+        Ok(Some(Recorded::OtherCustomer { customer_id })) => conflict(&state, &lang, &invite, tenant, &actor, &customer_id).await,
         Ok(Some(Recorded::InviteUsedByOtherTenant { tenant_id })) => {
-            already_used(&state, &lang, &invite, &tenant_text, &actor, &tenant_id, current.as_ref().map(|c| c.csrf.as_str())).await
+            already_used(&state, &lang, &invite, tenant, &actor, tenant_id, current.as_ref().map(|c| c.csrf.as_str())).await
         }
         // Another copy of this callback recorded it first: answer the same page.
-        Ok(None) => result_page(&state, &lang, &tenant_text).await,
+        Ok(None) => result_page(&state, &lang, tenant).await,
         Ok(Some(_)) => {
-            let checked = state.sweeper.check_now(monitor::sweep::Target::new(tenant, Some(OffsetDateTime::now_utc()))).await;
+            let checked = state.sweeper.check_now(monitor::sweep::Target::new(tenant, Some(state.clock.now()))).await;
             match checked {
                 Ok(outcome) => {
-                    let kind = if outcome.status == TenantStatus::Verified { "invite.verified" } else { "invite.checked" };
+                    let kind = if outcome.status == TenantStatus::Verified { AuditKind::InviteVerified } else { AuditKind::InviteChecked };
                     audit(
                         &state,
                         kind,
                         Some("system"),
                         Some(&invite),
-                        Some(&tenant_text),
+                        Some(tenant),
                         json!({ "status": outcome.status.as_str(), "missing": outcome.roles_missing }),
                     )
                     .await;
                 }
                 Err(error) => tracing::error!(%error, "cannot record the first check"),
             }
-            result_page(&state, &lang, &tenant_text).await
+            result_page(&state, &lang, tenant).await
         }
         Err(error) => AppError::from(error).into_response(),
     }
@@ -765,16 +765,17 @@ async fn prove_tenant_v1(
     })?;
     let text = |name: &str| claims.get(name).and_then(|v| v.as_str()).map(str::to_owned);
     let upn = text("upn").or_else(|| text("unique_name"));
-    if let Some(pinned) = &invite.invite.pinned_tenant_id
-        && *pinned != tenant.to_string()
+    if let Some(pinned) = invite.invite.pinned_tenant_id
+        && pinned != tenant
     {
-        audit(state, "invite.wrong_tenant", upn.as_deref(), Some(invite), Some(&tenant.to_string()), json!({ "expected": pinned })).await;
+        audit(state, AuditKind::InviteWrongTenant, upn.as_deref(), Some(invite), Some(tenant), json!({ "expected": pinned.to_string() }))
+            .await;
         let page = WrongTenantPage {
             lang: lang.clone(),
             partner: &state.config.partner_name,
             signed_in_tenant: tenant.to_string(),
             signed_in_as: upn.clone().unwrap_or_default(),
-            expected: invite.invite.pinned_domain.clone().unwrap_or_else(|| pinned.clone()),
+            expected: invite.invite.pinned().unwrap_or_default(),
             retry_csrf: current.map_or("", |c| c.csrf.as_str()),
         };
         return Err(html(StatusCode::FORBIDDEN, page.render()));
@@ -789,14 +790,15 @@ async fn record(
     state: &AppState,
     state_hash: &str,
     invite: &InviteWithCustomer,
-    tenant: &str,
+    tenant: TenantId,
     upn: Option<&str>,
     object_id: Option<&str>,
-    flow: &str,
+    flow: ConsentFlow,
 ) -> Result<Option<Recorded>, sqlx::Error> {
-    let requested: Vec<String> = state.config.required_roles.iter().map(ToString::to_string).collect();
+    let requested = RoleList::from(state.config.required_roles.as_slice());
+    let now = clock::now(&*state.clock);
     let mut tx = db::begin_write(&state.db).await?;
-    if !db::consent_states::mark_used(&mut tx, state_hash, tenant).await? {
+    if !db::consent_states::mark_used(&mut tx, state_hash, tenant, now).await? {
         tx.rollback().await?;
         return Ok(None);
     }
@@ -809,22 +811,21 @@ async fn record(
         flow,
         roles_requested: &requested,
     };
-    let recorded = db::tenants::record_consent(&mut tx, consent).await?;
+    let recorded = db::tenants::record_consent(&mut tx, consent, now).await?;
     if matches!(recorded, Recorded::OtherCustomer { .. } | Recorded::InviteUsedByOtherTenant { .. }) {
         tx.rollback().await?;
         return Ok(Some(recorded));
     }
-    let kind = if recorded == Recorded::New { "tenant.consented" } else { "tenant.reconsented" };
+    let kind = if recorded == Recorded::New { AuditKind::TenantConsented } else { AuditKind::TenantReconsented };
     let event = NewAuditEvent {
-        kind,
-        actor: upn.or(object_id),
         customer_id: Some(&invite.invite.customer_id),
         invite_id: Some(&invite.invite.id),
         tenant_id: Some(tenant),
-        detail: json!({ "flow": flow, "roles_requested": requested }),
+        detail: json!({ "flow": db::types::flow_text(flow), "roles_requested": requested }),
+        ..NewAuditEvent::new(kind, upn.or(object_id))
     };
-    db::audit::record(&mut *tx, event).await?;
-    crate::email::notify_tenant_connected(&mut tx, &state.config.email.notify, tenant, &invite.customer_name, upn.or(object_id), kind)
+    db::audit::record(&mut *tx, event, now).await?;
+    crate::email::notify_tenant_connected(&mut tx, &state.config.email.notify, tenant, &invite.customer_name, upn.or(object_id), kind, now)
         .await?;
     tx.commit().await?;
     state.mailer.wake();
@@ -833,30 +834,27 @@ async fn record(
 
 /// The result page of a recorded tenant, from what the database holds (so a replayed callback answers
 /// the same page).
-async fn result_page(state: &AppState, lang: &PageLanguage, tenant: &str) -> Response {
+async fn result_page(state: &AppState, lang: &PageLanguage, tenant: TenantId) -> Response {
     let (row, check) = match (db::tenants::find(&state.db, tenant).await, db::checks::latest(&state.db, tenant).await) {
         (Ok(Some(row)), Ok(check)) => (row, check),
         (Ok(None), _) => return AppError::NotFound.into_response(),
         (Err(error), _) | (_, Err(error)) => return AppError::from(error).into_response(),
     };
-    let parse_roles = |text: Option<&String>| -> Vec<String> { text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default() };
-    let status = TenantStatus::parse(&row.status).unwrap_or(TenantStatus::NeverChecked);
-    let granted = parse_roles(check.as_ref().map(|c| &c.roles_present));
+    let status = row.status;
+    let granted = check.as_ref().map(|c| c.roles_present.names()).unwrap_or_default();
     let still_to_appear = match check.as_ref() {
-        Some(c) => parse_roles(Some(&c.roles_missing)),
+        Some(c) => c.roles_missing.names(),
         None => state.config.required_roles.iter().map(ToString::to_string).collect(),
     };
     let code = check.as_ref().and_then(|c| c.error_code).map(|c| format!("AADSTS{c}"));
-    let token_failed =
-        !matches!(status, TenantStatus::Verified | TenantStatus::Propagating | TenantStatus::MissingRoles | TenantStatus::NeverChecked);
+    let token_failed = status.is_token_failure();
     let page = ResultPage {
         lang: lang.clone(),
         partner: &state.config.partner_name,
         customer: row.customer.clone(),
-        tenant_id: row.tenant_id.clone(),
-        consented_by: row.consented_by_upn.clone().or(row.consented_by_oid.clone()).unwrap_or_default(),
-        consented_at: OffsetDateTime::parse(&row.consented_at, &time::format_description::well_known::Rfc3339)
-            .map_or_else(|_| row.consented_at.clone(), |at| lang.tr.date_time(at)),
+        tenant_id: row.tenant_id,
+        consented_by: row.consented_by().unwrap_or_default().to_owned(),
+        consented_at: lang.tr.date_time(row.consented_at.as_datetime()),
         client_id: state.entra.client_id(),
         requested: roles_in_plain_words(state, lang.tr),
         granted,
@@ -864,9 +862,8 @@ async fn result_page(state: &AppState, lang: &PageLanguage, tenant: &str) -> Res
         status_label: lang.tr.t(customer_status_key(status)),
         status_tone: status.tone(),
         verified: status == TenantStatus::Verified,
-        propagating: matches!(status, TenantStatus::Propagating | TenantStatus::MissingRoles | TenantStatus::NeverChecked),
-        problem: token_failed
-            .then(|| aadsts::explain(check.as_ref().and_then(|c| c.error_code).and_then(|c| u32::try_from(c).ok())).words(lang.tr)),
+        propagating: status.awaits_roles(),
+        problem: token_failed.then(|| aadsts::explain(check.as_ref().and_then(|c| c.aadsts())).words(lang.tr)),
         code,
     };
     html(StatusCode::OK, page.render())

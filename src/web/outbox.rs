@@ -13,6 +13,7 @@ use super::onboarding::html;
 use super::staff_auth::{CsrfForm, Nav, StaffUser};
 use crate::app::AppState;
 use crate::db;
+use crate::domain::clock;
 use crate::error::AppError;
 
 /// Rows shown.
@@ -136,12 +137,12 @@ async fn resend(
         recipient: &row.recipient,
         language: &row.language,
         invite_id: row.invite_id.as_deref(),
-        tenant_id: row.tenant_id.as_deref(),
+        tenant_id: row.tenant_id,
         detail: serde_json::from_str(&row.detail).unwrap_or_default(),
         follows: None,
         requested_by: &staff.upn,
     };
-    let copy = db::outbox::insert(&mut tx, new, &db::now_text()).await?;
+    let copy = db::outbox::insert(&mut tx, new, clock::now(&*state.clock)).await?;
     // A second click (or a second admin) finds it already resent: nothing more is queued.
     if !db::outbox::mark_resent(&mut tx, &row.id, &copy).await? {
         tx.rollback().await?;

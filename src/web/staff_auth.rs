@@ -29,7 +29,7 @@ use crate::config::StaffAccess;
 use crate::db;
 use crate::db::audit::NewAuditEvent;
 use crate::domain::aadsts::{self, Explanation};
-use crate::domain::{TenantId, hash_secret};
+use crate::domain::{AuditKind, TenantId, clock, hash_secret};
 use crate::entra::IdTokenClaims;
 use crate::error::AppError;
 use crate::i18n::Messages;
@@ -241,10 +241,10 @@ fn refused(what_happened: &'static str) -> Response {
     problem(StatusCode::FORBIDDEN, "This sign-in was refused", what_happened, "Start the sign-in again from the partner dashboard.")
 }
 
-async fn audit(state: &AppState, kind: &str, actor: Option<&str>, detail: serde_json::Value) {
-    let event = NewAuditEvent { kind, actor, detail, ..NewAuditEvent::default() };
-    if let Err(error) = db::audit::record(&state.db, event).await {
-        tracing::error!(%error, kind, "cannot record an audit event");
+async fn audit(state: &AppState, kind: AuditKind, actor: Option<&str>, detail: serde_json::Value) {
+    let event = NewAuditEvent { detail, ..NewAuditEvent::new(kind, actor) };
+    if let Err(error) = db::audit::record(&state.db, event, clock::now(&*state.clock)).await {
+        tracing::error!(%error, %kind, "cannot record an audit event");
     }
 }
 
@@ -364,7 +364,13 @@ pub(crate) async fn callback(state: &AppState, session: &Session, params: &HashM
     let level = match admit(state.config.partner_tenant_id, &state.config.staff, &claims) {
         Ok(level) => level,
         Err(Refusal::OtherTenant) => {
-            audit(state, "staff.refused", Some(&who), json!({ "reason": "other_tenant", "tenant_id": claims.tenant_id.to_string() })).await;
+            audit(
+                state,
+                AuditKind::StaffRefused,
+                Some(&who),
+                json!({ "reason": "other_tenant", "tenant_id": claims.tenant_id.to_string() }),
+            )
+            .await;
             return problem(
                 StatusCode::FORBIDDEN,
                 "This account is not one of the partner's",
@@ -373,7 +379,7 @@ pub(crate) async fn callback(state: &AppState, session: &Session, params: &HashM
             );
         }
         Err(Refusal::NotAllowed) => {
-            audit(state, "staff.refused", Some(&who), json!({ "reason": "not_allowed" })).await;
+            audit(state, AuditKind::StaffRefused, Some(&who), json!({ "reason": "not_allowed" })).await;
             return problem(
                 StatusCode::FORBIDDEN,
                 "You do not have access to the partner dashboard",
@@ -396,7 +402,7 @@ pub(crate) async fn callback(state: &AppState, session: &Session, params: &HashM
     if let Err(error) = session.insert(STAFF_KEY, staff).await {
         return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();
     }
-    audit(state, "staff.signed_in", Some(&who), json!({ "level": level.label() })).await;
+    audit(state, AuditKind::StaffSignedIn, Some(&who), json!({ "level": level.label() })).await;
     Redirect::to("/tenants").into_response()
 }
 
@@ -414,7 +420,7 @@ async fn sign_out(
     if let Err(error) = session.flush().await {
         return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();
     }
-    audit(&state, "staff.signed_out", Some(&staff.upn), json!({})).await;
+    audit(&state, AuditKind::StaffSignedOut, Some(&staff.upn), json!({})).await;
     Redirect::to("/staff/sign-in").into_response()
 }
 

@@ -23,9 +23,9 @@ use crate::db;
 use crate::db::audit::NewAuditEvent;
 use crate::db::tenants::{SortKey, TenantQuery, TenantSummary};
 use crate::domain::aadsts::{self, Explanation};
-use crate::domain::{TenantId, TenantStatus};
+use crate::domain::{AuditKind, RoleList, TenantId, TenantStatus, Timestamp, clock};
 use crate::error::AppError;
-use crate::i18n::Messages;
+use crate::i18n::{Language, Messages};
 use crate::{invites, monitor};
 
 /// Tenants per page.
@@ -46,12 +46,8 @@ pub fn routes() -> Router<AppState> {
         .route("/tenants/{tid}/remove", post(remove))
 }
 
-fn roles_of(text: Option<&str>) -> Vec<String> {
-    text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
-}
-
-fn status_of(value: &str) -> TenantStatus {
-    TenantStatus::parse(value).unwrap_or(TenantStatus::NeverChecked)
+fn roles_of(roles: Option<RoleList>) -> Vec<String> {
+    roles.map(|roles| roles.names()).unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -60,15 +56,15 @@ fn status_of(value: &str) -> TenantStatus {
 /// A tenant as exports and the JSON API give it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportRow {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub customer: String,
-    pub status: String,
+    pub status: TenantStatus,
     pub status_reason: Option<String>,
-    pub consented_at: String,
+    pub consented_at: Timestamp,
     pub consented_by: Option<String>,
     pub roles_present: Vec<String>,
     pub roles_missing: Vec<String>,
-    pub last_checked_at: Option<String>,
+    pub last_checked_at: Option<Timestamp>,
 }
 
 impl From<TenantSummary> for ExportRow {
@@ -81,8 +77,8 @@ impl From<TenantSummary> for ExportRow {
             status_reason: t.status_reason,
             consented_at: t.consented_at,
             consented_by: t.consented_by_upn.or(t.consented_by_oid),
-            roles_present: roles_of(row.roles_present.as_deref()),
-            roles_missing: roles_of(row.roles_missing.as_deref()),
+            roles_present: roles_of(row.roles_present),
+            roles_missing: roles_of(row.roles_missing),
             last_checked_at: t.last_checked_at,
         }
     }
@@ -112,15 +108,15 @@ pub fn to_csv(rows: &[ExportRow]) -> String {
     out.push_str("\r\n");
     for row in rows {
         let cells = [
-            row.tenant_id.as_str(),
+            &row.tenant_id.to_string(),
             row.customer.as_str(),
             row.status.as_str(),
             row.status_reason.as_deref().unwrap_or_default(),
-            row.consented_at.as_str(),
+            &row.consented_at.to_string(),
             row.consented_by.as_deref().unwrap_or_default(),
             &row.roles_present.join(" "),
             &row.roles_missing.join(" "),
-            row.last_checked_at.as_deref().unwrap_or_default(),
+            &row.last_checked_at.map(|at| at.to_string()).unwrap_or_default(),
         ];
         out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
@@ -165,10 +161,10 @@ struct ListQuery {
 }
 
 struct TenantLine {
-    tenant_id: String,
+    tenant_id: TenantId,
     customer: String,
     consented_by: String,
-    consented_at: String,
+    consented_at: Timestamp,
     label: &'static str,
     tone: &'static str,
     reason: String,
@@ -179,7 +175,7 @@ struct TenantLine {
 
 struct Degraded {
     tenant_id: String,
-    at: String,
+    at: Timestamp,
     from: &'static str,
     to: &'static str,
     tone: &'static str,
@@ -224,13 +220,13 @@ struct ListPage {
 }
 
 /// A link to the list with these parameters.
-fn list_href(search: &str, status: Option<&str>, sort: SortKey, descending: bool, page: i64) -> String {
+fn list_href(search: &str, status: Option<TenantStatus>, sort: SortKey, descending: bool, page: i64) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     if !search.is_empty() {
         query.append_pair("q", search);
     }
     if let Some(status) = status {
-        query.append_pair("status", status);
+        query.append_pair("status", status.as_str());
     }
     query.append_pair("sort", sort.as_str());
     query.append_pair("dir", if descending { "desc" } else { "asc" });
@@ -243,7 +239,7 @@ fn list_href(search: &str, status: Option<&str>, sort: SortKey, descending: bool
 /// `GET /tenants`: one row per tenant, with a banner for tenants that got worse than verified lately.
 async fn list(State(state): State<AppState>, staff: StaffUser, Query(query): Query<ListQuery>) -> Result<Response, AppError> {
     let search: String = query.q.as_deref().unwrap_or_default().trim().chars().take(200).collect();
-    let status = query.status.as_deref().and_then(TenantStatus::parse).map(TenantStatus::as_str);
+    let status = query.status.as_deref().and_then(TenantStatus::parse);
     let sort = query.sort.as_deref().and_then(SortKey::parse).unwrap_or_default();
     let descending = query.dir.as_deref() == Some("desc");
     let requested_page = query.page.as_deref().and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).clamp(1, 1_000_000);
@@ -256,17 +252,18 @@ async fn list(State(state): State<AppState>, staff: StaffUser, Query(query): Que
         // Past the end: the last page.
         rows = db::tenants::search(&state.db, &TenantQuery { offset: (page - 1) * PAGE_SIZE, ..tenant_query }).await?.0;
     }
-    let counts: HashMap<String, i64> = db::tenants::status_counts(&state.db).await?.into_iter().collect();
-    let since = db::timestamp_text(OffsetDateTime::now_utc() - time::Duration::days(7));
-    let degraded = db::audit::recent_of_kind(&state.db, "tenant.degraded", &since, 20)
+    let counts: HashMap<TenantStatus, i64> = db::tenants::status_counts(&state.db).await?.into_iter().collect();
+    let since = clock::now(&*state.clock) - time::Duration::days(7);
+    let degraded = db::audit::recent_of_kind(&state.db, AuditKind::TenantDegraded, since, 20)
         .await?
         .into_iter()
         .map(|event| {
             let detail: Value = serde_json::from_str(&event.detail).unwrap_or_default();
-            let label = |name: &str| detail.get(name).and_then(Value::as_str).map_or(TenantStatus::NeverChecked, status_of);
+            let label =
+                |name: &str| detail.get(name).and_then(Value::as_str).and_then(TenantStatus::parse).unwrap_or(TenantStatus::NeverChecked);
             let to = label("to");
             Degraded {
-                tenant_id: event.tenant_id.unwrap_or_default(),
+                tenant_id: event.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
                 at: event.at,
                 from: label("from").label(),
                 to: to.label(),
@@ -297,18 +294,18 @@ async fn list(State(state): State<AppState>, staff: StaffUser, Query(query): Que
     let rows = rows
         .into_iter()
         .map(|row| {
-            let s = status_of(&row.tenant.status);
+            let s = row.tenant.status;
             TenantLine {
-                roles_present: roles_of(row.roles_present.as_deref()),
-                roles_missing: roles_of(row.roles_missing.as_deref()),
+                consented_by: row.tenant.consented_by().unwrap_or_default().to_owned(),
+                roles_present: roles_of(row.roles_present),
+                roles_missing: roles_of(row.roles_missing),
                 tenant_id: row.tenant.tenant_id,
                 customer: row.tenant.customer,
-                consented_by: row.tenant.consented_by_upn.or(row.tenant.consented_by_oid).unwrap_or_default(),
                 consented_at: row.tenant.consented_at,
                 label: s.label(),
                 tone: s.tone(),
                 reason: row.tenant.status_reason.unwrap_or_default(),
-                last_checked_at: row.tenant.last_checked_at.unwrap_or_default(),
+                last_checked_at: row.tenant.last_checked_at.map(|at| at.to_string()).unwrap_or_default(),
             }
         })
         .collect();
@@ -317,8 +314,8 @@ async fn list(State(state): State<AppState>, staff: StaffUser, Query(query): Que
         .map(|s| StatusOption {
             value: s.as_str(),
             label: s.label(),
-            count: counts.get(s.as_str()).copied().unwrap_or(0),
-            selected: status == Some(s.as_str()),
+            count: counts.get(&s).copied().unwrap_or(0),
+            selected: status == Some(s),
         })
         .collect();
     let listed = ListPage {
@@ -347,7 +344,7 @@ async fn list(State(state): State<AppState>, staff: StaffUser, Query(query): Que
 // One tenant
 
 struct CheckLine {
-    finished_at: String,
+    finished_at: Timestamp,
     label: &'static str,
     tone: &'static str,
     detail: String,
@@ -356,9 +353,9 @@ struct CheckLine {
 }
 
 struct ConsentLine {
-    consented_at: String,
+    consented_at: Timestamp,
     consented_by: String,
-    flow: String,
+    flow: &'static str,
     roles_requested: Vec<String>,
 }
 
@@ -387,15 +384,15 @@ struct DetailPage {
     nav: Option<Nav>,
     admin: bool,
     csrf: String,
-    tenant_id: String,
+    tenant_id: TenantId,
     customer: String,
     consented_by: String,
-    consented_at: String,
+    consented_at: Timestamp,
     label: &'static str,
     tone: &'static str,
     reason: String,
     last_checked_at: String,
-    removed_at: Option<String>,
+    removed_at: Option<Timestamp>,
     roles_present: Vec<String>,
     roles_missing: Vec<String>,
     problem: Option<ProblemLine>,
@@ -483,42 +480,33 @@ async fn detail(
     Path(tid): Path<String>,
     Query(query): Query<DetailQuery>,
 ) -> Result<Response, AppError> {
-    let tenant = parse_tenant(&tid)?.to_string();
-    let row = db::tenants::find_with_roles(&state.db, &tenant).await?.ok_or(AppError::NotFound)?;
-    let removed_at = db::tenants::removed_at(&state.db, &tenant).await?;
-    let history = db::checks::history(&state.db, &tenant, HISTORY).await?;
-    let consents = db::tenants::consents(&state.db, &tenant).await?;
+    let tenant = parse_tenant(&tid)?;
+    let row = db::tenants::find_with_roles(&state.db, tenant).await?.ok_or(AppError::NotFound)?;
+    let removed_at = db::tenants::removed_at(&state.db, tenant).await?;
+    let history = db::checks::history(&state.db, tenant, HISTORY).await?;
+    let consents = db::tenants::consents(&state.db, tenant).await?;
     let token = match history.first() {
         Some(latest) => decoded_token(db::checks::token_detail(&state.db, latest.id).await?),
         None => None,
     };
-    let status = status_of(&row.tenant.status);
-    let problem = history
-        .first()
-        .filter(|c| {
-            c.error_code.is_some()
-                || !matches!(status_of(&c.status), TenantStatus::Verified | TenantStatus::Propagating | TenantStatus::MissingRoles)
-        })
-        .map(|c| {
-            let code = c.error_code.and_then(|c| u32::try_from(c).ok());
-            ProblemLine {
-                explanation: aadsts::explain(code).words(Messages::default()),
-                code: code.map(|c| format!("AADSTS{c}")),
-                trace_id: c.trace_id.clone(),
-            }
-        });
+    let status = row.tenant.status;
+    let problem = history.first().filter(|c| c.error_code.is_some() || c.status.is_token_failure()).map(|c| {
+        let code = c.aadsts();
+        ProblemLine {
+            explanation: aadsts::explain(code).words(Messages::default()),
+            code: code.map(|c| format!("AADSTS{c}")),
+            trace_id: c.trace_id.clone(),
+        }
+    });
     let checks = history
         .into_iter()
-        .map(|c| {
-            let s = status_of(&c.status);
-            CheckLine {
-                finished_at: c.finished_at,
-                label: s.label(),
-                tone: s.tone(),
-                detail: c.detail.unwrap_or_default(),
-                roles_missing: roles_of(Some(&c.roles_missing)),
-                code: c.error_code.map(|c| format!("AADSTS{c}")),
-            }
+        .map(|c| CheckLine {
+            finished_at: c.finished_at,
+            label: c.status.label(),
+            tone: c.status.tone(),
+            detail: c.detail.unwrap_or_default(),
+            roles_missing: c.roles_missing.names(),
+            code: c.error_code.map(|c| format!("AADSTS{c}")),
         })
         .collect();
     let consents = consents
@@ -526,28 +514,28 @@ async fn detail(
         .map(|c| ConsentLine {
             consented_at: c.consented_at,
             consented_by: c.consented_by_upn.or(c.consented_by_oid).unwrap_or_default(),
-            flow: c.flow,
-            roles_requested: roles_of(Some(&c.roles_requested)),
+            flow: db::types::flow_text(c.flow),
+            roles_requested: c.roles_requested.names(),
         })
         .collect();
-    let roles_missing = match row.roles_missing.as_deref() {
-        Some(text) => roles_of(Some(text)),
+    let roles_missing = match row.roles_missing {
+        Some(roles) => roles.names(),
         None => state.config.required_roles.iter().map(ToString::to_string).collect(),
     };
     let page = DetailPage {
         nav: Some(staff.nav("tenants")),
         admin: staff.is_admin(),
         csrf: staff.csrf.clone(),
-        roles_present: roles_of(row.roles_present.as_deref()),
+        roles_present: roles_of(row.roles_present),
         roles_missing,
+        consented_by: row.tenant.consented_by().unwrap_or_default().to_owned(),
         tenant_id: row.tenant.tenant_id,
         customer: row.tenant.customer,
-        consented_by: row.tenant.consented_by_upn.or(row.tenant.consented_by_oid).unwrap_or_default(),
         consented_at: row.tenant.consented_at,
         label: status.label(),
         tone: status.tone(),
         reason: row.tenant.status_reason.unwrap_or_default(),
-        last_checked_at: row.tenant.last_checked_at.unwrap_or_default(),
+        last_checked_at: row.tenant.last_checked_at.map(|at| at.to_string()).unwrap_or_default(),
         removed_at,
         problem,
         token,
@@ -558,10 +546,10 @@ async fn detail(
     Ok(html(StatusCode::OK, page.render()))
 }
 
-async fn staff_audit(state: &AppState, kind: &str, staff: &StaffUser, customer_id: Option<&str>, tenant: &str, detail: Value) {
-    let event = NewAuditEvent { kind, actor: Some(&staff.upn), customer_id, invite_id: None, tenant_id: Some(tenant), detail };
-    if let Err(error) = db::audit::record(&state.db, event).await {
-        tracing::error!(%error, kind, "cannot record an audit event");
+async fn staff_audit(state: &AppState, kind: AuditKind, staff: &StaffUser, customer_id: Option<&str>, tenant: TenantId, detail: Value) {
+    let event = NewAuditEvent { customer_id, tenant_id: Some(tenant), detail, ..NewAuditEvent::new(kind, Some(&staff.upn)) };
+    if let Err(error) = db::audit::record(&state.db, event, clock::now(&*state.clock)).await {
+        tracing::error!(%error, %kind, "cannot record an audit event");
     }
 }
 
@@ -576,7 +564,7 @@ async fn admin_target(
 ) -> Result<(TenantId, db::tenants::TenantRow), AppError> {
     staff.check_form(state, headers, csrf, true)?;
     let tenant = parse_tenant(tid)?;
-    let row = db::tenants::find(&state.db, &tenant.to_string()).await?.ok_or(AppError::NotFound)?;
+    let row = db::tenants::find(&state.db, tenant).await?.ok_or(AppError::NotFound)?;
     Ok((tenant, row))
 }
 
@@ -589,9 +577,8 @@ async fn check_now(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     let (tenant, row) = admin_target(&state, &staff, &headers, &form.csrf, &tid).await?;
-    let consented_at = OffsetDateTime::parse(&row.consented_at, &Rfc3339).ok();
-    let outcome = state.sweeper.check_now(monitor::sweep::Target::new(tenant, consented_at)).await?;
-    staff_audit(&state, "tenant.checked", &staff, Some(&row.customer_id), &row.tenant_id, json!({ "status": outcome.status.as_str() }))
+    let outcome = state.sweeper.check_now(monitor::sweep::Target::new(tenant, Some(row.consented_at.as_datetime()))).await?;
+    staff_audit(&state, AuditKind::TenantChecked, &staff, Some(&row.customer_id), tenant, json!({ "status": outcome.status.as_str() }))
         .await;
     Ok(Redirect::to(&format!("/tenants/{tenant}?checked=1")).into_response())
 }
@@ -606,9 +593,10 @@ async fn reconsent(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     let (tenant, row) = admin_target(&state, &staff, &headers, &form.csrf, &tid).await?;
-    let expires_at = OffsetDateTime::now_utc() + time::Duration::days(RECONSENT_DAYS);
-    let created = invites::create_for_customer(&state.db, &row.customer_id, tenant, "en", expires_at, &staff.upn).await?;
-    let page = CreatedPage::new(&state, &staff, &created, row.customer, Some(row.tenant_id), true);
+    let valid_for = time::Duration::days(RECONSENT_DAYS);
+    let created =
+        invites::create_for_customer(&state.db, &*state.clock, &row.customer_id, tenant, Language::English, valid_for, &staff.upn).await?;
+    let page = CreatedPage::new(&state, &staff, &created, row.customer, Some(tenant.to_string()), true);
     Ok(html(StatusCode::OK, page.render()))
 }
 
@@ -623,7 +611,7 @@ struct RemoveForm {
 struct RemovedPage {
     nav: Option<Nav>,
     customer: String,
-    tenant_id: String,
+    tenant_id: TenantId,
     client_id: String,
     partner: String,
 }
@@ -638,24 +626,23 @@ async fn remove(
     Form(form): Form<RemoveForm>,
 ) -> Result<Response, AppError> {
     staff.check_form(&state, &headers, &form.csrf, true)?;
-    let tenant = parse_tenant(&tid)?.to_string();
+    let tenant = parse_tenant(&tid)?;
     if form.confirm.as_deref() != Some("yes") {
         return Err(AppError::BadRequest("Tick the confirmation box to remove the tenant.".into()));
     }
-    let row = db::tenants::find(&state.db, &tenant).await?.ok_or(AppError::NotFound)?;
+    let row = db::tenants::find(&state.db, tenant).await?.ok_or(AppError::NotFound)?;
+    let now = clock::now(&*state.clock);
     let removed = async {
         let mut tx = db::begin_write(&state.db).await?;
-        let removed = db::tenants::mark_removed(&mut *tx, &tenant).await?;
+        let removed = db::tenants::mark_removed(&mut *tx, tenant, now).await?;
         if removed {
             let event = NewAuditEvent {
-                kind: "tenant.removed",
-                actor: Some(&staff.upn),
                 customer_id: Some(&row.customer_id),
-                invite_id: None,
-                tenant_id: Some(&tenant),
+                tenant_id: Some(tenant),
                 detail: json!({}),
+                ..NewAuditEvent::new(AuditKind::TenantRemoved, Some(&staff.upn))
             };
-            db::audit::record(&mut *tx, event).await?;
+            db::audit::record(&mut *tx, event, now).await?;
         }
         tx.commit().await?;
         Ok::<bool, sqlx::Error>(removed)
