@@ -35,7 +35,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, db: SqlitePool) -> anyhow::Result<Self> {
         let entra = EntraClient::new(&config)?;
-        let sweeper = crate::monitor::sweeper(&config, &entra, db.clone());
+        let clock: SharedClock = Arc::new(SystemClock);
+        let sweeper = crate::monitor::sweeper(&config, &entra, db.clone(), clock.clone());
         let mailer = Mailer::new(&config.email.transport)?;
         Ok(Self {
             mailer,
@@ -45,7 +46,7 @@ impl AppState {
             entra,
             onboarding_limiter: Arc::new(LookupLimiter::new()),
             readiness: Arc::default(),
-            clock: Arc::new(SystemClock),
+            clock,
         })
     }
 }

@@ -40,7 +40,7 @@ impl Rig {
 
     fn sweeper(&self) -> Arc<Sweeper> {
         let entra = consent_portal::entra::EntraClient::new(&self.config).unwrap();
-        consent_portal::monitor::sweeper(&self.config, &entra, self.pool.clone())
+        consent_portal::monitor::sweeper(&self.config, &entra, self.pool.clone(), Arc::new(consent_portal::domain::SystemClock))
     }
 
     /// Records these tenants, consented `age` ago.

@@ -133,7 +133,7 @@ async fn sweep(args: SweepBenchArgs) -> anyhow::Result<()> {
             let pool = crate::db::open(&config.database).await?;
             crate::db::monitoring::seed_tenants(&pool, "Benchmark customer", &ids, consented).await?;
             let entra = crate::entra::EntraClient::new(&config)?;
-            let sweeper = crate::monitor::sweeper(&config, &entra, pool.clone());
+            let sweeper = crate::monitor::sweeper(&config, &entra, pool.clone(), std::sync::Arc::new(crate::domain::SystemClock));
             let targets = crate::db::monitoring::all(&pool).await?.iter().map(crate::monitor::sweep::Target::from_row).collect();
             let started = Instant::now();
             let progress = sweeper.sweep(targets).await?;

@@ -61,7 +61,7 @@ pub async fn run(args: ValidateArgs) -> ExitCode {
         },
     };
     let targets: Vec<crate::monitor::sweep::Target> = rows.iter().map(crate::monitor::sweep::Target::from_row).collect();
-    let sweeper = crate::monitor::sweeper(&config, &entra, pool.clone());
+    let sweeper = crate::monitor::sweeper(&config, &entra, pool.clone(), std::sync::Arc::new(crate::domain::SystemClock));
     let bar = indicatif::ProgressBar::new(targets.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} checking tenants [{bar:30}] {pos}/{len} {msg} ({elapsed})")

@@ -13,7 +13,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::db::monitoring::{CheckResult, DueTenant};
-use crate::domain::{RoleList, RoleName, TenantId, TenantStatus, Timestamp};
+use crate::domain::{RoleList, RoleName, SharedClock, TenantId, TenantStatus, Timestamp};
 use crate::entra::{EntraClient, VerifyError};
 
 /// Roles can take minutes to appear after a consent (5 to 15 reported); missing roles within this
@@ -32,6 +32,8 @@ pub struct CheckContext {
     pub interval: Duration,
     /// Staff addresses told when a verified tenant gets worse.
     pub notify: Vec<String>,
+    /// The time of each check (and of the waits Microsoft asks for).
+    pub clock: SharedClock,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +133,7 @@ fn wait_ends(now: OffsetDateTime, retry_after: Duration) -> OffsetDateTime {
 pub async fn check_tenant(ctx: &CheckContext, target: &Target) -> CheckOutcome {
     let required = &ctx.required;
     let (tenant, consented_at) = (target.tenant, target.consented_at);
-    let now = OffsetDateTime::now_utc();
+    let now = ctx.clock.now();
     if let Some(until) = target.not_before.filter(|until| *until > now) {
         let reason =
             format!("Throttled until {}: Microsoft asked to wait (Retry-After), so no token was requested.", Timestamp::new(until));
@@ -143,7 +145,7 @@ pub async fn check_tenant(ctx: &CheckContext, target: &Target) -> CheckOutcome {
     let mut outcome = check_with_microsoft(ctx, tenant, consented_at).await;
     if let Some(retry_after) = outcome.retry_after {
         outcome.retry_after = Some(retry_after.min(LONGEST_RETRY_AFTER));
-        let until = wait_ends(OffsetDateTime::now_utc(), retry_after);
+        let until = wait_ends(ctx.clock.now(), retry_after);
         outcome.reason = format!("{} No token is asked for before {}.", outcome.reason, Timestamp::new(until));
         outcome.not_before = Some(until);
     }
@@ -186,7 +188,7 @@ async fn check_with_microsoft(ctx: &CheckContext, tenant: TenantId, consented_at
         }
     };
     let (present, missing) = crate::entra::roles_diff(required, claims.get("roles"));
-    let recent = consented_at.is_some_and(|at| OffsetDateTime::now_utc() - at < PROPAGATION_WINDOW);
+    let recent = consented_at.is_some_and(|at| ctx.clock.now() - at < PROPAGATION_WINDOW);
     let (mut status, mut reason) = if missing.is_empty() {
         (TenantStatus::Verified, "The token carries every required role and the API answers.".to_owned())
     } else if recent {
@@ -254,7 +256,7 @@ pub fn to_result(
     started_at: OffsetDateTime,
     consented_at: Option<OffsetDateTime>,
 ) -> CheckResult {
-    let now = OffsetDateTime::now_utc();
+    let now = ctx.clock.now();
     let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
     // The roles of an outcome are names of the required roles, which parsed once already.
     let roles = |names: &[String]| RoleList(names.iter().filter_map(|name| RoleName::parse(name).ok()).collect());

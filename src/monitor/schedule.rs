@@ -18,7 +18,7 @@ pub fn spawn(sweeper: Arc<Sweeper>, pool: sqlx::SqlitePool) -> tokio::task::Join
         tokio::time::sleep(Duration::from_secs(5)).await;
         loop {
             if !sweeper.is_running() {
-                match db::monitoring::due(&pool, Timestamp::new(time::OffsetDateTime::now_utc()), PER_TICK).await {
+                match db::monitoring::due(&pool, Timestamp::new(sweeper.clock().now()), PER_TICK).await {
                     Ok(rows) if !rows.is_empty() => {
                         let targets: Vec<Target> = rows.iter().map(Target::from_row).collect();
                         if let Err(error) = sweeper.sweep(targets).await {

@@ -10,7 +10,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde::Serialize;
 use sqlx::SqlitePool;
-use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -18,7 +17,7 @@ pub use super::check::Target;
 use super::check::{CheckContext, CheckOutcome, check_tenant, to_result};
 use crate::db;
 use crate::db::monitoring::CheckResult;
-use crate::domain::{TenantStatus, Timestamp};
+use crate::domain::{SharedClock, TenantStatus, Timestamp};
 
 /// Attempts per tenant in one sweep (the first and up to three retries).
 const MAX_ATTEMPTS: u32 = 4;
@@ -93,7 +92,7 @@ impl Sweeper {
         // told to wait since the target was made.
         let stored = db::monitoring::not_before(&self.db, target.tenant).await?.map(Timestamp::as_datetime);
         let target = Target { not_before: target.not_before.max(stored), ..target };
-        let started_at = OffsetDateTime::now_utc();
+        let started_at = self.ctx.clock.now();
         let outcome = check_tenant(&self.ctx, &target).await;
         db::monitoring::record_results(
             &self.db,
@@ -103,6 +102,11 @@ impl Sweeper {
         .await?;
         tracing::info!(tenant = %target.tenant, status = %outcome.status, "tenant checked");
         Ok(outcome)
+    }
+
+    /// The clock the checks run on.
+    pub fn clock(&self) -> &SharedClock {
+        &self.ctx.clock
     }
 
     pub fn is_running(&self) -> bool {
@@ -148,7 +152,7 @@ impl Sweeper {
         self.done.store(0, Ordering::Relaxed);
         self.verified.store(0, Ordering::Relaxed);
         if let Ok(mut times) = self.times.lock() {
-            *times = (Some(db::now_text()), None);
+            *times = (Some(Timestamp::new(self.ctx.clock.now()).to_string()), None);
         }
     }
 
@@ -168,7 +172,7 @@ impl Sweeper {
                     if index < concurrency {
                         tokio::time::sleep(RAMP_UP_STEP * index as u32).await;
                     }
-                    let started_at = OffsetDateTime::now_utc();
+                    let started_at = self.ctx.clock.now();
                     let outcome = self.check_with_retries(target).await;
                     if outcome.status == TenantStatus::Verified {
                         self.verified.fetch_add(1, Ordering::Relaxed);
@@ -182,7 +186,7 @@ impl Sweeper {
         drop(sender);
         let written = writer.await.unwrap_or_else(|e| Err(sqlx::Error::Protocol(format!("writer task: {e}"))));
         if let Ok(mut times) = self.times.lock() {
-            times.1 = Some(db::now_text());
+            times.1 = Some(Timestamp::new(self.ctx.clock.now()).to_string());
         }
         self.running.store(false, Ordering::SeqCst);
         let progress = self.progress();
