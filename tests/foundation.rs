@@ -12,7 +12,7 @@ use common::*;
 use consent_portal::config::DatabaseLocation;
 use consent_portal::db;
 use consent_portal::domain::{SystemClock, clock};
-use consent_portal::error::AppError;
+use consent_portal::web::error::AppError;
 use reqwest::StatusCode;
 use sqlx::sqlite::SqliteConnectOptions;
 

@@ -20,7 +20,7 @@ use super::tenants::{ExportRow, export_rows};
 use crate::app::AppState;
 use crate::db;
 use crate::domain::{TenantId, hash_secret};
-use crate::error::{AppError, ErrorPage};
+use crate::web::error::{AppError, ErrorPage};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/tenants", get(list)).route("/api/v1/tenants/{tid}", get(one)).route("/api/v1/invites", post(create_invite))

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 pub use crate::config::TrustedProxies;
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 /// The client of a request: the peer, or the client a trusted proxy reported. Every handler that
 /// needs the client's address takes this, never the connection's peer.

@@ -12,16 +12,17 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::onboarding::html;
+use super::kit::render;
 use super::staff_auth::{CsrfForm, Nav, StaffUser};
 use crate::app::AppState;
 use crate::db;
 use crate::db::audit::NewAuditEvent;
 use crate::domain::free_text::refuse_hidden;
 use crate::domain::{AuditKind, CustomerName, InviteStatus, TenantId, Timestamp, clock};
-use crate::error::AppError;
 use crate::i18n::Language;
 use crate::invites::{self, CreatedInvite, InviteRequest};
+use crate::web::error::AppError;
+use crate::web::kit::paths;
 
 /// Invites per page.
 const PAGE_SIZE: i64 = 50;
@@ -182,7 +183,7 @@ async fn render_list(
         pages,
         email_enabled: state.config.email.enabled(),
     };
-    Ok(html(status, listed.render()))
+    Ok(render(status, &listed))
 }
 
 /// `GET /invites`.
@@ -301,7 +302,7 @@ async fn create(State(state): State<AppState>, staff: StaffUser, headers: Header
     };
     let mut page = CreatedPage::new(&state, &staff, &created, checked.customer.to_string(), checked.pinned(), false);
     page.emailed = checked.send_to.map(|a| a.to_string());
-    html(StatusCode::OK, page.render())
+    render(StatusCode::OK, &page)
 }
 
 /// `POST /invites/{id}/revoke` (admin): the link answers 410 from then on.
@@ -333,7 +334,7 @@ async fn revoke(
     }
     .await;
     revoked?;
-    Ok(Redirect::to("/invites").into_response())
+    Ok(Redirect::to(paths::INVITES).into_response())
 }
 
 /// `POST /invites/{id}/resend` (admin): queues the onboarding e-mail again (with a new link of its own)
@@ -361,5 +362,5 @@ async fn resend(
     crate::email::enqueue_onboarding(&mut tx, &invite.invite.id, &address, invite.invite.language.code(), &staff.upn, now).await?;
     tx.commit().await?;
     state.mailer.wake();
-    Ok(Redirect::to("/outbox").into_response())
+    Ok(Redirect::to(paths::OUTBOX).into_response())
 }

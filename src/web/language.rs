@@ -43,7 +43,7 @@ impl LanguageChoice {
         let switched = uri.query().and_then(|query| {
             url::form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == QUERY_PARAMETER).and_then(|(_, v)| Language::parse(&v))
         });
-        let remembered = super::cookies::read(headers, LANGUAGE_COOKIE).and_then(|v| Language::parse(&v));
+        let remembered = super::kit::cookies::read(headers, LANGUAGE_COOKIE).and_then(|v| Language::parse(&v));
         let accepted = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Language::from_accept_language);
         let only_switch = uri.query().is_none_or(|q| url::form_urlencoded::parse(q.as_bytes()).all(|(n, _)| n == QUERY_PARAMETER));
         let here = (method == axum::http::Method::GET && only_switch).then(|| uri.path().to_owned());
@@ -79,7 +79,7 @@ impl LanguageChoice {
     /// Remembers a switch in the cookie, on the response of the request that made it.
     pub fn remember(&self, response: &mut Response, secure: bool) {
         if let Some(language) = self.switched.filter(|l| Some(*l) != self.remembered) {
-            super::cookies::set(response, LANGUAGE_COOKIE, language.code(), "/", Some(ONE_YEAR_S), secure);
+            super::kit::cookies::set(response, LANGUAGE_COOKIE, language.code(), "/", Some(ONE_YEAR_S), secure);
         }
     }
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::config::Config;
-use crate::error::ErrorPage;
+use crate::web::error::ErrorPage;
 use crate::web::language::{LanguageChoice, PageLanguage};
 
 /// Paths of the staff pages and the API, which stay English.

@@ -5,10 +5,11 @@ pub mod api;
 pub mod assets;
 pub mod authorization;
 pub mod client_address;
-pub mod cookies;
 pub mod csp_report;
+pub mod error;
 pub mod health;
 pub mod invites;
+pub mod kit;
 pub mod language;
 pub mod middleware;
 pub mod onboarding;
@@ -35,8 +36,8 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::app::AppState;
-use crate::error::AppError;
 use client_address::ClientAddress;
+use error::AppError;
 use middleware::{MAX_BODY_BYTES, SecurityHeaders};
 
 /// How long a request may take before it is answered 503.

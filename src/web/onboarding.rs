@@ -15,12 +15,11 @@ use askama::Template;
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use crate::app::AppState;
@@ -31,15 +30,18 @@ use crate::db::invites::InviteWithCustomer;
 use crate::db::tenants::Recorded;
 use crate::domain::aadsts::{self, ExplanationKeys};
 use crate::domain::{AuditKind, InviteToken, RoleList, TenantId, TenantStatus, clock, hash_secret};
-use crate::error::AppError;
 use crate::i18n::{Language, Messages};
 use crate::monitor;
 use crate::web::client_address::ClientAddress;
-use crate::web::cookies;
+use crate::web::error::AppError;
+use crate::web::kit::csrf::{CookieToken, new_token, same_origin, tokens_match};
+use crate::web::kit::paths;
+use crate::web::kit::render;
 use crate::web::language::{LanguageChoice, PageLanguage};
 
 const SESSION_KEY: &str = "onboarding";
-const CSRF_COOKIE: &str = "portal_csrf";
+/// The landing page's form token, before there is a session.
+const CSRF_COOKIE: CookieToken = CookieToken { name: "portal_csrf", path: "/onboard" };
 /// How long a sign-in or a consent `state` stays valid.
 const STEP_LIFETIME: time::Duration = time::Duration::minutes(15);
 
@@ -80,10 +82,6 @@ struct SignedInAdmin {
     tenant_id: String,
     upn: Option<String>,
     object_id: String,
-}
-
-pub(crate) fn random_value() -> String {
-    InviteToken::generate().expose().to_owned()
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -160,13 +158,6 @@ struct ResultPage<'a> {
     code: Option<String>,
 }
 
-pub(crate) fn html(status: StatusCode, rendered: askama::Result<String>) -> Response {
-    match rendered {
-        Ok(page) => (status, Html(page)).into_response(),
-        Err(error) => AppError::Internal(error.into()).into_response(),
-    }
-}
-
 fn problem(
     state: &AppState,
     lang: &PageLanguage,
@@ -185,7 +176,7 @@ fn problem(
         retry_csrf,
         contact: None,
     };
-    html(status, page.render())
+    render(status, &page)
 }
 
 /// A step refused by the portal's own checks: what happened, and "start again from the e-mail".
@@ -215,7 +206,7 @@ fn gone(state: &AppState, lang: &PageLanguage) -> Response {
         retry_csrf: None,
         contact: Some(state.config.partner_contact.as_deref().unwrap_or(&state.config.partner_name)),
     };
-    html(StatusCode::GONE, page.render())
+    render(StatusCode::GONE, &page)
 }
 
 /// The roles the application asks for, each with its description in the page's language.
@@ -272,25 +263,6 @@ async fn invite_for_link(
     Ok(invite)
 }
 
-/// Is this POST from our own pages? `Sec-Fetch-Site: cross-site` or a foreign `Origin` say no.
-pub(crate) fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
-        return false;
-    }
-    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        // Browsers send `Origin: null` for a form POST from a page with `Referrer-Policy: no-referrer`
-        // (ours): then only `Sec-Fetch-Site` can tell (every browser that sends `null` there sends it
-        // too), and the CSRF token still has to match.
-        Some("null") => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("same-origin"),
-        Some(origin) => origin.trim_end_matches('/') == state.config.public_url.origin().ascii_serialization(),
-        None => true,
-    }
-}
-
-pub(crate) fn tokens_match(a: &str, b: &str) -> bool {
-    !a.is_empty() && a.as_bytes().ct_eq(b.as_bytes()).into()
-}
-
 async fn load_session(session: &Session) -> Option<OnboardingSession> {
     session.get::<OnboardingSession>(SESSION_KEY).await.ok().flatten()
 }
@@ -322,20 +294,20 @@ async fn landing(
         Err(response) => return response,
     };
     let lang = choice.messages(Some(invite.invite.language));
-    let csrf = cookies::read(&headers, CSRF_COOKIE).filter(|c| c.len() == 43).unwrap_or_else(random_value);
+    let csrf = CSRF_COOKIE.for_page(&headers);
     let page = LandingPage {
         roles: roles_in_plain_words(&state, lang.tr),
         lang,
         partner: &state.config.partner_name,
         customer: &invite.customer_name,
-        action: format!("/onboard/{token}"),
+        action: paths::onboard(&token),
         csrf: &csrf,
         pinned: invite.invite.pinned(),
         connected_tenant: invite.invite.completed_tenant_id.map(|t| t.to_string()),
         one_step: state.config.consent_flow == ConsentFlow::V1,
     };
-    let mut response = html(StatusCode::OK, page.render());
-    cookies::set(&mut response, CSRF_COOKIE, &csrf, "/onboard", None, state.config.is_https());
+    let mut response = render(StatusCode::OK, &page);
+    CSRF_COOKIE.set(&mut response, &csrf, state.config.is_https());
     response
 }
 
@@ -358,8 +330,7 @@ async fn start(
         Ok(invite) => invite,
         Err(response) => return response,
     };
-    let csrf_ok = cookies::read(&headers, CSRF_COOKIE).is_some_and(|c| tokens_match(&c, &form.csrf));
-    if !same_origin(&state, &headers) || !csrf_ok {
+    if !CSRF_COOKIE.accepts(&state.config.public_url, &headers, &form.csrf) {
         let lang = choice.messages(Some(invite.invite.language));
         return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-request-title", "refused-request");
     }
@@ -379,7 +350,7 @@ async fn retry(
     let Some(current) = load_session(&session).await else {
         return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-session-title", "refused-session");
     };
-    if !same_origin(&state, &headers) || !tokens_match(&current.csrf, &form.csrf) {
+    if !same_origin(&state.config.public_url, &headers) || !tokens_match(&current.csrf, &form.csrf) {
         return refused(&state, &lang, StatusCode::FORBIDDEN, "refused-request-title", "refused-request");
     }
     let invite = match db::invites::find(&state.db, &current.invite_id).await {
@@ -396,13 +367,8 @@ async fn begin(state: &AppState, session: &Session, invite: &InviteWithCustomer,
     if let Err(error) = session.cycle_id().await {
         return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();
     }
-    let mut data = OnboardingSession {
-        binding: random_value(),
-        csrf: random_value(),
-        invite_id: invite.invite.id.clone(),
-        sign_in: None,
-        admin: None,
-    };
+    let mut data =
+        OnboardingSession { binding: new_token(), csrf: new_token(), invite_id: invite.invite.id.clone(), sign_in: None, admin: None };
     let target = match state.config.consent_flow {
         ConsentFlow::V2 => {
             let segment = invite.invite.pinned_tenant_id.map_or_else(|| "organizations".to_owned(), |t| t.to_string());
@@ -442,7 +408,7 @@ async fn issue_consent_state(
     tenant: Option<TenantId>,
     flow: ConsentFlow,
 ) -> Result<String, sqlx::Error> {
-    let value = random_value();
+    let value = new_token();
     let now = clock::now(&*state.clock);
     let new = db::consent_states::NewConsentState {
         state_hash: &hash_secret(&value),
@@ -562,7 +528,7 @@ async fn sign_in_callback(State(state): State<AppState>, session: Session, choic
             expected: invite.invite.pinned().unwrap_or_default(),
             retry_csrf: &current.csrf,
         };
-        return html(StatusCode::FORBIDDEN, page.render());
+        return render(StatusCode::FORBIDDEN, &page);
     }
     if let Some(bound) = invite.invite.completed_tenant_id
         && bound != tenant
@@ -636,7 +602,7 @@ async fn already_used(
         bound,
         retry_csrf: retry_csrf.filter(|c| !c.is_empty()),
     };
-    html(StatusCode::CONFLICT, page.render())
+    render(StatusCode::CONFLICT, &page)
 }
 
 /// `GET /consent/callback`: the end of the admin consent. Errors first; then the state; then the
@@ -778,7 +744,7 @@ async fn prove_tenant_v1(
             expected: invite.invite.pinned().unwrap_or_default(),
             retry_csrf: current.map_or("", |c| c.csrf.as_str()),
         };
-        return Err(html(StatusCode::FORBIDDEN, page.render()));
+        return Err(render(StatusCode::FORBIDDEN, &page));
     }
     Ok((tenant, upn, text("oid")))
 }
@@ -866,7 +832,7 @@ async fn result_page(state: &AppState, lang: &PageLanguage, tenant: TenantId) ->
         problem: token_failed.then(|| aadsts::explain(check.as_ref().and_then(|c| c.aadsts())).words(lang.tr)),
         code,
     };
-    html(StatusCode::OK, page.render())
+    render(StatusCode::OK, &page)
 }
 
 /// The catalogue key of a tenant's status in the customer's words: the staff labels say more than a

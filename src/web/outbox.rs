@@ -9,12 +9,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
-use super::onboarding::html;
+use super::kit::render;
 use super::staff_auth::{CsrfForm, Nav, StaffUser};
 use crate::app::AppState;
 use crate::db;
 use crate::domain::clock;
-use crate::error::AppError;
+use crate::web::error::AppError;
+use crate::web::kit::paths;
 
 /// Rows shown.
 const LIMIT: i64 = 200;
@@ -94,7 +95,7 @@ async fn page(State(state): State<AppState>, staff: StaffUser) -> Result<Respons
         demo: state.mailer.memory().is_some(),
         delivered,
     };
-    Ok(html(StatusCode::OK, page.render()))
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// `GET /outbox/{id}/html` (staff, demo only): the HTML part as it would arrive, sandboxed.
@@ -150,7 +151,7 @@ async fn resend(
     }
     tx.commit().await?;
     state.mailer.wake();
-    Ok(Redirect::to("/outbox").into_response())
+    Ok(Redirect::to(paths::OUTBOX).into_response())
 }
 
 #[cfg(test)]

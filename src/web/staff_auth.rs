@@ -22,8 +22,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use super::cookies;
-use super::onboarding::{html, random_value, same_origin, tokens_match};
+use super::kit::csrf::{CookieToken, new_token, same_origin, tokens_match};
+use super::kit::render;
 use crate::app::AppState;
 use crate::config::StaffAccess;
 use crate::db;
@@ -31,14 +31,16 @@ use crate::db::audit::NewAuditEvent;
 use crate::domain::aadsts::{self, Explanation};
 use crate::domain::{AuditKind, TenantId, clock, hash_secret};
 use crate::entra::IdTokenClaims;
-use crate::error::AppError;
 use crate::i18n::Messages;
+use crate::web::error::AppError;
+use crate::web::kit::paths;
 
 /// The session key of a signed-in staff member.
 pub const STAFF_KEY: &str = "staff";
 /// The session key of a staff sign-in on its way to Microsoft and back.
 pub const SIGN_IN_KEY: &str = "staff_sign_in";
-const CSRF_COOKIE: &str = "portal_staff_csrf";
+/// The sign-in page's form token, before there is a session.
+const CSRF_COOKIE: CookieToken = CookieToken { name: "portal_staff_csrf", path: "/staff" };
 /// How long a sign-in may take between the button and the callback.
 const SIGN_IN_LIFETIME_S: i64 = 15 * 60;
 /// The longest a staff sign-in lasts, however active (inactivity ends it after an hour before that).
@@ -134,7 +136,7 @@ impl FromRequestParts<AppState> for StaffUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let refuse = |method: &Method| -> Response {
             if *method == Method::GET || *method == Method::HEAD {
-                Redirect::to("/staff/sign-in").into_response()
+                Redirect::to(paths::STAFF_SIGN_IN).into_response()
             } else {
                 AppError::Forbidden("Sign in to the partner dashboard first.".into()).into_response()
             }
@@ -164,7 +166,7 @@ impl StaffUser {
     /// Checks a staff POST: sent from our own pages, with this session's CSRF token, by an admin when
     /// `admin_only`.
     pub fn check_form(&self, state: &AppState, headers: &HeaderMap, csrf: &str, admin_only: bool) -> Result<(), AppError> {
-        if !same_origin(state, headers) || !tokens_match(&self.csrf, csrf) {
+        if !same_origin(&state.config.public_url, headers) || !tokens_match(&self.csrf, csrf) {
             return Err(AppError::Forbidden("The form was not sent from this portal's page, or it is too old.".into()));
         }
         if admin_only && !self.is_admin() {
@@ -234,7 +236,7 @@ fn problem(status: StatusCode, title: &'static str, what_happened: &'static str,
         trace_id: None,
         sign_in_again: true,
     };
-    html(status, page.render())
+    render(status, &page)
 }
 
 fn refused(what_happened: &'static str) -> Response {
@@ -254,12 +256,12 @@ async fn audit(state: &AppState, kind: AuditKind, actor: Option<&str>, detail: s
 /// `GET /staff/sign-in`: one button. Signed-in staff go straight to the tenants.
 async fn sign_in_page(State(state): State<AppState>, session: Session, headers: HeaderMap) -> Response {
     if is_signed_in(&session).await {
-        return Redirect::to("/tenants").into_response();
+        return Redirect::to(paths::TENANTS).into_response();
     }
-    let csrf = cookies::read(&headers, CSRF_COOKIE).filter(|c| c.len() == 43).unwrap_or_else(random_value);
+    let csrf = CSRF_COOKIE.for_page(&headers);
     let page = SignInPage { nav: None, partner: &state.config.partner_name, csrf: &csrf };
-    let mut response = html(StatusCode::OK, page.render());
-    cookies::set(&mut response, CSRF_COOKIE, &csrf, "/staff", None, state.config.is_https());
+    let mut response = render(StatusCode::OK, &page);
+    CSRF_COOKIE.set(&mut response, &csrf, state.config.is_https());
     response
 }
 
@@ -270,8 +272,7 @@ pub(crate) struct CsrfForm {
 
 /// `POST /staff/sign-in`: "Sign in with Microsoft", against the partner's tenant only.
 async fn start_sign_in(State(state): State<AppState>, session: Session, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
-    let csrf_ok = cookies::read(&headers, CSRF_COOKIE).is_some_and(|c| tokens_match(&c, &form.csrf));
-    if !same_origin(&state, &headers) || !csrf_ok {
+    if !CSRF_COOKIE.accepts(&state.config.public_url, &headers, &form.csrf) {
         return refused("The form was not sent from this portal's page, or it is too old.");
     }
     let partner = state.config.partner_tenant_id.to_string();
@@ -324,7 +325,7 @@ pub(crate) async fn callback(state: &AppState, session: &Session, params: &HashM
             trace_id: None,
             sign_in_again: true,
         };
-        return html(StatusCode::FORBIDDEN, page.render());
+        return render(StatusCode::FORBIDDEN, &page);
     }
     if !state_ok {
         return refused("The answer from Microsoft does not belong to the sign-in this browser started.");
@@ -347,7 +348,7 @@ pub(crate) async fn callback(state: &AppState, session: &Session, params: &HashM
                 trace_id: error.trace_id,
                 sign_in_again: true,
             };
-            return html(StatusCode::BAD_GATEWAY, page.render());
+            return render(StatusCode::BAD_GATEWAY, &page);
         }
     };
     let Some(id_token) = tokens.id_token else {
@@ -396,14 +397,14 @@ pub(crate) async fn callback(state: &AppState, session: &Session, params: &HashM
         upn: who.clone(),
         name: claims.name,
         level,
-        csrf: random_value(),
+        csrf: new_token(),
         signed_in_at: OffsetDateTime::now_utc().unix_timestamp(),
     };
     if let Err(error) = session.insert(STAFF_KEY, staff).await {
         return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();
     }
     audit(state, AuditKind::StaffSignedIn, Some(&who), json!({ "level": level.label() })).await;
-    Redirect::to("/tenants").into_response()
+    Redirect::to(paths::TENANTS).into_response()
 }
 
 /// `POST /staff/sign-out`: the session ends on the server (flushed), the cookie with it.
@@ -421,7 +422,7 @@ async fn sign_out(
         return AppError::Internal(anyhow::anyhow!("session: {error}")).into_response();
     }
     audit(&state, AuditKind::StaffSignedOut, Some(&staff.upn), json!({})).await;
-    Redirect::to("/staff/sign-in").into_response()
+    Redirect::to(paths::STAFF_SIGN_IN).into_response()
 }
 
 #[cfg(test)]

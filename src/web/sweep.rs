@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::staff_auth::StaffUser;
 use crate::app::AppState;
+use crate::web::kit::paths;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/tenants/check-all", post(check_all)).route("/tenants/sweep", get(progress))
@@ -27,7 +28,7 @@ async fn check_all(State(state): State<AppState>, staff: StaffUser, headers: Hea
     }
     let started = state.sweeper.start_all();
     tracing::info!(staff = %staff.upn, started, "check all requested");
-    Redirect::to("/tenants").into_response()
+    Redirect::to(paths::TENANTS).into_response()
 }
 
 /// `GET /tenants/sweep`: the current (or last) sweep's progress.

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::invites::CreatedPage;
-use super::onboarding::html;
+use super::kit::render;
 use super::staff_auth::{CsrfForm, Nav, StaffUser};
 use crate::app::AppState;
 use crate::db;
@@ -24,8 +24,9 @@ use crate::db::audit::NewAuditEvent;
 use crate::db::tenants::{SortKey, TenantQuery, TenantSummary};
 use crate::domain::aadsts::{self, Explanation};
 use crate::domain::{AuditKind, RoleList, TenantId, TenantStatus, Timestamp, clock};
-use crate::error::AppError;
 use crate::i18n::{Language, Messages};
+use crate::web::error::AppError;
+use crate::web::kit::paths;
 use crate::{invites, monitor};
 
 /// Tenants per page.
@@ -337,7 +338,7 @@ async fn list(State(state): State<AppState>, staff: StaffUser, Query(query): Que
         degraded,
         search,
     };
-    Ok(html(StatusCode::OK, listed.render()))
+    Ok(render(StatusCode::OK, &listed))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -543,7 +544,7 @@ async fn detail(
         consents,
         just_checked: query.checked.is_some(),
     };
-    Ok(html(StatusCode::OK, page.render()))
+    Ok(render(StatusCode::OK, &page))
 }
 
 async fn staff_audit(state: &AppState, kind: AuditKind, staff: &StaffUser, customer_id: Option<&str>, tenant: TenantId, detail: Value) {
@@ -580,7 +581,7 @@ async fn check_now(
     let outcome = state.sweeper.check_now(monitor::sweep::Target::new(tenant, Some(row.consented_at.as_datetime()))).await?;
     staff_audit(&state, AuditKind::TenantChecked, &staff, Some(&row.customer_id), tenant, json!({ "status": outcome.status.as_str() }))
         .await;
-    Ok(Redirect::to(&format!("/tenants/{tenant}?checked=1")).into_response())
+    Ok(Redirect::to(&paths::tenant_checked(tenant)).into_response())
 }
 
 /// `POST /tenants/{tid}/reconsent` (admin): a new invite for the tenant's customer, pinned to the
@@ -597,7 +598,7 @@ async fn reconsent(
     let created =
         invites::create_for_customer(&state.db, &*state.clock, &row.customer_id, tenant, Language::English, valid_for, &staff.upn).await?;
     let page = CreatedPage::new(&state, &staff, &created, row.customer, Some(tenant.to_string()), true);
-    Ok(html(StatusCode::OK, page.render()))
+    Ok(render(StatusCode::OK, &page))
 }
 
 #[derive(Deserialize)]
@@ -656,7 +657,7 @@ async fn remove(
         client_id: state.entra.client_id().to_owned(),
         partner: state.config.partner_name.clone(),
     };
-    Ok(html(StatusCode::OK, page.render()))
+    Ok(render(StatusCode::OK, &page))
 }
 
 #[cfg(test)]
