@@ -9,12 +9,11 @@ use serde_json::json;
 
 use super::{AdminArgs, failure, open_database};
 use crate::config;
-use crate::db;
-use crate::db::audit::NewAuditEvent;
 use crate::domain::free_text::refuse_hidden;
-use crate::domain::{AuditKind, SystemClock, TenantId, clock};
+use crate::domain::{SystemClock, TenantId};
+use crate::entra;
+use crate::invites::{self, Revoked};
 use crate::startup::refuse_to_start;
-use crate::{entra, invites};
 
 #[derive(Debug, Subcommand)]
 pub enum InviteCommand {
@@ -70,36 +69,20 @@ pub async fn run(command: InviteCommand) -> ExitCode {
                 Ok(pool) => pool,
                 Err(code) => return code,
             };
-            let result = revoke_invite(&pool, &id).await;
+            let result = invites::revoke(&pool, &SystemClock, &id, "cli").await;
             pool.close().await;
             match result {
-                Ok(true) => {
+                Ok(Revoked::Now) => {
                     println!("invite {id} revoked");
                     ExitCode::SUCCESS
                 }
-                Ok(false) => failure(format_args!("no invite {id} that is not revoked already")),
-                Err(error) => failure(error),
+                Ok(Revoked::Already) | Err(invites::Error::Refused(_)) => {
+                    failure(format_args!("no invite {id} that is not revoked already"))
+                }
+                Err(invites::Error::Failed(error)) => failure(error),
             }
         }
     }
-}
-
-async fn revoke_invite(pool: &sqlx::SqlitePool, id: &str) -> Result<bool, sqlx::Error> {
-    let now = clock::now(&SystemClock);
-    let mut tx = db::begin_write(pool).await?;
-    let invite = db::invites::find(&mut *tx, id).await?;
-    if !db::invites::revoke(&mut *tx, id, now).await? {
-        return Ok(false);
-    }
-    let customer_id = invite.as_ref().map(|i| i.invite.customer_id.clone());
-    let event = NewAuditEvent {
-        customer_id: customer_id.as_deref(),
-        invite_id: Some(id),
-        ..NewAuditEvent::new(AuditKind::InviteRevoked, Some("cli"))
-    };
-    db::audit::record(&mut *tx, event, now).await?;
-    tx.commit().await?;
-    Ok(true)
 }
 
 async fn create_invite(args: CreateInviteArgs) -> ExitCode {

@@ -15,11 +15,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::authorization;
-use super::invites::{InviteFields, check_request, create_checked};
+use super::invites::create_checked;
 use super::tenants::{ExportRow, export_rows};
 use crate::app::AppState;
 use crate::db;
 use crate::domain::{TenantId, hash_secret};
+use crate::invites::{self, InviteFields};
 use crate::web::error::{AppError, ErrorPage};
 
 pub fn routes() -> Router<AppState> {
@@ -110,10 +111,10 @@ async fn create_invite(State(state): State<AppState>, headers: HeaderMap, body: 
                 error.line(),
                 error.column()
             );
-            return unprocessable(message);
+            return AppError::Unprocessable(message).into_response();
         }
     };
-    let days = body.expires_days.map_or_else(|| super::invites::DEFAULT_DAYS.to_string(), |d| d.to_string());
+    let days = body.expires_days.map_or_else(|| invites::DEFAULT_DAYS.to_string(), |d| d.to_string());
     let fields = InviteFields {
         customer: &body.customer,
         email: body.email.as_deref().unwrap_or_default(),
@@ -122,9 +123,9 @@ async fn create_invite(State(state): State<AppState>, headers: HeaderMap, body: 
         language: body.language.as_deref().unwrap_or("en"),
         send: body.send,
     };
-    let checked = match check_request(&state, &fields).await {
+    let checked = match invites::check_request(&state.entra, &state.config.email, &fields).await {
         Ok(checked) => checked,
-        Err(message) => return unprocessable(message),
+        Err(refusal) => return AppError::from(invites::Error::Refused(refusal)).into_response(),
     };
     match create_checked(&state, &checked, "api").await {
         Ok(created) => {
@@ -138,8 +139,4 @@ async fn create_invite(State(state): State<AppState>, headers: HeaderMap, body: 
         }
         Err(error) => error.into_response(),
     }
-}
-
-fn unprocessable(message: String) -> Response {
-    ErrorPage::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Not created", message).into_response()
 }

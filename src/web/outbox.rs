@@ -108,12 +108,8 @@ async fn html_part(State(state): State<AppState>, _staff: StaffUser, Path(id): P
 }
 
 /// The answer to a request to send an e-mail when e-mails are off.
-pub(crate) fn require_emails(state: &AppState) -> Result<(), AppError> {
-    if state.config.email.enabled() {
-        Ok(())
-    } else {
-        Err(AppError::Conflict("E-mails cannot be sent: PORTAL_SMTP_URL is not set.".into()))
-    }
+pub(crate) fn emails_off() -> AppError {
+    AppError::Conflict("E-mails cannot be sent: PORTAL_SMTP_URL is not set.".into())
 }
 
 /// `POST /outbox/{id}/resend` (admin): queues a failed or interrupted e-mail again, as a new message
@@ -126,7 +122,9 @@ async fn resend(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     staff.check_form(&state, &headers, &form.csrf, true)?;
-    require_emails(&state)?;
+    if !state.config.email.enabled() {
+        return Err(emails_off());
+    }
     let row = db::outbox::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
     if !row.resendable() {
         return Err(AppError::Conflict("Only a failed or interrupted e-mail can be sent again, once.".into()));

@@ -1,14 +1,14 @@
 //! Creating invites: a customer (found by name or created), a fresh token (only its hash is stored), an
-//! expiry, an optional pinned tenant, and the `invite.created` audit event — in one transaction. Used
-//! by the command line, the demo and the staff pages.
+//! expiry, an optional pinned tenant, and the `invite.created` audit event — in one transaction.
 
 use serde_json::json;
 use sqlx::SqlitePool;
 
-use crate::db;
 use crate::db::audit::NewAuditEvent;
+use crate::domain::email_address::parse_address;
 use crate::domain::{AuditKind, Clock, CustomerName, InviteToken, TenantId, clock};
 use crate::i18n::Language;
+use crate::{db, email};
 
 /// What staff ask for.
 pub struct InviteRequest<'a> {
@@ -44,7 +44,7 @@ impl CreatedInvite {
 pub fn validate_customer(name: &str, email: Option<&str>) -> Result<CustomerName, String> {
     let name = CustomerName::parse(name).map_err(|e| e.to_string())?;
     if let Some(email) = email {
-        crate::email::parse_address(email)?;
+        parse_address(email)?;
         let valid = email.len() <= 254
             && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
             && !email.chars().any(char::is_whitespace);
@@ -82,9 +82,7 @@ pub async fn create(pool: &SqlitePool, clock: &dyn Clock, request: InviteRequest
     };
     db::audit::record(&mut *tx, event, now).await?;
     let outbox_id = match &request.send_to {
-        Some(address) => {
-            Some(crate::email::enqueue_onboarding(&mut tx, &invite.id, address, request.language.code(), request.actor, now).await?)
-        }
+        Some(address) => Some(email::enqueue_onboarding(&mut tx, &invite.id, address, request.language.code(), request.actor, now).await?),
         None => None,
     };
     tx.commit().await?;
