@@ -20,4 +20,5 @@ pub mod monitor;
 pub mod onboarding;
 pub mod server;
 pub mod startup;
+pub mod tenants;
 pub mod web;

@@ -8,8 +8,8 @@ use clap::Args;
 use super::failure;
 use crate::db;
 use crate::domain::{TenantId, TenantStatus};
-use crate::entra;
 use crate::startup::refuse_to_start;
+use crate::{entra, tenants};
 
 /// `validate [--all | --tenant T] [--concurrency N]`.
 #[derive(Debug, Args)]
@@ -85,7 +85,7 @@ pub async fn run(args: ValidateArgs) -> ExitCode {
         Ok(Err(error)) => return failure(error),
         Err(error) => return failure(error),
     };
-    let rows = db::tenants::list(&pool).await.unwrap_or_default();
+    let rows = tenants::list(&pool).await.unwrap_or_default();
     pool.close().await;
     for row in rows.iter().filter(|r| r.status != TenantStatus::Verified) {
         if args.tenant.as_deref().is_none_or(|t| t.trim().eq_ignore_ascii_case(&row.tenant_id.to_string())) {

@@ -138,16 +138,6 @@ pub async fn not_before(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Res
     Ok(found.flatten())
 }
 
-/// The roles present and missing at each tenant's latest check.
-pub async fn latest_roles(db: impl SqliteExecutor<'_>) -> Result<Vec<(TenantId, RoleList, RoleList)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT c.tenant_id, c.roles_present, c.roles_missing FROM checks c \
-         JOIN (SELECT tenant_id, MAX(id) AS id FROM checks GROUP BY tenant_id) latest ON latest.id = c.id",
-    )
-    .fetch_all(db)
-    .await
-}
-
 /// Records tenants for one customer directly, consented (and the customer created) at `consented_at`
 /// (benchmarks and tests).
 pub async fn seed_tenants(pool: &SqlitePool, customer: &str, tenant_ids: &[TenantId], consented_at: Timestamp) -> Result<(), sqlx::Error> {

@@ -35,10 +35,6 @@ pub async fn find(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Op
     sqlx::query_as(&format!("{SELECT} WHERE t.tenant_id = ?")).bind(tenant_id).fetch_optional(db).await
 }
 
-pub async fn list(db: impl SqliteExecutor<'_>) -> Result<Vec<TenantRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE t.removed_at IS NULL ORDER BY c.name, t.tenant_id")).fetch_all(db).await
-}
-
 /// Who consented, for a new consent or a re-consent.
 pub struct Consent<'a> {
     pub tenant_id: TenantId,

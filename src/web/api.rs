@@ -16,11 +16,10 @@ use serde_json::json;
 
 use super::authorization;
 use super::invites::create_checked;
-use super::tenants::{ExportRow, export_rows};
 use crate::app::AppState;
-use crate::db;
 use crate::domain::{TenantId, hash_secret};
 use crate::invites::{self, InviteFields};
+use crate::tenants::{self, TenantListing};
 use crate::web::error::{AppError, ErrorPage};
 
 pub fn routes() -> Router<AppState> {
@@ -58,24 +57,16 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 /// `GET /api/v1/tenants`: every tenant (not removed).
-async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<ExportRow>>, Response> {
+async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<TenantListing>>, Response> {
     authorize(&state, &headers).map_err(IntoResponse::into_response)?;
-    export_rows(&state).await.map(Json).map_err(IntoResponse::into_response)
+    tenants::list(&state.db).await.map(Json).map_err(|error| AppError::from(error).into_response())
 }
 
 /// `GET /api/v1/tenants/{tid}`: one tenant.
-async fn one(State(state): State<AppState>, headers: HeaderMap, Path(tid): Path<String>) -> Result<Json<ExportRow>, Response> {
+async fn one(State(state): State<AppState>, headers: HeaderMap, Path(tid): Path<String>) -> Result<Json<TenantListing>, Response> {
     authorize(&state, &headers).map_err(IntoResponse::into_response)?;
-    found(&state, &tid).await.map(Json).map_err(IntoResponse::into_response)
-}
-
-async fn found(state: &AppState, tid: &str) -> Result<ExportRow, AppError> {
-    let tenant = TenantId::parse(tid).map_err(|_| AppError::NotFound)?;
-    let row = db::tenants::find_with_roles(&state.db, tenant).await?.ok_or(AppError::NotFound)?;
-    if db::tenants::removed_at(&state.db, tenant).await?.is_some() {
-        return Err(AppError::NotFound);
-    }
-    Ok(ExportRow::from(row))
+    let tenant = TenantId::parse(&tid).map_err(|_| AppError::NotFound.into_response())?;
+    tenants::find(&state.db, tenant).await.map(Json).map_err(|error| AppError::from(error).into_response())
 }
 
 /// The body of `POST /api/v1/invites`: the fields of the staff form.
