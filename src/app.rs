@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use sqlx::SqlitePool;
 
 use crate::config::Config;
@@ -12,6 +13,7 @@ use crate::domain::{SharedClock, SystemClock};
 use crate::email::Mailer;
 use crate::entra::EntraClient;
 use crate::monitor::sweep::Sweeper;
+use crate::onboarding::Onboarding;
 use crate::onboarding::lookup_limiter::LookupLimiter;
 
 /// Everything a handler may need. Cheap to clone: each piece is shared.
@@ -48,6 +50,21 @@ impl AppState {
             readiness: Arc::default(),
             clock,
         })
+    }
+}
+
+/// The onboarding's handlers run on the services it needs.
+impl FromRef<AppState> for Onboarding {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            entra: state.entra.clone(),
+            config: state.config.clone(),
+            sweeper: state.sweeper.clone(),
+            mailer: state.mailer.clone(),
+            clock: state.clock.clone(),
+            limiter: state.onboarding_limiter.clone(),
+        }
     }
 }
 

@@ -19,7 +19,7 @@ pub use audit_kind::AuditKind;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use customer_name::{CustomerName, CustomerNameError};
 pub use invite_status::{InviteDates, InviteStatus};
-pub use invite_token::{InviteToken, InviteTokenError, hash_secret};
+pub use invite_token::{InviteToken, InviteTokenError, hash_secret, random_value, tokens_match};
 pub use role::{RoleList, RoleName, RoleNameError, parse_role_list};
 pub use secret::Secret;
 pub use tenant_id::{TenantId, TenantIdError};

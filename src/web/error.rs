@@ -151,6 +151,14 @@ impl IntoResponse for AppError {
     }
 }
 
+/// Handlers that answer either a page or another page (a customer's problem page) return
+/// `Result<Response, Response>`; an error page is one of those.
+impl From<AppError> for Response {
+    fn from(error: AppError) -> Self {
+        error.into_response()
+    }
+}
+
 /// The answer when the database cannot take a write: 503, the try-again page (JSON under `/api/`),
 /// and Retry-After. Nothing was written, so trying again is safe.
 pub fn unavailable_response() -> Response {

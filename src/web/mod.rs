@@ -16,6 +16,7 @@ pub mod onboarding;
 pub mod outbox;
 pub mod pages;
 pub mod sessions;
+pub mod sign_in_callback;
 pub mod staff_auth;
 pub mod sweep;
 pub mod tenants;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::routes())
         .merge(csp_report::routes())
         .merge(onboarding::routes())
+        .merge(sign_in_callback::routes())
         .merge(staff_auth::routes())
         .merge(tenants::routes())
         .merge(sweep::routes())

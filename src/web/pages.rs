@@ -32,6 +32,6 @@ async fn home(State(state): State<AppState>, session: Session, choice: LanguageC
         return Redirect::to(paths::TENANTS).into_response();
     }
     let lang = choice.messages(None);
-    let roles = super::onboarding::roles_in_plain_words(&state, lang.tr);
+    let roles = super::onboarding::roles_in_plain_words(&state.config, lang.tr);
     render(StatusCode::OK, &HomeTemplate { lang, partner: &state.config.partner_name, roles })
 }

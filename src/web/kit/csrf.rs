@@ -4,20 +4,15 @@
 
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::cookies;
-use crate::domain::InviteToken;
+use crate::domain::random_value;
+pub use crate::domain::tokens_match;
 
 /// A new random token (256 bits, base64url): CSRF tokens, session bindings.
 pub fn new_token() -> String {
-    InviteToken::generate().expose().to_owned()
-}
-
-/// Do two tokens match (in constant time)? An empty token matches nothing.
-pub fn tokens_match(a: &str, b: &str) -> bool {
-    !a.is_empty() && a.as_bytes().ct_eq(b.as_bytes()).into()
+    random_value()
 }
 
 /// Is this POST from our own pages? `Sec-Fetch-Site: cross-site` or a foreign `Origin` say no.

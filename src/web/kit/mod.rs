@@ -3,6 +3,7 @@
 
 pub mod cookies;
 pub mod csrf;
+pub mod oidc;
 pub mod paths;
 mod render;
 
