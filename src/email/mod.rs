@@ -13,6 +13,7 @@
 //! So each message is sent automatically at most once, and nothing queued is lost.
 
 pub mod compose;
+pub mod resend;
 pub mod transport;
 pub mod worker;
 

@@ -4,11 +4,13 @@
 //! answers with what it did or why it did not.
 
 mod create;
+mod listing;
 mod request;
 mod resend;
 mod revoke;
 
 pub use create::{CreatedInvite, InviteRequest, create, create_for_customer, validate_customer};
+pub use listing::{InvitesPage, ListedInvite, page};
 pub use request::{CheckedInvite, DEFAULT_DAYS, InviteFields, MAX_DAYS, check_request};
 pub use resend::resend;
 pub use revoke::{Revoked, revoke};

@@ -34,11 +34,11 @@ enum Refusal {
     Unauthorized,
 }
 
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        match self {
-            Self::Off => AppError::NotFound.into_response(),
-            Self::Unauthorized => {
+impl From<Refusal> for Response {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Off => AppError::NotFound.into_response(),
+            Refusal::Unauthorized => {
                 let mut response = ErrorPage::for_status(StatusCode::UNAUTHORIZED).into_response();
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 response
@@ -58,15 +58,15 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
 
 /// `GET /api/v1/tenants`: every tenant (not removed).
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<TenantListing>>, Response> {
-    authorize(&state, &headers).map_err(IntoResponse::into_response)?;
-    tenants::list(&state.db).await.map(Json).map_err(|error| AppError::from(error).into_response())
+    authorize(&state, &headers)?;
+    Ok(Json(tenants::list(&state.db).await.map_err(AppError::from)?))
 }
 
 /// `GET /api/v1/tenants/{tid}`: one tenant.
 async fn one(State(state): State<AppState>, headers: HeaderMap, Path(tid): Path<String>) -> Result<Json<TenantListing>, Response> {
-    authorize(&state, &headers).map_err(IntoResponse::into_response)?;
-    let tenant = TenantId::parse(&tid).map_err(|_| AppError::NotFound.into_response())?;
-    tenants::find(&state.db, tenant).await.map(Json).map_err(|error| AppError::from(error).into_response())
+    authorize(&state, &headers)?;
+    let tenant = TenantId::parse(&tid).map_err(|_| AppError::NotFound)?;
+    Ok(Json(tenants::find(&state.db, tenant).await.map_err(AppError::from)?))
 }
 
 /// The body of `POST /api/v1/invites`: the fields of the staff form.
@@ -86,25 +86,25 @@ struct NewInvite {
     send: bool,
 }
 
-/// `POST /api/v1/invites`: creates an invite, as the staff form does; answers 201 with its id, link
-/// (shown this once) and expiry, or 422 with what is wrong.
-async fn create_invite(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    // Who asks is checked before the body is read: without the token, nothing about it is answered.
-    if let Err(refusal) = authorize(&state, &headers) {
-        return refusal.into_response();
-    }
-    let body: NewInvite = match serde_json::from_slice(&body) {
-        Ok(body) => body,
-        Err(error) => {
-            // Not serde's message: it can quote the body back.
-            let message = format!(
+impl NewInvite {
+    /// The body, or what is wrong with it (never serde's message: it can quote the body back).
+    fn parse(body: &[u8]) -> Result<Self, AppError> {
+        serde_json::from_slice(body).map_err(|error| {
+            AppError::Unprocessable(format!(
                 "the body is not a JSON object with a \"customer\" and the optional fields of an invite (line {}, column {})",
                 error.line(),
                 error.column()
-            );
-            return AppError::Unprocessable(message).into_response();
-        }
-    };
+            ))
+        })
+    }
+}
+
+/// `POST /api/v1/invites`: creates an invite, as the staff form does; answers 201 with its id, link
+/// (shown this once) and expiry, or 422 with what is wrong.
+async fn create_invite(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, Response> {
+    // Who asks is checked before the body is read: without the token, nothing about it is answered.
+    authorize(&state, &headers)?;
+    let body = NewInvite::parse(&body)?;
     let days = body.expires_days.map_or_else(|| invites::DEFAULT_DAYS.to_string(), |d| d.to_string());
     let fields = InviteFields {
         customer: &body.customer,
@@ -114,20 +114,14 @@ async fn create_invite(State(state): State<AppState>, headers: HeaderMap, body: 
         language: body.language.as_deref().unwrap_or("en"),
         send: body.send,
     };
-    let checked = match invites::check_request(&state.entra, &state.config.email, &fields).await {
-        Ok(checked) => checked,
-        Err(refusal) => return AppError::from(invites::Error::Refused(refusal)).into_response(),
-    };
-    match create_checked(&state, &checked, "api").await {
-        Ok(created) => {
-            let answer = json!({
-                "id": created.invite.id,
-                "url": created.url(state.config.public_url.as_str()),
-                "expires_at": created.invite.expires_at,
-                "email_id": created.outbox_id,
-            });
-            (StatusCode::CREATED, Json(answer)).into_response()
-        }
-        Err(error) => error.into_response(),
-    }
+    let checked =
+        invites::check_request(&state.entra, &state.config.email, &fields).await.map_err(|r| AppError::from(invites::Error::Refused(r)))?;
+    let created = create_checked(&state, &checked, "api").await?;
+    let answer = json!({
+        "id": created.invite.id,
+        "url": created.url(state.config.public_url.as_str()),
+        "expires_at": created.invite.expires_at,
+        "email_id": created.outbox_id,
+    });
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }

@@ -1,8 +1,6 @@
 //! The staff dashboard's invites: create (admin; the link is shown once — only its hash is stored),
 //! list with status and timeline, revoke (admin).
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,9 +12,8 @@ use serde::Deserialize;
 use super::kit::render;
 use super::staff_auth::{CsrfForm, Nav, StaffUser};
 use crate::app::AppState;
-use crate::db;
-use crate::domain::{AuditKind, InviteStatus, Timestamp, clock};
-use crate::invites::{self, CheckedInvite, CreatedInvite, DEFAULT_DAYS, InviteFields, Refusal};
+use crate::domain::{AuditKind, InviteStatus, Timestamp};
+use crate::invites::{self, CheckedInvite, CreatedInvite, DEFAULT_DAYS, InviteFields, ListedInvite, Refusal};
 use crate::web::error::AppError;
 use crate::web::kit::paths;
 
@@ -126,6 +123,28 @@ struct ListQuery {
     page: Option<String>,
 }
 
+impl From<ListedInvite> for InviteLine {
+    fn from(listed: ListedInvite) -> Self {
+        let ListedInvite { invite: i, status, timeline } = listed;
+        Self {
+            timeline: timeline.into_iter().map(|e| EventLine { at: e.at, kind: e.kind, actor: e.actor.unwrap_or_default() }).collect(),
+            customer: i.customer_name,
+            contact: i.contact_email.unwrap_or_default(),
+            pinned: i.invite.pinned().unwrap_or_default(),
+            connected: i.invite.completed_tenant_id.map(|t| t.to_string()).unwrap_or_default(),
+            language: i.invite.language.code(),
+            created_at: i.invite.created_at,
+            expires_at: i.invite.expires_at,
+            revocable: status == InviteStatus::Pending,
+            status: status.label(),
+            tone: status.tone(),
+            id: i.invite.id,
+        }
+    }
+}
+
+/// The invites page (its `page`), with the create form holding `form` and, when it did not pass, what
+/// is wrong (422).
 async fn render_list(
     state: &AppState,
     staff: &StaffUser,
@@ -133,47 +152,17 @@ async fn render_list(
     form: CreateForm,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let total = db::invites::count(&state.db).await?;
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let page = page.clamp(1, pages);
-    let listed = db::invites::list_recent(&state.db, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
-    let ids: Vec<String> = listed.iter().map(|i| i.invite.id.clone()).collect();
-    let mut timelines: HashMap<String, Vec<EventLine>> = HashMap::new();
-    for event in db::audit::for_invites(&state.db, &ids).await? {
-        let Some(invite_id) = event.invite_id else { continue };
-        timelines.entry(invite_id).or_default().push(EventLine { at: event.at, kind: event.kind, actor: event.actor.unwrap_or_default() });
-    }
-    let now = clock::now(&*state.clock);
-    let invites = listed
-        .into_iter()
-        .map(|i| {
-            let status = i.invite.status(now);
-            InviteLine {
-                timeline: timelines.remove(&i.invite.id).unwrap_or_default(),
-                customer: i.customer_name,
-                contact: i.contact_email.unwrap_or_default(),
-                pinned: i.invite.pinned().unwrap_or_default(),
-                connected: i.invite.completed_tenant_id.map(|t| t.to_string()).unwrap_or_default(),
-                language: i.invite.language.code(),
-                created_at: i.invite.created_at,
-                expires_at: i.invite.expires_at,
-                revocable: status == InviteStatus::Pending,
-                status: status.label(),
-                tone: status.tone(),
-                id: i.invite.id,
-            }
-        })
-        .collect();
+    let found = invites::page(&state.db, &*state.clock, page, PAGE_SIZE).await?;
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let listed = ListPage {
         nav: Some(staff.nav("invites")),
         admin: staff.is_admin(),
         csrf: staff.csrf.clone(),
-        invites,
+        invites: found.invites.into_iter().map(InviteLine::from).collect(),
         error,
         form,
-        page,
-        pages,
+        page: found.page,
+        pages: found.pages,
         email_enabled: state.config.email.enabled(),
     };
     Ok(render(status, &listed))

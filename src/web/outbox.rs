@@ -14,6 +14,7 @@ use super::staff_auth::{CsrfForm, Nav, StaffUser};
 use crate::app::AppState;
 use crate::db;
 use crate::domain::clock;
+use crate::email::resend::{self, Refusal};
 use crate::web::error::AppError;
 use crate::web::kit::paths;
 
@@ -112,6 +113,21 @@ pub(crate) fn emails_off() -> AppError {
     AppError::Conflict("E-mails cannot be sent: PORTAL_SMTP_URL is not set.".into())
 }
 
+/// How a refusal to send an e-mail again is answered.
+impl From<resend::Error> for AppError {
+    fn from(error: resend::Error) -> Self {
+        match error {
+            resend::Error::Failed(failure) => failure.into(),
+            resend::Error::Refused(Refusal::EmailsOff) => emails_off(),
+            resend::Error::Refused(Refusal::NotFound) => AppError::NotFound,
+            resend::Error::Refused(Refusal::NotResendable) => {
+                AppError::Conflict("Only a failed or interrupted e-mail can be sent again, once.".into())
+            }
+            resend::Error::Refused(Refusal::AlreadyResent) => AppError::Conflict("This e-mail was already sent again.".into()),
+        }
+    }
+}
+
 /// `POST /outbox/{id}/resend` (admin): queues a failed or interrupted e-mail again, as a new message
 /// (a new id, and for a customer e-mail a new link).
 async fn resend(
@@ -122,32 +138,7 @@ async fn resend(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     staff.check_form(&state, &headers, &form.csrf, true)?;
-    if !state.config.email.enabled() {
-        return Err(emails_off());
-    }
-    let row = db::outbox::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
-    if !row.resendable() {
-        return Err(AppError::Conflict("Only a failed or interrupted e-mail can be sent again, once.".into()));
-    }
-    let kind = if row.kind == "reminder" { "onboarding" } else { row.kind.as_str() };
-    let mut tx = db::begin_write(&state.db).await?;
-    let new = db::outbox::NewMessage {
-        kind,
-        recipient: &row.recipient,
-        language: &row.language,
-        invite_id: row.invite_id.as_deref(),
-        tenant_id: row.tenant_id,
-        detail: serde_json::from_str(&row.detail).unwrap_or_default(),
-        follows: None,
-        requested_by: &staff.upn,
-    };
-    let copy = db::outbox::insert(&mut tx, new, clock::now(&*state.clock)).await?;
-    // A second click (or a second admin) finds it already resent: nothing more is queued.
-    if !db::outbox::mark_resent(&mut tx, &row.id, &copy).await? {
-        tx.rollback().await?;
-        return Err(AppError::Conflict("This e-mail was already sent again.".into()));
-    }
-    tx.commit().await?;
+    resend::send_again(&state.db, &state.config.email, clock::now(&*state.clock), &id, &staff.upn).await?;
     state.mailer.wake();
     Ok(Redirect::to(paths::OUTBOX).into_response())
 }
