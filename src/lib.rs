@@ -1,9 +1,11 @@
 //! consent-portal: onboard customer tenants onto a partner's multi-tenant Microsoft Entra ID
 //! application for the Microsoft 365 Defender APIs, prove which tenant consented, and keep checking it.
 //!
-//! `web::router` is the whole web application; `cli::main` is the command line around it. See
-//! README.md for how to run it, and the module docs for how each part works. The built-in fake
-//! Microsoft is the `fake-entra` crate of this workspace, behind the default-on cargo feature `demo`.
+//! `web::router` is the whole web application; `cli::main` is the command line around it. Both call the
+//! use cases (`onboarding`, `invites`, `tenants`), which work through `db`, `entra`, `monitor` and
+//! `email` on the parsed types of `domain`. docs/architecture.md draws the layers; README.md says how to
+//! run the portal. The built-in fake Microsoft is the `fake-entra` crate of this workspace, behind the
+//! default-on cargo feature `demo`.
 
 pub mod app;
 pub mod cli;

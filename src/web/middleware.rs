@@ -61,7 +61,7 @@ impl SecurityHeaders {
     }
 }
 
-/// Adds the security headers of SECURITY.md to every response, and `Cache-Control: no-store` to every
+/// Adds the security headers of the threat model (docs/security.md) to every response, and `Cache-Control: no-store` to every
 /// response that did not choose its own caching (pages can carry personal data).
 pub async fn security_headers(State(policy): State<Arc<SecurityHeaders>>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;

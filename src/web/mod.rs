@@ -1,5 +1,7 @@
-//! HTTP: handlers grouped by feature, each with its routes; they parse requests and render pages, and
-//! leave SQL to `db` and Microsoft's protocol to `entra`. [`router`] is the whole web application.
+//! HTTP: handlers grouped by feature, each with its routes. A handler parses the request, calls a use
+//! case (`crate::onboarding`, `crate::invites`, `crate::tenants`) and renders what it answers — a page,
+//! or its refusal through one error channel ([`error`], and the customer's and staff's problem pages).
+//! [`kit`] holds what every handler uses; [`router`] is the whole web application.
 
 pub mod api;
 pub mod assets;
