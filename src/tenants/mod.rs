@@ -57,8 +57,8 @@ mod tests {
         let clock = ManualClock::at(datetime!(2026-11-25 10:00 UTC));
         let at = Timestamp::new(clock.now());
         let (apple, banana, cherry) = (TenantId::new_random(), TenantId::new_random(), TenantId::new_random());
-        crate::db::monitoring::seed_tenants(&db, "banana Ltd", &[banana], at).await.unwrap();
-        crate::db::monitoring::seed_tenants(&db, "Apple Ltd", &[apple], at).await.unwrap();
+        crate::db::monitoring::seed_tenants(&db, "Banana Ltd", &[banana], at).await.unwrap();
+        crate::db::monitoring::seed_tenants(&db, "apple Ltd", &[apple], at).await.unwrap();
         crate::db::monitoring::seed_tenants(&db, "Cherry Ltd", &[cherry], at).await.unwrap();
         remove(&db, &clock, cherry, "alex").await.unwrap();
         remove(&db, &clock, cherry, "alex").await.unwrap();
