@@ -13,9 +13,14 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use url::{Host, Url};
 
+mod email;
+mod trusted_proxies;
+
+pub use email::{DEFAULT_REMINDER_AFTER_DAYS, DEFAULT_REMINDER_MAX, EmailSettings, SmtpUrl, TransportSettings};
+pub use trusted_proxies::TrustedProxies;
+
 use crate::domain::free_text::refuse_hidden;
 use crate::domain::{RoleName, Secret, TenantId, parse_role_list};
-use crate::web::client_address::TrustedProxies;
 
 pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
 pub const DEFAULT_RESOURCE: &str = "https://api.security.microsoft.com";
@@ -163,11 +168,11 @@ pub struct ConfigArgs {
     pub notify_emails: Option<String>,
 
     /// Days after the last onboarding e-mail of an open invite before a reminder is sent.
-    #[arg(long, env = "PORTAL_REMINDER_AFTER_DAYS", value_name = "DAYS", default_value_t = crate::email::DEFAULT_REMINDER_AFTER_DAYS)]
+    #[arg(long, env = "PORTAL_REMINDER_AFTER_DAYS", value_name = "DAYS", default_value_t = email::DEFAULT_REMINDER_AFTER_DAYS)]
     pub reminder_after_days: u32,
 
     /// Reminders per invite, at most (0: none).
-    #[arg(long, env = "PORTAL_REMINDER_MAX", value_name = "N", default_value_t = crate::email::DEFAULT_REMINDER_MAX)]
+    #[arg(long, env = "PORTAL_REMINDER_MAX", value_name = "N", default_value_t = email::DEFAULT_REMINDER_MAX)]
     pub reminder_max: u32,
 
     /// Addresses and CIDR ranges of the reverse proxies or load balancers in front of the portal,
@@ -322,7 +327,7 @@ pub struct Config {
     pub consent_flow: ConsentFlow,
     pub checks: CheckSettings,
     pub staff: StaffAccess,
-    pub email: crate::email::EmailSettings,
+    pub email: EmailSettings,
     pub trusted_proxies: TrustedProxies,
 }
 
@@ -407,7 +412,7 @@ impl Config {
             viewers: parse_email_list("PORTAL_STAFF_VIEWERS", args.staff_viewers.as_deref())?,
             open: args.staff_open,
         };
-        let email = parse_email_settings(args)?;
+        let email = email::parse_email_settings(args)?;
         let trusted_proxies =
             TrustedProxies::parse(args.trusted_proxies.as_deref().unwrap_or_default()).map_err(|e| problem("PORTAL_TRUSTED_PROXIES", e))?;
         let checks = CheckSettings {
@@ -587,66 +592,6 @@ fn read_credential(args: &ConfigArgs) -> Result<ClientCredential, ConfigError> {
     }
 }
 
-/// The e-mail options: a usable SMTP URL (plain only on loopback), a sender when there is one, the
-/// staff recipients, the reminder schedule.
-fn parse_email_settings(args: &ConfigArgs) -> Result<crate::email::EmailSettings, ConfigError> {
-    use crate::email::{EmailSettings, SmtpUrl, TransportSettings};
-    let transport = match args.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-        Some(url) => {
-            let url = SmtpUrl::parse(url).map_err(|e| problem("PORTAL_SMTP_URL", e))?;
-            match &args.smtp_ca_file {
-                Some(path) => {
-                    let pem =
-                        std::fs::read(path).map_err(|e| problem("PORTAL_SMTP_CA_FILE", format!("cannot read {}: {e}", path.display())))?;
-                    TransportSettings::Smtp(url.trusting(&pem).map_err(|e| problem("PORTAL_SMTP_CA_FILE", e))?)
-                }
-                None => TransportSettings::Smtp(url),
-            }
-        }
-        None if args.smtp_ca_file.is_some() => return Err(problem("PORTAL_SMTP_CA_FILE", "is set without PORTAL_SMTP_URL")),
-        None => TransportSettings::Off,
-    };
-    let from = match args.mail_from.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-        Some(value) => Some(parse_mailbox(value)?),
-        None if matches!(transport, TransportSettings::Smtp(_)) => {
-            return Err(problem(
-                "PORTAL_MAIL_FROM",
-                "is missing: e-mails need a sender, such as \"Fabrikam <onboarding@fabrikam.example>\"",
-            ));
-        }
-        None => None,
-    };
-    let mut notify = Vec::new();
-    for part in args.notify_emails.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        notify.push(crate::email::parse_address(part).map_err(|e| problem("PORTAL_NOTIFY_EMAILS", e))?);
-    }
-    if !notify.is_empty() && matches!(transport, TransportSettings::Off) {
-        return Err(problem("PORTAL_NOTIFY_EMAILS", "needs PORTAL_SMTP_URL: without it no e-mail can be sent"));
-    }
-    if !(1..=90).contains(&args.reminder_after_days) {
-        return Err(problem("PORTAL_REMINDER_AFTER_DAYS", "must be between 1 and 90"));
-    }
-    if args.reminder_max > 10 {
-        return Err(problem("PORTAL_REMINDER_MAX", "must be between 0 and 10"));
-    }
-    Ok(EmailSettings {
-        transport,
-        from,
-        notify,
-        reminder_after_days: args.reminder_after_days,
-        reminder_max: args.reminder_max,
-        ..EmailSettings::default()
-    })
-}
-
-/// `PORTAL_MAIL_FROM`: a mailbox (`Name <address>` or an address), without line breaks.
-pub(crate) fn parse_mailbox(value: &str) -> Result<lettre::message::Mailbox, ConfigError> {
-    refuse_hidden("the sender", value).map_err(|e| problem("PORTAL_MAIL_FROM", e.to_string()))?;
-    value
-        .parse::<lettre::message::Mailbox>()
-        .map_err(|_| problem("PORTAL_MAIL_FROM", format!("is not a mailbox such as \"Fabrikam <onboarding@fabrikam.example>\": {value:?}")))
-}
-
 fn read_file(variable: &'static str, path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|e| problem(variable, format!("cannot read {}: {e}", path.display())))
 }
@@ -677,13 +622,13 @@ pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocati
         consent_flow: ConsentFlow::V2,
         checks: CheckSettings::default(),
         staff: StaffAccess::default(),
-        email: crate::email::EmailSettings {
-            transport: crate::email::TransportSettings::Memory,
-            from: parse_mailbox("Fabrikam Partner <onboarding@fabrikampartner.example>").ok(),
-            notify: crate::email::parse_address("alex@fabrikampartner.example").into_iter().collect(),
-            ..crate::email::EmailSettings::default()
+        email: EmailSettings {
+            transport: TransportSettings::Memory,
+            from: email::parse_mailbox("Fabrikam Partner <onboarding@fabrikampartner.example>").ok(),
+            notify: crate::domain::email_address::parse_address("alex@fabrikampartner.example").into_iter().collect(),
+            ..EmailSettings::default()
         },
-        trusted_proxies: crate::web::client_address::TrustedProxies::default(),
+        trusted_proxies: TrustedProxies::default(),
     })
 }
 

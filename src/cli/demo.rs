@@ -70,13 +70,13 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         email: Some("it@contoso.example"),
         pinned_tenant: None,
         pinned_domain: None,
-        language: "en",
-        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(14),
+        language: crate::i18n::Language::English,
+        valid_for: time::Duration::days(14),
         actor: "demo",
         // The demo's in-memory mailbox receives it: the Outbox page shows it as it would arrive.
         send_to: crate::email::parse_address("it@contoso.example").ok(),
     };
-    let invite_url = match crate::invites::create(&db, request).await {
+    let invite_url = match crate::invites::create(&db, &crate::domain::SystemClock, request).await {
         Ok(created) => created.url(config.public_url.as_str()),
         Err(error) => return refuse_to_start(format_args!("cannot create the demo invite: {error}")),
     };

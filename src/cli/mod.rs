@@ -4,27 +4,33 @@
 //! Exit status: 0 success; 1 a failure while running; 2 a usage error or a configuration the portal
 //! cannot start with (the message names the variable and what is wrong).
 //!
-//! One module per subcommand: [`serve`], [`demo`], [`migrate`], [`backup`], [`healthcheck`] and
-//! [`fake_entra`] here; `invite`, `tenants` and `validate` in `crate::commands`, `bench` in
-//! `crate::bench`. `demo`, `fake-entra` and `bench` run the built-in fake Microsoft, so they exist only
-//! with the `demo` cargo feature (on by default).
+//! One module per subcommand: [`serve`], [`demo`], [`migrate`], [`backup`], [`healthcheck`],
+//! [`fake_entra`], [`invite`], [`tenants`], [`validate`] and [`bench`]. `demo`, `fake-entra` and
+//! `bench` run the built-in fake Microsoft, so they exist only with the `demo` cargo feature (on by
+//! default).
 
 pub mod backup;
+#[cfg(feature = "demo")]
+pub mod bench;
 #[cfg(feature = "demo")]
 pub mod demo;
 #[cfg(feature = "demo")]
 pub mod fake_entra;
 pub mod healthcheck;
+pub mod invite;
 pub mod migrate;
 pub mod serve;
+pub mod tenants;
+pub mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ConfigArgs, DEFAULT_BIND, DEFAULT_DATABASE_URL, LogFormat};
-use crate::logging;
+use crate::config::{ConfigArgs, DEFAULT_AUTHORITY_HOST, DEFAULT_BIND, DEFAULT_DATABASE_URL, LogFormat};
+use crate::startup::refuse_to_start;
+use crate::{config, db, logging};
 
 /// Onboard customer tenants onto your multi-tenant Entra ID app for the Microsoft 365 Defender APIs,
 /// prove which tenant consented, and keep checking it.
@@ -63,16 +69,16 @@ pub enum Command {
     FakeEntra(::fake_entra::cli::FakeEntraArgs),
     /// Create or revoke customer invites.
     #[command(subcommand)]
-    Invite(crate::commands::InviteCommand),
+    Invite(invite::InviteCommand),
     /// List recorded tenants.
     #[command(subcommand)]
-    Tenants(crate::commands::TenantsCommand),
+    Tenants(tenants::TenantsCommand),
     /// Check tenants now: a fresh token each, verified, roles compared, the API called.
-    Validate(Box<crate::commands::ValidateArgs>),
+    Validate(Box<validate::ValidateArgs>),
     /// Benchmarks (figures for README.md).
     #[cfg(feature = "demo")]
     #[command(subcommand)]
-    Bench(crate::bench::BenchCommand),
+    Bench(bench::BenchCommand),
     /// Ask a running portal whether it is up (GET /healthz); exit 0 if so. For container health checks.
     Healthcheck(HealthcheckArgs),
 }
@@ -117,6 +123,34 @@ pub struct HealthcheckArgs {
     pub bind: String,
 }
 
+/// What these commands need of the configuration.
+#[derive(Debug, Clone, Args)]
+pub struct AdminArgs {
+    /// The portal's public base URL (onboarding links are built from it).
+    #[arg(long, env = "PORTAL_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// SQLite database, created when missing (with its folder).
+    #[arg(long, env = "PORTAL_DATABASE_URL", value_name = "URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// Microsoft identity platform sign-in host (resolves --domain).
+    #[arg(long, env = "PORTAL_AUTHORITY_HOST", value_name = "URL", default_value = DEFAULT_AUTHORITY_HOST)]
+    pub authority_host: String,
+}
+
+/// Opens the database of `admin` (applying migrations), or the exit status of a refusal to start.
+async fn open_database(admin: &AdminArgs) -> Result<sqlx::SqlitePool, ExitCode> {
+    let location = config::parse_database_url(&admin.database_url).map_err(refuse_to_start)?;
+    db::open(&location).await.map_err(|error| refuse_to_start(format_args!("PORTAL_DATABASE_URL: {error}")))
+}
+
+/// Reports a failure while running: one line on stderr, exit status 1.
+fn failure(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
 /// Runs the command line; the process exits with the returned status.
 pub fn main() -> ExitCode {
     if let Err(error) = dotenvy::dotenv()
@@ -145,11 +179,11 @@ pub fn main() -> ExitCode {
             Some(Command::Healthcheck(args)) => healthcheck::run(args).await,
             #[cfg(feature = "demo")]
             Some(Command::FakeEntra(args)) => self::fake_entra::run(args).await,
-            Some(Command::Invite(command)) => crate::commands::invite(command).await,
-            Some(Command::Tenants(command)) => crate::commands::tenants(command).await,
-            Some(Command::Validate(args)) => crate::commands::validate(*args).await,
+            Some(Command::Invite(command)) => invite::run(command).await,
+            Some(Command::Tenants(command)) => tenants::run(command).await,
+            Some(Command::Validate(args)) => validate::run(*args).await,
             #[cfg(feature = "demo")]
-            Some(Command::Bench(command)) => crate::bench::run(command).await,
+            Some(Command::Bench(command)) => bench::run(command).await,
         }
     })
 }

@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 use tokio::net::TcpListener;
 
-use crate::app::{AppState, router};
+use crate::app::AppState;
 use crate::config::{Config, ConfigArgs};
 use crate::startup::refuse_to_start;
+use crate::web::router;
 use crate::{db, server};
 
 pub async fn run(args: ConfigArgs) -> ExitCode {

@@ -1,35 +1,44 @@
 //! The `audit_events` table: an append-only record of who did what, for staff and for proof.
 
-use serde::Serialize;
 use sqlx::{FromRow, SqliteExecutor};
 
-#[derive(Debug, Clone, FromRow, Serialize)]
+use crate::domain::{AuditKind, TenantId, Timestamp};
+
+#[derive(Debug, Clone, FromRow)]
 pub struct AuditEvent {
     pub id: i64,
-    pub at: String,
-    pub kind: String,
+    pub at: Timestamp,
+    pub kind: AuditKind,
     pub actor: Option<String>,
     pub customer_id: Option<String>,
     pub invite_id: Option<String>,
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
+    /// A JSON object.
     pub detail: String,
 }
 
 /// What an audit event is about. `detail` is a JSON object and must never hold a secret or token.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NewAuditEvent<'a> {
-    pub kind: &'a str,
+    pub kind: AuditKind,
     pub actor: Option<&'a str>,
     pub customer_id: Option<&'a str>,
     pub invite_id: Option<&'a str>,
-    pub tenant_id: Option<&'a str>,
+    pub tenant_id: Option<TenantId>,
     pub detail: serde_json::Value,
 }
 
-pub async fn record(db: impl SqliteExecutor<'_>, event: NewAuditEvent<'_>) -> Result<(), sqlx::Error> {
+impl<'a> NewAuditEvent<'a> {
+    /// An event of `kind` by `actor`, about nothing else yet.
+    pub fn new(kind: AuditKind, actor: Option<&'a str>) -> Self {
+        Self { kind, actor, customer_id: None, invite_id: None, tenant_id: None, detail: serde_json::Value::Null }
+    }
+}
+
+pub async fn record(db: impl SqliteExecutor<'_>, event: NewAuditEvent<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
     let detail = if event.detail.is_null() { serde_json::json!({}) } else { event.detail };
     sqlx::query("INSERT INTO audit_events (at, kind, actor, customer_id, invite_id, tenant_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(super::now_text())
+        .bind(now)
         .bind(event.kind)
         .bind(event.actor)
         .bind(event.customer_id)
@@ -39,15 +48,6 @@ pub async fn record(db: impl SqliteExecutor<'_>, event: NewAuditEvent<'_>) -> Re
         .execute(db)
         .await?;
     Ok(())
-}
-
-pub async fn for_customer(db: impl SqliteExecutor<'_>, customer_id: &str) -> Result<Vec<AuditEvent>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, at, kind, actor, customer_id, invite_id, tenant_id, detail FROM audit_events WHERE customer_id = ? ORDER BY id",
-    )
-    .bind(customer_id)
-    .fetch_all(db)
-    .await
 }
 
 const SELECT: &str = "SELECT id, at, kind, actor, customer_id, invite_id, tenant_id, detail FROM audit_events";
@@ -71,8 +71,13 @@ pub async fn for_invites(db: impl SqliteExecutor<'_>, invite_ids: &[String]) -> 
     query.fetch_all(db).await
 }
 
-/// The events of one kind since `since` (RFC 3339), newest first.
-pub async fn recent_of_kind(db: impl SqliteExecutor<'_>, kind: &str, since: &str, limit: i64) -> Result<Vec<AuditEvent>, sqlx::Error> {
+/// The events of one kind since `since`, newest first.
+pub async fn recent_of_kind(
+    db: impl SqliteExecutor<'_>,
+    kind: AuditKind,
+    since: Timestamp,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT} WHERE kind = ? AND at >= ? ORDER BY id DESC LIMIT ?"))
         .bind(kind)
         .bind(since)

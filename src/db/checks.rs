@@ -1,47 +1,45 @@
 //! The `checks` table: one row per check of a tenant (never the token itself).
 
-use serde::Serialize;
 use sqlx::{FromRow, SqliteExecutor};
 
-#[derive(Debug, Clone, FromRow, Serialize)]
+use crate::domain::{RoleList, TenantId, TenantStatus, Timestamp};
+
+#[derive(Debug, Clone, FromRow)]
 pub struct CheckRow {
     pub id: i64,
-    pub tenant_id: String,
-    pub started_at: String,
-    pub finished_at: String,
-    pub status: String,
-    pub roles_present: String,
-    pub roles_missing: String,
+    pub tenant_id: TenantId,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub status: TenantStatus,
+    pub roles_present: RoleList,
+    pub roles_missing: RoleList,
     pub error_code: Option<i64>,
     pub trace_id: Option<String>,
     pub detail: Option<String>,
 }
 
-pub async fn latest(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<CheckRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail \
-         FROM checks WHERE tenant_id = ? ORDER BY id DESC LIMIT 1",
-    )
-    .bind(tenant_id)
-    .fetch_optional(db)
-    .await
+impl CheckRow {
+    /// The AADSTS code Microsoft gave, if any.
+    pub fn aadsts(&self) -> Option<u32> {
+        self.error_code.and_then(|code| u32::try_from(code).ok())
+    }
+}
+
+const SELECT: &str =
+    "SELECT id, tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail FROM checks";
+
+pub async fn latest(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<CheckRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE tenant_id = ? ORDER BY id DESC LIMIT 1")).bind(tenant_id).fetch_optional(db).await
 }
 
 /// The latest checks of a tenant, newest first (a timeline).
-pub async fn history(db: impl SqliteExecutor<'_>, tenant_id: &str, limit: i64) -> Result<Vec<CheckRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail \
-         FROM checks WHERE tenant_id = ? ORDER BY id DESC LIMIT ?",
-    )
-    .bind(tenant_id)
-    .bind(limit)
-    .fetch_all(db)
-    .await
+pub async fn history(db: impl SqliteExecutor<'_>, tenant_id: TenantId, limit: i64) -> Result<Vec<CheckRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE tenant_id = ? ORDER BY id DESC LIMIT ?")).bind(tenant_id).bind(limit).fetch_all(db).await
 }
 
 /// The decoded token of a check, as jwt.ms shows it: header and claims (JSON text), never the token
 /// itself or its signature.
-#[derive(Debug, Clone, Default, FromRow, Serialize)]
+#[derive(Debug, Clone, Default, FromRow)]
 pub struct TokenDetail {
     pub token_header: Option<String>,
     pub token_claims: Option<String>,

@@ -2,33 +2,33 @@
 //! single use, expiring, bound to a browser session, an invite and (v2) the signed-in tenant.
 
 use sqlx::{FromRow, Sqlite, SqliteExecutor, Transaction};
-use time::OffsetDateTime;
 
-use super::timestamp_text;
+use crate::config::ConsentFlow;
+use crate::domain::{TenantId, Timestamp};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ConsentState {
     pub state_hash: String,
     pub session_binding: String,
     pub invite_id: String,
-    pub tenant_id: Option<String>,
-    pub flow: String,
-    pub created_at: String,
-    pub expires_at: String,
-    pub used_at: Option<String>,
-    pub result_tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
+    pub flow: ConsentFlow,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+    pub result_tenant_id: Option<TenantId>,
 }
 
 pub struct NewConsentState<'a> {
     pub state_hash: &'a str,
     pub session_binding: &'a str,
     pub invite_id: &'a str,
-    pub tenant_id: Option<&'a str>,
-    pub flow: &'a str,
-    pub expires_at: OffsetDateTime,
+    pub tenant_id: Option<TenantId>,
+    pub flow: ConsentFlow,
+    pub expires_at: Timestamp,
 }
 
-pub async fn insert(db: impl SqliteExecutor<'_>, new: NewConsentState<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert(db: impl SqliteExecutor<'_>, new: NewConsentState<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO consent_states (state_hash, session_binding, invite_id, tenant_id, flow, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
@@ -37,8 +37,8 @@ pub async fn insert(db: impl SqliteExecutor<'_>, new: NewConsentState<'_>) -> Re
     .bind(new.invite_id)
     .bind(new.tenant_id)
     .bind(new.flow)
-    .bind(super::now_text())
-    .bind(timestamp_text(new.expires_at))
+    .bind(now)
+    .bind(new.expires_at)
     .execute(db)
     .await?;
     Ok(())
@@ -55,9 +55,14 @@ pub async fn find(db: impl SqliteExecutor<'_>, state_hash: &str) -> Result<Optio
 
 /// Marks the state used by the callback that recorded `tenant_id`; false when another callback used it
 /// first (the caller's transaction then changes nothing).
-pub async fn mark_used(tx: &mut Transaction<'_, Sqlite>, state_hash: &str, tenant_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn mark_used(
+    tx: &mut Transaction<'_, Sqlite>,
+    state_hash: &str,
+    tenant_id: TenantId,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE consent_states SET used_at = ?, result_tenant_id = ? WHERE state_hash = ? AND used_at IS NULL")
-        .bind(super::now_text())
+        .bind(now)
         .bind(tenant_id)
         .bind(state_hash)
         .execute(&mut **tx)

@@ -1,29 +1,32 @@
 //! The `customers` table.
 
-use serde::Serialize;
 use sqlx::{FromRow, SqliteExecutor};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, FromRow, Serialize)]
+use crate::domain::Timestamp;
+
+#[derive(Debug, Clone, FromRow)]
 pub struct Customer {
     pub id: String,
+    /// As stored: a name that passed `CustomerName` when it was typed (older rows may predate that
+    /// check, so it is read as plain text).
     pub name: String,
     pub contact_email: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
-pub async fn insert(db: impl SqliteExecutor<'_>, name: &str, contact_email: Option<&str>) -> Result<Customer, sqlx::Error> {
+pub async fn insert(db: impl SqliteExecutor<'_>, name: &str, contact_email: Option<&str>, now: Timestamp) -> Result<Customer, sqlx::Error> {
     let customer = Customer {
         id: Uuid::now_v7().to_string(),
         name: name.to_owned(),
         contact_email: contact_email.map(str::to_owned),
-        created_at: super::now_text(),
+        created_at: now,
     };
     sqlx::query("INSERT INTO customers (id, name, contact_email, created_at) VALUES (?, ?, ?, ?)")
         .bind(&customer.id)
         .bind(&customer.name)
         .bind(&customer.contact_email)
-        .bind(&customer.created_at)
+        .bind(customer.created_at)
         .execute(db)
         .await?;
     Ok(customer)

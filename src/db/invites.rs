@@ -1,32 +1,50 @@
 //! The `invites` table.
 
-use serde::Serialize;
 use sqlx::{FromRow, SqliteExecutor};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::timestamp_text;
+use crate::domain::{InviteDates, InviteStatus, TenantId, Timestamp};
+use crate::i18n::Language;
 
-#[derive(Debug, Clone, FromRow, Serialize)]
+#[derive(Debug, Clone, FromRow)]
 pub struct Invite {
     pub id: String,
     pub customer_id: String,
-    pub pinned_tenant_id: Option<String>,
+    pub pinned_tenant_id: Option<TenantId>,
     pub pinned_domain: Option<String>,
-    pub language: String,
-    pub created_at: String,
-    pub expires_at: String,
-    pub revoked_at: Option<String>,
-    pub completed_at: Option<String>,
+    pub language: Language,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
     /// The tenant the invite onboarded: once completed, an invite is bound to it.
-    pub completed_tenant_id: Option<String>,
+    pub completed_tenant_id: Option<TenantId>,
+}
+
+impl Invite {
+    pub fn dates(&self) -> InviteDates {
+        InviteDates { expires_at: self.expires_at, revoked_at: self.revoked_at, completed_at: self.completed_at }
+    }
+
+    pub fn status(&self, now: Timestamp) -> InviteStatus {
+        self.dates().status(now)
+    }
+
+    /// Does its link still open at `now` (neither revoked nor expired)?
+    pub fn link_works(&self, now: Timestamp) -> bool {
+        self.dates().link_works(now)
+    }
+
+    /// The pinned domain, or else the pinned tenant id, for display.
+    pub fn pinned(&self) -> Option<String> {
+        self.pinned_domain.clone().or_else(|| self.pinned_tenant_id.map(|t| t.to_string()))
+    }
 }
 
 /// An invite with its customer's name, as pages show it.
-#[derive(Debug, Clone, FromRow, Serialize)]
+#[derive(Debug, Clone, FromRow)]
 pub struct InviteWithCustomer {
     #[sqlx(flatten)]
-    #[serde(flatten)]
     pub invite: Invite,
     pub customer_name: String,
     pub contact_email: Option<String>,
@@ -35,24 +53,24 @@ pub struct InviteWithCustomer {
 pub struct NewInvite<'a> {
     pub customer_id: &'a str,
     pub token_hash: &'a str,
-    pub pinned_tenant_id: Option<&'a str>,
+    pub pinned_tenant_id: Option<TenantId>,
     pub pinned_domain: Option<&'a str>,
-    pub language: &'a str,
-    pub expires_at: OffsetDateTime,
+    pub language: Language,
+    pub expires_at: Timestamp,
 }
 
 const COLUMNS: &str = "i.id, i.customer_id, i.pinned_tenant_id, i.pinned_domain, i.language, i.created_at, i.expires_at, i.revoked_at, i.completed_at, \
      i.completed_tenant_id";
 
-pub async fn insert(db: impl SqliteExecutor<'_>, new: NewInvite<'_>) -> Result<Invite, sqlx::Error> {
+pub async fn insert(db: impl SqliteExecutor<'_>, new: NewInvite<'_>, now: Timestamp) -> Result<Invite, sqlx::Error> {
     let invite = Invite {
         id: Uuid::now_v7().to_string(),
         customer_id: new.customer_id.to_owned(),
-        pinned_tenant_id: new.pinned_tenant_id.map(str::to_owned),
+        pinned_tenant_id: new.pinned_tenant_id,
         pinned_domain: new.pinned_domain.map(str::to_owned),
-        language: new.language.to_owned(),
-        created_at: super::now_text(),
-        expires_at: timestamp_text(new.expires_at),
+        language: new.language,
+        created_at: now,
+        expires_at: new.expires_at,
         revoked_at: None,
         completed_at: None,
         completed_tenant_id: None,
@@ -64,11 +82,11 @@ pub async fn insert(db: impl SqliteExecutor<'_>, new: NewInvite<'_>) -> Result<I
     .bind(&invite.id)
     .bind(&invite.customer_id)
     .bind(new.token_hash)
-    .bind(&invite.pinned_tenant_id)
+    .bind(invite.pinned_tenant_id)
     .bind(&invite.pinned_domain)
-    .bind(&invite.language)
-    .bind(&invite.created_at)
-    .bind(&invite.expires_at)
+    .bind(invite.language)
+    .bind(invite.created_at)
+    .bind(invite.expires_at)
     .execute(db)
     .await?;
     Ok(invite)
@@ -97,12 +115,8 @@ pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Invite
 }
 
 /// Revokes an invite; false when there is no such invite or it was revoked already.
-pub async fn revoke(db: impl SqliteExecutor<'_>, id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-        .bind(super::now_text())
-        .bind(id)
-        .execute(db)
-        .await?;
+pub async fn revoke(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(now).bind(id).execute(db).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -112,18 +126,23 @@ pub enum Binding {
     /// The invite is completed for this tenant (now, or it was already).
     ThisTenant,
     /// The invite already onboarded another tenant: nothing changed.
-    OtherTenant { tenant_id: String },
+    OtherTenant { tenant_id: TenantId },
 }
 
 /// Marks the invite completed for `tenant`, binding it to that tenant, unless it already onboarded
 /// another one. Run it in the write transaction that records the consent, so that two tenants racing
 /// on one link cannot both be recorded.
-pub async fn complete_for_tenant(db: &mut sqlx::SqliteConnection, id: &str, tenant: &str) -> Result<Binding, sqlx::Error> {
+pub async fn complete_for_tenant(
+    db: &mut sqlx::SqliteConnection,
+    id: &str,
+    tenant: TenantId,
+    now: Timestamp,
+) -> Result<Binding, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE invites SET completed_at = COALESCE(completed_at, ?), completed_tenant_id = ? \
          WHERE id = ? AND (completed_tenant_id IS NULL OR completed_tenant_id = ?)",
     )
-    .bind(super::now_text())
+    .bind(now)
     .bind(tenant)
     .bind(id)
     .bind(tenant)
@@ -132,18 +151,11 @@ pub async fn complete_for_tenant(db: &mut sqlx::SqliteConnection, id: &str, tena
     if done.rows_affected() == 1 {
         return Ok(Binding::ThisTenant);
     }
-    let bound: Option<Option<String>> =
+    let bound: Option<Option<TenantId>> =
         sqlx::query_scalar("SELECT completed_tenant_id FROM invites WHERE id = ?").bind(id).fetch_optional(&mut *db).await?;
     match bound.flatten() {
         Some(tenant_id) => Ok(Binding::OtherTenant { tenant_id }),
         None => Err(sqlx::Error::RowNotFound),
-    }
-}
-
-impl Invite {
-    /// Still usable at `now`: neither revoked nor expired.
-    pub fn is_usable(&self, now: OffsetDateTime) -> bool {
-        self.revoked_at.is_none() && self.expires_at > timestamp_text(now)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod monitoring;
 pub mod outbox;
 pub mod sessions;
 pub mod tenants;
+pub mod types;
 pub mod write_probe;
 
 use std::path::Path;
@@ -26,6 +27,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::config::DatabaseLocation;
+use crate::domain::Timestamp;
 
 /// The migrations in `migrations/`, embedded in the binary. sqlx records a checksum of each one it
 /// applies and refuses to start when a migration that was applied has since changed.
@@ -177,12 +179,12 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     error.as_database_error().is_some_and(|e| e.is_unique_violation())
 }
 
-/// The current time as stored in the database: RFC 3339, UTC, whole seconds.
+/// The current time of the system clock as stored in the database: RFC 3339, UTC, whole seconds.
 pub fn now_text() -> String {
     timestamp_text(time::OffsetDateTime::now_utc())
 }
 
+/// `at` as stored in the database (see [`Timestamp`]).
 pub fn timestamp_text(at: time::OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(at);
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    Timestamp::new(at).to_string()
 }

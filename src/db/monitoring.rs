@@ -5,44 +5,50 @@
 use serde_json::json;
 use sqlx::{SqliteExecutor, SqlitePool};
 
-/// One check's result, ready to store. JSON fields are already serialized.
+use crate::domain::{AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
+
+/// One check's result, ready to store. The token's header and claims are JSON text already.
 #[derive(Debug, Clone)]
 pub struct CheckResult {
-    pub tenant_id: String,
-    pub started_at: String,
-    pub finished_at: String,
-    pub status: &'static str,
+    pub tenant_id: TenantId,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub status: TenantStatus,
     pub reason: String,
-    pub roles_present: String,
-    pub roles_missing: String,
+    pub roles_present: RoleList,
+    pub roles_missing: RoleList,
     pub error_code: Option<i64>,
     pub trace_id: Option<String>,
     pub token_header: Option<String>,
     pub token_claims: Option<String>,
     pub api_status: Option<i64>,
-    pub next_check_at: String,
+    pub next_check_at: Timestamp,
     /// Microsoft asked not to be asked for this tenant's token before this time (a 429's Retry-After).
-    pub not_before: Option<String>,
+    pub not_before: Option<Timestamp>,
 }
 
 /// A tenant to check: its id, when it consented (missing roles soon after are "propagating"), and the
 /// time before which Microsoft asked not to be asked for its token.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueTenant {
-    pub tenant_id: String,
-    pub consented_at: String,
-    pub not_before: Option<String>,
+    pub tenant_id: TenantId,
+    pub consented_at: Timestamp,
+    pub not_before: Option<Timestamp>,
 }
 
 /// Stores results in one write transaction. Returns the tenants that went from verified to worse; for
 /// each, a "tenant degraded" e-mail is queued to every address of `notify` in the same transaction.
-pub async fn record_results(pool: &SqlitePool, results: &[CheckResult], notify: &[String]) -> Result<Vec<(String, String)>, sqlx::Error> {
+pub async fn record_results(
+    pool: &SqlitePool,
+    results: &[CheckResult],
+    notify: &[String],
+) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
     let mut degraded = Vec::new();
     let mut tx = super::begin_write(pool).await?;
     for result in results {
-        let previous: Option<(String, String)> =
+        let previous: Option<(TenantStatus, String)> =
             sqlx::query_as("SELECT status, customer_id FROM tenants WHERE tenant_id = ? AND removed_at IS NULL")
-                .bind(&result.tenant_id)
+                .bind(result.tenant_id)
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some((previous, customer_id)) = previous else { continue };
@@ -50,9 +56,9 @@ pub async fn record_results(pool: &SqlitePool, results: &[CheckResult], notify: 
             "INSERT INTO checks (tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail, \
              token_header, token_claims, api_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(&result.tenant_id)
-        .bind(&result.started_at)
-        .bind(&result.finished_at)
+        .bind(result.tenant_id)
+        .bind(result.started_at)
+        .bind(result.finished_at)
         .bind(result.status)
         .bind(&result.roles_present)
         .bind(&result.roles_missing)
@@ -73,24 +79,24 @@ pub async fn record_results(pool: &SqlitePool, results: &[CheckResult], notify: 
         )
         .bind(result.status)
         .bind(&result.reason)
-        .bind(&result.finished_at)
-        .bind(&result.next_check_at)
-        .bind(&result.not_before)
-        .bind(&result.tenant_id)
+        .bind(result.finished_at)
+        .bind(result.next_check_at)
+        .bind(result.not_before)
+        .bind(result.tenant_id)
         .execute(&mut *tx)
         .await?;
-        if previous == "verified" && result.status != "verified" {
-            sqlx::query("INSERT INTO audit_events (at, kind, actor, customer_id, tenant_id, detail) VALUES (?, 'tenant.degraded', 'system', ?, ?, ?)")
-                .bind(&result.finished_at)
-                .bind(&customer_id)
-                .bind(&result.tenant_id)
-                .bind(json!({ "from": previous, "to": result.status, "reason": result.reason }).to_string())
-                .execute(&mut *tx)
+        if previous == TenantStatus::Verified && result.status != TenantStatus::Verified {
+            let detail = json!({ "from": previous.as_str(), "to": result.status.as_str(), "reason": result.reason });
+            let event = super::audit::NewAuditEvent {
+                customer_id: Some(&customer_id),
+                tenant_id: Some(result.tenant_id),
+                detail: detail.clone(),
+                ..super::audit::NewAuditEvent::new(AuditKind::TenantDegraded, Some("system"))
+            };
+            super::audit::record(&mut *tx, event, result.finished_at).await?;
+            super::outbox::insert_staff_notifications(&mut tx, "tenant_degraded", result.tenant_id, detail, notify, result.finished_at)
                 .await?;
-            let detail = json!({ "from": previous, "to": result.status, "reason": result.reason });
-            super::outbox::insert_staff_notifications(&mut tx, "tenant_degraded", &result.tenant_id, detail, notify, &result.finished_at)
-                .await?;
-            degraded.push((result.tenant_id.clone(), result.status.to_owned()));
+            degraded.push((result.tenant_id, result.status));
         }
     }
     tx.commit().await?;
@@ -99,7 +105,7 @@ pub async fn record_results(pool: &SqlitePool, results: &[CheckResult], notify: 
 
 /// Tenants whose next check is due at `now` (or never planned) and that Microsoft did not ask to leave
 /// alone until later, oldest first.
-pub async fn due(db: impl SqliteExecutor<'_>, now: &str, limit: i64) -> Result<Vec<DueTenant>, sqlx::Error> {
+pub async fn due(db: impl SqliteExecutor<'_>, now: Timestamp, limit: i64) -> Result<Vec<DueTenant>, sqlx::Error> {
     sqlx::query_as(
         "SELECT tenant_id, consented_at, not_before FROM tenants WHERE removed_at IS NULL \
          AND (next_check_at IS NULL OR next_check_at <= ?1) AND (not_before IS NULL OR not_before <= ?1) \
@@ -118,7 +124,7 @@ pub async fn all(db: impl SqliteExecutor<'_>) -> Result<Vec<DueTenant>, sqlx::Er
         .await
 }
 
-pub async fn one(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<DueTenant>, sqlx::Error> {
+pub async fn one(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<DueTenant>, sqlx::Error> {
     sqlx::query_as("SELECT tenant_id, consented_at, not_before FROM tenants WHERE tenant_id = ? AND removed_at IS NULL")
         .bind(tenant_id)
         .fetch_optional(db)
@@ -126,26 +132,17 @@ pub async fn one(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<
 }
 
 /// The time before which Microsoft asked not to be asked for this tenant's token, if any.
-pub async fn not_before(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<String>, sqlx::Error> {
-    let found: Option<Option<String>> =
+pub async fn not_before(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<Timestamp>, sqlx::Error> {
+    let found: Option<Option<Timestamp>> =
         sqlx::query_scalar("SELECT not_before FROM tenants WHERE tenant_id = ?").bind(tenant_id).fetch_optional(db).await?;
     Ok(found.flatten())
 }
 
-/// The roles present and missing at each tenant's latest check (JSON arrays as stored).
-pub async fn latest_roles(db: impl SqliteExecutor<'_>) -> Result<Vec<(String, String, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT c.tenant_id, c.roles_present, c.roles_missing FROM checks c \
-         JOIN (SELECT tenant_id, MAX(id) AS id FROM checks GROUP BY tenant_id) latest ON latest.id = c.id",
-    )
-    .fetch_all(db)
-    .await
-}
-
-/// Records tenants for one customer directly, consented at `consented_at` (benchmarks and tests).
-pub async fn seed_tenants(pool: &SqlitePool, customer: &str, tenant_ids: &[String], consented_at: &str) -> Result<(), sqlx::Error> {
+/// Records tenants for one customer directly, consented (and the customer created) at `consented_at`
+/// (benchmarks and tests).
+pub async fn seed_tenants(pool: &SqlitePool, customer: &str, tenant_ids: &[TenantId], consented_at: Timestamp) -> Result<(), sqlx::Error> {
     let mut tx = super::begin_write(pool).await?;
-    let customer = super::customers::insert(&mut *tx, customer, None).await?;
+    let customer = super::customers::insert(&mut *tx, customer, None, consented_at).await?;
     for tenant_id in tenant_ids {
         sqlx::query("INSERT INTO tenants (tenant_id, customer_id, consented_at) VALUES (?, ?, ?)")
             .bind(tenant_id)

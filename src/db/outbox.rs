@@ -1,18 +1,21 @@
 //! The `outbox` table (one row per e-mail to send: what to say and to whom, its delivery state) and
 //! `invite_links` (the hash of the onboarding link each sent e-mail carries).
 
-use serde::Serialize;
 use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, FromRow, Serialize)]
+use crate::domain::{TenantId, Timestamp};
+
+/// An e-mail as the outbox keeps it. Its fields are the outbox's own text (kind, status, times), shown
+/// as they are on the Outbox page.
+#[derive(Debug, Clone, FromRow)]
 pub struct OutboxRow {
     pub id: String,
     pub kind: String,
     pub recipient: String,
     pub language: String,
     pub invite_id: Option<String>,
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     pub detail: String,
     pub follows: Option<String>,
     pub status: String,
@@ -41,7 +44,7 @@ pub struct NewMessage<'a> {
     pub recipient: &'a str,
     pub language: &'a str,
     pub invite_id: Option<&'a str>,
-    pub tenant_id: Option<&'a str>,
+    pub tenant_id: Option<TenantId>,
     pub detail: serde_json::Value,
     pub follows: Option<&'a str>,
     pub requested_by: &'a str,
@@ -49,7 +52,7 @@ pub struct NewMessage<'a> {
 
 /// Queues a message, due at once. Returns its id (a reminder that follows an e-mail already followed
 /// is not inserted: the id is then `None`).
-pub async fn insert_once(conn: &mut SqliteConnection, new: NewMessage<'_>, now: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn insert_once(conn: &mut SqliteConnection, new: NewMessage<'_>, now: Timestamp) -> Result<Option<String>, sqlx::Error> {
     let id = Uuid::now_v7().to_string();
     let done = sqlx::query(
         "INSERT OR IGNORE INTO outbox (id, kind, recipient, language, invite_id, tenant_id, detail, follows, status, attempts, \
@@ -72,7 +75,7 @@ pub async fn insert_once(conn: &mut SqliteConnection, new: NewMessage<'_>, now: 
 }
 
 /// Queues a message, due at once. Returns its id.
-pub async fn insert(conn: &mut SqliteConnection, new: NewMessage<'_>, now: &str) -> Result<String, sqlx::Error> {
+pub async fn insert(conn: &mut SqliteConnection, new: NewMessage<'_>, now: Timestamp) -> Result<String, sqlx::Error> {
     insert_once(conn, new, now).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
@@ -91,10 +94,10 @@ pub async fn mark_resent(conn: &mut SqliteConnection, id: &str, copy: &str) -> R
 pub async fn insert_staff_notifications(
     conn: &mut SqliteConnection,
     kind: &str,
-    tenant_id: &str,
+    tenant_id: TenantId,
     detail: serde_json::Value,
     recipients: &[String],
-    now: &str,
+    now: Timestamp,
 ) -> Result<(), sqlx::Error> {
     for recipient in recipients {
         let new = NewMessage {
@@ -114,7 +117,7 @@ pub async fn insert_staff_notifications(
 
 /// Claims the next due message: `queued` → `sending`, one more attempt. Run inside a write
 /// transaction, so two workers never claim the same row.
-pub async fn claim_next(conn: &mut SqliteConnection, now: &str) -> Result<Option<OutboxRow>, sqlx::Error> {
+pub async fn claim_next(conn: &mut SqliteConnection, now: Timestamp) -> Result<Option<OutboxRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = \
          (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1) \
@@ -126,7 +129,7 @@ pub async fn claim_next(conn: &mut SqliteConnection, now: &str) -> Result<Option
 }
 
 /// The server accepted the message.
-pub async fn mark_sent(conn: &mut SqliteConnection, id: &str, reply: &str, now: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_sent(conn: &mut SqliteConnection, id: &str, reply: &str, now: Timestamp) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, last_reply = ? WHERE id = ? AND status = 'sending'")
         .bind(now)
         .bind(reply)
@@ -138,7 +141,7 @@ pub async fn mark_sent(conn: &mut SqliteConnection, id: &str, reply: &str, now: 
 
 /// A temporary failure: queued again for `next_attempt_at`. The attempt's link is kept: an error after the message went out (a lost `250`) can mean it arrived,
 /// and its link must then work.
-pub async fn mark_retry(conn: &mut SqliteConnection, id: &str, reply: &str, next_attempt_at: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_retry(conn: &mut SqliteConnection, id: &str, reply: &str, next_attempt_at: Timestamp) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_reply = ? WHERE id = ? AND status = 'sending'")
         .bind(next_attempt_at)
         .bind(reply)
@@ -179,7 +182,7 @@ pub async fn insert_link(
     token_hash: &str,
     invite_id: &str,
     outbox_id: &str,
-    now: &str,
+    now: Timestamp,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO invite_links (token_hash, invite_id, outbox_id, created_at) VALUES (?, ?, ?, ?)")
         .bind(token_hash)
@@ -226,8 +229,8 @@ pub struct ReminderCandidate {
 /// fewer than `max` reminders so far.
 pub async fn reminder_candidates(
     db: impl SqliteExecutor<'_>,
-    now: &str,
-    sent_before: &str,
+    now: Timestamp,
+    sent_before: Timestamp,
     max: i64,
 ) -> Result<Vec<ReminderCandidate>, sqlx::Error> {
     sqlx::query_as(

@@ -1,45 +1,49 @@
 //! The `tenants` table (one row per proven tenant) and `consents` (every consent, for history).
 
-use serde::Serialize;
 use sqlx::{FromRow, Sqlite, SqliteExecutor, Transaction};
 
 use super::invites::Binding;
+use crate::config::ConsentFlow;
+use crate::domain::{RoleList, TenantId, TenantStatus, Timestamp};
 
-#[derive(Debug, Clone, FromRow, Serialize)]
+#[derive(Debug, Clone, FromRow)]
 pub struct TenantRow {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub customer_id: String,
     pub customer: String,
     pub invite_id: Option<String>,
     pub display_name: Option<String>,
     pub consented_by_upn: Option<String>,
     pub consented_by_oid: Option<String>,
-    pub consented_at: String,
-    pub status: String,
+    pub consented_at: Timestamp,
+    pub status: TenantStatus,
     pub status_reason: Option<String>,
-    pub last_checked_at: Option<String>,
+    pub last_checked_at: Option<Timestamp>,
+}
+
+impl TenantRow {
+    /// Who consented: their UPN, or else their object id.
+    pub fn consented_by(&self) -> Option<&str> {
+        self.consented_by_upn.as_deref().or(self.consented_by_oid.as_deref())
+    }
 }
 
 const SELECT: &str = "SELECT t.tenant_id, t.customer_id, c.name AS customer, t.invite_id, t.display_name, t.consented_by_upn, t.consented_by_oid, \
      t.consented_at, t.status, t.status_reason, t.last_checked_at FROM tenants t JOIN customers c ON c.id = t.customer_id";
 
-pub async fn find(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<TenantRow>, sqlx::Error> {
+pub async fn find(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<TenantRow>, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT} WHERE t.tenant_id = ?")).bind(tenant_id).fetch_optional(db).await
-}
-
-pub async fn list(db: impl SqliteExecutor<'_>) -> Result<Vec<TenantRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE t.removed_at IS NULL ORDER BY c.name, t.tenant_id")).fetch_all(db).await
 }
 
 /// Who consented, for a new consent or a re-consent.
 pub struct Consent<'a> {
-    pub tenant_id: &'a str,
+    pub tenant_id: TenantId,
     pub customer_id: &'a str,
     pub invite_id: &'a str,
     pub upn: Option<&'a str>,
     pub oid: Option<&'a str>,
-    pub flow: &'a str,
-    pub roles_requested: &'a [String],
+    pub flow: ConsentFlow,
+    pub roles_requested: &'a RoleList,
 }
 
 /// What recording a consent did.
@@ -54,18 +58,17 @@ pub enum Recorded {
     },
     /// The invite already onboarded another tenant: nothing changed.
     InviteUsedByOtherTenant {
-        tenant_id: String,
+        tenant_id: TenantId,
     },
 }
 
 /// Records a consent in a write transaction the caller commits, and completes its invite, binding the
 /// invite to the tenant. A refusal (`OtherCustomer`, `InviteUsedByOtherTenant`) may leave writes in the
 /// transaction: the caller rolls it back.
-pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'_>) -> Result<Recorded, sqlx::Error> {
-    let now = super::now_text();
+pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'_>, now: Timestamp) -> Result<Recorded, sqlx::Error> {
     // Checked here, in the transaction that records the consent: a completed invite onboards no other
     // tenant, whichever flow or concurrent callback gets here.
-    if let Binding::OtherTenant { tenant_id } = super::invites::complete_for_tenant(tx, consent.invite_id, consent.tenant_id).await? {
+    if let Binding::OtherTenant { tenant_id } = super::invites::complete_for_tenant(tx, consent.invite_id, consent.tenant_id, now).await? {
         return Ok(Recorded::InviteUsedByOtherTenant { tenant_id });
     }
     let existing: Option<(String,)> =
@@ -79,7 +82,7 @@ pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'
             .bind(consent.invite_id)
             .bind(consent.upn)
             .bind(consent.oid)
-            .bind(&now)
+            .bind(now)
             .bind(consent.tenant_id)
             .execute(&mut **tx)
             .await?;
@@ -94,7 +97,7 @@ pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'
             .bind(consent.invite_id)
             .bind(consent.upn)
             .bind(consent.oid)
-            .bind(&now)
+            .bind(now)
             .execute(&mut **tx)
             .await?;
             Recorded::New
@@ -109,9 +112,9 @@ pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'
     .bind(consent.invite_id)
     .bind(consent.upn)
     .bind(consent.oid)
-    .bind(&now)
+    .bind(now)
     .bind(consent.flow)
-    .bind(serde_json::to_string(consent.roles_requested).unwrap_or_else(|_| "[]".into()))
+    .bind(consent.roles_requested)
     .execute(&mut **tx)
     .await?;
     Ok(recorded)
@@ -121,15 +124,14 @@ pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'
 // The staff dashboard: one page of tenants (search, filter, sort and pagination in SQL), exports, the
 // consent history, and removal.
 
-/// A tenant as the dashboard lists it: its row and the roles of its latest check (JSON arrays as text,
-/// `None` before the first check).
-#[derive(Debug, Clone, FromRow, Serialize)]
+/// A tenant as the dashboard lists it: its row and the roles of its latest check (`None` before the
+/// first check).
+#[derive(Debug, Clone, FromRow)]
 pub struct TenantSummary {
     #[sqlx(flatten)]
-    #[serde(flatten)]
     pub tenant: TenantRow,
-    pub roles_present: Option<String>,
-    pub roles_missing: Option<String>,
+    pub roles_present: Option<RoleList>,
+    pub roles_missing: Option<RoleList>,
 }
 
 /// What the tenants page can sort by.
@@ -176,8 +178,7 @@ impl SortKey {
 pub struct TenantQuery<'a> {
     /// Part of the customer's name, the tenant id, or who consented (case-insensitive).
     pub search: Option<&'a str>,
-    /// A status value (`verified`, `missing_roles`, …).
-    pub status: Option<&'a str>,
+    pub status: Option<TenantStatus>,
     pub sort: SortKey,
     pub descending: bool,
     pub limit: i64,
@@ -208,7 +209,7 @@ fn like_pattern(search: Option<&str>) -> Option<String> {
 /// A page of tenants and the number of tenants that match the query.
 pub async fn search(db: &sqlx::SqlitePool, query: &TenantQuery<'_>) -> Result<(Vec<TenantSummary>, i64), sqlx::Error> {
     let pattern = like_pattern(query.search);
-    let status = query.status.filter(|s| !s.is_empty());
+    let status = query.status;
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {FILTER}")).bind(status).bind(&pattern).fetch_one(db).await?;
     let order = query.sort.order_by(query.descending);
     let sql = format!(
@@ -222,7 +223,7 @@ pub async fn search(db: &sqlx::SqlitePool, query: &TenantQuery<'_>) -> Result<(V
 }
 
 /// How many tenants (not removed) have each status.
-pub async fn status_counts(db: impl SqliteExecutor<'_>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn status_counts(db: impl SqliteExecutor<'_>) -> Result<Vec<(TenantStatus, i64)>, sqlx::Error> {
     sqlx::query_as("SELECT status, COUNT(*) FROM tenants WHERE removed_at IS NULL GROUP BY status").fetch_all(db).await
 }
 
@@ -238,7 +239,7 @@ pub async fn all_with_roles(db: impl SqliteExecutor<'_>) -> Result<Vec<TenantSum
 }
 
 /// One tenant (removed or not) with the roles of its latest check.
-pub async fn find_with_roles(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<TenantSummary>, sqlx::Error> {
+pub async fn find_with_roles(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<TenantSummary>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS}, k.roles_present, k.roles_missing FROM tenants t JOIN customers c ON c.id = t.customer_id \
          LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = t.tenant_id) WHERE t.tenant_id = ?"
@@ -249,16 +250,16 @@ pub async fn find_with_roles(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Re
 }
 
 /// When the tenant was removed (offboarded), if it was.
-pub async fn removed_at(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Option<String>, sqlx::Error> {
-    let removed: Option<Option<String>> =
+pub async fn removed_at(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<Timestamp>, sqlx::Error> {
+    let removed: Option<Option<Timestamp>> =
         sqlx::query_scalar("SELECT removed_at FROM tenants WHERE tenant_id = ?").bind(tenant_id).fetch_optional(db).await?;
     Ok(removed.flatten())
 }
 
 /// Marks a tenant removed (offboarded); false when there is no such tenant or it was removed already.
-pub async fn mark_removed(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn mark_removed(db: impl SqliteExecutor<'_>, tenant_id: TenantId, now: Timestamp) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE tenants SET removed_at = ? WHERE tenant_id = ? AND removed_at IS NULL")
-        .bind(super::now_text())
+        .bind(now)
         .bind(tenant_id)
         .execute(db)
         .await?;
@@ -266,19 +267,19 @@ pub async fn mark_removed(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Resul
 }
 
 /// One consent of a tenant's history.
-#[derive(Debug, Clone, FromRow, Serialize)]
+#[derive(Debug, Clone, FromRow)]
 pub struct ConsentRow {
     pub id: i64,
     pub invite_id: Option<String>,
     pub consented_by_upn: Option<String>,
     pub consented_by_oid: Option<String>,
-    pub consented_at: String,
-    pub flow: String,
-    pub roles_requested: String,
+    pub consented_at: Timestamp,
+    pub flow: ConsentFlow,
+    pub roles_requested: RoleList,
 }
 
 /// Every consent of a tenant, newest first.
-pub async fn consents(db: impl SqliteExecutor<'_>, tenant_id: &str) -> Result<Vec<ConsentRow>, sqlx::Error> {
+pub async fn consents(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Vec<ConsentRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, invite_id, consented_by_upn, consented_by_oid, consented_at, flow, roles_requested FROM consents \
          WHERE tenant_id = ? ORDER BY id DESC",

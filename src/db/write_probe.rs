@@ -4,9 +4,43 @@
 //! a lock held past the busy timeout, an I/O error), SQLite undoes the statement itself and the
 //! connection goes back to the pool as it was.
 
+use std::time::{Duration, Instant};
+
 use sqlx::SqlitePool;
+use tokio::sync::Mutex;
+
+/// How long one write probe's answer stands: `/readyz` is unauthenticated and polled, and each probe
+/// is a synced write, so however often it is asked the database sees at most one probe a second.
+const PROBE_STANDS_FOR: Duration = Duration::from_secs(1);
 
 /// Writes the time of the probe into the probe's row.
 pub async fn write(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE write_probe SET probed_at = ? WHERE id = 1").bind(super::now_text()).execute(pool).await.map(|_| ())
+}
+
+/// The last write probe's answer, shared by the requests of the next second. Requests that come
+/// while a probe runs wait for it (one probe at a time) and take its answer.
+#[derive(Debug, Default)]
+pub struct Readiness {
+    last: Mutex<Option<(Instant, bool)>>,
+}
+
+impl Readiness {
+    pub async fn database_takes_writes(&self, db: &SqlitePool) -> bool {
+        let mut last = self.last.lock().await;
+        if let Some((at, answer)) = *last
+            && at.elapsed() < PROBE_STANDS_FOR
+        {
+            return answer;
+        }
+        let answer = match write(db).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "readiness check: the database does not take a write");
+                false
+            }
+        };
+        *last = Some((Instant::now(), answer));
+        answer
+    }
 }

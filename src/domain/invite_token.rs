@@ -3,6 +3,7 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// The secret part of an onboarding link: 256 random bits from the operating system's CSPRNG,
 /// base64url. Only its SHA-256 ([`InviteToken::hash`]) is stored; the token itself exists in the link
@@ -37,6 +38,17 @@ impl InviteToken {
     pub fn hash(&self) -> String {
         hash_secret(&self.0)
     }
+}
+
+/// A new random value of the same strength (256 bits from the operating system's CSPRNG, base64url):
+/// `state` values, session bindings, CSRF tokens.
+pub fn random_value() -> String {
+    InviteToken::generate().0
+}
+
+/// Do two secret values match? Compared in constant time; an empty value matches nothing.
+pub fn tokens_match(a: &str, b: &str) -> bool {
+    !a.is_empty() && a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// SHA-256 of a secret value (invite token, `state`, nonce), hex: what is stored instead of the value.

@@ -2,17 +2,26 @@
 //! these at the edge, so the rest of the code never handles an unchecked string.
 
 pub mod aadsts;
+mod audit_kind;
+pub mod clock;
 mod customer_name;
+pub mod email_address;
 pub mod free_text;
+mod invite_status;
 mod invite_token;
 mod role;
 mod secret;
 mod tenant_id;
 mod tenant_status;
+mod timestamp;
 
+pub use audit_kind::AuditKind;
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use customer_name::{CustomerName, CustomerNameError};
-pub use invite_token::{InviteToken, InviteTokenError, hash_secret};
-pub use role::{RoleName, RoleNameError, parse_role_list};
+pub use invite_status::{InviteDates, InviteStatus};
+pub use invite_token::{InviteToken, InviteTokenError, hash_secret, random_value, tokens_match};
+pub use role::{RoleList, RoleName, RoleNameError, parse_role_list};
 pub use secret::Secret;
 pub use tenant_id::{TenantId, TenantIdError};
 pub use tenant_status::TenantStatus;
+pub use timestamp::{Timestamp, TimestampError};

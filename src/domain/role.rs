@@ -47,6 +47,47 @@ pub fn parse_role_list(value: &str) -> Result<Vec<RoleName>, RoleNameError> {
     Ok(roles)
 }
 
+/// A list of roles as stored (a JSON array of role names, `["Incident.Read.All"]`): what a check found
+/// present or missing, what a consent requested.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RoleList(pub Vec<RoleName>);
+
+impl RoleList {
+    /// The JSON text stored.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".to_owned())
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text).map(Self)
+    }
+
+    /// The role names as text.
+    pub fn names(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
+}
+
+impl std::ops::Deref for RoleList {
+    type Target = [RoleName];
+    fn deref(&self) -> &[RoleName] {
+        &self.0
+    }
+}
+
+impl From<Vec<RoleName>> for RoleList {
+    fn from(roles: Vec<RoleName>) -> Self {
+        Self(roles)
+    }
+}
+
+impl From<&[RoleName]> for RoleList {
+    fn from(roles: &[RoleName]) -> Self {
+        Self(roles.to_vec())
+    }
+}
+
 impl TryFrom<String> for RoleName {
     type Error = RoleNameError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
@@ -87,6 +128,15 @@ mod tests {
     fn near_misses_are_different_roles() {
         assert_ne!(RoleName::parse("Incident.Read.All").unwrap(), RoleName::parse("Incidents.Read.All").unwrap());
         assert_ne!(RoleName::parse("Incident.Read.All").unwrap(), RoleName::parse("incident.read.all").unwrap());
+    }
+
+    #[test]
+    fn a_list_is_stored_as_a_json_array_of_names() {
+        let roles = RoleList::from(parse_role_list("Incident.Read.All,AdvancedHunting.Read.All").unwrap());
+        assert_eq!(roles.to_json(), r#"["Incident.Read.All","AdvancedHunting.Read.All"]"#);
+        assert_eq!(RoleList::from_json(&roles.to_json()).unwrap(), roles);
+        assert_eq!(RoleList::default().to_json(), "[]");
+        assert!(RoleList::from_json(r#"["Incident Read"]"#).is_err());
     }
 
     #[test]

@@ -55,7 +55,8 @@ impl From<TenantId> for String {
 
 impl fmt::Display for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.hyphenated())
+        // `pad`, so that a width (`{:<38}`) lines tables up as it did for the text.
+        f.pad(self.0.hyphenated().encode_lower(&mut Uuid::encode_buffer()))
     }
 }
 
@@ -73,6 +74,12 @@ mod tests {
     fn parses_and_prints_lower_case() {
         let tid = TenantId::parse("72F988BF-86F1-41AF-91AB-2D7CD011DB47").unwrap();
         assert_eq!(tid.to_string(), "72f988bf-86f1-41af-91ab-2d7cd011db47");
+    }
+
+    #[test]
+    fn a_width_pads_it_like_text() {
+        let tid = TenantId::parse("72f988bf-86f1-41af-91ab-2d7cd011db47").unwrap();
+        assert_eq!(format!("[{tid:<38}]"), "[72f988bf-86f1-41af-91ab-2d7cd011db47  ]");
     }
 
     #[test]

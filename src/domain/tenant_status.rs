@@ -84,6 +84,17 @@ impl TenantStatus {
         }
     }
 
+    /// Did the token itself fail (Microsoft refused it, it did not verify, the API refused it)? Missing
+    /// or propagating roles are not a failure of the token: the customer sees them named instead.
+    pub fn is_token_failure(self) -> bool {
+        !matches!(self, Self::Verified | Self::Propagating | Self::MissingRoles | Self::NeverChecked)
+    }
+
+    /// Is the tenant still waiting for roles to appear (after a consent, or before its first check)?
+    pub fn awaits_roles(self) -> bool {
+        matches!(self, Self::Propagating | Self::MissingRoles | Self::NeverChecked)
+    }
+
     /// Microsoft's answer, classified: an AADSTS code (and the HTTP status) to a status.
     pub fn from_token_error(status: u16, aadsts: Option<u32>) -> Self {
         match aadsts {
@@ -100,6 +111,30 @@ impl TenantStatus {
 
 impl fmt::Display for TenantStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, so that a width (`{:<16}`) lines tables up as it did for the text.
+        f.pad(self.as_str())
+    }
+}
+
+/// In JSON (exports, the API, `tenants list --json`) a status is its stored value.
+impl serde::Serialize for TenantStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_round_trips_and_only_token_failures_are_failures() {
+        for status in TenantStatus::ALL {
+            assert_eq!(TenantStatus::parse(status.as_str()), Some(status));
+            assert_eq!(status.is_token_failure(), !status.awaits_roles() && status != TenantStatus::Verified, "{status}");
+        }
+        assert!(TenantStatus::ConsentRemoved.is_token_failure());
+        assert!(!TenantStatus::MissingRoles.is_token_failure());
+        assert_eq!(format!("[{:<16}]", TenantStatus::Verified), "[verified        ]");
     }
 }

@@ -13,13 +13,18 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use std::sync::Arc;
+
+use sqlx::SqlitePool;
+
 use super::compose::{self, ComposeError, Composed, InviteFacts, StaffEvent, StaffFacts};
 use super::transport::Outcome;
-use super::{EmailSettings, Kind};
-use crate::app::AppState;
+use super::{EmailSettings, Kind, Mailer};
+use crate::config::Config;
 use crate::db;
+use crate::db::audit::NewAuditEvent;
 use crate::db::outbox::{NewMessage, OutboxRow};
-use crate::domain::InviteToken;
+use crate::domain::{AuditKind, InviteStatus, InviteToken, SharedClock, Timestamp};
 use crate::i18n::Language;
 
 /// The running worker. Dropping it stops the worker at once (tests); [`Worker::stop`] lets the message
@@ -50,21 +55,33 @@ impl Drop for Worker {
     }
 }
 
+/// What the worker works with: the database, the configuration (e-mail settings, and what e-mails say
+/// of the partner and the portal) and the mailer (its transport, and the bell that wakes the worker).
+#[derive(Clone)]
+pub struct Context {
+    pub db: SqlitePool,
+    pub config: Arc<Config>,
+    pub mailer: Arc<Mailer>,
+    /// The time of each pass.
+    pub clock: SharedClock,
+}
+
 /// Starts the worker. Rows a previous process left `sending` become `interrupted` first.
-pub fn spawn(state: AppState) -> Worker {
+pub fn spawn(context: impl Into<Context>) -> Worker {
+    let context: Context = context.into();
     let (stop, mut stopping) = watch::channel(false);
     let task = tokio::spawn(async move {
-        match db::outbox::mark_interrupted(&state.db).await {
+        match db::outbox::mark_interrupted(&context.db).await {
             Ok(0) => {}
             Ok(count) => tracing::warn!(count, "e-mails were interrupted while sending; staff can resend them from /outbox"),
             Err(error) => tracing::error!(%error, "cannot check the outbox for interrupted e-mails"),
         }
         while !*stopping.borrow() {
-            if let Err(error) = run_pass(&state, OffsetDateTime::now_utc(), Some(&stopping)).await {
+            if let Err(error) = run_pass(&context, context.clock.now(), Some(&stopping)).await {
                 tracing::error!(%error, "the e-mail worker failed; it tries again");
             }
             tokio::select! {
-                () = state.mailer.woken() => {}
+                () = context.mailer.woken() => {}
                 () = tokio::time::sleep(super::POLL_INTERVAL) => {}
                 _ = stopping.changed() => {}
             }
@@ -84,18 +101,18 @@ pub struct Pass {
 }
 
 /// One pass at `now`: queue the reminders that are due, then send every message due.
-pub async fn run_once(state: &AppState, now: OffsetDateTime) -> Result<Pass, sqlx::Error> {
-    run_pass(state, now, None).await
+pub async fn run_once(context: impl Into<Context>, now: OffsetDateTime) -> Result<Pass, sqlx::Error> {
+    run_pass(&context.into(), now, None).await
 }
 
 /// A pass that ends early, between two messages, once `stopping` says so.
-async fn run_pass(state: &AppState, now: OffsetDateTime, stopping: Option<&watch::Receiver<bool>>) -> Result<Pass, sqlx::Error> {
-    let mut pass = Pass { reminders_queued: queue_reminders(&state.db, &state.config.email, now).await?, ..Pass::default() };
-    if !state.config.email.enabled() {
+async fn run_pass(context: &Context, now: OffsetDateTime, stopping: Option<&watch::Receiver<bool>>) -> Result<Pass, sqlx::Error> {
+    let mut pass = Pass { reminders_queued: queue_reminders(&context.db, &context.config.email, now).await?, ..Pass::default() };
+    if !context.config.email.enabled() {
         return Ok(pass);
     }
     while !stopping.is_some_and(|s| *s.borrow())
-        && let Some(result) = deliver_next(state, now).await?
+        && let Some(result) = deliver_next(context, now).await?
     {
         match result {
             Delivery::Sent => pass.sent += 1,
@@ -115,10 +132,10 @@ pub async fn queue_reminders(pool: &sqlx::SqlitePool, settings: &EmailSettings, 
     if settings.reminder_max == 0 || !settings.enabled() {
         return Ok(0);
     }
-    let now_text = db::timestamp_text(now);
-    let sent_before = db::timestamp_text(now - time::Duration::days(i64::from(settings.reminder_after_days)));
+    let now = Timestamp::new(now);
+    let sent_before = now - time::Duration::days(i64::from(settings.reminder_after_days));
     let mut tx = db::begin_write(pool).await?;
-    let candidates = db::outbox::reminder_candidates(&mut *tx, &now_text, &sent_before, i64::from(settings.reminder_max)).await?;
+    let candidates = db::outbox::reminder_candidates(&mut *tx, now, sent_before, i64::from(settings.reminder_max)).await?;
     let mut queued = 0;
     let mut seen = std::collections::HashSet::new();
     for candidate in candidates {
@@ -135,7 +152,7 @@ pub async fn queue_reminders(pool: &sqlx::SqlitePool, settings: &EmailSettings, 
             follows: Some(&candidate.id),
             requested_by: "system",
         };
-        if db::outbox::insert_once(&mut tx, new, &now_text).await?.is_some() {
+        if db::outbox::insert_once(&mut tx, new, now).await?.is_some() {
             queued += 1;
         }
     }
@@ -158,14 +175,13 @@ enum Prepared {
 }
 
 /// Claims, composes, sends and records the next due message; `None` when nothing is due.
-async fn deliver_next(state: &AppState, now: OffsetDateTime) -> Result<Option<Delivery>, sqlx::Error> {
-    let now_text = db::timestamp_text(now);
-    let mut tx = db::begin_write(&state.db).await?;
-    let Some(row) = db::outbox::claim_next(&mut tx, &now_text).await? else {
+async fn deliver_next(context: &Context, now: OffsetDateTime) -> Result<Option<Delivery>, sqlx::Error> {
+    let mut tx = db::begin_write(&context.db).await?;
+    let Some(row) = db::outbox::claim_next(&mut tx, Timestamp::new(now)).await? else {
         tx.commit().await?;
         return Ok(None);
     };
-    let prepared = prepare(state, &mut tx, &row, now).await?;
+    let prepared = prepare(context, &mut tx, &row, now).await?;
     let (composed, customer_id) = match prepared {
         Prepared::Ready { composed, customer_id } => (composed, customer_id),
         Prepared::Cancel(reason) => {
@@ -180,8 +196,8 @@ async fn deliver_next(state: &AppState, now: OffsetDateTime) -> Result<Option<De
             return Ok(Some(Delivery::Failed));
         }
     };
-    let host = state.config.public_url.host_str().unwrap_or("consent-portal").to_owned();
-    let message = match &state.config.email.from {
+    let host = context.config.public_url.host_str().unwrap_or("consent-portal").to_owned();
+    let message = match &context.config.email.from {
         Some(from) => compose::message(from, &row.recipient, &composed, &row.id, &host).map_err(|e| e.to_string()),
         None => Err("PORTAL_MAIL_FROM is not set".to_owned()),
     };
@@ -197,12 +213,12 @@ async fn deliver_next(state: &AppState, now: OffsetDateTime) -> Result<Option<De
     // leaves the row `sending`, which the next start turns into `interrupted`.
     tx.commit().await?;
 
-    let outcome = state.mailer.transport.send(message, &composed, &row.id, &row.recipient).await;
+    let outcome = context.mailer.transport.send(message, &composed, &row.id, &row.recipient).await;
     // The answer must be recorded: a row left `sending` would wait for the next start. The database
     // may be busy for a moment, so try a few times.
     let mut tries = 0;
     loop {
-        match record(state, &row, customer_id.as_deref(), &outcome, now).await {
+        match record(context, &row, customer_id.as_deref(), &outcome, now).await {
             Ok(delivery) => return Ok(Some(delivery)),
             Err(error) if tries < RECORD_TRIES => {
                 tries += 1;
@@ -219,36 +235,34 @@ const RECORD_TRIES: u32 = 5;
 
 /// Records what the server answered for `row`, in one transaction.
 async fn record(
-    state: &AppState,
+    context: &Context,
     row: &OutboxRow,
     customer_id: Option<&str>,
     outcome: &Outcome,
     now: OffsetDateTime,
 ) -> Result<Delivery, sqlx::Error> {
-    let now_text = db::timestamp_text(now);
-    let mut tx = db::begin_write(&state.db).await?;
+    let now = Timestamp::new(now);
+    let mut tx = db::begin_write(&context.db).await?;
     let delivery = match outcome {
         Outcome::Accepted(reply) => {
-            db::outbox::mark_sent(&mut tx, &row.id, reply, &now_text).await?;
+            db::outbox::mark_sent(&mut tx, &row.id, reply, now).await?;
             if Kind::parse(&row.kind).is_some_and(Kind::is_for_customer) {
-                let event = db::audit::NewAuditEvent {
-                    kind: "invite.sent",
-                    actor: row.requested_by.as_deref(),
+                let event = NewAuditEvent {
                     customer_id,
                     invite_id: row.invite_id.as_deref(),
-                    tenant_id: None,
                     detail: json!({ "outbox_id": row.id, "email": row.kind, "to": row.recipient }),
+                    ..NewAuditEvent::new(AuditKind::InviteSent, row.requested_by.as_deref())
                 };
-                db::audit::record(&mut *tx, event).await?;
+                db::audit::record(&mut *tx, event, now).await?;
             }
             tracing::info!(outbox_id = %row.id, kind = %row.kind, "e-mail sent");
             Delivery::Sent
         }
         Outcome::Retry(reply) => {
-            let delay = backoff(row.attempts, &state.config.email);
-            let next = db::timestamp_text(now + delay);
-            db::outbox::mark_retry(&mut tx, &row.id, reply, &next).await?;
-            tracing::warn!(outbox_id = %row.id, kind = %row.kind, attempts = row.attempts, reply, next, "e-mail not sent; it will be retried");
+            let delay = backoff(row.attempts, &context.config.email);
+            let next = now + delay;
+            db::outbox::mark_retry(&mut tx, &row.id, reply, next).await?;
+            tracing::warn!(outbox_id = %row.id, kind = %row.kind, attempts = row.attempts, reply, next = %next, "e-mail not sent; it will be retried");
             Delivery::Retried
         }
         Outcome::Rejected(reply) => {
@@ -263,8 +277,13 @@ async fn record(
 
 /// Composes a claimed row; for a customer e-mail, mints its link (stored as a hash, in the claiming
 /// transaction).
-async fn prepare(state: &AppState, tx: &mut sqlx::SqliteConnection, row: &OutboxRow, now: OffsetDateTime) -> Result<Prepared, sqlx::Error> {
-    let config = &state.config;
+async fn prepare(
+    context: &Context,
+    tx: &mut sqlx::SqliteConnection,
+    row: &OutboxRow,
+    now: OffsetDateTime,
+) -> Result<Prepared, sqlx::Error> {
+    let config = &context.config;
     let Some(kind) = Kind::parse(&row.kind) else {
         return Ok(Prepared::Fail(format!("unknown kind {:?}", row.kind)));
     };
@@ -274,20 +293,17 @@ async fn prepare(state: &AppState, tx: &mut sqlx::SqliteConnection, row: &Outbox
             let Some(invite) = db::invites::find(&mut *tx, row.invite_id.as_deref().unwrap_or_default()).await? else {
                 return Ok(Prepared::Cancel("the invite no longer exists".into()));
             };
-            if invite.invite.revoked_at.is_some() {
-                return Ok(Prepared::Cancel("not sent: the invite was revoked".into()));
-            }
-            if invite.invite.completed_at.is_some() {
-                return Ok(Prepared::Cancel("not sent: the customer completed the onboarding".into()));
-            }
-            let Ok(expires_at) = OffsetDateTime::parse(&invite.invite.expires_at, &time::format_description::well_known::Rfc3339) else {
-                return Ok(Prepared::Fail("the invite's expiry cannot be read".into()));
+            let not_sent = match invite.invite.status(Timestamp::new(now)) {
+                InviteStatus::Pending => None,
+                InviteStatus::Revoked => Some("not sent: the invite was revoked"),
+                InviteStatus::Completed => Some("not sent: the customer completed the onboarding"),
+                InviteStatus::Expired => Some("not sent: the invite expired"),
             };
-            if expires_at <= now {
-                return Ok(Prepared::Cancel("not sent: the invite expired".into()));
+            if let Some(reason) = not_sent {
+                return Ok(Prepared::Cancel(reason.into()));
             }
             let token = InviteToken::generate();
-            db::outbox::insert_link(&mut *tx, &token.hash(), &invite.invite.id, &row.id, &db::timestamp_text(now)).await?;
+            db::outbox::insert_link(&mut *tx, &token.hash(), &invite.invite.id, &row.id, Timestamp::new(now)).await?;
             let link = config.public_url_for(&format!("/onboard/{}", token.expose()));
             let roles: Vec<String> = config.required_roles.iter().map(ToString::to_string).collect();
             let facts = InviteFacts {
@@ -296,7 +312,7 @@ async fn prepare(state: &AppState, tx: &mut sqlx::SqliteConnection, row: &Outbox
                 partner: &config.partner_name,
                 customer: &invite.customer_name,
                 link: &link,
-                expires_at,
+                expires_at: invite.invite.expires_at.as_datetime(),
                 contact: config.partner_contact.as_deref(),
                 roles: &roles,
             };
@@ -307,10 +323,12 @@ async fn prepare(state: &AppState, tx: &mut sqlx::SqliteConnection, row: &Outbox
             });
         }
         Kind::TenantConnected | Kind::TenantDegraded => {
-            let tenant_id = row.tenant_id.clone().unwrap_or_default();
-            let customer =
-                db::tenants::find(&mut *tx, &tenant_id).await?.map(|t| t.customer).unwrap_or_else(|| "(unknown customer)".into());
-            let link = config.public_url_for(&format!("/tenants/{tenant_id}"));
+            let Some(tenant) = row.tenant_id else {
+                return Ok(Prepared::Fail("the notification names no tenant".into()));
+            };
+            let customer = db::tenants::find(&mut *tx, tenant).await?.map(|t| t.customer).unwrap_or_else(|| "(unknown customer)".into());
+            let link = config.public_url_for(&format!("/tenants/{tenant}"));
+            let tenant_id = tenant.to_string();
             let text = |name: &str| detail.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
             let (by, from, to, reason) = (text("consented_by"), text("from"), text("to"), text("reason"));
             let what = if kind == Kind::TenantConnected {

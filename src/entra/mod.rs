@@ -1,5 +1,5 @@
 //! The Microsoft identity platform client: every URL and rule of Microsoft's protocol the portal uses
-//! (../shared/ENTRA.md). Sign-in (authorization code with PKCE and nonce), admin consent links (v2 and
+//! (docs/microsoft-protocol.md). Sign-in (authorization code with PKCE and nonce), admin consent links (v2 and
 //! the v1 link of Microsoft's partner page), token requests (client secret or certificate assertion),
 //! the JWKS cache, and token verification.
 //!
@@ -8,6 +8,7 @@
 
 pub mod defender;
 pub mod jwks;
+pub mod redirect;
 pub mod tokens;
 pub mod verify;
 
@@ -20,6 +21,7 @@ use serde::Deserialize;
 use crate::config::{ClientCredential, Config, TokenVersion};
 use crate::domain::{RoleName, TenantId};
 
+pub use redirect::{Answer, MicrosoftError, PendingSignIn, SignInPurpose};
 pub use tokens::{AppToken, TokenError};
 pub use verify::{IdTokenClaims, VerifyError};
 

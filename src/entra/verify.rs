@@ -1,4 +1,4 @@
-//! Token verification (SECURITY.md, "Tokens the dashboard validates"): RS256 only; keys only from the
+//! Token verification (docs/security.md, the tokens the portal validates): RS256 only; keys only from the
 //! tenant's JWKS at the configured host; `aud`, `iss` (the template filled with this `tid`), `tid`,
 //! `exp`/`nbf` with a small leeway; a `nonce` header (Microsoft Graph) means "not verifiable".
 

@@ -12,9 +12,8 @@ use base64::Engine;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::db;
 use crate::db::monitoring::{CheckResult, DueTenant};
-use crate::domain::{RoleName, TenantId, TenantStatus};
+use crate::domain::{RoleList, RoleName, SharedClock, TenantId, TenantStatus, Timestamp};
 use crate::entra::{EntraClient, VerifyError};
 
 /// Roles can take minutes to appear after a consent (5 to 15 reported); missing roles within this
@@ -33,6 +32,8 @@ pub struct CheckContext {
     pub interval: Duration,
     /// Staff addresses told when a verified tenant gets worse.
     pub notify: Vec<String>,
+    /// The time of each check (and of the waits Microsoft asks for).
+    pub clock: SharedClock,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,10 +108,12 @@ impl Target {
         Self { tenant, consented_at, not_before: None }
     }
 
-    pub fn from_row(row: &DueTenant) -> Option<Self> {
-        let tenant = TenantId::parse(&row.tenant_id).ok()?;
-        let parse = |text: &str| OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok();
-        Some(Self { tenant, consented_at: parse(&row.consented_at), not_before: row.not_before.as_deref().and_then(parse) })
+    pub fn from_row(row: &DueTenant) -> Self {
+        Self {
+            tenant: row.tenant_id,
+            consented_at: Some(row.consented_at.as_datetime()),
+            not_before: row.not_before.map(Timestamp::as_datetime),
+        }
     }
 }
 
@@ -130,10 +133,10 @@ fn wait_ends(now: OffsetDateTime, retry_after: Duration) -> OffsetDateTime {
 pub async fn check_tenant(ctx: &CheckContext, target: &Target) -> CheckOutcome {
     let required = &ctx.required;
     let (tenant, consented_at) = (target.tenant, target.consented_at);
-    let now = OffsetDateTime::now_utc();
+    let now = ctx.clock.now();
     if let Some(until) = target.not_before.filter(|until| *until > now) {
         let reason =
-            format!("Throttled until {}: Microsoft asked to wait (Retry-After), so no token was requested.", db::timestamp_text(until));
+            format!("Throttled until {}: Microsoft asked to wait (Retry-After), so no token was requested.", Timestamp::new(until));
         let mut outcome = CheckOutcome::failed(required, TenantStatus::Throttled, reason);
         outcome.retry_after = Some(Duration::try_from(until - now).unwrap_or_default());
         outcome.not_before = Some(until);
@@ -142,8 +145,8 @@ pub async fn check_tenant(ctx: &CheckContext, target: &Target) -> CheckOutcome {
     let mut outcome = check_with_microsoft(ctx, tenant, consented_at).await;
     if let Some(retry_after) = outcome.retry_after {
         outcome.retry_after = Some(retry_after.min(LONGEST_RETRY_AFTER));
-        let until = wait_ends(OffsetDateTime::now_utc(), retry_after);
-        outcome.reason = format!("{} No token is asked for before {}.", outcome.reason, db::timestamp_text(until));
+        let until = wait_ends(ctx.clock.now(), retry_after);
+        outcome.reason = format!("{} No token is asked for before {}.", outcome.reason, Timestamp::new(until));
         outcome.not_before = Some(until);
     }
     outcome
@@ -185,7 +188,7 @@ async fn check_with_microsoft(ctx: &CheckContext, tenant: TenantId, consented_at
         }
     };
     let (present, missing) = crate::entra::roles_diff(required, claims.get("roles"));
-    let recent = consented_at.is_some_and(|at| OffsetDateTime::now_utc() - at < PROPAGATION_WINDOW);
+    let recent = consented_at.is_some_and(|at| ctx.clock.now() - at < PROPAGATION_WINDOW);
     let (mut status, mut reason) = if missing.is_empty() {
         (TenantStatus::Verified, "The token carries every required role and the API answers.".to_owned())
     } else if recent {
@@ -233,8 +236,7 @@ async fn check_with_microsoft(ctx: &CheckContext, tenant: TenantId, consented_at
 /// still missing, sooner after a transient failure, else after the interval.
 pub fn next_check(status: TenantStatus, consented_at: Option<OffsetDateTime>, now: OffsetDateTime, interval: Duration) -> OffsetDateTime {
     let interval = time::Duration::try_from(interval).unwrap_or(time::Duration::hours(6));
-    let waiting_for_roles = matches!(status, TenantStatus::Propagating | TenantStatus::MissingRoles | TenantStatus::NeverChecked);
-    if waiting_for_roles
+    if status.awaits_roles()
         && let Some(consented_at) = consented_at
         && let Some(at) = PROPAGATION_RECHECKS.iter().map(|offset| consented_at + *offset).find(|at| *at > now)
     {
@@ -254,26 +256,26 @@ pub fn to_result(
     started_at: OffsetDateTime,
     consented_at: Option<OffsetDateTime>,
 ) -> CheckResult {
-    let now = OffsetDateTime::now_utc();
+    let now = ctx.clock.now();
     let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
+    // The roles of an outcome are names of the required roles, which parsed once already.
+    let roles = |names: &[String]| RoleList(names.iter().filter_map(|name| RoleName::parse(name).ok()).collect());
     CheckResult {
-        tenant_id: tenant.to_string(),
-        started_at: db::timestamp_text(started_at),
-        finished_at: db::timestamp_text(now),
-        status: outcome.status.as_str(),
+        tenant_id: tenant,
+        started_at: started_at.into(),
+        finished_at: now.into(),
+        status: outcome.status,
         reason: outcome.reason.clone(),
-        roles_present: serde_json::to_string(&outcome.roles_present).unwrap_or_else(|_| "[]".into()),
-        roles_missing: serde_json::to_string(&outcome.roles_missing).unwrap_or_else(|_| "[]".into()),
+        roles_present: roles(&outcome.roles_present),
+        roles_missing: roles(&outcome.roles_missing),
         error_code: outcome.error_code.map(i64::from),
         trace_id: outcome.trace_id.clone(),
         token_header: json(&outcome.token_header),
         token_claims: json(&outcome.token_claims),
         api_status: outcome.api_status.map(i64::from),
         // Never planned before Microsoft's wait ends.
-        next_check_at: db::timestamp_text(
-            next_check(outcome.status, consented_at, now, ctx.interval).max(outcome.not_before.unwrap_or(now)),
-        ),
-        not_before: outcome.not_before.map(db::timestamp_text),
+        next_check_at: next_check(outcome.status, consented_at, now, ctx.interval).max(outcome.not_before.unwrap_or(now)).into(),
+        not_before: outcome.not_before.map(Timestamp::new),
     }
 }
 

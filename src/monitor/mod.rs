@@ -8,11 +8,13 @@ pub mod sweep;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::domain::SharedClock;
 use crate::entra::EntraClient;
 
-/// The sweeper of a running portal.
-pub fn sweeper(config: &Config, entra: &EntraClient, db: sqlx::SqlitePool) -> Arc<sweep::Sweeper> {
+/// The sweeper of a running portal, checking by the time of `clock`.
+pub fn sweeper(config: &Config, entra: &EntraClient, db: sqlx::SqlitePool, clock: SharedClock) -> Arc<sweep::Sweeper> {
     let ctx = check::CheckContext {
+        clock,
         entra: entra.clone(),
         required: config.required_roles.clone(),
         api_probe: config.checks.api_probe,

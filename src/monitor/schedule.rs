@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::sweep::{Sweeper, Target};
 use crate::db;
+use crate::domain::Timestamp;
 
 const TICK: Duration = Duration::from_secs(30);
 const PER_TICK: i64 = 5_000;
@@ -17,9 +18,9 @@ pub fn spawn(sweeper: Arc<Sweeper>, pool: sqlx::SqlitePool) -> tokio::task::Join
         tokio::time::sleep(Duration::from_secs(5)).await;
         loop {
             if !sweeper.is_running() {
-                match db::monitoring::due(&pool, &db::now_text(), PER_TICK).await {
+                match db::monitoring::due(&pool, Timestamp::new(sweeper.clock().now()), PER_TICK).await {
                     Ok(rows) if !rows.is_empty() => {
-                        let targets: Vec<Target> = rows.iter().filter_map(Target::from_row).collect();
+                        let targets: Vec<Target> = rows.iter().map(Target::from_row).collect();
                         if let Err(error) = sweeper.sweep(targets).await {
                             tracing::error!(%error, "scheduled sweep failed");
                         }

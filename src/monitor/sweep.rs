@@ -10,7 +10,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde::Serialize;
 use sqlx::SqlitePool;
-use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -18,7 +17,7 @@ pub use super::check::Target;
 use super::check::{CheckContext, CheckOutcome, check_tenant, to_result};
 use crate::db;
 use crate::db::monitoring::CheckResult;
-use crate::domain::TenantStatus;
+use crate::domain::{SharedClock, TenantStatus, Timestamp};
 
 /// Attempts per tenant in one sweep (the first and up to three retries).
 const MAX_ATTEMPTS: u32 = 4;
@@ -91,10 +90,9 @@ impl Sweeper {
     pub async fn check_now(&self, target: Target) -> Result<CheckOutcome, sqlx::Error> {
         // The stored wait, read now: another check (a sweep, `validate`, another replica) may have been
         // told to wait since the target was made.
-        let stored = db::monitoring::not_before(&self.db, &target.tenant.to_string()).await?;
-        let stored = stored.and_then(|text| OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).ok());
+        let stored = db::monitoring::not_before(&self.db, target.tenant).await?.map(Timestamp::as_datetime);
         let target = Target { not_before: target.not_before.max(stored), ..target };
-        let started_at = OffsetDateTime::now_utc();
+        let started_at = self.ctx.clock.now();
         let outcome = check_tenant(&self.ctx, &target).await;
         db::monitoring::record_results(
             &self.db,
@@ -104,6 +102,11 @@ impl Sweeper {
         .await?;
         tracing::info!(tenant = %target.tenant, status = %outcome.status, "tenant checked");
         Ok(outcome)
+    }
+
+    /// The clock the checks run on.
+    pub fn clock(&self) -> &SharedClock {
+        &self.ctx.clock
     }
 
     pub fn is_running(&self) -> bool {
@@ -121,7 +124,7 @@ impl Sweeper {
         tokio::spawn(async move {
             match db::monitoring::all(&sweeper.db).await {
                 Ok(rows) => {
-                    let targets = rows.iter().filter_map(Target::from_row).collect();
+                    let targets = rows.iter().map(Target::from_row).collect();
                     if let Err(error) = sweeper.run(targets).await {
                         tracing::error!(%error, "sweep failed");
                     }
@@ -149,7 +152,7 @@ impl Sweeper {
         self.done.store(0, Ordering::Relaxed);
         self.verified.store(0, Ordering::Relaxed);
         if let Ok(mut times) = self.times.lock() {
-            *times = (Some(db::now_text()), None);
+            *times = (Some(Timestamp::new(self.ctx.clock.now()).to_string()), None);
         }
     }
 
@@ -169,7 +172,7 @@ impl Sweeper {
                     if index < concurrency {
                         tokio::time::sleep(RAMP_UP_STEP * index as u32).await;
                     }
-                    let started_at = OffsetDateTime::now_utc();
+                    let started_at = self.ctx.clock.now();
                     let outcome = self.check_with_retries(target).await;
                     if outcome.status == TenantStatus::Verified {
                         self.verified.fetch_add(1, Ordering::Relaxed);
@@ -183,7 +186,7 @@ impl Sweeper {
         drop(sender);
         let written = writer.await.unwrap_or_else(|e| Err(sqlx::Error::Protocol(format!("writer task: {e}"))));
         if let Ok(mut times) = self.times.lock() {
-            times.1 = Some(db::now_text());
+            times.1 = Some(Timestamp::new(self.ctx.clock.now()).to_string());
         }
         self.running.store(false, Ordering::SeqCst);
         let progress = self.progress();
@@ -267,7 +270,7 @@ async fn flush(db: &SqlitePool, notify: &[String], batch: &mut Vec<CheckResult>,
     match db::monitoring::record_results(db, batch, notify).await {
         Ok(degraded) => {
             for (tenant, status) in degraded {
-                tracing::warn!(tenant, status, "a verified tenant got worse");
+                tracing::warn!(%tenant, %status, "a verified tenant got worse");
             }
         }
         Err(error) => {

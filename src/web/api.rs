@@ -15,12 +15,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::authorization;
-use super::invites::{InviteFields, check_request, create_checked};
-use super::tenants::{ExportRow, export_rows};
+use super::invites::create_checked;
 use crate::app::AppState;
-use crate::db;
 use crate::domain::{TenantId, hash_secret};
-use crate::error::{AppError, ErrorPage};
+use crate::invites::{self, InviteFields};
+use crate::tenants::{self, TenantListing};
+use crate::web::error::{AppError, ErrorPage};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/tenants", get(list)).route("/api/v1/tenants/{tid}", get(one)).route("/api/v1/invites", post(create_invite))
@@ -34,11 +34,11 @@ enum Refusal {
     Unauthorized,
 }
 
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        match self {
-            Self::Off => AppError::NotFound.into_response(),
-            Self::Unauthorized => {
+impl From<Refusal> for Response {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Off => AppError::NotFound.into_response(),
+            Refusal::Unauthorized => {
                 let mut response = ErrorPage::for_status(StatusCode::UNAUTHORIZED).into_response();
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 response
@@ -57,24 +57,16 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 /// `GET /api/v1/tenants`: every tenant (not removed).
-async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<ExportRow>>, Response> {
-    authorize(&state, &headers).map_err(IntoResponse::into_response)?;
-    export_rows(&state).await.map(Json).map_err(IntoResponse::into_response)
+async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<TenantListing>>, Response> {
+    authorize(&state, &headers)?;
+    Ok(Json(tenants::list(&state.db).await.map_err(AppError::from)?))
 }
 
 /// `GET /api/v1/tenants/{tid}`: one tenant.
-async fn one(State(state): State<AppState>, headers: HeaderMap, Path(tid): Path<String>) -> Result<Json<ExportRow>, Response> {
-    authorize(&state, &headers).map_err(IntoResponse::into_response)?;
-    found(&state, &tid).await.map(Json).map_err(IntoResponse::into_response)
-}
-
-async fn found(state: &AppState, tid: &str) -> Result<ExportRow, AppError> {
-    let tenant = TenantId::parse(tid).map_err(|_| AppError::NotFound)?.to_string();
-    let row = db::tenants::find_with_roles(&state.db, &tenant).await?.ok_or(AppError::NotFound)?;
-    if db::tenants::removed_at(&state.db, &tenant).await?.is_some() {
-        return Err(AppError::NotFound);
-    }
-    Ok(ExportRow::from(row))
+async fn one(State(state): State<AppState>, headers: HeaderMap, Path(tid): Path<String>) -> Result<Json<TenantListing>, Response> {
+    authorize(&state, &headers)?;
+    let tenant = TenantId::parse(&tid).map_err(|_| AppError::NotFound)?;
+    Ok(Json(tenants::find(&state.db, tenant).await.map_err(AppError::from)?))
 }
 
 /// The body of `POST /api/v1/invites`: the fields of the staff form.
@@ -94,26 +86,26 @@ struct NewInvite {
     send: bool,
 }
 
-/// `POST /api/v1/invites`: creates an invite, as the staff form does; answers 201 with its id, link
-/// (shown this once) and expiry, or 422 with what is wrong.
-async fn create_invite(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    // Who asks is checked before the body is read: without the token, nothing about it is answered.
-    if let Err(refusal) = authorize(&state, &headers) {
-        return refusal.into_response();
-    }
-    let body: NewInvite = match serde_json::from_slice(&body) {
-        Ok(body) => body,
-        Err(error) => {
-            // Not serde's message: it can quote the body back.
-            let message = format!(
+impl NewInvite {
+    /// The body, or what is wrong with it (never serde's message: it can quote the body back).
+    fn parse(body: &[u8]) -> Result<Self, AppError> {
+        serde_json::from_slice(body).map_err(|error| {
+            AppError::Unprocessable(format!(
                 "the body is not a JSON object with a \"customer\" and the optional fields of an invite (line {}, column {})",
                 error.line(),
                 error.column()
-            );
-            return unprocessable(message);
-        }
-    };
-    let days = body.expires_days.map_or_else(|| super::invites::DEFAULT_DAYS.to_string(), |d| d.to_string());
+            ))
+        })
+    }
+}
+
+/// `POST /api/v1/invites`: creates an invite, as the staff form does; answers 201 with its id, link
+/// (shown this once) and expiry, or 422 with what is wrong.
+async fn create_invite(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, Response> {
+    // Who asks is checked before the body is read: without the token, nothing about it is answered.
+    authorize(&state, &headers)?;
+    let body = NewInvite::parse(&body)?;
+    let days = body.expires_days.map_or_else(|| invites::DEFAULT_DAYS.to_string(), |d| d.to_string());
     let fields = InviteFields {
         customer: &body.customer,
         email: body.email.as_deref().unwrap_or_default(),
@@ -122,24 +114,14 @@ async fn create_invite(State(state): State<AppState>, headers: HeaderMap, body: 
         language: body.language.as_deref().unwrap_or("en"),
         send: body.send,
     };
-    let checked = match check_request(&state, &fields).await {
-        Ok(checked) => checked,
-        Err(message) => return unprocessable(message),
-    };
-    match create_checked(&state, &checked, "api").await {
-        Ok(created) => {
-            let answer = json!({
-                "id": created.invite.id,
-                "url": created.url(state.config.public_url.as_str()),
-                "expires_at": created.invite.expires_at,
-                "email_id": created.outbox_id,
-            });
-            (StatusCode::CREATED, Json(answer)).into_response()
-        }
-        Err(error) => error.into_response(),
-    }
-}
-
-fn unprocessable(message: String) -> Response {
-    ErrorPage::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Not created", message).into_response()
+    let checked =
+        invites::check_request(&state.entra, &state.config.email, &fields).await.map_err(|r| AppError::from(invites::Error::Refused(r)))?;
+    let created = create_checked(&state, &checked, "api").await?;
+    let answer = json!({
+        "id": created.invite.id,
+        "url": created.url(state.config.public_url.as_str()),
+        "expires_at": created.invite.expires_at,
+        "email_id": created.outbox_id,
+    });
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }

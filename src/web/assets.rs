@@ -16,7 +16,7 @@ use rust_embed::Embed;
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 #[derive(Embed)]
 #[folder = "static/"]

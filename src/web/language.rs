@@ -43,7 +43,7 @@ impl LanguageChoice {
         let switched = uri.query().and_then(|query| {
             url::form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == QUERY_PARAMETER).and_then(|(_, v)| Language::parse(&v))
         });
-        let remembered = super::cookies::read(headers, LANGUAGE_COOKIE).and_then(|v| Language::parse(&v));
+        let remembered = super::kit::cookies::read(headers, LANGUAGE_COOKIE).and_then(|v| Language::parse(&v));
         let accepted = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Language::from_accept_language);
         let only_switch = uri.query().is_none_or(|q| url::form_urlencoded::parse(q.as_bytes()).all(|(n, _)| n == QUERY_PARAMETER));
         let here = (method == axum::http::Method::GET && only_switch).then(|| uri.path().to_owned());
@@ -51,12 +51,12 @@ impl LanguageChoice {
     }
 
     /// The language of a page; `invite` is the language staff chose for the invite the page is about.
-    pub fn resolve(&self, invite: Option<&str>) -> Language {
-        self.switched.or(self.remembered).or(invite.and_then(Language::parse)).or(self.accepted).unwrap_or_default()
+    pub fn resolve(&self, invite: Option<Language>) -> Language {
+        self.switched.or(self.remembered).or(invite).or(self.accepted).unwrap_or_default()
     }
 
     /// The messages of a page, with the language switch links.
-    pub fn messages(&self, invite: Option<&str>) -> PageLanguage {
+    pub fn messages(&self, invite: Option<Language>) -> PageLanguage {
         let language = self.resolve(invite);
         let switch = self
             .here
@@ -79,7 +79,7 @@ impl LanguageChoice {
     /// Remembers a switch in the cookie, on the response of the request that made it.
     pub fn remember(&self, response: &mut Response, secure: bool) {
         if let Some(language) = self.switched.filter(|l| Some(*l) != self.remembered) {
-            super::cookies::set(response, LANGUAGE_COOKIE, language.code(), "/", Some(ONE_YEAR_S), secure);
+            super::kit::cookies::set(response, LANGUAGE_COOKIE, language.code(), "/", Some(ONE_YEAR_S), secure);
         }
     }
 }
@@ -132,9 +132,9 @@ mod tests {
 
     #[test]
     fn switch_then_cookie_then_invite_then_browser() {
-        assert_eq!(choice("/x?lang=it", Some("en"), Some("en")).resolve(Some("en")), Language::Italian);
-        assert_eq!(choice("/x", Some("it"), Some("en")).resolve(Some("en")), Language::Italian);
-        assert_eq!(choice("/x", None, Some("en")).resolve(Some("it")), Language::Italian);
+        assert_eq!(choice("/x?lang=it", Some("en"), Some("en")).resolve(Some(Language::English)), Language::Italian);
+        assert_eq!(choice("/x", Some("it"), Some("en")).resolve(Some(Language::English)), Language::Italian);
+        assert_eq!(choice("/x", None, Some("en")).resolve(Some(Language::Italian)), Language::Italian);
         assert_eq!(choice("/x", None, Some("it-IT,en;q=0.5")).resolve(None), Language::Italian);
         assert_eq!(choice("/x?lang=xx", Some("klingon"), Some("de")).resolve(None), Language::English);
     }

@@ -1,6 +1,8 @@
 //! Middleware that applies to every response: security headers, request size limits, and the rendering
 //! of error pages.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::Json;
 use axum::extract::{Request, State};
@@ -11,7 +13,7 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::config::Config;
-use crate::error::ErrorPage;
+use crate::web::error::ErrorPage;
 use crate::web::language::{LanguageChoice, PageLanguage};
 
 /// Paths of the staff pages and the API, which stay English.
@@ -59,23 +61,23 @@ impl SecurityHeaders {
     }
 }
 
-/// Adds the security headers of SECURITY.md to every response, and `Cache-Control: no-store` to every
+/// Adds the security headers of the threat model (docs/security.md) to every response, and `Cache-Control: no-store` to every
 /// response that did not choose its own caching (pages can carry personal data).
-pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn security_headers(State(policy): State<Arc<SecurityHeaders>>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let sandboxed = response.extensions().get::<SandboxedPolicy>().is_some();
     let headers = response.headers_mut();
     // One response may bring its own policy: the demo's e-mail preview, which is sandboxed (see
     // `SandboxedPolicy`). Any other response gets the portal's, whatever a handler set.
     if !(sandboxed && headers.contains_key(header::CONTENT_SECURITY_POLICY)) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, state.security_headers.content_security_policy.clone());
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy.content_security_policy.clone());
     }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"));
-    if let Some(hsts) = &state.security_headers.strict_transport_security {
+    if let Some(hsts) = &policy.strict_transport_security {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
     }
     if !headers.contains_key(header::CACHE_CONTROL) {

@@ -9,11 +9,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
-use super::onboarding::html;
+use super::kit::render;
 use super::staff_auth::{CsrfForm, Nav, StaffUser};
 use crate::app::AppState;
 use crate::db;
-use crate::error::AppError;
+use crate::domain::clock;
+use crate::email::resend::{self, Refusal};
+use crate::web::error::AppError;
+use crate::web::kit::paths;
 
 /// Rows shown.
 const LIMIT: i64 = 200;
@@ -93,7 +96,7 @@ async fn page(State(state): State<AppState>, staff: StaffUser) -> Result<Respons
         demo: state.mailer.memory().is_some(),
         delivered,
     };
-    Ok(html(StatusCode::OK, page.render()))
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// `GET /outbox/{id}/html` (staff, demo only): the HTML part as it would arrive, sandboxed.
@@ -106,11 +109,22 @@ async fn html_part(State(state): State<AppState>, _staff: StaffUser, Path(id): P
 }
 
 /// The answer to a request to send an e-mail when e-mails are off.
-pub(crate) fn require_emails(state: &AppState) -> Result<(), AppError> {
-    if state.config.email.enabled() {
-        Ok(())
-    } else {
-        Err(AppError::Conflict("E-mails cannot be sent: PORTAL_SMTP_URL is not set.".into()))
+pub(crate) fn emails_off() -> AppError {
+    AppError::Conflict("E-mails cannot be sent: PORTAL_SMTP_URL is not set.".into())
+}
+
+/// How a refusal to send an e-mail again is answered.
+impl From<resend::Error> for AppError {
+    fn from(error: resend::Error) -> Self {
+        match error {
+            resend::Error::Failed(failure) => failure.into(),
+            resend::Error::Refused(Refusal::EmailsOff) => emails_off(),
+            resend::Error::Refused(Refusal::NotFound) => AppError::NotFound,
+            resend::Error::Refused(Refusal::NotResendable) => {
+                AppError::Conflict("Only a failed or interrupted e-mail can be sent again, once.".into())
+            }
+            resend::Error::Refused(Refusal::AlreadyResent) => AppError::Conflict("This e-mail was already sent again.".into()),
+        }
     }
 }
 
@@ -124,32 +138,9 @@ async fn resend(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     staff.check_form(&state, &headers, &form.csrf, true)?;
-    require_emails(&state)?;
-    let row = db::outbox::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
-    if !row.resendable() {
-        return Err(AppError::Conflict("Only a failed or interrupted e-mail can be sent again, once.".into()));
-    }
-    let kind = if row.kind == "reminder" { "onboarding" } else { row.kind.as_str() };
-    let mut tx = db::begin_write(&state.db).await?;
-    let new = db::outbox::NewMessage {
-        kind,
-        recipient: &row.recipient,
-        language: &row.language,
-        invite_id: row.invite_id.as_deref(),
-        tenant_id: row.tenant_id.as_deref(),
-        detail: serde_json::from_str(&row.detail).unwrap_or_default(),
-        follows: None,
-        requested_by: &staff.upn,
-    };
-    let copy = db::outbox::insert(&mut tx, new, &db::now_text()).await?;
-    // A second click (or a second admin) finds it already resent: nothing more is queued.
-    if !db::outbox::mark_resent(&mut tx, &row.id, &copy).await? {
-        tx.rollback().await?;
-        return Err(AppError::Conflict("This e-mail was already sent again.".into()));
-    }
-    tx.commit().await?;
+    resend::send_again(&state.db, &state.config.email, clock::now(&*state.clock), &id, &staff.upn).await?;
     state.mailer.wake();
-    Ok(Redirect::to("/outbox").into_response())
+    Ok(Redirect::to(paths::OUTBOX).into_response())
 }
 
 #[cfg(test)]

@@ -1,21 +1,23 @@
 //! Pages that belong to no feature: the front page.
 
 use askama::Template;
-use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tower_sessions::Session;
 
 use crate::app::AppState;
+use crate::web::kit::paths;
+use crate::web::kit::render;
 use crate::web::language::{LanguageChoice, PageLanguage};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(home))
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "home.html")]
 struct HomeTemplate<'a> {
     lang: PageLanguage,
@@ -27,9 +29,9 @@ struct HomeTemplate<'a> {
 /// tenants.
 async fn home(State(state): State<AppState>, session: Session, choice: LanguageChoice) -> Response {
     if super::staff_auth::is_signed_in(&session).await {
-        return Redirect::to("/tenants").into_response();
+        return Redirect::to(paths::TENANTS).into_response();
     }
     let lang = choice.messages(None);
-    let roles = super::onboarding::roles_in_plain_words(&state, lang.tr);
-    HomeTemplate { lang, partner: &state.config.partner_name, roles }.into_response()
+    let roles = super::onboarding::roles_in_plain_words(&state.config, lang.tr);
+    render(StatusCode::OK, &HomeTemplate { lang, partner: &state.config.partner_name, roles })
 }

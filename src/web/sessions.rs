@@ -59,7 +59,7 @@ pub async fn store_unavailable_is_503(request: Request, next: Next) -> Response 
         })
         .await;
     if unavailable && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
-        return crate::error::unavailable_response();
+        return crate::web::error::unavailable_response();
     }
     response
 }

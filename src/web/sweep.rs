@@ -6,28 +6,27 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use serde::Deserialize;
 
-use super::staff_auth::StaffUser;
+use super::staff_auth::{CsrfForm, StaffUser};
 use crate::app::AppState;
+use crate::web::error::AppError;
+use crate::web::kit::paths;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/tenants/check-all", post(check_all)).route("/tenants/sweep", get(progress))
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
 /// `POST /tenants/check-all` (admins): starts a sweep unless one is running.
-async fn check_all(State(state): State<AppState>, staff: StaffUser, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
-    if let Err(refused) = staff.check_post(&state, &headers, &form.csrf, true) {
-        return refused;
-    }
+async fn check_all(
+    State(state): State<AppState>,
+    staff: StaffUser,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    staff.check_form(&state, &headers, &form.csrf, true)?;
     let started = state.sweeper.start_all();
     tracing::info!(staff = %staff.upn, started, "check all requested");
-    Redirect::to("/tenants").into_response()
+    Ok(Redirect::to(paths::TENANTS).into_response())
 }
 
 /// `GET /tenants/sweep`: the current (or last) sweep's progress.

@@ -701,10 +701,12 @@ async fn the_invites_page_names_the_tenant_a_completed_invite_is_bound_to() {
     let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
     assert!(!list.contains("data-connected-tenant"), "an open invite is bound to nothing: {list}");
     let mut tx = consent_portal::db::begin_write(&app.db).await.unwrap();
-    let bound = consent_portal::db::invites::complete_for_tenant(&mut tx, &invite_id, DEMO_CONTOSO).await.unwrap();
+    let (contoso, woodgrove) = (TenantId::parse(DEMO_CONTOSO).unwrap(), TenantId::parse(DEMO_WOODGROVE).unwrap());
+    let now = consent_portal::domain::clock::now(app.state.clock.as_ref());
+    let bound = consent_portal::db::invites::complete_for_tenant(&mut tx, &invite_id, contoso, now).await.unwrap();
     assert_eq!(bound, consent_portal::db::invites::Binding::ThisTenant);
-    let other = consent_portal::db::invites::complete_for_tenant(&mut tx, &invite_id, DEMO_WOODGROVE).await.unwrap();
-    assert_eq!(other, consent_portal::db::invites::Binding::OtherTenant { tenant_id: DEMO_CONTOSO.to_owned() });
+    let other = consent_portal::db::invites::complete_for_tenant(&mut tx, &invite_id, woodgrove, now).await.unwrap();
+    assert_eq!(other, consent_portal::db::invites::Binding::OtherTenant { tenant_id: contoso });
     tx.commit().await.unwrap();
     let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("badge ok\">completed"), "{list}");

@@ -145,7 +145,7 @@ fn expiry_of(rows: &[db::outbox::OutboxRow]) -> String {
 
 async fn expires_at(app: &TestApp, invite_id: &str) -> OffsetDateTime {
     let invite = db::invites::find(&app.db, invite_id).await.unwrap().unwrap();
-    OffsetDateTime::parse(&invite.invite.expires_at, &time::format_description::well_known::Rfc3339).unwrap()
+    invite.invite.expires_at.as_datetime()
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -388,9 +388,9 @@ async fn reminders_follow_the_schedule() {
             .await;
     assert_eq!(worker::run_once(&app.state, start).await.unwrap().sent, 4);
     let mut connection = app.db.acquire().await.unwrap();
-    db::invites::complete_for_tenant(&mut connection, &completed, &TenantId::new_random().to_string()).await.unwrap();
+    db::invites::complete_for_tenant(&mut connection, &completed, TenantId::new_random(), start.into()).await.unwrap();
     drop(connection);
-    db::invites::revoke(&app.db, &revoked).await.unwrap();
+    db::invites::revoke(&app.db, &revoked, start.into()).await.unwrap();
 
     let queue = |at: OffsetDateTime| {
         let db = app.db.clone();
@@ -550,15 +550,15 @@ async fn staff_are_told_when_a_tenant_connects_and_when_it_degrades() {
     // The tenant was verified and gets worse.
     let tenant: String = sqlx::query_scalar("SELECT tenant_id FROM tenants").fetch_one(&app.db).await.unwrap();
     sqlx::query("UPDATE tenants SET status = 'verified'").execute(&app.db).await.unwrap();
-    let now = db::now_text();
+    let now = consent_portal::domain::Timestamp::new(OffsetDateTime::now_utc());
     let result = db::monitoring::CheckResult {
-        tenant_id: tenant.clone(),
-        started_at: now.clone(),
-        finished_at: now.clone(),
-        status: "missing_roles",
+        tenant_id: TenantId::parse(&tenant).unwrap(),
+        started_at: now,
+        finished_at: now,
+        status: consent_portal::domain::TenantStatus::MissingRoles,
         reason: "AdvancedHunting.Read.All is no longer granted.".into(),
-        roles_present: "[]".into(),
-        roles_missing: "[\"AdvancedHunting.Read.All\"]".into(),
+        roles_present: consent_portal::domain::RoleList::default(),
+        roles_missing: consent_portal::domain::RoleList::from_json("[\"AdvancedHunting.Read.All\"]").unwrap(),
         error_code: None,
         trace_id: None,
         token_header: None,

@@ -9,7 +9,8 @@ use crate::helpers::*;
 use axum::response::IntoResponse;
 use consent_portal::config::DatabaseLocation;
 use consent_portal::db;
-use consent_portal::error::AppError;
+use consent_portal::domain::{SystemClock, clock};
+use consent_portal::web::error::AppError;
 use reqwest::StatusCode;
 use sqlx::sqlite::SqliteConnectOptions;
 
@@ -301,7 +302,7 @@ async fn writes_on_a_read_only_database_answer_503_and_reads_keep_working() {
     writable.close().await;
     let read_only = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(&location.path).read_only(true)).await.unwrap();
 
-    let error = db::customers::insert(&read_only, "Contoso", None).await.unwrap_err();
+    let error = db::customers::insert(&read_only, "Contoso", None, clock::now(&SystemClock)).await.unwrap_err();
     assert!(db::is_unavailable_for_writes(&error), "{error}");
     let response = AppError::from(error).into_response();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -328,8 +329,8 @@ async fn a_backup_opens_and_holds_the_rows() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
     let pool = db::open(&location).await.unwrap();
-    db::customers::insert(&pool, "Contoso", Some("it@contoso.example")).await.unwrap();
-    db::customers::insert(&pool, "Northwind", None).await.unwrap();
+    db::customers::insert(&pool, "Contoso", Some("it@contoso.example"), clock::now(&SystemClock)).await.unwrap();
+    db::customers::insert(&pool, "Northwind", None, clock::now(&SystemClock)).await.unwrap();
 
     let target = dir.path().join("backup.db");
     db::backup(&pool, &target).await.unwrap();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::helpers::*;
 use consent_portal::config::{ClientCredential, Config};
 use consent_portal::db;
-use consent_portal::domain::{Secret, TenantId};
+use consent_portal::domain::{RoleList, Secret, TenantId, Timestamp};
 use consent_portal::monitor::sweep::{Sweeper, Target};
 use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_TAILSPIN, DEMO_WOODGROVE};
 use fake_entra::server::FakeServer;
@@ -58,14 +58,14 @@ impl Rig {
 
     fn sweeper(&self) -> Arc<Sweeper> {
         let entra = consent_portal::entra::EntraClient::new(&self.config).unwrap();
-        consent_portal::monitor::sweeper(&self.config, &entra, self.pool.clone())
+        consent_portal::monitor::sweeper(&self.config, &entra, self.pool.clone(), Arc::new(consent_portal::domain::SystemClock))
     }
 
     /// Records these tenants, consented `age` ago.
     async fn seed(&self, tenants: &[&str], age: time::Duration) {
-        let ids: Vec<String> = tenants.iter().map(|t| t.to_string()).collect();
-        let at = db::timestamp_text(time::OffsetDateTime::now_utc() - age);
-        db::monitoring::seed_tenants(&self.pool, &format!("Customer {}", uuid::Uuid::new_v4()), &ids, &at).await.unwrap();
+        let ids: Vec<TenantId> = tenants.iter().map(|t| TenantId::parse(t).unwrap()).collect();
+        let at = Timestamp::new(time::OffsetDateTime::now_utc() - age);
+        db::monitoring::seed_tenants(&self.pool, &format!("Customer {}", uuid::Uuid::new_v4()), &ids, at).await.unwrap();
     }
 
     async fn grant(&self, tenant: &str, roles: &[&str], enabled: bool) {
@@ -81,7 +81,7 @@ impl Rig {
 
     async fn sweep_all(&self) {
         let rows = db::monitoring::all(&self.pool).await.unwrap();
-        let targets: Vec<Target> = rows.iter().filter_map(Target::from_row).collect();
+        let targets: Vec<Target> = rows.iter().map(Target::from_row).collect();
         self.sweeper().sweep(targets).await.unwrap();
     }
 
@@ -372,8 +372,8 @@ async fn validate_and_the_schedule_ask_no_token_before_a_stored_retry_after() {
 
     // The schedule leaves the tenant alone until then, even if its next check were due.
     sqlx::query("UPDATE tenants SET next_check_at = '2000-01-01T00:00:00Z'").execute(&rig.pool).await.unwrap();
-    assert!(db::monitoring::due(&rig.pool, &db::now_text(), 10).await.unwrap().is_empty());
-    assert_eq!(db::monitoring::due(&rig.pool, &until_text, 10).await.unwrap().len(), 1);
+    assert!(db::monitoring::due(&rig.pool, Timestamp::new(time::OffsetDateTime::now_utc()), 10).await.unwrap().is_empty());
+    assert_eq!(db::monitoring::due(&rig.pool, Timestamp::parse(&until_text).unwrap(), 10).await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -414,27 +414,29 @@ async fn a_stored_wait_is_never_shortened_by_the_result_of_another_check() {
     let rig = Rig::new(|_| {}).await;
     rig.seed(&[DEMO_CONTOSO], DAY).await;
     let result = |not_before: Option<&str>| db::monitoring::CheckResult {
-        tenant_id: DEMO_CONTOSO.to_owned(),
-        started_at: db::now_text(),
-        finished_at: db::now_text(),
-        status: "throttled",
+        tenant_id: TenantId::parse(DEMO_CONTOSO).unwrap(),
+        started_at: Timestamp::new(time::OffsetDateTime::now_utc()),
+        finished_at: Timestamp::new(time::OffsetDateTime::now_utc()),
+        status: consent_portal::domain::TenantStatus::Throttled,
         reason: "Throttled.".into(),
-        roles_present: "[]".into(),
-        roles_missing: "[]".into(),
+        roles_present: RoleList::default(),
+        roles_missing: RoleList::default(),
         error_code: None,
         trace_id: None,
         token_header: None,
         token_claims: None,
         api_status: None,
-        next_check_at: "2100-01-01T00:00:00Z".into(),
-        not_before: not_before.map(str::to_owned),
+        next_check_at: Timestamp::parse("2100-01-01T00:00:00Z").unwrap(),
+        not_before: not_before.map(|at| Timestamp::parse(at).unwrap()),
     };
     for not_before in [Some("2099-01-01T01:00:00Z"), Some("2099-01-01T00:10:00Z"), None] {
         db::monitoring::record_results(&rig.pool, &[result(not_before)], &[]).await.unwrap();
-        assert_eq!(db::monitoring::not_before(&rig.pool, DEMO_CONTOSO).await.unwrap().as_deref(), Some("2099-01-01T01:00:00Z"));
+        let stored = db::monitoring::not_before(&rig.pool, TenantId::parse(DEMO_CONTOSO).unwrap()).await.unwrap();
+        assert_eq!(stored.map(|at| at.to_string()).as_deref(), Some("2099-01-01T01:00:00Z"));
     }
     db::monitoring::record_results(&rig.pool, &[result(Some("2099-01-01T02:00:00Z"))], &[]).await.unwrap();
-    assert_eq!(db::monitoring::not_before(&rig.pool, DEMO_CONTOSO).await.unwrap().as_deref(), Some("2099-01-01T02:00:00Z"));
+    let stored = db::monitoring::not_before(&rig.pool, TenantId::parse(DEMO_CONTOSO).unwrap()).await.unwrap();
+    assert_eq!(stored.map(|at| at.to_string()).as_deref(), Some("2099-01-01T02:00:00Z"));
 }
 
 #[test]
@@ -538,6 +540,7 @@ async fn the_schedule_picks_the_tenants_that_are_due() {
         .execute(&rig.pool)
         .await
         .unwrap();
-    let due: Vec<String> = db::monitoring::due(&rig.pool, &db::now_text(), 100).await.unwrap().into_iter().map(|d| d.tenant_id).collect();
+    let now = Timestamp::new(time::OffsetDateTime::now_utc());
+    let due: Vec<String> = db::monitoring::due(&rig.pool, now, 100).await.unwrap().into_iter().map(|d| d.tenant_id.to_string()).collect();
     assert_eq!(due, [DEMO_CONTOSO], "due, not planned for later, not removed");
 }

@@ -8,6 +8,8 @@
 //! when the value went through [`protect`].
 
 pub mod check;
+#[cfg(feature = "sqlx")]
+mod sqlite;
 
 use std::fmt::Display;
 

@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use consent_portal::app::{AppState, router};
+use consent_portal::app::AppState;
 use consent_portal::config::DatabaseLocation;
+use consent_portal::web::router;
 use fake_entra::server::FakeServer;
 use sqlx::SqlitePool;
 use tempfile::TempDir;

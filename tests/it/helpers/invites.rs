@@ -1,10 +1,10 @@
 //! Invites: made with the library, as `invite create` and the staff page make them (the tests of those
 //! two run them for real), or through the staff page's form.
 
-use consent_portal::domain::{CustomerName, TenantId};
+use consent_portal::domain::{CustomerName, SystemClock, TenantId};
+use consent_portal::i18n::Language;
 use consent_portal::invites::{CreatedInvite, InviteRequest};
 use sqlx::SqlitePool;
-use time::OffsetDateTime;
 
 use super::{Portal, TestApp};
 
@@ -54,12 +54,12 @@ impl<'a> Invite<'a> {
             email: self.email,
             pinned_tenant: self.pinned_tenant.map(|tenant| TenantId::parse(tenant).unwrap()),
             pinned_domain: None,
-            language: self.language,
-            expires_at: OffsetDateTime::now_utc() + self.lifetime,
+            language: Language::parse(self.language).unwrap(),
+            valid_for: self.lifetime,
             actor: "test",
             send_to: self.email.filter(|_| self.send).map(|address| consent_portal::email::parse_address(address).unwrap()),
         };
-        consent_portal::invites::create(db, request).await.unwrap()
+        consent_portal::invites::create(db, &SystemClock, request).await.unwrap()
     }
 }
 

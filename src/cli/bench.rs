@@ -123,18 +123,18 @@ async fn sweep(args: SweepBenchArgs) -> anyhow::Result<()> {
     let mut config = demo_config("127.0.0.1:0".parse()?, &fake_url, database).map_err(anyhow::Error::msg)?;
     config.checks.concurrency = args.concurrency;
     config.checks.timeout = Duration::from_secs(120);
-    let ids: Vec<String> = tenants.iter().map(ToString::to_string).collect();
-    let consented_text = crate::db::timestamp_text(consented);
+    let ids = tenants.iter().map(|t| crate::domain::TenantId::parse(&t.to_string())).collect::<Result<Vec<_>, _>>()?;
+    let consented = crate::domain::Timestamp::new(consented);
     // The portal side on one thread of its own: its work is light, and the fake (which signs a token per
     // check) keeps the cores.
     let (progress, elapsed) = std::thread::spawn(move || -> anyhow::Result<_> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         runtime.block_on(async move {
             let pool = crate::db::open(&config.database).await?;
-            crate::db::monitoring::seed_tenants(&pool, "Benchmark customer", &ids, &consented_text).await?;
+            crate::db::monitoring::seed_tenants(&pool, "Benchmark customer", &ids, consented).await?;
             let entra = crate::entra::EntraClient::new(&config)?;
-            let sweeper = crate::monitor::sweeper(&config, &entra, pool.clone());
-            let targets = crate::db::monitoring::all(&pool).await?.iter().filter_map(crate::monitor::sweep::Target::from_row).collect();
+            let sweeper = crate::monitor::sweeper(&config, &entra, pool.clone(), std::sync::Arc::new(crate::domain::SystemClock));
+            let targets = crate::db::monitoring::all(&pool).await?.iter().map(crate::monitor::sweep::Target::from_row).collect();
             let started = Instant::now();
             let progress = sweeper.sweep(targets).await?;
             let elapsed = started.elapsed().as_secs_f64();
@@ -185,7 +185,7 @@ async fn tenants_page(args: PageBenchArgs) -> anyhow::Result<()> {
     seed_checked_tenants(&pool, args.tenants).await?;
     let state = crate::app::AppState::new(config, pool.clone())?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(crate::server::serve(portal_listener, crate::app::router(state), async move {
+    tokio::spawn(crate::server::serve(portal_listener, crate::web::router(state), async move {
         let _ = stopped.await;
     }));
 
@@ -221,32 +221,34 @@ async fn tenants_page(args: PageBenchArgs) -> anyhow::Result<()> {
 
 /// N tenants of 100 customers, with statuses of every kind and a check each.
 async fn seed_checked_tenants(pool: &sqlx::SqlitePool, tenants: usize) -> anyhow::Result<()> {
-    use crate::domain::TenantStatus;
-    let consented = crate::db::timestamp_text(OffsetDateTime::now_utc() - time::Duration::days(30));
-    let ids: Vec<String> = (0..tenants).map(|_| TenantId::new_random().to_string()).collect();
+    use crate::domain::{RoleList, RoleName, TenantStatus, Timestamp};
+    let consented = Timestamp::new(OffsetDateTime::now_utc() - time::Duration::days(30));
+    let ids: Vec<crate::domain::TenantId> = (0..tenants).map(|_| crate::domain::TenantId::new_random()).collect();
     for (customer, chunk) in ids.chunks(tenants.div_ceil(100).max(1)).enumerate() {
-        crate::db::monitoring::seed_tenants(pool, &format!("Customer {customer}"), chunk, &consented).await?;
+        crate::db::monitoring::seed_tenants(pool, &format!("Customer {customer}"), chunk, consented).await?;
     }
-    let now = crate::db::now_text();
+    let now = Timestamp::new(OffsetDateTime::now_utc());
+    let roles = |name: &str| -> anyhow::Result<RoleList> { Ok(RoleList(vec![RoleName::parse(name)?])) };
+    let (present, missing) = (roles("Incident.Read.All")?, roles("AdvancedHunting.Read.All")?);
     let results: Vec<crate::db::monitoring::CheckResult> = ids
         .iter()
         .enumerate()
         .map(|(i, tenant_id)| {
             let status = TenantStatus::ALL[i % TenantStatus::ALL.len()];
             crate::db::monitoring::CheckResult {
-                tenant_id: tenant_id.clone(),
-                started_at: now.clone(),
-                finished_at: now.clone(),
-                status: status.as_str(),
+                tenant_id: *tenant_id,
+                started_at: now,
+                finished_at: now,
+                status,
                 reason: format!("Seeded as {}.", status.label()),
-                roles_present: "[\"Incident.Read.All\"]".into(),
-                roles_missing: "[\"AdvancedHunting.Read.All\"]".into(),
+                roles_present: present.clone(),
+                roles_missing: missing.clone(),
                 error_code: None,
                 trace_id: None,
                 token_header: None,
                 token_claims: None,
                 api_status: None,
-                next_check_at: now.clone(),
+                next_check_at: now,
                 not_before: None,
             }
         })

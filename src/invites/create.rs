@@ -1,13 +1,14 @@
 //! Creating invites: a customer (found by name or created), a fresh token (only its hash is stored), an
-//! expiry, an optional pinned tenant, and the `invite.created` audit event — in one transaction. Used
-//! by the command line, the demo and the staff pages.
+//! expiry, an optional pinned tenant, and the `invite.created` audit event — in one transaction.
 
 use serde_json::json;
 use sqlx::SqlitePool;
-use time::OffsetDateTime;
 
-use crate::db;
-use crate::domain::{CustomerName, InviteToken, TenantId};
+use crate::db::audit::NewAuditEvent;
+use crate::domain::email_address::parse_address;
+use crate::domain::{AuditKind, Clock, CustomerName, InviteToken, TenantId, clock};
+use crate::i18n::Language;
+use crate::{db, email};
 
 /// What staff ask for.
 pub struct InviteRequest<'a> {
@@ -16,8 +17,9 @@ pub struct InviteRequest<'a> {
     pub pinned_tenant: Option<TenantId>,
     /// The verified domain the tenant was pinned by, for display.
     pub pinned_domain: Option<&'a str>,
-    pub language: &'a str,
-    pub expires_at: OffsetDateTime,
+    pub language: Language,
+    /// How long the link works, from now.
+    pub valid_for: time::Duration,
     /// Who asks: a staff UPN, "cli", "demo".
     pub actor: &'a str,
     /// Queue the onboarding e-mail to this address, in the same transaction.
@@ -42,7 +44,7 @@ impl CreatedInvite {
 pub fn validate_customer(name: &str, email: Option<&str>) -> Result<CustomerName, String> {
     let name = CustomerName::parse(name).map_err(|e| e.to_string())?;
     if let Some(email) = email {
-        crate::email::parse_address(email)?;
+        parse_address(email)?;
         let valid = email.len() <= 254
             && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
             && !email.chars().any(char::is_whitespace);
@@ -53,38 +55,34 @@ pub fn validate_customer(name: &str, email: Option<&str>) -> Result<CustomerName
     Ok(name)
 }
 
-pub async fn create(pool: &SqlitePool, request: InviteRequest<'_>) -> Result<CreatedInvite, sqlx::Error> {
+pub async fn create(pool: &SqlitePool, clock: &dyn Clock, request: InviteRequest<'_>) -> Result<CreatedInvite, sqlx::Error> {
+    let now = clock::now(clock);
     let name = request.customer.as_str();
     let token = InviteToken::generate();
     let mut tx = db::begin_write(pool).await?;
     let customer = match db::customers::find_by_name(&mut *tx, name).await? {
         Some(customer) => customer,
-        None => db::customers::insert(&mut *tx, name, request.email).await?,
+        None => db::customers::insert(&mut *tx, name, request.email, now).await?,
     };
-    let pinned = request.pinned_tenant.map(|t| t.to_string());
-    let invite = db::invites::insert(
-        &mut *tx,
-        db::invites::NewInvite {
-            customer_id: &customer.id,
-            token_hash: &token.hash(),
-            pinned_tenant_id: pinned.as_deref(),
-            pinned_domain: request.pinned_domain,
-            language: request.language,
-            expires_at: request.expires_at,
-        },
-    )
-    .await?;
-    let event = db::audit::NewAuditEvent {
-        kind: "invite.created",
-        actor: Some(request.actor),
+    let new = db::invites::NewInvite {
+        customer_id: &customer.id,
+        token_hash: &token.hash(),
+        pinned_tenant_id: request.pinned_tenant,
+        pinned_domain: request.pinned_domain,
+        language: request.language,
+        expires_at: now + request.valid_for,
+    };
+    let invite = db::invites::insert(&mut *tx, new, now).await?;
+    let event = NewAuditEvent {
         customer_id: Some(&customer.id),
         invite_id: Some(&invite.id),
-        tenant_id: pinned.as_deref(),
+        tenant_id: request.pinned_tenant,
         detail: json!({ "expires_at": invite.expires_at, "pinned_domain": request.pinned_domain }),
+        ..NewAuditEvent::new(AuditKind::InviteCreated, Some(request.actor))
     };
-    db::audit::record(&mut *tx, event).await?;
+    db::audit::record(&mut *tx, event, now).await?;
     let outbox_id = match &request.send_to {
-        Some(address) => Some(crate::email::enqueue_onboarding(&mut tx, &invite.id, address, request.language, request.actor).await?),
+        Some(address) => Some(email::enqueue_onboarding(&mut tx, &invite.id, address, request.language.code(), request.actor, now).await?),
         None => None,
     };
     tx.commit().await?;
@@ -95,36 +93,33 @@ pub async fn create(pool: &SqlitePool, request: InviteRequest<'_>) -> Result<Cre
 /// with its `invite.created` audit event, in one transaction.
 pub async fn create_for_customer(
     pool: &SqlitePool,
+    clock: &dyn Clock,
     customer_id: &str,
     tenant: TenantId,
-    language: &str,
-    expires_at: OffsetDateTime,
+    language: Language,
+    valid_for: time::Duration,
     actor: &str,
 ) -> Result<CreatedInvite, sqlx::Error> {
+    let now = clock::now(clock);
     let token = InviteToken::generate();
-    let pinned = tenant.to_string();
     let mut tx = db::begin_write(pool).await?;
-    let invite = db::invites::insert(
-        &mut *tx,
-        db::invites::NewInvite {
-            customer_id,
-            token_hash: &token.hash(),
-            pinned_tenant_id: Some(&pinned),
-            pinned_domain: None,
-            language,
-            expires_at,
-        },
-    )
-    .await?;
-    let event = db::audit::NewAuditEvent {
-        kind: "invite.created",
-        actor: Some(actor),
+    let new = db::invites::NewInvite {
+        customer_id,
+        token_hash: &token.hash(),
+        pinned_tenant_id: Some(tenant),
+        pinned_domain: None,
+        language,
+        expires_at: now + valid_for,
+    };
+    let invite = db::invites::insert(&mut *tx, new, now).await?;
+    let event = NewAuditEvent {
         customer_id: Some(customer_id),
         invite_id: Some(&invite.id),
-        tenant_id: Some(&pinned),
+        tenant_id: Some(tenant),
         detail: json!({ "expires_at": invite.expires_at, "reconsent": true }),
+        ..NewAuditEvent::new(AuditKind::InviteCreated, Some(actor))
     };
-    db::audit::record(&mut *tx, event).await?;
+    db::audit::record(&mut *tx, event, now).await?;
     tx.commit().await?;
     Ok(CreatedInvite { invite, token, outbox_id: None })
 }

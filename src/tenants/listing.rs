@@ -1,0 +1,57 @@
+//! The list of tenants as it leaves the portal: the CSV and JSON exports, the JSON API and
+//! `tenants list` give each tenant in this one shape.
+
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+use super::{Error, Refusal};
+use crate::db;
+use crate::db::tenants::TenantSummary;
+use crate::domain::{RoleList, TenantId, TenantStatus, Timestamp};
+
+/// A tenant as exports, the JSON API and the command line give it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantListing {
+    pub tenant_id: TenantId,
+    pub customer: String,
+    pub status: TenantStatus,
+    pub status_reason: Option<String>,
+    pub consented_at: Timestamp,
+    pub consented_by: Option<String>,
+    /// The roles of the latest check (none before the first check).
+    pub roles_present: RoleList,
+    pub roles_missing: RoleList,
+    pub last_checked_at: Option<Timestamp>,
+}
+
+impl From<TenantSummary> for TenantListing {
+    fn from(row: TenantSummary) -> Self {
+        let consented_by = row.tenant.consented_by().map(str::to_owned);
+        let t = row.tenant;
+        Self {
+            tenant_id: t.tenant_id,
+            customer: t.customer,
+            status: t.status,
+            status_reason: t.status_reason,
+            consented_at: t.consented_at,
+            consented_by,
+            roles_present: row.roles_present.unwrap_or_default(),
+            roles_missing: row.roles_missing.unwrap_or_default(),
+            last_checked_at: t.last_checked_at,
+        }
+    }
+}
+
+/// Every tenant that was not removed, by customer (without regard to case), then tenant id.
+pub async fn list(db: &SqlitePool) -> Result<Vec<TenantListing>, Error> {
+    Ok(db::tenants::all_with_roles(db).await?.into_iter().map(TenantListing::from).collect())
+}
+
+/// One tenant that was not removed.
+pub async fn find(db: &SqlitePool, tenant: TenantId) -> Result<TenantListing, Error> {
+    let row = db::tenants::find_with_roles(db, tenant).await?.ok_or(Refusal::NotFound)?;
+    if db::tenants::removed_at(db, tenant).await?.is_some() {
+        return Err(Refusal::NotFound.into());
+    }
+    Ok(TenantListing::from(row))
+}
