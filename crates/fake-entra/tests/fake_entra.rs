@@ -2354,6 +2354,29 @@ async fn each_api_refuses_tokens_that_are_missing_malformed_or_for_another_api_w
     }
     let response = fake.call_api("/api/alerts", None, None).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // Expired: the claims of a good token, an hour past their `exp`, signed with the fake's key.
+    let expired = |token: &str| {
+        let mut claims = decode_claims(token);
+        claims["exp"] = json!(now() - 3600);
+        claims["iat"] = json!(now() - 7200);
+        claims["nbf"] = json!(now() - 7200);
+        claims
+    };
+    let keys = fake.server.fake.keys();
+    let stale_graph = keys.sign_with_nonce_header(&expired(&graph)).unwrap();
+    let stale_defender = keys.sign(&expired(&defender)).unwrap();
+    let stale_mde = keys.sign(&expired(&mde)).unwrap();
+    drop(keys);
+    let (code, message) =
+        graph_error(fake.call_api("/v1.0/security/incidents", Some(&stale_graph), None).await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!((code.as_str(), message.as_str()), ("InvalidAuthenticationToken", "Lifetime validation failed, the token is expired."));
+    for (path, token) in [("/api/incidents", &stale_defender), ("/api/alerts", &stale_mde)] {
+        let response = fake.call_api(path, Some(token), None).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["message"], "The token is not valid: ExpiredSignature.", "{path}");
+    }
 }
 
 #[tokio::test]
