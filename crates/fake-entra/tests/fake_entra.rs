@@ -2363,11 +2363,14 @@ async fn each_api_refuses_tokens_that_are_missing_malformed_or_for_another_api_w
         claims["nbf"] = json!(now() - 7200);
         claims
     };
-    let keys = fake.server.fake.keys();
-    let stale_graph = keys.sign_with_nonce_header(&expired(&graph)).unwrap();
-    let stale_defender = keys.sign(&expired(&defender)).unwrap();
-    let stale_mde = keys.sign(&expired(&mde)).unwrap();
-    drop(keys);
+    let (stale_graph, stale_defender, stale_mde) = {
+        let keys = fake.server.fake.keys();
+        (
+            keys.sign_with_nonce_header(&expired(&graph)).unwrap(),
+            keys.sign(&expired(&defender)).unwrap(),
+            keys.sign(&expired(&mde)).unwrap(),
+        )
+    };
     let (code, message) =
         graph_error(fake.call_api("/v1.0/security/incidents", Some(&stale_graph), None).await, StatusCode::UNAUTHORIZED).await;
     assert_eq!((code.as_str(), message.as_str()), ("InvalidAuthenticationToken", "Lifetime validation failed, the token is expired."));
