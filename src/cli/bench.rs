@@ -106,7 +106,7 @@ async fn sweep(args: SweepBenchArgs) -> anyhow::Result<()> {
         secrets: vec![AppSecret { value: DEMO_CLIENT_SECRET.into(), expires_at: None }],
         certificates: Vec::new(),
         redirect_uris: Vec::new(),
-        roles: roles.clone(),
+        permissions: roles.clone().into(),
     });
     for (i, id) in tenants.iter().enumerate() {
         let mut tenant = Tenant::new(*id, &format!("Tenant {i}"), vec![format!("tenant{i}.example")]);

@@ -305,7 +305,7 @@ async fn missing_roles_show_on_the_dashboard_and_the_re_consent_link_works() {
         // Set-up: Woodgrove's admin lifts the policy that held the role back.
         app.fake.fake.update_directory(|directory| {
             let woodgrove = directory.tenants.iter_mut().find(|t| t.id.to_string() == DEMO_WOODGROVE).unwrap();
-            woodgrove.grantable_roles = None;
+            woodgrove.grantable_permissions = Default::default();
         });
         browser.forget_everyone().await;
         browser.goto(&shown).await;

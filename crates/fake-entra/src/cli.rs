@@ -107,7 +107,9 @@ pub async fn run(args: FakeEntraArgs, shutdown: impl Future<Output = ()>) -> Exi
 
 fn load_directory(path: &std::path::Path) -> Result<Directory, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{} is not a directory document: {e}", path.display()))
+    let directory: Directory = serde_json::from_str(&text).map_err(|e| format!("{} is not a directory document: {e}", path.display()))?;
+    directory.check().map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(directory)
 }
 
 /// Prints a start-up failure as one line and returns exit status 2 (a usage error), as the portal does.

@@ -3,10 +3,10 @@
 //! | request | effect |
 //! |---|---|
 //! | `GET /_fake/directory` | everything, as JSON (the shape `--directory FILE` loads) |
-//! | `POST /_fake/apps` `{"client_id","secret"?,"secret_expires_at"?,"certificate_pem"?,"redirect_uris":[],"roles":[]}` | 201, the app |
+//! | `POST /_fake/apps` `{"client_id","secret"?,"secret_expires_at"?,"certificate_pem"?,"redirect_uris":[],"permissions"?:{"graph":[],"defender":[],"mde":[]},"roles"?:[]}` | 201, the app |
 //! | `POST /_fake/tenants` `{"id"?,"display_name","domains":[]}` | 201, the tenant (id generated if absent) |
 //! | `POST /_fake/tenants/{tid}/users` `{"upn","display_name","admin":bool}` | 201, the user |
-//! | `PUT /_fake/tenants/{tid}/grants/{client_id}` `{"roles":[]}` | 204, as if an admin consented |
+//! | `PUT /_fake/tenants/{tid}/grants/{client_id}` `{"permissions":{…}}` or `{"roles":[]}` | 204, as if an admin consented |
 //! | `DELETE /_fake/tenants/{tid}/grants/{client_id}` | 204, the service principal deleted |
 //! | `PUT /_fake/tenants/{tid}/faults` `{"token_latency_ms"?,"token_status"?,"retry_after_s"?,"garbage"?,"api_status"?,"roles_delay_s"?}` | 204 |
 //! | `DELETE /_fake/tenants/{tid}/faults` | 204 |
@@ -14,8 +14,14 @@
 //! | `GET /_fake/log`, `DELETE /_fake/log` | the requests received; clear it |
 //! | `POST /_fake/keys/rotate` | 204, a new signing key |
 //!
-//! Beyond that contract, optional fields: an app's `display_name`; a tenant's `grantable_roles` and
-//! `defender_provisioned`; a user's `app_roles`; a grant's `enabled` (false: the service principal is
+//! `permissions` is per API (`graph`, `defender`, `mde`); `roles` is the older form, the Defender XDR
+//! API's roles. One of them, never both; an API the fake does not know, or a role that API does not
+//! define, is a 400 naming it.
+//!
+//! Beyond that contract, optional fields: an app's `display_name`; a tenant's
+//! `grantable_permissions` (per API: its consent grants only these; `grantable_roles` is the Defender
+//! form), `unprovisioned_apis` (their tokens are AADSTS500011; `"defender_provisioned": false` is the
+//! Defender form); a user's `app_roles`; a grant's `enabled` (false: the service principal is
 //! disabled); faults `api_latency_ms` and `drop_connection`; auto `consent` also takes `decline`.
 
 use axum::Json;
@@ -29,7 +35,7 @@ use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::directory::{AppRegistration, AppSecret, Faults, Tenant, User};
+use super::directory::{AppRegistration, AppSecret, Faults, Permissions, Tenant, User, one_form};
 use super::{AutoMode, SharedFake};
 use crate::TenantId;
 
@@ -86,8 +92,8 @@ struct NewApp {
     certificate_pem: Option<String>,
     #[serde(default)]
     redirect_uris: Vec<String>,
-    #[serde(default)]
-    roles: Vec<String>,
+    roles: Option<Vec<String>>,
+    permissions: Option<Permissions>,
 }
 
 async fn create_app(State(fake): State<SharedFake>, payload: Result<Json<serde_json::Value>, JsonRejection>) -> Response {
@@ -103,25 +109,30 @@ async fn create_app(State(fake): State<SharedFake>, payload: Result<Json<serde_j
     {
         return error(StatusCode::BAD_REQUEST, "certificate_pem is not a PEM certificate");
     }
+    let permissions = match one_form(new.roles, new.permissions) {
+        Ok(permissions) => permissions,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
     let app = AppRegistration {
         client_id: new.client_id.to_ascii_lowercase(),
         display_name: new.display_name.unwrap_or_else(|| "Partner app".into()),
         secrets: new.secret.map(|value| AppSecret { value, expires_at: new.secret_expires_at }).into_iter().collect(),
         certificates: new.certificate_pem.into_iter().collect(),
         redirect_uris: new.redirect_uris,
-        roles: new.roles,
+        permissions,
     };
     let created = fake.update_directory(|directory| {
+        directory.check_permissions(&app.permissions).map_err(|message| error(StatusCode::BAD_REQUEST, message))?;
         if directory.app(&app.client_id).is_some() {
-            return false;
+            return Err(error(StatusCode::CONFLICT, format!("an app {} exists already", app.client_id)));
         }
         directory.apps.push(app.clone());
-        true
+        Ok(())
     });
-    if !created {
-        return error(StatusCode::CONFLICT, format!("an app {} exists already", app.client_id));
+    match created {
+        Ok(()) => (StatusCode::CREATED, Json(app)).into_response(),
+        Err(response) => response,
     }
-    (StatusCode::CREATED, Json(app)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -131,6 +142,9 @@ struct NewTenant {
     #[serde(default)]
     domains: Vec<String>,
     grantable_roles: Option<Vec<String>>,
+    grantable_permissions: Option<Permissions>,
+    #[serde(default)]
+    unprovisioned_apis: Vec<String>,
     defender_provisioned: Option<bool>,
 }
 
@@ -144,21 +158,39 @@ async fn create_tenant(State(fake): State<SharedFake>, payload: Result<Json<serd
         let slug: String = new.display_name.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
         tenant.domains.push(format!("{}.onmicrosoft.com", if slug.is_empty() { "tenant".into() } else { slug }));
     }
-    tenant.grantable_roles = new.grantable_roles;
-    tenant.defender_provisioned = new.defender_provisioned.unwrap_or(true);
+    tenant.grantable_permissions = match one_form(new.grantable_roles, new.grantable_permissions) {
+        Ok(grantable) => grantable,
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "give either grantable_roles (the Defender XDR API's) or grantable_permissions, not both",
+            );
+        }
+    };
+    for api in new.unprovisioned_apis {
+        tenant.set_provisioned(&api, false);
+    }
+    if let Some(provisioned) = new.defender_provisioned {
+        tenant.set_provisioned(crate::apis::DEFENDER_API, provisioned);
+    }
     let created = fake.update_directory(|directory| {
+        let invalid = |message: String| (StatusCode::BAD_REQUEST, message);
+        directory.check_permissions(&tenant.grantable_permissions).map_err(invalid)?;
+        if let Some(unknown) = tenant.unprovisioned_apis.iter().find(|name| directory.api(name).is_none()) {
+            return Err(invalid(format!("unprovisioned_apis: no API named {unknown:?}")));
+        }
         if directory.tenant(tenant.id).is_some() {
-            return Err(format!("a tenant {} exists already", tenant.id));
+            return Err((StatusCode::CONFLICT, format!("a tenant {} exists already", tenant.id)));
         }
         if let Some(taken) = tenant.domains.iter().find(|d| directory.tenant_by_domain(d).is_some()) {
-            return Err(format!("the domain {taken} belongs to another tenant"));
+            return Err((StatusCode::CONFLICT, format!("the domain {taken} belongs to another tenant")));
         }
         directory.tenants.push(tenant.clone());
         Ok(())
     });
     match created {
         Ok(()) => (StatusCode::CREATED, Json(tenant)).into_response(),
-        Err(message) => error(StatusCode::CONFLICT, message),
+        Err((status, message)) => error(status, message),
     }
 }
 
@@ -205,7 +237,8 @@ async fn create_user(
 
 #[derive(Deserialize)]
 struct GrantBody {
-    roles: Vec<String>,
+    roles: Option<Vec<String>>,
+    permissions: Option<Permissions>,
     #[serde(default = "enabled")]
     enabled: bool,
 }
@@ -223,14 +256,22 @@ async fn put_grant(
         Ok(found) => found,
         Err(response) => return response,
     };
+    let permissions = match (&grant.roles, &grant.permissions) {
+        (None, None) => return error(StatusCode::BAD_REQUEST, "the grant needs permissions (per API) or roles (the Defender XDR API's)"),
+        _ => match one_form(grant.roles, grant.permissions) {
+            Ok(permissions) => permissions,
+            Err(message) => return error(StatusCode::BAD_REQUEST, message),
+        },
+    };
     let done = fake.update_directory(|directory| {
-        let tenant = directory.tenant_mut(tid)?;
-        tenant.set_grant(&client_id.to_ascii_lowercase(), grant.roles, grant.enabled, OffsetDateTime::now_utc());
-        Some(())
+        directory.check_permissions(&permissions).map_err(|message| error(StatusCode::BAD_REQUEST, message))?;
+        let tenant = directory.tenant_mut(tid).ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no tenant {tid}")))?;
+        tenant.set_grant(&client_id.to_ascii_lowercase(), permissions, grant.enabled, OffsetDateTime::now_utc());
+        Ok(())
     });
     match done {
-        Some(()) => StatusCode::NO_CONTENT.into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no tenant {tid}")),
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(response) => response,
     }
 }
 
@@ -247,7 +288,7 @@ async fn delete_grant(State(fake): State<SharedFake>, Path((tid, client_id)): Pa
             .find(|g| g.client_id.eq_ignore_ascii_case(&client_id))
             .ok_or_else(|| format!("no grant of {client_id} in {tid}"))?;
         grant.deleted = true;
-        grant.roles.clear();
+        grant.permissions = Permissions::new();
         Ok::<(), String>(())
     });
     match done {

@@ -1,5 +1,5 @@
-//! `GET /`: what this server is (a fake, never Microsoft), the directory's tenants, accounts and apps,
-//! and where its discovery documents and control API are. The URL the demo prints lands here.
+//! `GET /`: what this server is (a fake, never Microsoft), the directory's tenants, accounts, apps and
+//! APIs, and where its discovery documents and control API are. The URL the demo prints lands here.
 
 use askama::Template;
 use axum::extract::State;

@@ -328,8 +328,11 @@ pub async fn admin_consent(
     let Some(scope) = params.get("scope").cloned() else {
         return page(AadError::missing_parameter("scope"));
     };
-    let resource_default = format!("{}/.default", directory.resource.uri);
-    if scope.trim() != resource_default && scope.trim() != format!("{}/.default", directory.resource.app_id) {
+    // `/.default` of any API the fake knows: Microsoft then consents to every permission configured on
+    // the app registration, across APIs, whichever API the scope names.
+    let names_known_apis =
+        scope.split_whitespace().all(|one| one.strip_suffix("/.default").is_some_and(|resource| directory.api_named(resource).is_some()));
+    if scope.trim().is_empty() || !names_known_apis {
         let error = AadError::invalid_scope(&scope);
         let description = format!("AADSTS{}: {}", error.code, error.message);
         return redirect_to(&redirect_uri, &with_state(vec![("error", "invalid_scope"), ("error_description", &description)], &state));
@@ -608,8 +611,8 @@ struct ConsentTemplate<'a> {
     client_id: &'a str,
     user: &'a User,
     tenant: &'a Tenant,
-    resource_name: &'a str,
-    permissions: Vec<(String, String)>,
+    /// Per API: its display name, then each permission's value and description.
+    permissions: Vec<(String, Vec<(String, String)>)>,
 }
 
 fn render_consent(
@@ -623,13 +626,14 @@ fn render_consent(
     let Some(app) = directory.app(&interaction.client_id) else {
         return page(AadError::app_not_found(&interaction.client_id, &tenant.display_name));
     };
-    let permissions = app
-        .roles
+    // In the order of the API table, as Microsoft's page groups permissions by API.
+    let permissions = directory
+        .apis
         .iter()
-        .map(|role| {
-            let description =
-                directory.resource.roles.iter().find(|r| r.value == *role).map_or_else(|| role.clone(), |r| r.description.clone());
-            (role.clone(), description)
+        .filter(|api| !app.permissions.roles(&api.name).is_empty())
+        .map(|api| {
+            let roles = app.permissions.roles(&api.name).iter().map(|role| (role.clone(), api.describe(role))).collect();
+            (api.display_name.clone(), roles)
         })
         .collect();
     let _ = fake;
@@ -640,7 +644,6 @@ fn render_consent(
         client_id: &app.client_id,
         user,
         tenant,
-        resource_name: &directory.resource.display_name,
         permissions,
     };
     render(template.render())
@@ -691,10 +694,7 @@ fn decide(fake: &FakeEntra, interaction_id: &str, decision: AutoConsent) -> Resp
             let Some(app) = directory.app(&interaction.client_id) else {
                 return page(AadError::app_not_found(&interaction.client_id, &tenant.display_name));
             };
-            let granted: Vec<String> = match &tenant.grantable_roles {
-                Some(allowed) => app.roles.iter().filter(|r| allowed.contains(r)).cloned().collect(),
-                None => app.roles.clone(),
-            };
+            let granted = app.permissions.allowed_by(&tenant.grantable_permissions);
             let client_id = app.client_id.clone();
             fake.update_directory(|directory| {
                 if let Some(tenant) = directory.tenant_mut(tenant_id) {

@@ -1,4 +1,5 @@
-//! A fake of the Microsoft identity platform (Entra ID) and of the Defender XDR API, for demos and
+//! A fake of the Microsoft identity platform (Entra ID) and of the APIs the portal checks access to
+//! (Microsoft Graph's security API, the Defender XDR API, the Defender for Endpoint API), for demos and
 //! tests; it is never Microsoft.
 //!
 //! consent-portal's `demo` runs against it, every test runs against it, and partners rehearse an
@@ -6,9 +7,11 @@
 //! down to parameter names, status codes, error bodies and token claims; where it has to choose (an
 //! AADSTS code Microsoft's documentation does not pin down), the choice is noted beside the code.
 //!
-//! Parts: [`directory`] (the model) and [`demo`] (the demo's directory), [`keys`] (signing keys and
-//! JWKS), [`discovery`], [`token`] (the token endpoint), [`interactive`] (sign-in and consent pages, in
-//! the languages of [`i18n`]), [`defender_api`], [`control`] (the `/_fake` API that tests and tools
+//! Parts: [`directory`] (the model: [`apis`], the table of APIs, and [`permissions`] per API) and
+//! [`demo`] (the demo's directory), [`keys`] (signing keys and JWKS), [`discovery`], [`token`] (the
+//! token endpoint, with the benchmark's [`token_cache`]), [`interactive`] (sign-in and consent pages,
+//! in the languages of [`i18n`]), the APIs' probes ([`graph_api`], [`defender_api`], [`mde_api`], on
+//! what [`api_access`] checks of every call), [`control`] (the `/_fake` API that tests and tools
 //! drive), [`home`] (the page at `/`), [`server`] (plain or TLS listener) and [`cli`] (running it on
 //! its own).
 
@@ -16,6 +19,8 @@
 // large, and boxing it would only add noise to a test double.
 #![allow(clippy::result_large_err)]
 
+pub mod api_access;
+pub mod apis;
 mod authorization;
 pub mod cli;
 pub mod control;
@@ -25,13 +30,17 @@ pub mod demo;
 pub mod directory;
 pub mod discovery;
 pub mod errors;
+pub mod graph_api;
 pub mod home;
 pub mod i18n;
 pub mod interactive;
 pub mod keys;
+pub mod mde_api;
+pub mod permissions;
 pub mod server;
 mod tenant_id;
 pub mod token;
+pub mod token_cache;
 
 pub use tenant_id::{TenantId, TenantIdError};
 
@@ -58,6 +67,8 @@ pub struct FakeEntra {
     pub public_url: String,
     state: Mutex<FakeState>,
     keys: RwLock<KeySet>,
+    /// Set by [`FakeEntra::cache_app_tokens`]; `None`: every app-only token is signed afresh.
+    app_token_cache: Mutex<Option<token_cache::AppTokenCache>>,
 }
 
 pub type SharedFake = Arc<FakeEntra>;
@@ -78,8 +89,8 @@ pub struct FakeState {
     pub refresh_tokens: HashMap<String, token::RefreshGrant>,
     pub auto: AutoMode,
     pub log: Vec<LogEntry>,
-    /// Defender API calls per tenant in the last minute (rate limit).
-    pub api_calls: HashMap<TenantId, VecDeque<Instant>>,
+    /// API calls in the last minute, per tenant and endpoint (rate limits).
+    pub api_calls: HashMap<(TenantId, &'static str), VecDeque<Instant>>,
 }
 
 impl Default for Directory {
@@ -147,7 +158,26 @@ impl FakeEntra {
             public_url: public_url.trim_end_matches('/').to_owned(),
             state: Mutex::new(FakeState { directory, ..FakeState::default() }),
             keys: RwLock::new(KeySet::new(key)),
+            app_token_cache: Mutex::new(None),
         }))
+    }
+
+    /// For benchmarks only, off by default: sign each app-only token once (per tenant, app, audience,
+    /// credential, granted roles and signing key) and serve it again until it nears expiry, so that
+    /// the fake's RSA signing does not dominate a sweep over thousands of tenants. Every check of the
+    /// token request still runs; turning it off forgets the tokens kept.
+    pub fn cache_app_tokens(&self, on: bool) {
+        let mut cache = self.app_token_cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *cache = on.then(token_cache::AppTokenCache::default);
+    }
+
+    /// How many app-only tokens the cache of [`FakeEntra::cache_app_tokens`] holds (0 when off).
+    pub fn cached_app_tokens(&self) -> usize {
+        self.app_token_cache().as_ref().map_or(0, token_cache::AppTokenCache::len)
+    }
+
+    pub(crate) fn app_token_cache(&self) -> MutexGuard<'_, Option<token_cache::AppTokenCache>> {
+        self.app_token_cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The mutable state. Never held across an `.await`.
@@ -163,6 +193,10 @@ impl FakeEntra {
     pub fn rotate_keys(&self) -> anyhow::Result<()> {
         let next = SigningKey::generate()?;
         self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()).rotate(next);
+        // Tokens of the previous key are never served again: their entries would only take room.
+        if let Some(cache) = self.app_token_cache().as_mut() {
+            cache.clear();
+        }
         Ok(())
     }
 
@@ -170,14 +204,13 @@ impl FakeEntra {
         self.state().directory.clone()
     }
 
-    /// The part of the directory a token request needs: the resource, this tenant and this app.
+    /// The part of the directory a token request needs: the APIs, this tenant and this app.
     /// (Cloning the whole directory per request would cost O(tenants) and make sweeps quadratic.)
     pub fn directory_for(&self, tenant: TenantId, client_id: &str) -> Directory {
         let state = self.state();
         let directory = &state.directory;
         Directory {
-            resource: directory.resource.clone(),
-            other_resources: directory.other_resources.clone(),
+            apis: directory.apis.clone(),
             apps: directory.app(client_id).cloned().into_iter().collect(),
             tenants: directory.tenant(tenant).cloned().into_iter().collect(),
         }
@@ -188,8 +221,7 @@ impl FakeEntra {
         let state = self.state();
         let directory = &state.directory;
         Directory {
-            resource: directory.resource.clone(),
-            other_resources: directory.other_resources.clone(),
+            apis: directory.apis.clone(),
             apps: directory.app(client_id).cloned().into_iter().collect(),
             tenants: directory.user(user_id).map(|(tenant, _)| tenant.clone()).into_iter().collect(),
         }
@@ -241,7 +273,8 @@ pub fn faults_of(fake: &FakeEntra, tenant: TenantId) -> Faults {
     fake.state().directory.tenant(tenant).map(|t: &Tenant| t.faults.clone()).unwrap_or_default()
 }
 
-/// The fake's whole router: the identity platform, the Defender API and the control API.
+/// The fake's whole router: the identity platform, the APIs' probes (their paths do not collide, so
+/// one host serves them all) and the control API.
 pub fn router(fake: SharedFake) -> Router {
     Router::new()
         .route("/", get(home::page))
@@ -259,6 +292,9 @@ pub fn router(fake: SharedFake) -> Router {
         .route("/_fake/ui/consent", post(interactive::consent_decision))
         .route("/_fake/static/fake.css", get(stylesheet))
         .route("/api/incidents", get(defender_api::incidents))
+        .route("/api/alerts", get(mde_api::alerts))
+        .route("/v1.0/security/incidents", get(graph_api::incidents))
+        .route("/v1.0/security/runHuntingQuery", post(graph_api::run_hunting_query))
         .merge(control::routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not found") })
         .layer(axum::middleware::from_fn_with_state(fake.clone(), record_request))
@@ -298,8 +334,9 @@ async fn record_request(State(fake): State<SharedFake>, request: Request, next: 
     let detail = response.extensions().get::<LogDetail>().cloned();
     let status = if response.extensions().get::<DropConnection>().is_some() { 0 } else { response.status().as_u16() };
     let tenant = detail.as_ref().and_then(|d| d.tenant.clone()).or_else(|| {
+        // An identity-platform path starts with the tenant; an API's (`/api/…`, `/v1.0/…`) does not.
         let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
-        (!first.is_empty() && first != "api").then(|| first.to_owned())
+        (!first.is_empty() && first != "api" && first != "v1.0").then(|| first.to_owned())
     });
     let entry = LogEntry { method, path, tenant, grant_type: detail.and_then(|d| d.grant_type), status, at };
     let mut state = fake.state();

@@ -24,14 +24,15 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::directory::{AppRegistration, Directory, Faults, Resource};
+use super::directory::{Api, AppRegistration, DEFENDER_API, Directory, Faults, GRAPH_API};
 use super::errors::{AadError, throttled, token_endpoint_headers};
 use super::interactive::{AuthCode, CodeFlow};
 use super::{FakeEntra, SharedFake, TenantSegment, dropped_connection, faults_of, issuer_v1, resolve_tenant, unix_now, with_log_detail};
 use crate::TenantId;
+use crate::token_cache::Variable;
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Lifetime of the access tokens the fake issues (Microsoft: 60 to 90 minutes).
@@ -151,63 +152,132 @@ fn client_credentials(
         }
         Some(grant) => grant.clone(),
     };
-    let (audience, resource) = match requested_resource(&directory, version, form, tenant_id) {
+    let (audience, api) = match requested_api(&directory, version, form, tenant_id) {
         Ok(found) => found,
         Err(error) => return error.into_json_response(host),
     };
-    if !tenant.defender_provisioned {
+    if !tenant.is_provisioned(&api.name) {
         return AadError::resource_missing(&audience, tenant_id).into_json_response(host);
     }
     let credential = match authenticate(fake, app, tenant_id, basic_secret.as_deref(), form) {
         Ok(credential) => credential,
         Err(error) => return error.into_json_response(host),
     };
-    let faults = &tenant.faults;
     let now = unix_now();
-    let roles_visible = faults.roles_delay_s.is_none_or(|delay| now >= grant.granted_at.unix_timestamp() + delay as i64);
-    // The grants model the consent to the Defender XDR resource; a token for another API carries the
-    // granted roles that API offers.
-    let roles: Vec<String> = match roles_visible {
-        false => Vec::new(),
-        true if resource.app_id == directory.resource.app_id => grant.roles.clone(),
-        true => grant.roles.iter().filter(|role| resource.roles.iter().any(|offered| offered.value == **role)).cloned().collect(),
+    let roles_visible = tenant.faults.roles_delay_s.is_none_or(|delay| now >= grant.granted_at.unix_timestamp() + delay as i64);
+    // A token carries only the roles granted on the API it is for; none at all (no `roles` claim) for
+    // an API the app has no permission on, as Microsoft's.
+    let roles: &[String] = if roles_visible { grant.permissions.roles(&api.name) } else { &[] };
+    let token = AppOnlyToken {
+        audience: &audience,
+        tenant: tenant_id,
+        app,
+        acr: credential.acr(),
+        object_id: &grant.object_id,
+        roles,
+        graph: api.name == GRAPH_API,
     };
-    let mut claims = json!({
-        "aud": audience,
-        "iss": issuer_v1(tenant_id),
-        "iat": now,
-        "nbf": now,
-        "exp": now + ACCESS_TOKEN_SECONDS,
-        "aio": random_opaque(),
-        "app_displayname": app.display_name,
-        "appid": app.client_id,
-        "appidacr": credential.acr(),
-        "idp": issuer_v1(tenant_id),
-        "oid": grant.object_id,
-        "rh": format!("0.{}.", random_opaque()),
-        "sub": grant.object_id,
-        "tid": tenant_id.to_string(),
-        "uti": random_opaque(),
-        "ver": "1.0",
-    });
-    if !roles.is_empty() {
-        claims["roles"] = json!(roles);
-    }
-    let access_token = match fake.keys().sign(&claims) {
+    let access_token = match token.sign(fake, now) {
         Ok(token) => token,
         Err(error) => return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
     };
     success(version, access_token, &audience, now, None)
 }
 
+/// What an app-only token says.
+struct AppOnlyToken<'a> {
+    audience: &'a str,
+    tenant: TenantId,
+    app: &'a AppRegistration,
+    acr: &'static str,
+    object_id: &'a str,
+    roles: &'a [String],
+    /// A Microsoft Graph token: signed over a hashed header nonce.
+    graph: bool,
+}
+
+impl AppOnlyToken<'_> {
+    fn claims(&self, variable: &Variable) -> Value {
+        let [aio, rh, uti] = variable.opaque.map(|bytes| URL_SAFE_NO_PAD.encode(bytes));
+        let mut claims = json!({
+            "aud": self.audience,
+            "iss": issuer_v1(self.tenant),
+            "iat": variable.issued_at,
+            "nbf": variable.issued_at,
+            "exp": variable.expires_at,
+            "aio": aio,
+            "app_displayname": self.app.display_name,
+            "appid": self.app.client_id,
+            "appidacr": self.acr,
+            "idp": issuer_v1(self.tenant),
+            "oid": self.object_id,
+            "rh": format!("0.{rh}."),
+            "sub": self.object_id,
+            "tid": self.tenant.to_string(),
+            "uti": uti,
+            "ver": "1.0",
+        });
+        if !self.roles.is_empty() {
+            claims["roles"] = json!(self.roles);
+        }
+        claims
+    }
+
+    /// Signs the token, or, with the benchmark's cache on, serves the signature of the same token
+    /// signed earlier with the current key (see [`crate::token_cache`]).
+    fn sign(&self, fake: &FakeEntra, now: i64) -> anyhow::Result<String> {
+        let keys = fake.keys();
+        let nonce_of = |variable: &Variable| variable.nonce.map(|bytes| URL_SAFE_NO_PAD.encode(bytes));
+        let caching = fake.app_token_cache().is_some();
+        if !caching {
+            let variable = Variable::fresh(now, ACCESS_TOKEN_SECONDS, self.graph);
+            let (sent, signed) = keys.unsigned_parts(&self.claims(&variable), nonce_of(&variable).as_deref())?;
+            return Ok(format!("{sent}.{}", URL_SAFE_NO_PAD.encode(keys.signature_over(&signed)?)));
+        }
+        let key = self.cache_key(&keys.current().kid)?;
+        let cached = fake.app_token_cache().as_ref().and_then(|cache| cache.get(&key, now));
+        let (variable, signature, fresh) = match cached {
+            Some((variable, signature)) => (variable, signature, false),
+            None => (Variable::fresh(now, ACCESS_TOKEN_SECONDS, self.graph), Box::default(), true),
+        };
+        let (sent, signed) = keys.unsigned_parts(&self.claims(&variable), nonce_of(&variable).as_deref())?;
+        let signature = if fresh {
+            let signature: Box<[u8]> = keys.signature_over(&signed)?.into();
+            if let Some(cache) = fake.app_token_cache().as_mut() {
+                cache.put(key, variable, signature.clone());
+            }
+            signature
+        } else {
+            signature
+        };
+        Ok(format!("{sent}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+
+    /// Everything the token's signature depends on but its variable parts: the claims with those left
+    /// out, the signing key, and whether it is a Graph token.
+    fn cache_key(&self, kid: &str) -> anyhow::Result<[u8; 32]> {
+        let mut stable = self.claims(&Variable { issued_at: 0, expires_at: 0, opaque: [[0; 16]; 3], nonce: None });
+        if let Some(claims) = stable.as_object_mut() {
+            for variable in ["iat", "nbf", "exp", "aio", "rh", "uti"] {
+                claims.remove(variable);
+            }
+        }
+        let mut digest = Sha256::new();
+        digest.update(kid.as_bytes());
+        digest.update([u8::from(self.graph)]);
+        digest.update(serde_json::to_vec(&stable)?);
+        Ok(digest.finalize().into())
+    }
+}
+
 /// The audience a client-credentials request asks for, exactly as written (v2: the scope less its
 /// `/.default`; v1: `resource=`), and the API it names.
-fn requested_resource<'d>(
+fn requested_api<'d>(
     directory: &'d Directory,
     version: Version,
     form: &HashMap<String, String>,
     tenant_id: TenantId,
-) -> Result<(String, &'d Resource), AadError> {
+) -> Result<(String, &'d Api), AadError> {
     let audience = match version {
         Version::V2 => {
             let Some(scope) = form.get("scope") else { return Err(AadError::missing_parameter("scope")) };
@@ -225,8 +295,8 @@ fn requested_resource<'d>(
             resource.as_str()
         }
     };
-    match directory.resource_named(audience) {
-        Some(resource) => Ok((audience.to_owned(), resource)),
+    match directory.api_named(audience) {
+        Some(api) => Ok((audience.to_owned(), api)),
         None => Err(AadError::resource_missing(audience, tenant_id)),
     }
 }
@@ -421,7 +491,6 @@ fn certificate_key(pem: &str) -> Option<(String, String, DecodingKey)> {
         x509_parser::public_key::PublicKey::RSA(rsa) => DecodingKey::from_rsa_raw_components(rsa.modulus, rsa.exponent),
         _ => return None,
     };
-    use sha1::Digest;
     let sha1 = URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&der));
     let sha256 = URL_SAFE_NO_PAD.encode(Sha256::digest(&der));
     Some((sha1, sha256, key))
@@ -507,7 +576,6 @@ fn authorization_code(
             )
             .into_json_response(host);
         };
-        use sha2::Digest;
         if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != *challenge {
             return AadError::invalid_grant(
                 50148,
@@ -605,7 +673,7 @@ fn user_tokens(
         }
     }
     let now = unix_now();
-    let pairwise_sub = URL_SAFE_NO_PAD.encode(<Sha256 as sha2::Digest>::digest(format!("{}:{}", user.id, app.client_id).as_bytes()));
+    let pairwise_sub = URL_SAFE_NO_PAD.encode(Sha256::digest(format!("{}:{}", user.id, app.client_id).as_bytes()));
     match &grant.flow {
         CodeFlow::OpenIdConnect { nonce, scope } => {
             let mut id_claims = json!({
@@ -664,7 +732,12 @@ fn user_tokens(
             response
         }
         CodeFlow::V1 { resource } => {
-            let resource = form.get("resource").cloned().or_else(|| resource.clone()).unwrap_or_else(|| directory.resource.uri.clone());
+            let resource = form
+                .get("resource")
+                .cloned()
+                .or_else(|| resource.clone())
+                .or_else(|| directory.api(DEFENDER_API).map(|api| api.uri.clone()))
+                .unwrap_or_default();
             // A delegated v1 access token for the resource, signed: the client learns the tenant from
             // its `tid`. The v1 ID token of this answer is unsigned (`alg: none`), as Microsoft's is, so
             // it proves nothing.
@@ -683,7 +756,10 @@ fn user_tokens(
                 "amr": ["pwd"], "name": user.display_name, "oid": user.id, "sub": pairwise_sub,
                 "tid": tenant.id.to_string(), "unique_name": user.upn, "upn": user.upn, "ver": "1.0",
             });
-            let Ok(access_token) = fake.keys().sign(&access_claims) else {
+            // A Graph token is signed as Microsoft signs Graph's, over its hashed header nonce.
+            let for_graph = directory.api_named(&resource).is_some_and(|api| api.name == GRAPH_API);
+            let signed = if for_graph { fake.keys().sign_with_nonce_header(&access_claims) } else { fake.keys().sign(&access_claims) };
+            let Ok(access_token) = signed else {
                 return (StatusCode::INTERNAL_SERVER_ERROR, "signing failed").into_response();
             };
             // The v1 endpoint always answers with a refresh token.

@@ -9,7 +9,10 @@
 //!   snippet (urllib, v1 `resource=`) and its `curl` line (v2 `scope=`), for every resource URI the page
 //!   uses. `tests/fidelity/partner_page_token.py` and `partner_page_curl.txt` are the page's text,
 //!   unchanged; the test fills in what the page asks the reader to paste (tenant, client id, secret;
-//!   cmd.exe's `%VAR%`s), points the host at the fake, and names each resource URI in turn.
+//!   cmd.exe's `%VAR%`s), points the host at the fake, and names each resource URI in turn;
+//! - PyJWT, verifying a Microsoft Graph token against the JWKS: it fails as received (the signature
+//!   covers the hashed nonce, as Microsoft's Graph tokens' do) and holds with the nonce hashed, while a
+//!   Defender XDR token verifies as received.
 //!
 //! A test whose program is missing skips with one line saying what to install, unless `CI` is set: then
 //! it fails. `.ci/run` installs everything.
@@ -261,4 +264,36 @@ async fn the_partner_pages_curl_line_gets_a_token_for_every_resource_it_names() 
         assert_eq!(claims["aud"], resource, "the token is for the resource asked for");
         assert_eq!(claims["tid"], DEMO_CONTOSO);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pyjwt_refuses_a_graph_token_as_received_and_verifies_a_defender_token() {
+    let Some(python) = require(python_with(&["jwt", "cryptography"], "pip install pyjwt[crypto] cryptography")) else { return };
+    let fake = TlsFake::start().await;
+    let grant = format!("/_fake/tenants/{DEMO_CONTOSO}/grants/{}", fake.client_id);
+    let permissions = json!({"graph": ["SecurityIncident.Read.All"], "defender": ROLES});
+    fake.control(reqwest::Method::PUT, &grant, json!({ "permissions": permissions }), 204).await;
+    let mut command = Command::new(&python);
+    command
+        .arg(fixture("pyjwt_verify.py"))
+        .args(["--jwks-uri", &format!("{}/{DEMO_CONTOSO}/discovery/v2.0/keys", fake.url())])
+        .args(["--issuer", &format!("https://sts.windows.net/{DEMO_CONTOSO}/")])
+        .arg("--ca")
+        .arg(fake.ca());
+    for resource in ["https://graph.microsoft.com", "https://api.security.microsoft.com"] {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", fake.client_id.as_str()),
+            ("client_secret", SECRET),
+            ("scope", &format!("{resource}/.default")),
+        ];
+        let response = fake.http.post(format!("{}/{DEMO_CONTOSO}/oauth2/v2.0/token", fake.url())).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{resource}");
+        let body: Value = response.json().await.unwrap();
+        command.args(["--token", body["access_token"].as_str().unwrap(), "--audience", resource]);
+    }
+    let result = succeeded("PyJWT", &fake.run(command).await);
+    // The Graph token fails as received, as Microsoft's do, and holds once its nonce is hashed.
+    assert_eq!(result[0], json!({"as_received": "InvalidSignatureError", "nonce_hashed": "verified"}), "{result}");
+    assert_eq!(result[1], json!({"as_received": "verified", "nonce_hashed": "no nonce"}), "{result}");
 }

@@ -90,6 +90,40 @@ impl Fake {
         self.expect(Method::PUT, &path, Some(json!({ "roles": roles })), StatusCode::NO_CONTENT).await;
     }
 
+    /// A grant of these permissions per API, e.g. `{"graph": [..], "defender": [..]}`.
+    async fn grant_permissions(&self, tid: &str, client_id: &str, permissions: Value) {
+        let path = format!("/_fake/tenants/{tid}/grants/{client_id}");
+        self.expect(Method::PUT, &path, Some(json!({ "permissions": permissions })), StatusCode::NO_CONTENT).await;
+    }
+
+    /// client_credentials on v2 with the demo app's secret for `{resource}/.default`.
+    async fn app_token_for(&self, tenant: &str, resource: &str) -> reqwest::Response {
+        let scope = format!("{resource}/.default");
+        let form =
+            [("grant_type", "client_credentials"), ("client_id", DEMO_CLIENT_ID), ("client_secret", DEMO_CLIENT_SECRET), ("scope", &scope)];
+        self.token_request(&format!("/{tenant}/oauth2/v2.0/token"), &form).await
+    }
+
+    /// A v2 app-only access token of the demo app in `tenant` for `resource`, which must succeed.
+    async fn access_token_for(&self, tenant: &str, resource: &str) -> String {
+        let response = self.app_token_for(tenant, resource).await;
+        assert_eq!(response.status(), StatusCode::OK, "a token for {resource} in {tenant}");
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A call to an API of the fake with this bearer token (`body`: a JSON POST).
+    async fn call_api(&self, path: &str, token: Option<&str>, body: Option<Value>) -> reqwest::Response {
+        let mut request = match &body {
+            Some(body) => self.client.post(self.url(path)).json(body),
+            None => self.client.get(self.url(path)),
+        };
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
     async fn set_faults(&self, tid: &str, faults: Value) {
         self.expect(Method::PUT, &format!("/_fake/tenants/{tid}/faults"), Some(faults), StatusCode::NO_CONTENT).await;
     }
@@ -1108,7 +1142,8 @@ async fn an_unknown_resource_is_500011_naming_it_and_the_tenant_guid() {
 #[tokio::test]
 async fn an_app_only_tokens_aud_is_the_resource_exactly_as_asked() {
     let fake = Fake::start().await;
-    fake.grant(DEMO_CONTOSO, DEMO_CLIENT_ID, &["Incident.Read.All", "Alert.Read.All"]).await;
+    let permissions = json!({"defender": ["Incident.Read.All"], "mde": ["Alert.Read.All"]});
+    fake.grant_permissions(DEMO_CONTOSO, DEMO_CLIENT_ID, permissions).await;
     let asked = [
         "https://api.security.microsoft.com",
         "https://api.security.microsoft.com/",
@@ -1140,11 +1175,11 @@ async fn an_app_only_tokens_aud_is_the_resource_exactly_as_asked() {
             if path.ends_with("/oauth2/token") {
                 assert_eq!(body["resource"], resource);
             }
-            // Each API's token carries the granted roles that API offers.
+            // Each API's token carries the roles granted on that API, and only those.
             let expected = if resource.contains("securitycenter") || resource.starts_with("fc78") {
                 json!(["Alert.Read.All"])
             } else {
-                json!(["Incident.Read.All", "Alert.Read.All"])
+                json!(["Incident.Read.All"])
             };
             assert_eq!(claims["roles"], expected, "{resource}");
         }
@@ -2084,7 +2119,7 @@ async fn the_home_page_says_it_is_a_fake_and_lists_the_directory_with_links_that
     // Every tenant and account of the directory, as the control API reports it.
     let directory = fake.get_json("/_fake/directory").await;
     let tenants = directory["tenants"].as_array().unwrap();
-    assert_eq!(tenants.len(), 5);
+    assert_eq!(tenants.len(), 6);
     for tenant in tenants {
         assert!(html.contains(tenant["display_name"].as_str().unwrap()), "{tenant}");
         assert!(html.contains(tenant["id"].as_str().unwrap()), "{tenant}");
@@ -2117,4 +2152,593 @@ async fn the_home_page_says_it_is_a_fake_and_lists_the_directory_with_links_that
     let html = fake.get("/").await.text().await.unwrap();
     assert!(html.contains(&tenant_id) && html.contains("Litware &#60;Labs&#62;"), "{html}");
     assert!(!html.contains("<Labs>"));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Several APIs: permissions per API, Graph's tokens and probes, Defender for Endpoint's probe
+// ---------------------------------------------------------------------------------------------------
+
+const GRAPH: &str = "https://graph.microsoft.com";
+const MDE: &str = "https://api.securitycenter.microsoft.com";
+const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// The fake's public key that signed `token`, from the tenant's JWKS.
+async fn signing_key(fake: &Fake, token: &str) -> DecodingKey {
+    let jwks = fake.get_json(&format!("/{DEMO_CONTOSO}/discovery/keys")).await;
+    let kid = decode_header_json(token)["kid"].as_str().unwrap().to_owned();
+    let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid.as_str()).expect("the kid is published");
+    DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).unwrap()
+}
+
+/// `token` with its header's nonce replaced by the base64url SHA-256 of it, the header otherwise as
+/// sent: what Microsoft signs a Graph token over (written here independently of the fake's code).
+fn with_hashed_nonce(token: &str) -> String {
+    let (header, rest) = token.split_once('.').unwrap();
+    let header = String::from_utf8(URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    let nonce = serde_json::from_str::<Value>(&header).unwrap()["nonce"].as_str().expect("a nonce").to_owned();
+    let hashed = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(nonce.as_bytes()));
+    let sent = format!("\"nonce\":\"{nonce}\"");
+    assert_eq!(header.matches(&sent).count(), 1, "{header}");
+    let transformed = header.replace(&sent, &format!("\"nonce\":\"{hashed}\""));
+    format!("{}.{rest}", URL_SAFE_NO_PAD.encode(transformed))
+}
+
+fn graph_validation() -> Validation {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[GRAPH, GRAPH_APP_ID]);
+    validation.set_issuer(&[format!("https://sts.windows.net/{DEMO_CONTOSO}/")]);
+    validation
+}
+
+/// Checks Graph's error shape and returns the error's code and message.
+async fn graph_error(response: reqwest::Response, status: StatusCode) -> (String, String) {
+    assert_eq!(response.status(), status);
+    let request_id = response.headers()["request-id"].to_str().unwrap().to_owned();
+    let client_request_id = response.headers()["client-request-id"].to_str().unwrap().to_owned();
+    let body: Value = response.json().await.unwrap();
+    let inner = &body["error"]["innerError"];
+    assert_eq!(inner["request-id"], request_id.as_str(), "{body}");
+    assert_eq!(inner["client-request-id"], client_request_id.as_str(), "{body}");
+    let date = inner["date"].as_str().unwrap();
+    time::PrimitiveDateTime::parse(date, &time::format_description::well_known::Iso8601::DEFAULT).unwrap_or_else(|e| panic!("{date}: {e}"));
+    (body["error"]["code"].as_str().unwrap().to_owned(), body["error"]["message"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_token_carries_only_the_roles_granted_on_its_api_and_none_for_an_api_without_permission() {
+    let fake = Fake::start().await;
+    let permissions = json!({"graph": ["SecurityIncident.Read.All", "ThreatHunting.Read.All"], "defender": ["Incident.Read.All"]});
+    fake.grant_permissions(DEMO_CONTOSO, DEMO_CLIENT_ID, permissions).await;
+    let graph = decode_claims(&fake.access_token_for(DEMO_CONTOSO, GRAPH).await);
+    assert_eq!(graph["aud"], GRAPH);
+    assert_eq!(graph["ver"], "1.0");
+    assert_eq!(roles_of(&graph), sorted(&["SecurityIncident.Read.All", "ThreatHunting.Read.All"]));
+    let defender = decode_claims(&fake.access_token_for(DEMO_CONTOSO, RESOURCE).await);
+    assert_eq!(defender["roles"], json!(["Incident.Read.All"]));
+    // No permission on Defender for Endpoint: the token is still issued, without `roles`.
+    let mde = decode_claims(&fake.access_token_for(DEMO_CONTOSO, MDE).await);
+    assert_eq!(mde["aud"], MDE);
+    assert!(mde.get("roles").is_none(), "{mde}");
+    // By application id on v2, by URI with its slash on v1: `aud` exactly as asked.
+    let by_id = decode_claims(&fake.access_token_for(DEMO_CONTOSO, GRAPH_APP_ID).await);
+    assert_eq!(by_id["aud"], GRAPH_APP_ID);
+    assert_eq!(roles_of(&by_id), roles_of(&graph));
+    let v1 = [
+        ("grant_type", "client_credentials"),
+        ("client_id", DEMO_CLIENT_ID),
+        ("client_secret", DEMO_CLIENT_SECRET),
+        ("resource", "https://graph.microsoft.com/"),
+    ];
+    let body: Value = fake.token_request(&format!("/{DEMO_CONTOSO}/oauth2/token"), &v1).await.json().await.unwrap();
+    assert_eq!(body["resource"], "https://graph.microsoft.com/");
+    assert_eq!(decode_claims(body["access_token"].as_str().unwrap())["aud"], "https://graph.microsoft.com/");
+}
+
+#[tokio::test]
+async fn graph_tokens_carry_a_nonce_and_verify_only_with_the_nonce_replaced_by_its_hash() {
+    let fake = Fake::start().await;
+    fake.grant_permissions(DEMO_CONTOSO, DEMO_CLIENT_ID, json!({"graph": ["SecurityIncident.Read.All"], "defender": DEMO_ROLES})).await;
+    for resource in [GRAPH, GRAPH_APP_ID] {
+        let token = fake.access_token_for(DEMO_CONTOSO, resource).await;
+        let header = decode_header_json(&token);
+        assert!(header["nonce"].as_str().is_some_and(|nonce| !nonce.is_empty()), "{header}");
+        let header_text = String::from_utf8(URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+        assert!(header_text.starts_with("{\"typ\":\"JWT\",\"nonce\":\""), "Microsoft's order: {header_text}");
+        let key = signing_key(&fake, &token).await;
+        // As received, a standard JWT library refuses the signature, as it does Microsoft's.
+        let refused = jsonwebtoken::decode::<Value>(&token, &key, &graph_validation()).unwrap_err();
+        assert_eq!(refused.kind(), &jsonwebtoken::errors::ErrorKind::InvalidSignature, "{resource}");
+        // Over the header with the hashed nonce, the signature holds.
+        let claims = jsonwebtoken::decode::<Value>(&with_hashed_nonce(&token), &key, &graph_validation()).unwrap().claims;
+        assert_eq!(claims["aud"], resource);
+        assert_eq!(claims["tid"], DEMO_CONTOSO);
+    }
+    // Two Graph tokens carry different nonces.
+    let (first, second) = (fake.access_token_for(DEMO_CONTOSO, GRAPH).await, fake.access_token_for(DEMO_CONTOSO, GRAPH).await);
+    assert_ne!(decode_header_json(&first)["nonce"], decode_header_json(&second)["nonce"]);
+    // A Defender XDR token has no nonce and verifies as received.
+    let defender = fake.access_token(DEMO_CONTOSO).await;
+    assert!(decode_header_json(&defender).get("nonce").is_none());
+    fake.verify(&defender, &format!("/{DEMO_CONTOSO}/discovery/keys"), RESOURCE, &format!("https://sts.windows.net/{DEMO_CONTOSO}/")).await;
+}
+
+#[tokio::test]
+async fn graph_incidents_and_hunting_answer_a_graph_token_with_the_role() {
+    let fake = Fake::start().await;
+    let permissions = json!({"graph": ["SecurityIncident.Read.All", "ThreatHunting.Read.All"]});
+    fake.grant_permissions(DEMO_CONTOSO, DEMO_CLIENT_ID, permissions).await;
+    let token = fake.access_token_for(DEMO_CONTOSO, GRAPH).await;
+    let response = fake
+        .client
+        .get(fake.url("/v1.0/security/incidents?$top=1"))
+        .bearer_auth(&token)
+        .header("client-request-id", "probe-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["client-request-id"], "probe-7", "the client's id echoed");
+    uuid::Uuid::parse_str(response.headers()["request-id"].to_str().unwrap()).unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert!(body["@odata.context"].as_str().unwrap().ends_with("/v1.0/$metadata#security/incidents"), "{body}");
+    let value = body["value"].as_array().unwrap();
+    assert_eq!(value.len(), 1, "$top=1");
+    for field in ["id", "tenantId", "displayName", "createdDateTime", "lastUpdateDateTime", "status", "severity"] {
+        assert!(!value[0][field].is_null(), "{field} in {body}");
+    }
+    assert_eq!(value[0]["tenantId"], DEMO_CONTOSO);
+    let next = body["@odata.nextLink"].as_str().unwrap();
+    let next = &next[next.find("/v1.0/").unwrap()..];
+    let page: Value = fake.call_api(next, Some(&token), None).await.json().await.unwrap();
+    assert_ne!(page["value"][0]["id"], value[0]["id"], "the next page");
+
+    for body in [json!({"Query": "AlertInfo | take 1"}), json!({"query": "DeviceProcessEvents | take 5", "Timespan": "P1D"})] {
+        let response = fake.call_api("/v1.0/security/runHuntingQuery", Some(&token), Some(body)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let answer: Value = response.json().await.unwrap();
+        let schema = answer["schema"].as_array().unwrap();
+        assert!(!schema.is_empty() && schema.iter().all(|column| column["name"].is_string() && column["type"].is_string()), "{answer}");
+        let results = answer["results"].as_array().unwrap();
+        assert!(!results.is_empty(), "{answer}");
+        for column in schema {
+            assert!(results[0].get(column["name"].as_str().unwrap()).is_some(), "{answer}");
+        }
+    }
+    let response = fake.call_api("/v1.0/security/runHuntingQuery", Some(&token), Some(json!({"Query": " "}))).await;
+    let (code, _) = graph_error(response, StatusCode::BAD_REQUEST).await;
+    assert_eq!(code, "BadRequest");
+}
+
+#[tokio::test]
+async fn each_api_refuses_tokens_that_are_missing_malformed_or_for_another_api_with_401() {
+    let fake = Fake::start().await;
+    let permissions = json!({"graph": ["SecurityIncident.Read.All"], "defender": ["Incident.Read.All"], "mde": ["Alert.Read.All"]});
+    fake.grant_permissions(DEMO_CONTOSO, DEMO_CLIENT_ID, permissions).await;
+    let graph = fake.access_token_for(DEMO_CONTOSO, GRAPH).await;
+    let defender = fake.access_token_for(DEMO_CONTOSO, RESOURCE).await;
+    let mde = fake.access_token_for(DEMO_CONTOSO, "https://securitycenter.onmicrosoft.com/windowsatpservice").await;
+    // Each token works where it belongs.
+    assert_eq!(fake.call_api("/v1.0/security/incidents?$top=1", Some(&graph), None).await.status(), StatusCode::OK);
+    assert_eq!(fake.call_api("/api/incidents?$top=1", Some(&defender), None).await.status(), StatusCode::OK);
+    assert_eq!(fake.call_api("/api/alerts?$top=1", Some(&mde), None).await.status(), StatusCode::OK);
+
+    let (payload_swapped, _) = graph.rsplit_once('.').unwrap();
+    let forged = format!("{payload_swapped}.{}", defender.rsplit_once('.').unwrap().1);
+    let graph_cases = [
+        (None, "Access token is empty."),
+        (Some("garbage"), "CompactToken parsing failed with error code: 80049217"),
+        (Some(defender.as_str()), "Access token validation failure. Invalid audience."),
+        (Some(mde.as_str()), "Access token validation failure. Invalid audience."),
+        (Some(forged.as_str()), "Access token validation failure."),
+    ];
+    for (token, expected) in graph_cases {
+        let response = fake.call_api("/v1.0/security/incidents?$top=1", token, None).await;
+        let challenge = response.headers()[header::WWW_AUTHENTICATE].to_str().unwrap().to_owned();
+        assert!(challenge.starts_with("Bearer ") && challenge.contains(GRAPH_APP_ID), "{challenge}");
+        let (code, message) = graph_error(response, StatusCode::UNAUTHORIZED).await;
+        assert_eq!((code.as_str(), message.as_str()), ("InvalidAuthenticationToken", expected), "{token:?}");
+    }
+    // The Defender APIs take only their own: a Graph token (nonce and all), or the other Defender API's.
+    for (path, token) in [("/api/incidents", &graph), ("/api/incidents", &mde), ("/api/alerts", &defender), ("/api/alerts", &graph)] {
+        let response = fake.call_api(path, Some(token), None).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "Unauthorized", "{path}");
+        uuid::Uuid::parse_str(body["error"]["target"].as_str().unwrap()).unwrap();
+    }
+    let response = fake.call_api("/api/alerts", None, None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // Expired: the claims of a good token, an hour past their `exp`, signed with the fake's key.
+    let expired = |token: &str| {
+        let mut claims = decode_claims(token);
+        claims["exp"] = json!(now() - 3600);
+        claims["iat"] = json!(now() - 7200);
+        claims["nbf"] = json!(now() - 7200);
+        claims
+    };
+    let (stale_graph, stale_defender, stale_mde) = {
+        let keys = fake.server.fake.keys();
+        (
+            keys.sign_with_nonce_header(&expired(&graph)).unwrap(),
+            keys.sign(&expired(&defender)).unwrap(),
+            keys.sign(&expired(&mde)).unwrap(),
+        )
+    };
+    let (code, message) =
+        graph_error(fake.call_api("/v1.0/security/incidents", Some(&stale_graph), None).await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!((code.as_str(), message.as_str()), ("InvalidAuthenticationToken", "Lifetime validation failed, the token is expired."));
+    for (path, token) in [("/api/incidents", &stale_defender), ("/api/alerts", &stale_mde)] {
+        let response = fake.call_api(path, Some(token), None).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["message"], "The token is not valid: ExpiredSignature.", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn each_api_refuses_a_token_without_its_roles_with_403_in_its_own_words() {
+    let fake = Fake::start().await;
+    let permissions = json!({"graph": ["ThreatHunting.Read.All"], "mde": ["Machine.Read.All"]});
+    fake.grant_permissions(DEMO_CONTOSO, DEMO_CLIENT_ID, permissions).await;
+    let graph = fake.access_token_for(DEMO_CONTOSO, GRAPH).await;
+    let (code, message) =
+        graph_error(fake.call_api("/v1.0/security/incidents?$top=1", Some(&graph), None).await, StatusCode::FORBIDDEN).await;
+    assert_eq!(code, "Forbidden");
+    assert_eq!(
+        message,
+        "Missing application roles. API required roles: SecurityIncident.Read.All,SecurityIncident.ReadWrite.All, application roles: ThreatHunting.Read.All."
+    );
+    fake.grant_permissions(DEMO_CONTOSO, DEMO_CLIENT_ID, json!({"graph": ["SecurityIncident.Read.All"]})).await;
+    let graph = fake.access_token_for(DEMO_CONTOSO, GRAPH).await;
+    let response = fake.call_api("/v1.0/security/runHuntingQuery", Some(&graph), Some(json!({"Query": "AlertInfo"}))).await;
+    let (code, message) = graph_error(response, StatusCode::FORBIDDEN).await;
+    assert_eq!(code, "Forbidden");
+    assert!(message.contains("API required roles: ThreatHunting.Read.All,"), "{message}");
+
+    fake.grant_permissions(DEMO_CONTOSO, DEMO_CLIENT_ID, json!({"mde": ["Machine.Read.All"]})).await;
+    let mde = fake.access_token_for(DEMO_CONTOSO, MDE).await;
+    let response = fake.call_api("/api/alerts?$top=1", Some(&mde), None).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "Forbidden");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("does not have any of the required application permissions") && message.contains("Alert.Read.All"),
+        "{message}"
+    );
+    // A token without any role (no permission on the API at all) is a 403 too, not a 401.
+    let defender = fake.access_token_for(DEMO_CONTOSO, RESOURCE).await;
+    assert!(decode_claims(&defender).get("roles").is_none());
+    assert_eq!(fake.call_api("/api/incidents", Some(&defender), None).await.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn mde_alerts_answer_a_defender_for_endpoint_token_with_the_role() {
+    let fake = Fake::start().await;
+    fake.grant_permissions(DEMO_CONTOSO, DEMO_CLIENT_ID, json!({"mde": ["Alert.Read.All"]})).await;
+    for resource in [MDE, "https://api.securitycenter.windows.com", "fc780465-2017-40d4-a0c5-307022471b92"] {
+        let token = fake.access_token_for(DEMO_CONTOSO, resource).await;
+        let response = fake.call_api("/api/alerts?$top=1", Some(&token), None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{resource}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["@odata.context"].as_str().unwrap().ends_with("/api/$metadata#Alerts"), "{body}");
+        let value = body["value"].as_array().unwrap();
+        assert_eq!(value.len(), 1, "$top=1");
+        for field in ["id", "title", "severity", "status", "alertCreationTime", "aadTenantId"] {
+            assert!(!value[0][field].is_null(), "{field} in {body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn hunting_limits_a_tenant_to_45_calls_a_minute_and_faults_apply_to_every_api() {
+    let fake = Fake::start().await;
+    let permissions = json!({"graph": ["SecurityIncident.Read.All", "ThreatHunting.Read.All"], "defender": ["Incident.Read.All"], "mde": ["Alert.Read.All"]});
+    fake.grant_permissions(DEMO_CONTOSO, DEMO_CLIENT_ID, permissions).await;
+    let graph = fake.access_token_for(DEMO_CONTOSO, GRAPH).await;
+    let hunt = || fake.call_api("/v1.0/security/runHuntingQuery", Some(&graph), Some(json!({"Query": "AlertInfo | take 1"})));
+    for call in 1..=45 {
+        assert_eq!(hunt().await.status(), StatusCode::OK, "call {call}");
+    }
+    let response = hunt().await;
+    let retry_after: u64 = response.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let (code, _) = graph_error(response, StatusCode::TOO_MANY_REQUESTS).await;
+    assert_eq!(code, "TooManyRequests");
+    // Each endpoint has its own allowance: Graph's incidents still take their 50 (49 here, the last below).
+    for call in 1..=49 {
+        let response = fake.call_api("/v1.0/security/incidents?$top=1", Some(&graph), None).await;
+        assert_eq!(response.status(), StatusCode::OK, "incidents call {call}");
+    }
+
+    let defender = fake.access_token_for(DEMO_CONTOSO, RESOURCE).await;
+    let mde = fake.access_token_for(DEMO_CONTOSO, MDE).await;
+    let probes = [("/v1.0/security/incidents?$top=1", &graph), ("/api/incidents?$top=1", &defender), ("/api/alerts?$top=1", &mde)];
+    fake.set_faults(DEMO_CONTOSO, json!({"api_status": 429, "retry_after_s": 9})).await;
+    for (path, token) in probes {
+        let response = fake.call_api(path, Some(token), None).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{path}");
+        assert_eq!(response.headers()[header::RETRY_AFTER], "9", "{path}");
+    }
+    fake.set_faults(DEMO_CONTOSO, json!({"garbage": true})).await;
+    for (path, token) in probes {
+        let response = fake.call_api(path, Some(token), None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(serde_json::from_str::<Value>(&response.text().await.unwrap()).is_err(), "{path}: not JSON");
+    }
+    fake.clear_faults(DEMO_CONTOSO).await;
+    for (path, token) in probes {
+        assert_eq!(fake.call_api(path, Some(token), None).await.status(), StatusCode::OK, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn admin_consent_with_any_default_scope_grants_every_permission_of_the_app_across_apis() {
+    let fake = Fake::start().await;
+    // The consent page lists the permissions grouped by API, in the API's words.
+    fake.set_auto(Some("megan@contoso.example"), None).await;
+    let scope = format!("{GRAPH}/.default");
+    let page = fake.admin_consent(DEMO_CONTOSO, &consent_callback(), Some(&scope), "page").await.text().await.unwrap();
+    let graph_at = page.find("Microsoft Graph").expect("a Graph group");
+    let defender_at = page.find("Microsoft Threat Protection").expect("a Defender XDR group");
+    let hunting_at = page.find("Run hunting queries").expect("ThreatHunting.Read.All described");
+    assert!(graph_at < hunting_at && hunting_at < defender_at, "{page}");
+    assert!(page.contains("Read all security incidents") && page.contains("Run advanced queries"), "{page}");
+
+    for (tenant, admin, scope) in [
+        (DEMO_CONTOSO, "megan@contoso.example", format!("{GRAPH}/.default")),
+        (DEMO_NORTHWIND, "lee@northwind.example", format!("{MDE}/.default {RESOURCE}/.default")),
+    ] {
+        fake.set_auto(Some(admin), Some("accept")).await;
+        let query = query_of(&location(&fake.admin_consent(tenant, &consent_callback(), Some(&scope), "s").await));
+        assert_eq!(query["admin_consent"], "True", "{query:?}");
+        assert_eq!(query["scope"], scope);
+        let graph = decode_claims(&fake.access_token_for(tenant, GRAPH).await);
+        assert_eq!(roles_of(&graph), sorted(&fake_entra::demo::DEMO_GRAPH_ROLES), "{scope}");
+        let defender = decode_claims(&fake.access_token_for(tenant, RESOURCE).await);
+        assert_eq!(roles_of(&defender), sorted(&DEMO_ROLES), "{scope}");
+        // The app asks nothing of Defender for Endpoint: its token comes without roles.
+        assert!(decode_claims(&fake.access_token_for(tenant, MDE).await).get("roles").is_none());
+    }
+    // A scope of no API the fake knows is refused, as before.
+    fake.set_auto(Some("megan@contoso.example"), Some("accept")).await;
+    let query =
+        query_of(&location(&fake.admin_consent(DEMO_CONTOSO, &consent_callback(), Some("https://nosuch.example/.default"), "s").await));
+    assert_eq!(query["error"], "invalid_scope");
+}
+
+#[tokio::test]
+async fn the_demo_shows_a_partial_consent_unprovisioned_defender_and_a_consent_from_before_graph() {
+    let fake = Fake::start().await;
+    // Fourth Coffee consented long ago, when the app asked for the Defender XDR roles only.
+    let defender = decode_claims(&fake.access_token_for(fake_entra::demo::DEMO_FOURTH_COFFEE, RESOURCE).await);
+    assert_eq!(roles_of(&defender), sorted(&DEMO_ROLES));
+    let graph = decode_claims(&fake.access_token_for(fake_entra::demo::DEMO_FOURTH_COFFEE, GRAPH).await);
+    assert!(graph.get("roles").is_none(), "no Graph permission granted yet: {graph}");
+    let directory = fake.get_json("/_fake/directory").await;
+    let fourth_coffee = directory["tenants"].as_array().unwrap().iter().find(|t| t["id"] == fake_entra::demo::DEMO_FOURTH_COFFEE).unwrap();
+    let granted_at = time::OffsetDateTime::parse(
+        fourth_coffee["grants"][0]["granted_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(time::OffsetDateTime::now_utc() - granted_at > time::Duration::days(90), "{granted_at}");
+    let app = directory["apps"].as_array().unwrap().iter().find(|a| a["client_id"] == DEMO_CLIENT_ID).unwrap();
+    assert_eq!(app["permissions"], json!({"defender": DEMO_ROLES, "graph": fake_entra::demo::DEMO_GRAPH_ROLES}));
+    // Its admin re-consents: now both.
+    fake.set_auto(Some("lidia@fourthcoffee.example"), Some("accept")).await;
+    let scope = format!("{GRAPH}/.default");
+    fake.admin_consent(fake_entra::demo::DEMO_FOURTH_COFFEE, &consent_callback(), Some(&scope), "s").await;
+    let graph = decode_claims(&fake.access_token_for(fake_entra::demo::DEMO_FOURTH_COFFEE, GRAPH).await);
+    assert_eq!(roles_of(&graph), sorted(&fake_entra::demo::DEMO_GRAPH_ROLES));
+
+    // Woodgrove's policy holds back all but the incidents permission of each API.
+    fake.set_auto(Some("diego@woodgrove.example"), Some("accept")).await;
+    fake.admin_consent(DEMO_WOODGROVE, &consent_callback(), Some(&scope), "s").await;
+    assert_eq!(decode_claims(&fake.access_token_for(DEMO_WOODGROVE, GRAPH).await)["roles"], json!(["SecurityIncident.Read.All"]));
+    assert_eq!(decode_claims(&fake.access_token_for(DEMO_WOODGROVE, RESOURCE).await)["roles"], json!(["Incident.Read.All"]));
+
+    // Tailspin has no Defender: Graph answers, neither Defender API has a service principal there.
+    fake.grant_permissions(DEMO_TAILSPIN, DEMO_CLIENT_ID, json!({"graph": ["SecurityIncident.Read.All"], "defender": DEMO_ROLES})).await;
+    assert_eq!(decode_claims(&fake.access_token_for(DEMO_TAILSPIN, GRAPH).await)["roles"], json!(["SecurityIncident.Read.All"]));
+    for resource in [RESOURCE, MDE] {
+        assert_aad_error(fake.app_token_for(DEMO_TAILSPIN, resource).await, 400, "invalid_resource", 500011, fake.base()).await;
+    }
+}
+
+#[tokio::test]
+async fn control_api_takes_permissions_per_api_and_refuses_what_an_api_does_not_define() {
+    let fake = Fake::start().await;
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let app =
+        json!({"client_id": client_id, "secret": "s", "permissions": {"graph": ["ThreatHunting.Read.All"], "mde": ["Alert.Read.All"]}});
+    let response = fake.control(Method::POST, "/_fake/apps", Some(app)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["permissions"], json!({"graph": ["ThreatHunting.Read.All"], "mde": ["Alert.Read.All"]}));
+
+    let refused = [
+        (json!({"permissions": {"intune": ["Device.Read.All"]}}), "\"intune\""),
+        (json!({"permissions": {"graph": ["Incident.Read.All"]}}), "\"Incident.Read.All\""),
+        // The older `roles` are the Defender XDR API's: a Graph role there is not one of them.
+        (json!({"roles": ["SecurityIncident.Read.All"]}), "\"SecurityIncident.Read.All\""),
+        (json!({"roles": [], "permissions": {}}), "not both"),
+    ];
+    for (body, named) in &refused {
+        let mut app = body.clone();
+        app["client_id"] = json!(uuid::Uuid::new_v4().to_string());
+        let response = fake.control(Method::POST, "/_fake/apps", Some(app)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert!(error["error"].as_str().unwrap().contains(named), "{error}");
+        let grant = format!("/_fake/tenants/{DEMO_CONTOSO}/grants/{client_id}");
+        let response = fake.control(Method::PUT, &grant, Some(body.clone())).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert!(error["error"].as_str().unwrap().contains(named), "{error}");
+    }
+    let grant = format!("/_fake/tenants/{DEMO_CONTOSO}/grants/{client_id}");
+    fake.expect(Method::PUT, &grant, Some(json!({"enabled": true})), StatusCode::BAD_REQUEST).await;
+    fake.expect(Method::PUT, &grant, Some(json!({"permissions": {"graph": ["ThreatHunting.Read.All"]}})), StatusCode::NO_CONTENT).await;
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id.as_str()),
+        ("client_secret", "s"),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    let body: Value = fake.token_request(&format!("/{DEMO_CONTOSO}/oauth2/v2.0/token"), &form).await.json().await.unwrap();
+    assert_eq!(decode_claims(body["access_token"].as_str().unwrap())["roles"], json!(["ThreatHunting.Read.All"]));
+    // The directory shows permissions per API; a grant of `roles` is the Defender XDR API's.
+    fake.grant(DEMO_NORTHWIND, &client_id, &["Incident.Read.All"]).await;
+    let directory = fake.get_json("/_fake/directory").await;
+    let grant_in = |tenant: &str| {
+        let tenant = directory["tenants"].as_array().unwrap().iter().find(|t| t["id"] == tenant).unwrap();
+        tenant["grants"].as_array().unwrap().iter().find(|g| g["client_id"] == client_id.as_str()).unwrap()["permissions"].clone()
+    };
+    assert_eq!(grant_in(DEMO_CONTOSO), json!({"graph": ["ThreatHunting.Read.All"]}));
+    assert_eq!(grant_in(DEMO_NORTHWIND), json!({"defender": ["Incident.Read.All"]}));
+    let names: Vec<&str> = directory["apis"].as_array().unwrap().iter().map(|api| api["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["graph", "defender", "mde"]);
+
+    // Tenants: a policy per API, APIs not provisioned, and the Defender shorthands.
+    let tenant_id = uuid::Uuid::new_v4().to_string();
+    let tenant = json!({"id": tenant_id, "display_name": "Adatum", "grantable_permissions": {"graph": ["SecurityIncident.Read.All"]}, "unprovisioned_apis": ["mde"]});
+    let response = fake.control(Method::POST, "/_fake/tenants", Some(tenant)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["grantable_permissions"], json!({"graph": ["SecurityIncident.Read.All"]}));
+    assert_eq!(created["unprovisioned_apis"], json!(["mde"]));
+    fake.expect(
+        Method::POST,
+        &format!("/_fake/tenants/{tenant_id}/users"),
+        Some(json!({"upn": "ada@adatum.example", "display_name": "Ada", "admin": true})),
+        StatusCode::CREATED,
+    )
+    .await;
+    fake.set_auto(Some("ada@adatum.example"), Some("accept")).await;
+    fake.admin_consent(&tenant_id, &consent_callback(), Some(SCOPE), "s").await;
+    assert_eq!(decode_claims(&fake.access_token_for(&tenant_id, GRAPH).await)["roles"], json!(["SecurityIncident.Read.All"]));
+    assert_eq!(roles_of(&decode_claims(&fake.access_token_for(&tenant_id, RESOURCE).await)), sorted(&DEMO_ROLES));
+    assert_aad_error(fake.app_token_for(&tenant_id, MDE).await, 400, "invalid_resource", 500011, fake.base()).await;
+
+    let older = json!({"display_name": "Older", "domains": ["older.example"], "defender_provisioned": false, "grantable_roles": ["Incident.Read.All"]});
+    let created: Value = fake.control(Method::POST, "/_fake/tenants", Some(older)).await.json().await.unwrap();
+    assert_eq!(created["unprovisioned_apis"], json!(["defender"]));
+    assert_eq!(created["grantable_permissions"], json!({"defender": ["Incident.Read.All"]}));
+    for bad in [
+        json!({"display_name": "X", "unprovisioned_apis": ["intune"]}),
+        json!({"display_name": "X", "grantable_permissions": {"defender": ["Alert.Read.All"]}}),
+        json!({"display_name": "X", "grantable_roles": [], "grantable_permissions": {}}),
+    ] {
+        fake.expect(Method::POST, "/_fake/tenants", Some(bad), StatusCode::BAD_REQUEST).await;
+    }
+}
+
+#[tokio::test]
+async fn api_calls_are_logged_with_the_tokens_tenant_or_none() {
+    let fake = Fake::start().await;
+    fake.grant_permissions(DEMO_CONTOSO, DEMO_CLIENT_ID, json!({"graph": ["SecurityIncident.Read.All"]})).await;
+    let token = fake.access_token_for(DEMO_CONTOSO, GRAPH).await;
+    fake.expect(Method::DELETE, "/_fake/log", None, StatusCode::NO_CONTENT).await;
+    fake.call_api("/v1.0/security/incidents", Some(&token), None).await;
+    fake.call_api("/v1.0/security/incidents", None, None).await;
+    let log = fake.get_json("/_fake/log").await;
+    assert_eq!(log[0]["tenant"], DEMO_CONTOSO, "{log}");
+    assert_eq!(log[0]["status"], 200);
+    assert!(log[1]["tenant"].is_null(), "no token, no tenant (not the path's first segment): {log}");
+    assert_eq!(log[1]["status"], 401);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The benchmark's option: app-only tokens signed once
+// ---------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn app_only_tokens_are_signed_afresh_unless_the_benchmarks_cache_is_on() {
+    let fake = Fake::start().await;
+    fake.grant_permissions(DEMO_CONTOSO, DEMO_CLIENT_ID, json!({"graph": ["SecurityIncident.Read.All"], "defender": DEMO_ROLES})).await;
+    fake.grant(DEMO_NORTHWIND, DEMO_CLIENT_ID, &DEMO_ROLES).await;
+    let issuer = format!("https://sts.windows.net/{DEMO_CONTOSO}/");
+    let keys = format!("/{DEMO_CONTOSO}/discovery/keys");
+    // Off by default: every request is signed afresh.
+    assert_ne!(fake.access_token(DEMO_CONTOSO).await, fake.access_token(DEMO_CONTOSO).await);
+    assert_eq!(fake.server.fake.cached_app_tokens(), 0);
+
+    fake.server.fake.cache_app_tokens(true);
+    let defender = fake.access_token(DEMO_CONTOSO).await;
+    assert_eq!(fake.access_token(DEMO_CONTOSO).await, defender, "served again");
+    let v1: Value = fake.app_token_v1(DEMO_CONTOSO).await.json().await.unwrap();
+    assert_eq!(v1["access_token"], defender.as_str(), "the same token, whichever endpoint");
+    let claims = fake.verify(&defender, &keys, RESOURCE, &issuer).await;
+    assert_eq!(roles_of(&claims), sorted(&DEMO_ROLES));
+    let graph = fake.access_token_for(DEMO_CONTOSO, GRAPH).await;
+    assert_eq!(fake.access_token_for(DEMO_CONTOSO, GRAPH).await, graph);
+    let key = signing_key(&fake, &graph).await;
+    jsonwebtoken::decode::<Value>(&with_hashed_nonce(&graph), &key, &graph_validation()).expect("a cached Graph token still verifies");
+    // Another tenant, another audience: other tokens.
+    let northwind = fake.access_token(DEMO_NORTHWIND).await;
+    assert_eq!(decode_claims(&northwind)["tid"], DEMO_NORTHWIND);
+    let by_id = fake.access_token_for(DEMO_CONTOSO, "8ee8fdad-f234-4243-8f3b-15c294843740").await;
+    assert_eq!(decode_claims(&by_id)["aud"], "8ee8fdad-f234-4243-8f3b-15c294843740");
+    assert_eq!(fake.server.fake.cached_app_tokens(), 4);
+
+    // A new grant: a new token, with the new roles.
+    fake.grant(DEMO_CONTOSO, DEMO_CLIENT_ID, &["Incident.Read.All"]).await;
+    let regranted = fake.access_token(DEMO_CONTOSO).await;
+    assert_ne!(regranted, defender);
+    assert_eq!(fake.verify(&regranted, &keys, RESOURCE, &issuer).await["roles"], json!(["Incident.Read.All"]));
+    // A new key: signed again, with it.
+    fake.expect(Method::POST, "/_fake/keys/rotate", None, StatusCode::NO_CONTENT).await;
+    let rotated = fake.access_token(DEMO_CONTOSO).await;
+    assert_ne!(decode_header_json(&rotated)["kid"], decode_header_json(&regranted)["kid"]);
+    fake.verify(&rotated, &keys, RESOURCE, &issuer).await;
+    // Every check still runs: a fault, a wrong secret.
+    fake.set_faults(DEMO_CONTOSO, json!({"token_status": 503})).await;
+    assert_eq!(fake.app_token_v2(DEMO_CONTOSO).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    fake.clear_faults(DEMO_CONTOSO).await;
+    let form = [("grant_type", "client_credentials"), ("client_id", DEMO_CLIENT_ID), ("client_secret", "wrong"), ("scope", SCOPE)];
+    assert_aad_error(
+        fake.token_request(&format!("/{DEMO_CONTOSO}/oauth2/v2.0/token"), &form).await,
+        401,
+        "invalid_client",
+        7000215,
+        fake.base(),
+    )
+    .await;
+
+    fake.server.fake.cache_app_tokens(false);
+    assert_eq!(fake.server.fake.cached_app_tokens(), 0);
+    assert_ne!(fake.access_token(DEMO_CONTOSO).await, fake.access_token(DEMO_CONTOSO).await);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A directory file
+// ---------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_directory_file_naming_a_role_its_api_does_not_define_stops_the_fake_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut directory = serde_json::to_value(fake_entra::demo::default_directory(PORTAL)).unwrap();
+    directory["apps"][0]["permissions"]["defender"] = json!(["Alert.Read.All"]);
+    let path = dir.path().join("directory.json");
+    std::fs::write(&path, directory.to_string()).unwrap();
+    let args = fake_entra::cli::FakeEntraArgs {
+        bind: "127.0.0.1:0".into(),
+        public_url: None,
+        directory: Some(path.clone()),
+        portal_url: PORTAL.into(),
+        tls_cert: None,
+        tls_key: None,
+        tls_self_signed: None,
+        allow_remote: false,
+    };
+    // Refused at once; were it to start, the shutdown signal would stop it after a while with exit 0.
+    let code = fake_entra::cli::run(args.clone(), tokio::time::sleep(Duration::from_secs(5))).await;
+    assert_eq!(code, std::process::ExitCode::from(2));
+    // The demo directory as written by GET /_fake/directory loads again (its permissions are known).
+    let valid = serde_json::to_value(fake_entra::demo::default_directory(PORTAL)).unwrap();
+    let loaded: fake_entra::directory::Directory = serde_json::from_value(valid).unwrap();
+    loaded.check().unwrap();
+    assert_eq!(loaded.tenants.len(), 6);
 }

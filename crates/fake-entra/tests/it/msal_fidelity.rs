@@ -1,6 +1,8 @@
 //! Fidelity bar for the built-in fake: an independent client, not our own. Microsoft's MSAL for Python
-//! acquires client-credentials tokens from the fake over TLS (with a secret and with a certificate), and
-//! PyJWT's PyJWKClient verifies them against the fake's JWKS. `.ci/run` installs the Python packages;
+//! acquires client-credentials tokens from the fake over TLS (with a secret and with a certificate) for
+//! the Defender XDR API, Microsoft Graph and the Defender for Endpoint API, and PyJWT's PyJWKClient
+//! verifies them against the fake's JWKS: the Defender tokens verify, the Graph token (signed over its
+//! hashed nonce, as Microsoft's) does not. `.ci/run` installs the Python packages;
 //! without them the test is skipped, saying so (in CI it fails).
 
 use std::process::Command;
@@ -12,6 +14,19 @@ use fake_entra::server;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use tokio::net::TcpListener;
 
+const DEFENDER: &str = "https://api.security.microsoft.com";
+const GRAPH: &str = "https://graph.microsoft.com";
+const MDE: &str = "https://api.securitycenter.microsoft.com";
+
+/// What the app requests and the tenant granted, per API.
+fn permissions() -> serde_json::Value {
+    serde_json::json!({
+        "graph": ["SecurityIncident.Read.All", "ThreatHunting.Read.All"],
+        "defender": ["Incident.Read.All", "AdvancedHunting.Read.All"],
+        "mde": ["Alert.Read.All", "Machine.Read.All"],
+    })
+}
+
 /// A certificate and its RSA key, as PEM: what a partner registers on the app and keeps.
 fn certificate_and_key() -> (String, String) {
     let (private, certificate) = certificate(Some("partner app certificate"));
@@ -19,7 +34,7 @@ fn certificate_and_key() -> (String, String) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn msal_python_gets_tokens_that_pyjwt_verifies_against_the_jwks() {
+async fn msal_python_gets_defender_graph_and_mde_tokens_with_the_roles_of_each_api() {
     let python = python_with(&["msal", "jwt", "cryptography"], "pip install msal pyjwt cryptography, as .ci/run does");
     let Some(python) = require(python) else { return };
 
@@ -48,7 +63,7 @@ async fn msal_python_gets_tokens_that_pyjwt_verifies_against_the_jwks() {
         .post(format!("{url}/_fake/apps"))
         .json(&serde_json::json!({
             "client_id": client_id, "secret": secret, "certificate_pem": certificate_pem,
-            "redirect_uris": [], "roles": ["Incident.Read.All", "AdvancedHunting.Read.All"],
+            "redirect_uris": [], "permissions": permissions(),
         }))
         .send()
         .await
@@ -56,7 +71,7 @@ async fn msal_python_gets_tokens_that_pyjwt_verifies_against_the_jwks() {
     assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
     let granted = client
         .put(format!("{url}/_fake/tenants/{DEMO_CONTOSO}/grants/{client_id}"))
-        .json(&serde_json::json!({"roles": ["Incident.Read.All", "AdvancedHunting.Read.All"]}))
+        .json(&serde_json::json!({ "permissions": permissions() }))
         .send()
         .await
         .unwrap();
@@ -80,7 +95,7 @@ async fn msal_python_gets_tokens_that_pyjwt_verifies_against_the_jwks() {
                 .arg(&key_path)
                 .arg("--ca")
                 .arg(&ca)
-                .args(["--resource", "https://api.security.microsoft.com"])
+                .args(["--resource", DEFENDER, "--resource", GRAPH, "--resource", MDE])
                 // MSAL's HTTP goes through requests, which prefers this variable over everything else.
                 .env("REQUESTS_CA_BUNDLE", &ca)
                 .env("SSL_CERT_FILE", &ca)
@@ -98,15 +113,25 @@ async fn msal_python_gets_tokens_that_pyjwt_verifies_against_the_jwks() {
     );
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
 
-    for (form, acr) in [("secret", "1"), ("certificate_sha1", "2"), ("certificate", "2")] {
-        let token = &result[form];
-        let claims = &token["claims"];
-        assert_eq!(claims["tid"], DEMO_CONTOSO, "{form}: {token}");
-        assert_eq!(claims["appid"], client_id.as_str(), "{form}");
-        assert_eq!(claims["appidacr"], acr, "{form}");
-        assert_eq!(claims["ver"], "1.0", "{form}");
-        assert_eq!(claims["roles"], serde_json::json!(["Incident.Read.All", "AdvancedHunting.Read.All"]), "{form}");
-        assert_eq!(token["header"]["alg"], "RS256", "{form}");
-        assert!(token["header"]["kid"].is_string() && token["header"]["x5t"].is_string(), "{form}: {token}");
+    for (resource, roles, pyjwt) in [
+        (DEFENDER, permissions()["defender"].clone(), "verified"),
+        (MDE, permissions()["mde"].clone(), "verified"),
+        // PyJWT checks the signature over the header as received; Graph's covers the hashed nonce.
+        (GRAPH, permissions()["graph"].clone(), "InvalidSignatureError"),
+    ] {
+        for (form, acr) in [("secret", "1"), ("certificate_sha1", "2"), ("certificate", "2")] {
+            let token = &result["tokens"][resource][form];
+            let claims = &token["claims"];
+            assert_eq!(claims["aud"], resource, "{resource} {form}: {token}");
+            assert_eq!(claims["tid"], DEMO_CONTOSO, "{resource} {form}");
+            assert_eq!(claims["appid"], client_id.as_str(), "{resource} {form}");
+            assert_eq!(claims["appidacr"], acr, "{resource} {form}");
+            assert_eq!(claims["ver"], "1.0", "{resource} {form}");
+            assert_eq!(claims["roles"], roles, "{resource} {form}: only the roles of its API");
+            assert_eq!(token["header"]["alg"], "RS256", "{resource} {form}");
+            assert!(token["header"]["kid"].is_string() && token["header"]["x5t"].is_string(), "{resource} {form}: {token}");
+            assert_eq!(token["header"]["nonce"].is_string(), resource == GRAPH, "{resource} {form}: {token}");
+            assert_eq!(token["pyjwt"], pyjwt, "{resource} {form}: {token}");
+        }
     }
 }
