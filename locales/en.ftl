@@ -225,6 +225,7 @@ home-title = Welcome
 home-heading = Customer onboarding for Microsoft 365 Defender
 home-intro = This portal connects customer tenants to our Microsoft Entra ID application, so that we can work with your Microsoft 365 Defender data on your behalf. It records exactly which tenant consented, who approved it and when, and keeps checking that the access still works.
 home-link = If you were sent an onboarding link, please open that link: it takes you through the two steps (sign in with Microsoft, then approve the application).
+home-staff-sign-in = Partner staff: sign in to the dashboard
 home-asks-heading = What the application asks for
 
 ## E-mails

@@ -225,6 +225,7 @@ home-title = Benvenuti
 home-heading = Attivazione dei clienti per Microsoft 365 Defender
 home-intro = Questo portale collega i tenant dei clienti alla nostra applicazione di Microsoft Entra ID, così da poter lavorare per vostro conto con i vostri dati di Microsoft 365 Defender. Registra con esattezza quale tenant ha dato il consenso, chi l'ha approvato e quando, e continua a controllare che l'accesso funzioni ancora.
 home-link = Se avete ricevuto un link di attivazione, apritelo: vi guida nei due passaggi (accesso con Microsoft, poi approvazione dell'applicazione).
+home-staff-sign-in = Personale del partner: accedi alla dashboard
 home-asks-heading = Che cosa chiede l'applicazione
 
 ## E-mail

@@ -114,7 +114,7 @@ mod tests {
     }
 
     #[test]
-    fn every_code_of_entra_md_has_its_own_explanation() {
+    fn every_code_of_the_protocol_document_has_its_own_explanation() {
         let general = explain(None);
         for code in
             [65004, 90093, 90094, 65001, 50011, 900144, 50020, 700016, 7000229, 7000112, 90002, 900023, 7000215, 7000222, 500011, 70011]

@@ -7,7 +7,7 @@
 //! `invite_links`), and hands it to the [`transport`]: an SMTP server, or the in-memory mailbox of the
 //! demo.
 //!
-//! Delivery guarantee (README "E-mails"): a row is claimed (`sending`) before the SMTP conversation and
+//! Delivery guarantee (docs/operations.md, "E-mails"): a row is claimed (`sending`) before the SMTP conversation and
 //! marked `sent` after the server accepted it; a row found `sending` at start-up (the process stopped in
 //! between) becomes `interrupted` and is never sent again automatically — staff see it and can resend.
 //! So each message is sent automatically at most once, and nothing queued is lost.

@@ -85,7 +85,7 @@ fn is_plain_request_id(id: &[u8]) -> bool {
 ///
 /// `X-Forwarded-For` is read when present, `Forwarded` otherwise: the common proxies append to
 /// `X-Forwarded-For`, and a proxy that writes only `Forwarded` is expected to drop the client's own
-/// `X-Forwarded-For` (see the README).
+/// `X-Forwarded-For` (see docs/operations.md, "Behind a proxy").
 fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
     let chain = if headers.contains_key(X_FORWARDED_FOR) { x_forwarded_for(headers) } else { forwarded(headers) };
     let mut client = peer;

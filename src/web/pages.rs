@@ -23,6 +23,8 @@ struct HomeTemplate<'a> {
     lang: PageLanguage,
     partner: &'a str,
     roles: Vec<(String, String)>,
+    /// A quiet way in for partner staff, who otherwise arrive here with nothing to click.
+    staff_sign_in: &'static str,
 }
 
 /// What this portal is, for someone who arrives without an invite link; signed-in staff go to the
@@ -33,5 +35,5 @@ async fn home(State(state): State<AppState>, session: Session, choice: LanguageC
     }
     let lang = choice.messages(None);
     let roles = super::onboarding::roles_in_plain_words(&state.config, lang.tr);
-    render(StatusCode::OK, &HomeTemplate { lang, partner: &state.config.partner_name, roles })
+    render(StatusCode::OK, &HomeTemplate { lang, partner: &state.config.partner_name, roles, staff_sign_in: paths::STAFF_SIGN_IN })
 }

@@ -148,9 +148,11 @@ async fn partner_staff_sign_in_with_their_level_and_a_new_session_id() {
     assert_eq!(old.status(), StatusCode::SEE_OTHER);
     assert_eq!(audit(&app, "staff.signed_in").await[0].0.as_deref(), Some(ALEX));
 
-    // Anonymous visitors keep the welcome page.
+    // Anonymous visitors keep the welcome page, with a quiet way in for staff.
     let anonymous = http_client().get(app.url("/")).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::OK);
+    let welcome = anonymous.text().await.unwrap();
+    assert!(welcome.contains(r#"href="/staff/sign-in""#) && welcome.contains("Partner staff: sign in"), "{welcome}");
 
     let (_, status, html) = sign_in_as(&app, SAM).await;
     assert_eq!(status, StatusCode::OK);

@@ -593,7 +593,7 @@ fn demo_serves_health_on_loopback_with_nothing_configured() {
 }
 
 #[test]
-fn the_readme_documents_every_environment_variable_of_the_help() {
+fn the_operations_guide_documents_every_environment_variable_of_the_help() {
     let dir = tempfile::tempdir().unwrap();
     let mut variables = std::collections::BTreeSet::new();
     for args in [&["--help"][..], &["demo", "--help"], &["healthcheck", "--help"], &["backup", "--help"], &["fake-entra", "--help"]] {
@@ -606,14 +606,17 @@ fn the_readme_documents_every_environment_variable_of_the_help() {
         }
     }
     assert!(variables.len() >= 15, "{variables:?}");
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let table_rows: Vec<&str> = readme.lines().filter(|line| line.starts_with("| `PORTAL_")).collect();
+    let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/operations.md")).unwrap();
+    let table_rows: Vec<&str> = guide.lines().filter(|line| line.starts_with("| `PORTAL_")).collect();
     for variable in &variables {
-        assert!(table_rows.iter().any(|row| row.starts_with(&format!("| `{variable}`"))), "README's configuration table lacks {variable}");
+        assert!(
+            table_rows.iter().any(|row| row.starts_with(&format!("| `{variable}`"))),
+            "docs/operations.md's configuration table lacks {variable}"
+        );
     }
     for row in table_rows {
         let name = row.trim_start_matches("| `").split('`').next().unwrap();
-        assert!(variables.contains(name), "README documents {name}, which --help does not know");
+        assert!(variables.contains(name), "docs/operations.md documents {name}, which --help does not know");
     }
 }
 

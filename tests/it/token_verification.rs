@@ -1,4 +1,4 @@
-//! SECURITY.md, "Tokens the dashboard validates": every forged or misdirected token is refused with its
+//! docs/security.md, "Tokens the dashboard validates": every forged or misdirected token is refused with its
 //! reason by `EntraClient::verify_access_token` / `verify_id_token`, against the built-in fake's real
 //! JWKS over HTTP; valid tokens pass; a `roles` claim of any shape never crashes the role comparison.
 
