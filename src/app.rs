@@ -36,8 +36,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config, db: SqlitePool) -> anyhow::Result<Self> {
+        Self::with_clock(config, db, Arc::new(SystemClock))
+    }
+
+    /// The state of a portal that tells the time by `clock`: everything it times (sign-ins, staff
+    /// sessions, checks, expiries) and records takes the time from it, so a test can move it.
+    pub fn with_clock(config: Config, db: SqlitePool, clock: SharedClock) -> anyhow::Result<Self> {
         let entra = EntraClient::new(&config)?;
-        let clock: SharedClock = Arc::new(SystemClock);
         let sweeper = crate::monitor::sweeper(&config, &entra, db.clone(), clock.clone());
         let mailer = Mailer::new(&config.email.transport)?;
         Ok(Self {

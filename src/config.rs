@@ -308,6 +308,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// How long a request may take before it is answered 503 (`Config::request_timeout`).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The portal's configuration, valid by construction.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -329,6 +332,9 @@ pub struct Config {
     pub staff: StaffAccess,
     pub email: EmailSettings,
     pub trusted_proxies: TrustedProxies,
+    /// How long a request may take before it is answered 503: [`REQUEST_TIMEOUT`], not an option of
+    /// its own (a test shortens it).
+    pub request_timeout: std::time::Duration,
 }
 
 /// Where the SQLite database lives.
@@ -441,6 +447,7 @@ impl Config {
             staff,
             email,
             trusted_proxies,
+            request_timeout: REQUEST_TIMEOUT,
         })
     }
 
@@ -629,6 +636,7 @@ pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocati
             ..EmailSettings::default()
         },
         trusted_proxies: TrustedProxies::default(),
+        request_timeout: REQUEST_TIMEOUT,
     })
 }
 

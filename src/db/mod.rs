@@ -75,13 +75,15 @@ pub async fn open(location: &DatabaseLocation) -> Result<SqlitePool, OpenError> 
             true => OpenError::ReadOnly { path: path.clone(), source },
             false => OpenError::Open { path: path.clone(), source },
         })?;
-    // Opening succeeds on a read-only file; find out now, not at the first customer's consent.
-    sqlx::query("BEGIN IMMEDIATE; ROLLBACK;").execute(&pool).await.map_err(|source| match is_read_only(&source) {
-        true => OpenError::ReadOnly { path: path.clone(), source },
-        false => OpenError::Open { path: path.clone(), source },
-    })?;
     MIGRATOR.run(&pool).await.map_err(|source| OpenError::Migrate { path: path.clone(), source })?;
-    sessions::create_table(&pool).await.map_err(|source| OpenError::Open { path, source })?;
+    sessions::create_table(&pool).await.map_err(|source| OpenError::Open { path: path.clone(), source })?;
+    // Opening, reading, migrations already applied and even `BEGIN IMMEDIATE` all succeed on a
+    // read-only database in WAL mode (SQLite quietly makes that a read transaction): only a write
+    // tells. Find out now, not at the first customer's consent, with the write `/readyz` makes.
+    write_probe::write(&pool).await.map_err(|source| match is_read_only(&source) {
+        true => OpenError::ReadOnly { path: path.clone(), source },
+        false => OpenError::Open { path, source },
+    })?;
     Ok(pool)
 }
 

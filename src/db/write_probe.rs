@@ -7,15 +7,21 @@
 use std::time::{Duration, Instant};
 
 use sqlx::SqlitePool;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use tokio::sync::Mutex;
 
 /// How long one write probe's answer stands: `/readyz` is unauthenticated and polled, and each probe
 /// is a synced write, so however often it is asked the database sees at most one probe a second.
 const PROBE_STANDS_FOR: Duration = Duration::from_secs(1);
 
-/// Writes the time of the probe into the probe's row.
+/// Writes the time of the probe into the probe's row, to the nanosecond: SQLite writes nothing at all
+/// for an UPDATE that leaves a row as it was, so two probes within one second (start-up's and the first
+/// `/readyz`) would both "succeed" on a full disk if the time were stored to the second.
 pub async fn write(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE write_probe SET probed_at = ? WHERE id = 1").bind(super::now_text()).execute(pool).await.map(|_| ())
+    let now = OffsetDateTime::now_utc();
+    let probed_at = now.format(&Rfc3339).unwrap_or_else(|_| super::timestamp_text(now));
+    sqlx::query("UPDATE write_probe SET probed_at = ? WHERE id = 1").bind(probed_at).execute(pool).await.map(|_| ())
 }
 
 /// The last write probe's answer, shared by the requests of the next second. Requests that come

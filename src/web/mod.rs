@@ -24,7 +24,6 @@ pub mod sweep;
 pub mod tenants;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -42,9 +41,6 @@ use crate::app::AppState;
 use client_address::ClientAddress;
 use error::AppError;
 use middleware::{MAX_BODY_BYTES, SecurityHeaders};
-
-/// How long a request may take before it is answered 503.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The whole portal as one router, with its layers.
 ///
@@ -75,7 +71,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::limit_request_size))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.config.request_timeout))
         .layer(axum::middleware::from_fn(middleware::render_error_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::remember_language))
         .layer(axum::middleware::from_fn_with_state(security_headers, middleware::security_headers))

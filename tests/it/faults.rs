@@ -2,7 +2,7 @@
 //! fills up and then gets its space back.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -13,37 +13,6 @@ use sqlx::sqlite::SqliteConnectOptions;
 
 /// How long the portal may take to notice that the space is back: a few seconds, never a restart.
 const RECOVERY: Duration = Duration::from_secs(20);
-
-/// A tmpfs of its own, unmounted when dropped (also when the test fails half-way).
-struct SmallFilesystem {
-    path: PathBuf,
-    _parent: tempfile::TempDir,
-}
-
-impl SmallFilesystem {
-    fn mount(size: &str) -> Self {
-        let parent = tempfile::tempdir().unwrap();
-        let path = parent.path().join("small");
-        std::fs::create_dir(&path).unwrap();
-        let status = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
-            .arg(&path)
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot mount a tmpfs at {}", path.display());
-        Self { path, _parent: parent }
-    }
-}
-
-impl Drop for SmallFilesystem {
-    fn drop(&mut self) {
-        let unmounted = std::process::Command::new("umount").arg(&self.path).status().is_ok_and(|s| s.success());
-        if !unmounted {
-            // Still busy (a process of the test not yet gone): detach it now, it goes when released.
-            let _ = std::process::Command::new("umount").arg("-l").arg(&self.path).status();
-        }
-    }
-}
 
 /// Writes zeros to `path` until the filesystem has no byte left.
 fn fill(path: &Path) {

@@ -7,6 +7,7 @@ mod helpers;
 
 mod browser;
 mod dashboard;
+mod defences;
 mod email;
 mod fake_entra_cli;
 mod faults;

@@ -2,8 +2,11 @@
 
 use std::path::Path;
 
+use std::sync::Arc;
+
 use consent_portal::app::AppState;
 use consent_portal::config::DatabaseLocation;
+use consent_portal::domain::{SharedClock, SystemClock};
 use consent_portal::web::router;
 use fake_entra::server::FakeServer;
 use sqlx::SqlitePool;
@@ -106,18 +109,37 @@ pub async fn spawn_app_trusting(trusted: &str) -> TestApp {
     spawn_app_configured(move |config| config.trusted_proxies = trusted).await
 }
 
+/// Starts the real router with a fresh database on `clock`: with a `ManualClock` the test sets the time
+/// of sign-ins, staff sessions, checks and everything the portal records.
+pub async fn spawn_app_on_clock(clock: SharedClock) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database = database_in(dir.path());
+    let db = consent_portal::db::open(&database).await.unwrap();
+    start(dir, database, db, |_| {}, clock).await
+}
+
 pub async fn spawn_app_full(
     dir: TempDir,
     database: DatabaseLocation,
     db: SqlitePool,
     configure: impl FnOnce(&mut consent_portal::config::Config),
 ) -> TestApp {
+    start(dir, database, db, configure, Arc::new(SystemClock)).await
+}
+
+async fn start(
+    dir: TempDir,
+    database: DatabaseLocation,
+    db: SqlitePool,
+    configure: impl FnOnce(&mut consent_portal::config::Config),
+    clock: SharedClock,
+) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let fake = spawn_fake(&format!("http://{address}")).await;
     let mut config = consent_portal::config::demo_config(address, &fake.url, database).unwrap();
     configure(&mut config);
-    let state = AppState::new(config, db.clone()).unwrap();
+    let state = AppState::with_clock(config, db.clone(), clock).unwrap();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(consent_portal::server::serve(listener, router(state.clone()), async move {
         let _ = stopped.await;

@@ -1,8 +1,8 @@
 //! What the integration tests share, written once: the portal on 127.0.0.1 with its fake (`app`), the
 //! real binary (`binary`), a browser-like HTTP client (`browsing`), the fake's control API (`fake`),
 //! staff sign-in (`staff`), invites (`invites`), a customer's journey (`customer`), certificates
-//! (`certificates`), waiting for a condition (`wait`), and the rule for what a test needs from the
-//! machine beyond Rust (`tools`).
+//! (`certificates`), a small filesystem of a test's own (`filesystem`), waiting for a condition
+//! (`wait`), and the rule for what a test needs from the machine beyond Rust (`tools`).
 
 mod app;
 mod binary;
@@ -10,6 +10,7 @@ mod browsing;
 mod certificates;
 mod customer;
 mod fake;
+mod filesystem;
 mod invites;
 mod staff;
 mod tools;
@@ -21,6 +22,7 @@ pub use browsing::*;
 pub use certificates::*;
 pub use customer::*;
 pub use fake::*;
+pub use filesystem::*;
 pub use invites::*;
 pub use staff::*;
 pub use tools::*;
