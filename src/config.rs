@@ -19,12 +19,16 @@ mod trusted_proxies;
 pub use email::{DEFAULT_REMINDER_AFTER_DAYS, DEFAULT_REMINDER_MAX, EmailSettings, SmtpUrl, TransportSettings};
 pub use trusted_proxies::TrustedProxies;
 
+use crate::domain::api::{Api, Cloud, RequiredApi, group_by_api, parse_permission_list};
 use crate::domain::free_text::refuse_hidden;
 use crate::domain::{RoleName, Secret, TenantId, parse_role_list};
 
 pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
-pub const DEFAULT_RESOURCE: &str = "https://api.security.microsoft.com";
+/// The short form's default: the Defender XDR API's two roles the portal was first built for.
 pub const DEFAULT_REQUIRED_ROLES: &str = "Incident.Read.All,AdvancedHunting.Read.All";
+/// What the demo requires: the Defender XDR pair and the Microsoft Graph permissions that replace them.
+pub const DEMO_REQUIRED_PERMISSIONS: &str =
+    "graph:SecurityIncident.Read.All,graph:ThreatHunting.Read.All,defender:Incident.Read.All,defender:AdvancedHunting.Read.All";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/consent-portal.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_PARTNER_NAME: &str = "Your service provider";
@@ -77,17 +81,26 @@ pub struct ConfigArgs {
     #[arg(long, env = "PORTAL_AUTHORITY_HOST", value_name = "URL", default_value = DEFAULT_AUTHORITY_HOST)]
     pub authority_host: String,
 
-    /// Resource the app-only tokens are requested for (the token's audience).
-    #[arg(long, env = "PORTAL_RESOURCE", value_name = "URI", default_value = DEFAULT_RESOURCE)]
-    pub resource: String,
+    /// Application permissions the app needs in every customer tenant, comma-separated `api:Role` on the
+    /// APIs graph, defender and mde, e.g. graph:SecurityIncident.Read.All,defender:Incident.Read.All.
+    /// Not together with PORTAL_REQUIRED_ROLES or PORTAL_RESOURCE.
+    #[arg(long, env = "PORTAL_REQUIRED_PERMISSIONS", value_name = "API:ROLE,…")]
+    pub required_permissions: Option<String>,
 
-    /// Base URL of the Defender API that checks call [default: the resource].
+    /// The short form: roles on the one API of PORTAL_RESOURCE, comma-separated
+    /// [default: Incident.Read.All,AdvancedHunting.Read.All].
+    #[arg(long, env = "PORTAL_REQUIRED_ROLES", value_name = "ROLES")]
+    pub required_roles: Option<String>,
+
+    /// The short form's resource URI (or one of its older URIs) the tokens are requested for
+    /// [default: the Defender XDR API, https://api.security.microsoft.com].
+    #[arg(long, env = "PORTAL_RESOURCE", value_name = "URI")]
+    pub resource: Option<String>,
+
+    /// Where every API's probe goes instead of its own host (a test double); tokens still name the real
+    /// resources.
     #[arg(long, env = "PORTAL_API_BASE", value_name = "URL")]
     pub api_base: Option<String>,
-
-    /// Application permissions the app needs in every customer tenant, comma-separated.
-    #[arg(long, env = "PORTAL_REQUIRED_ROLES", value_name = "ROLES", default_value = DEFAULT_REQUIRED_ROLES)]
-    pub required_roles: String,
 
     /// Bearer token for the JSON API (reads tenants, creates invites; at least 32 characters); the API is off without it.
     #[arg(long, env = "PORTAL_API_TOKEN", value_name = "TOKEN", hide_env_values = true)]
@@ -321,9 +334,11 @@ pub struct Config {
     pub credential: ClientCredential,
     pub partner_tenant_id: TenantId,
     pub authority_host: Url,
-    pub resource: String,
-    pub api_base: Url,
-    pub required_roles: Vec<RoleName>,
+    /// The APIs the app needs roles on, each with the resource its tokens are asked for, in the order of
+    /// [`Api::ALL`]; never empty.
+    pub required: Vec<RequiredApi>,
+    /// Where the probes go when set; else each API's own host.
+    pub api_base: Option<Url>,
     pub api_token: Option<Secret>,
     pub partner_name: String,
     pub partner_contact: Option<String>,
@@ -382,12 +397,15 @@ impl Config {
             None => return Err(problem("PORTAL_PARTNER_TENANT_ID", "is missing: set the partner's own tenant id (staff sign in there)")),
         };
         let authority_host = parse_authority_host(&args.authority_host)?;
-        let resource = parse_resource(&args.resource)?;
-        let api_base = match &args.api_base {
-            Some(value) => parse_service_url("PORTAL_API_BASE", value)?,
-            None => parse_service_url("PORTAL_RESOURCE", &resource)?,
-        };
-        let required_roles = parse_role_list(&args.required_roles).map_err(|e| problem("PORTAL_REQUIRED_ROLES", e.to_string()))?;
+        let required = parse_required(args, Cloud::of_authority_host(authority_host.host_str().unwrap_or_default()))?;
+        let api_base = args.api_base.as_deref().map(|value| parse_service_url("PORTAL_API_BASE", value)).transpose()?;
+        if args.consent_flow == ConsentFlow::V1 && consent_api(&required).verification() == crate::domain::Verification::Claims {
+            return Err(problem(
+                "PORTAL_CONSENT_FLOW",
+                "v1 proves the tenant with a token whose signature the portal checks, and Microsoft Graph tokens cannot be checked \
+                 that way: require a permission on defender or mde too, or use v2",
+            ));
+        }
         let api_token = match &args.api_token {
             Some(token) if token.len() < 32 => return Err(problem("PORTAL_API_TOKEN", "is too short: use at least 32 random characters")),
             Some(token) => Some(Secret::new(token.clone())),
@@ -436,9 +454,8 @@ impl Config {
             credential,
             partner_tenant_id,
             authority_host,
-            resource,
+            required,
             api_base,
-            required_roles,
             api_token,
             partner_name,
             partner_contact,
@@ -459,6 +476,16 @@ impl Config {
     /// The sign-in host without a trailing slash, e.g. `https://login.microsoftonline.com`.
     pub fn authority(&self) -> &str {
         self.authority_host.as_str().trim_end_matches('/')
+    }
+
+    /// Every required permission as `api:Role`, in the order of [`Config::required`].
+    pub fn required_permissions(&self) -> Vec<String> {
+        self.required.iter().flat_map(RequiredApi::permissions).collect()
+    }
+
+    /// The cloud of the sign-in host.
+    pub fn cloud(&self) -> Cloud {
+        Cloud::of_authority_host(self.authority_host.host_str().unwrap_or_default())
     }
 
     /// True when the portal is reached over https, so cookies must be `Secure` and HSTS is sent.
@@ -485,11 +512,62 @@ pub(crate) fn parse_authority_host(value: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn parse_resource(value: &str) -> Result<String, ConfigError> {
-    let value = value.trim();
-    parse_http_url("PORTAL_RESOURCE", value)?;
-    // Kept as written (less a trailing slash): the token's `aud` is compared with this exact string.
-    Ok(value.trim_end_matches('/').to_owned())
+/// The required APIs from either form: `PORTAL_REQUIRED_PERMISSIONS`, or the short form's roles on the
+/// one API of `PORTAL_RESOURCE` (both defaulting to the Defender XDR pair).
+fn parse_required(args: &ConfigArgs, cloud: Cloud) -> Result<Vec<RequiredApi>, ConfigError> {
+    const VAR: &str = "PORTAL_REQUIRED_PERMISSIONS";
+    if let Some(permissions) = &args.required_permissions {
+        if args.required_roles.is_some() || args.resource.is_some() {
+            return Err(problem(
+                VAR,
+                "is set together with PORTAL_REQUIRED_ROLES or PORTAL_RESOURCE: use one form, e.g. only \
+                 PORTAL_REQUIRED_PERMISSIONS=graph:SecurityIncident.Read.All,defender:Incident.Read.All",
+            ));
+        }
+        let permissions = parse_permission_list(permissions).map_err(|e| problem(VAR, e.to_string()))?;
+        return group_by_api(&permissions, cloud).map_err(|e| problem(VAR, e));
+    }
+    let (api, resource) = match &args.resource {
+        Some(value) => {
+            let value = value.trim();
+            parse_http_url("PORTAL_RESOURCE", value)?;
+            let api = Api::of_resource(value, cloud).ok_or_else(|| {
+                let known: Vec<String> =
+                    Api::ALL.into_iter().filter_map(|api| api.resource(cloud).map(|uri| format!("{uri} ({api})"))).collect();
+                problem("PORTAL_RESOURCE", format!("{value:?} is not an API the portal knows in {}: {}", cloud.name(), known.join(", ")))
+            })?;
+            // Kept as written (less a trailing slash): the token's `aud` is compared with this exact string.
+            (api, value.trim_end_matches('/').to_owned())
+        }
+        None => {
+            let resource = Api::Defender.resource(cloud).ok_or_else(|| {
+                problem(
+                    "PORTAL_RESOURCE",
+                    format!("the Defender XDR API is not offered in {}: set PORTAL_REQUIRED_PERMISSIONS", cloud.name()),
+                )
+            })?;
+            (Api::Defender, resource.to_owned())
+        }
+    };
+    let roles = parse_role_list(args.required_roles.as_deref().unwrap_or(DEFAULT_REQUIRED_ROLES))
+        .map_err(|e| problem("PORTAL_REQUIRED_ROLES", e.to_string()))?;
+    if let Some(unknown) = roles.iter().find(|role| !api.defines(role.as_str())) {
+        return Err(problem(
+            "PORTAL_REQUIRED_ROLES",
+            format!("{api} ({}) defines no role {:?}; it defines {}", api.display_name(), unknown.as_str(), api.roles().join(", ")),
+        ));
+    }
+    Ok(vec![RequiredApi { api, resource, roles }])
+}
+
+/// The API whose resource the admin-consent request names: the first one whose tokens the portal can
+/// verify by signature (the v1 flow proves the tenant with such a token), else the first.
+pub fn consent_api(required: &[RequiredApi]) -> Api {
+    required
+        .iter()
+        .find(|r| r.api.verification() == crate::domain::Verification::Signature)
+        .or(required.first())
+        .map_or(Api::Defender, |r| r.api)
 }
 
 fn parse_service_url(variable: &'static str, value: &str) -> Result<Url, ConfigError> {
@@ -611,7 +689,8 @@ pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocati
     let public_url = Url::parse(&format!("http://{address}/")).map_err(|e| e.to_string())?;
     let fake = Url::parse(fake_url).map_err(|e| e.to_string())?;
     let partner_tenant_id = TenantId::parse(fake_entra::demo::DEMO_PARTNER_TENANT_ID).map_err(|e| e.to_string())?;
-    let required_roles = parse_role_list(DEFAULT_REQUIRED_ROLES).map_err(|e| e.to_string())?;
+    let permissions = parse_permission_list(DEMO_REQUIRED_PERMISSIONS).map_err(|e| e.to_string())?;
+    let required = group_by_api(&permissions, Cloud::Global)?;
     Ok(Config {
         public_url,
         bind: address,
@@ -620,9 +699,8 @@ pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocati
         credential: ClientCredential::Secret(Secret::new(fake_entra::demo::DEMO_CLIENT_SECRET)),
         partner_tenant_id,
         authority_host: fake.clone(),
-        resource: DEFAULT_RESOURCE.to_owned(),
-        api_base: fake,
-        required_roles,
+        required,
+        api_base: Some(fake),
         api_token: None,
         partner_name: "Fabrikam Partner".to_owned(),
         partner_contact: Some("onboarding@fabrikampartner.example".to_owned()),
@@ -678,9 +756,10 @@ mod tests {
         let config = with(&[]).unwrap();
         assert_eq!(config.public_url_for("/auth/callback"), "https://onboarding.example.com/auth/callback");
         assert_eq!(config.authority(), "https://login.microsoftonline.com");
-        assert_eq!(config.resource, "https://api.security.microsoft.com");
-        assert_eq!(config.api_base.as_str(), "https://api.security.microsoft.com/");
-        assert_eq!(config.required_roles.len(), 2);
+        assert_eq!(config.required.len(), 1);
+        assert_eq!(config.required[0].resource, "https://api.security.microsoft.com");
+        assert_eq!(config.required_permissions(), ["defender:Incident.Read.All", "defender:AdvancedHunting.Read.All"]);
+        assert_eq!(config.api_base, None);
         assert_eq!(config.database.path, PathBuf::from("data/test.db"));
         assert!(config.is_https());
     }
@@ -705,6 +784,22 @@ mod tests {
             (&["--authority-host=https://login.microsoftonline.com/common"], "PORTAL_AUTHORITY_HOST"),
             (&["--api-base=ftp://api.example.com"], "PORTAL_API_BASE"),
             (&["--required-roles=Incident.Read.All,,"], "PORTAL_REQUIRED_ROLES"),
+            (&["--required-roles=SecurityIncident.Read.All"], "PORTAL_REQUIRED_ROLES"),
+            (&["--resource=https://management.azure.com"], "PORTAL_RESOURCE"),
+            (&["--required-permissions=intune:Device.Read.All"], "PORTAL_REQUIRED_PERMISSIONS"),
+            (&["--required-permissions=graph:Incident.Read.All"], "PORTAL_REQUIRED_PERMISSIONS"),
+            (&["--required-permissions=SecurityIncident.Read.All"], "PORTAL_REQUIRED_PERMISSIONS"),
+            (&["--required-permissions=,"], "PORTAL_REQUIRED_PERMISSIONS"),
+            (&["--required-permissions=graph:ThreatHunting.Read.All", "--required-roles=Incident.Read.All"], "PORTAL_REQUIRED_PERMISSIONS"),
+            (
+                &["--required-permissions=graph:ThreatHunting.Read.All", "--resource=https://graph.microsoft.com"],
+                "PORTAL_REQUIRED_PERMISSIONS",
+            ),
+            (&["--required-permissions=graph:ThreatHunting.Read.All", "--consent-flow=v1"], "PORTAL_CONSENT_FLOW"),
+            (
+                &["--authority-host=https://login.chinacloudapi.cn", "--required-permissions=defender:Incident.Read.All"],
+                "PORTAL_REQUIRED_PERMISSIONS",
+            ),
             (&["--api-token=short"], "PORTAL_API_TOKEN"),
             (&["--bind=localhost"], "PORTAL_BIND"),
             (&["--database-url=postgres://db/portal"], "PORTAL_DATABASE_URL"),
@@ -733,6 +828,37 @@ mod tests {
             let error = with(extra).unwrap_err();
             assert_eq!(error.variable, *variable, "{extra:?}: {error}");
         }
+    }
+
+    #[test]
+    fn permissions_on_several_apis_and_the_short_form() {
+        let config =
+            with(&["--required-permissions=defender:Incident.Read.All, graph:SecurityIncident.Read.All,mde:Alert.Read.All"]).unwrap();
+        let apis: Vec<(Api, &str)> = config.required.iter().map(|r| (r.api, r.resource.as_str())).collect();
+        assert_eq!(
+            apis,
+            [
+                (Api::Graph, "https://graph.microsoft.com"),
+                (Api::Defender, "https://api.security.microsoft.com"),
+                (Api::Mde, "https://api.securitycenter.microsoft.com")
+            ]
+        );
+        assert_eq!(consent_api(&config.required), Api::Defender);
+        // The short form on an older URI of Defender for Endpoint asks for tokens for that URI.
+        let config =
+            with(&["--resource=https://securitycenter.onmicrosoft.com/windowsatpservice/", "--required-roles=Machine.Read.All"]).unwrap();
+        assert_eq!(config.required[0].api, Api::Mde);
+        assert_eq!(config.required[0].resource, "https://securitycenter.onmicrosoft.com/windowsatpservice");
+        // Sovereign clouds: the hosts follow the sign-in host.
+        let config = with(&[
+            "--authority-host=https://login.microsoftonline.us",
+            "--required-permissions=graph:SecurityIncident.Read.All,defender:Incident.Read.All",
+        ])
+        .unwrap();
+        let resources: Vec<&str> = config.required.iter().map(|r| r.resource.as_str()).collect();
+        assert_eq!(resources, ["https://graph.microsoft.us", "https://api-gov.security.microsoft.us"]);
+        let error = with(&["--required-permissions=graph:Incident.Read.All"]).unwrap_err();
+        assert!(error.to_string().contains("defines no role \"Incident.Read.All\""), "{error}");
     }
 
     #[test]
@@ -815,11 +941,17 @@ mod tests {
         assert!(parse_database_url("sqlite::memory:").is_err());
     }
 
-    /// The demo app registration in the fake asks for exactly the roles a default configuration requires.
+    /// The demo app registration in the fake asks for exactly the permissions the demo requires, and its
+    /// Defender XDR roles are the short form's default.
     #[cfg(feature = "demo")]
     #[test]
-    fn the_demo_app_requests_the_default_required_roles() {
+    fn the_demo_app_requests_the_demo_required_permissions() {
         let defaults: Vec<String> = parse_role_list(DEFAULT_REQUIRED_ROLES).unwrap().into_iter().map(String::from).collect();
         assert_eq!(defaults, fake_entra::demo::DEMO_ROLES);
+        let mut asked: Vec<String> = fake_entra::demo::DEMO_PERMISSIONS.iter().map(|(api, role)| format!("{api}:{role}")).collect();
+        let mut required: Vec<String> = parse_permission_list(DEMO_REQUIRED_PERMISSIONS).unwrap().iter().map(ToString::to_string).collect();
+        asked.sort();
+        required.sort();
+        assert_eq!(asked, required);
     }
 }

@@ -221,15 +221,15 @@ async fn tenants_page(args: PageBenchArgs) -> anyhow::Result<()> {
 
 /// N tenants of 100 customers, with statuses of every kind and a check each.
 async fn seed_checked_tenants(pool: &sqlx::SqlitePool, tenants: usize) -> anyhow::Result<()> {
-    use crate::domain::{RoleList, RoleName, TenantStatus, Timestamp};
+    use crate::domain::{ApiResults, RoleList, TenantStatus, Timestamp};
     let consented = Timestamp::new(OffsetDateTime::now_utc() - time::Duration::days(30));
     let ids: Vec<crate::domain::TenantId> = (0..tenants).map(|_| crate::domain::TenantId::new_random()).collect();
     for (customer, chunk) in ids.chunks(tenants.div_ceil(100).max(1)).enumerate() {
         crate::db::monitoring::seed_tenants(pool, &format!("Customer {customer}"), chunk, consented).await?;
     }
     let now = Timestamp::new(OffsetDateTime::now_utc());
-    let roles = |name: &str| -> anyhow::Result<RoleList> { Ok(RoleList(vec![RoleName::parse(name)?])) };
-    let (present, missing) = (roles("Incident.Read.All")?, roles("AdvancedHunting.Read.All")?);
+    let roles = |name: &str| RoleList(vec![name.to_owned()]);
+    let (present, missing) = (roles("defender:Incident.Read.All"), roles("graph:ThreatHunting.Read.All"));
     let results: Vec<crate::db::monitoring::CheckResult> = ids
         .iter()
         .enumerate()
@@ -248,6 +248,7 @@ async fn seed_checked_tenants(pool: &sqlx::SqlitePool, tenants: usize) -> anyhow
                 token_header: None,
                 token_claims: None,
                 api_status: None,
+                apis: ApiResults::default(),
                 next_check_at: now,
                 not_before: None,
             }

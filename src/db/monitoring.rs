@@ -5,7 +5,7 @@
 use serde_json::json;
 use sqlx::{SqliteExecutor, SqlitePool};
 
-use crate::domain::{AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
+use crate::domain::{ApiResults, AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
 
 /// One check's result, ready to store. The token's header and claims are JSON text already.
 #[derive(Debug, Clone)]
@@ -22,6 +22,8 @@ pub struct CheckResult {
     pub token_header: Option<String>,
     pub token_claims: Option<String>,
     pub api_status: Option<i64>,
+    /// Each required API's part of the check.
+    pub apis: ApiResults,
     pub next_check_at: Timestamp,
     /// Microsoft asked not to be asked for this tenant's token before this time (a 429's Retry-After).
     pub not_before: Option<Timestamp>,
@@ -54,7 +56,7 @@ pub async fn record_results(
         let Some((previous, customer_id)) = previous else { continue };
         sqlx::query(
             "INSERT INTO checks (tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail, \
-             token_header, token_claims, api_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             token_header, token_claims, api_status, apis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(result.tenant_id)
         .bind(result.started_at)
@@ -68,6 +70,7 @@ pub async fn record_results(
         .bind(&result.token_header)
         .bind(&result.token_claims)
         .bind(result.api_status)
+        .bind(&result.apis)
         .execute(&mut *tx)
         .await?;
         // The wait only ever grows: a check that was not throttled (run by another process, say) does

@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Sqlite, Type};
 
 use crate::config::ConsentFlow;
-use crate::domain::{AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
+use crate::domain::{ApiResults, AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
 
 /// Stores `$type` as TEXT: `$to_text` writes it, `$from_text` reads it back from `&str`.
 macro_rules! text_column {
@@ -51,6 +51,7 @@ text_column!(AuditKind, |kind| kind.as_str().to_owned(), |text| {
     AuditKind::parse(text).ok_or_else(|| format!("{text:?} is not an audit event kind").into())
 });
 text_column!(RoleList, |roles| roles.to_json(), |text| Ok(RoleList::from_json(text)?));
+text_column!(ApiResults, |apis| apis.to_json(), |text| Ok(ApiResults::from_json(text)?));
 text_column!(ConsentFlow, |flow| flow_text(*flow).to_owned(), |text| {
     match text {
         "v2" => Ok(ConsentFlow::V2),
@@ -81,7 +82,9 @@ mod tests {
         let mut db = SqliteConnection::connect("sqlite::memory:").await.unwrap();
         let tenant = TenantId::parse("72F988BF-86F1-41AF-91AB-2D7CD011DB47").unwrap();
         let at = Timestamp::parse("2026-11-25T15:36:30.5+01:00").unwrap();
-        let roles = RoleList::from(parse_role_list("Incident.Read.All,AdvancedHunting.Read.All").unwrap());
+        let roles = RoleList::from(
+            parse_role_list("Incident.Read.All,AdvancedHunting.Read.All").unwrap().into_iter().map(String::from).collect::<Vec<_>>(),
+        );
         let texts: (String, String, String, String, String, String, String) = sqlx::query_as("SELECT ?, ?, ?, ?, ?, ?, ?")
             .bind(tenant)
             .bind(at)

@@ -79,6 +79,8 @@ pub fn code_in(description: &str) -> Option<u32> {
 
 /// The catalogue key of a plain-words description of an application permission of the Defender API.
 pub fn describe_role(role: &str) -> &'static str {
+    // `api:Role` or a bare role.
+    let role = role.rsplit(':').next().unwrap_or(role);
     match role {
         "Incident.Read.All" => "role-incident-read-all",
         "Incident.ReadWrite.All" => "role-incident-readwrite-all",

@@ -2,6 +2,7 @@
 //! these at the edge, so the rest of the code never handles an unchecked string.
 
 pub mod aadsts;
+pub mod api;
 mod audit_kind;
 pub mod clock;
 mod customer_name;
@@ -15,6 +16,7 @@ mod tenant_id;
 mod tenant_status;
 mod timestamp;
 
+pub use api::{Api, ApiResult, ApiResults, Cloud, Permission, RequiredApi, Verification};
 pub use audit_kind::AuditKind;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use customer_name::{CustomerName, CustomerNameError};

@@ -47,11 +47,12 @@ pub fn parse_role_list(value: &str) -> Result<Vec<RoleName>, RoleNameError> {
     Ok(roles)
 }
 
-/// A list of roles as stored (a JSON array of role names, `["Incident.Read.All"]`): what a check found
-/// present or missing, what a consent requested.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A list of permissions as stored (a JSON array, `["graph:SecurityIncident.Read.All"]`): what a check
+/// found present or missing, what a consent requested. Each entry is `api:Role`; rows written before
+/// the portal knew several APIs hold bare role names, which stay readable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct RoleList(pub Vec<RoleName>);
+pub struct RoleList(pub Vec<String>);
 
 impl RoleList {
     /// The JSON text stored.
@@ -59,32 +60,40 @@ impl RoleList {
         serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".to_owned())
     }
 
+    /// Reads a stored list; every entry must be a role name, with or without its `api:` prefix.
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text).map(Self)
+        let entries: Vec<String> = serde_json::from_str(text)?;
+        for entry in &entries {
+            let role = entry.split_once(':').map_or(entry.as_str(), |(api, role)| if api.is_empty() { entry.as_str() } else { role });
+            RoleName::parse(role).map_err(serde::de::Error::custom)?;
+        }
+        Ok(Self(entries))
     }
 
-    /// The role names as text.
+    /// The entries as text.
     pub fn names(&self) -> Vec<String> {
-        self.0.iter().map(ToString::to_string).collect()
+        self.0.clone()
     }
 }
 
 impl std::ops::Deref for RoleList {
-    type Target = [RoleName];
-    fn deref(&self) -> &[RoleName] {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
         &self.0
     }
 }
 
-impl From<Vec<RoleName>> for RoleList {
-    fn from(roles: Vec<RoleName>) -> Self {
-        Self(roles)
+impl<'de> Deserialize<'de> for RoleList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entries = Vec::<String>::deserialize(deserializer)?;
+        let text = serde_json::to_string(&entries).map_err(serde::de::Error::custom)?;
+        Self::from_json(&text).map_err(serde::de::Error::custom)
     }
 }
 
-impl From<&[RoleName]> for RoleList {
-    fn from(roles: &[RoleName]) -> Self {
-        Self(roles.to_vec())
+impl From<Vec<String>> for RoleList {
+    fn from(entries: Vec<String>) -> Self {
+        Self(entries)
     }
 }
 
@@ -132,11 +141,14 @@ mod tests {
 
     #[test]
     fn a_list_is_stored_as_a_json_array_of_names() {
-        let roles = RoleList::from(parse_role_list("Incident.Read.All,AdvancedHunting.Read.All").unwrap());
-        assert_eq!(roles.to_json(), r#"["Incident.Read.All","AdvancedHunting.Read.All"]"#);
+        let roles = RoleList::from(vec!["graph:ThreatHunting.Read.All".to_owned(), "defender:Incident.Read.All".to_owned()]);
+        assert_eq!(roles.to_json(), r#"["graph:ThreatHunting.Read.All","defender:Incident.Read.All"]"#);
         assert_eq!(RoleList::from_json(&roles.to_json()).unwrap(), roles);
         assert_eq!(RoleList::default().to_json(), "[]");
+        // A row from before permissions per API: bare role names.
+        assert_eq!(RoleList::from_json(r#"["Incident.Read.All"]"#).unwrap().names(), ["Incident.Read.All"]);
         assert!(RoleList::from_json(r#"["Incident Read"]"#).is_err());
+        assert!(RoleList::from_json(r#"["graph:Incident Read"]"#).is_err());
     }
 
     #[test]

@@ -4,6 +4,9 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TenantStatus {
     Verified,
+    /// Roles read from a token whose signature a client cannot check (Microsoft Graph's), and the
+    /// probe that would prove them did not run: "roles read, not proven", never "verified".
+    Unproven,
     MissingRoles,
     Propagating,
     ConsentRemoved,
@@ -18,8 +21,9 @@ pub enum TenantStatus {
 }
 
 impl TenantStatus {
-    pub const ALL: [TenantStatus; 12] = [
+    pub const ALL: [TenantStatus; 13] = [
         Self::Verified,
+        Self::Unproven,
         Self::MissingRoles,
         Self::Propagating,
         Self::ConsentRemoved,
@@ -37,6 +41,7 @@ impl TenantStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Verified => "verified",
+            Self::Unproven => "unproven",
             Self::MissingRoles => "missing_roles",
             Self::Propagating => "propagating",
             Self::ConsentRemoved => "consent_removed",
@@ -59,6 +64,7 @@ impl TenantStatus {
     pub fn label(self) -> &'static str {
         match self {
             Self::Verified => "verified",
+            Self::Unproven => "roles read, not proven",
             Self::MissingRoles => "missing roles",
             Self::Propagating => "propagating",
             Self::ConsentRemoved => "consent removed",
@@ -77,7 +83,7 @@ impl TenantStatus {
     pub fn tone(self) -> &'static str {
         match self {
             Self::Verified => "ok",
-            Self::Propagating => "info",
+            Self::Propagating | Self::Unproven => "info",
             Self::MissingRoles | Self::Throttled | Self::Unreachable => "warn",
             Self::NeverChecked => "neutral",
             _ => "bad",
@@ -87,7 +93,27 @@ impl TenantStatus {
     /// Did the token itself fail (Microsoft refused it, it did not verify, the API refused it)? Missing
     /// or propagating roles are not a failure of the token: the customer sees them named instead.
     pub fn is_token_failure(self) -> bool {
-        !matches!(self, Self::Verified | Self::Propagating | Self::MissingRoles | Self::NeverChecked)
+        !matches!(self, Self::Verified | Self::Unproven | Self::Propagating | Self::MissingRoles | Self::NeverChecked)
+    }
+
+    /// How bad a status is, to give a tenant the worst of its APIs' statuses: what the customer or the
+    /// partner must act on ranks above what passes by itself (propagation, throttling, a network error).
+    pub fn severity(self) -> u8 {
+        match self {
+            Self::Verified => 0,
+            Self::NeverChecked => 1,
+            Self::Unproven => 2,
+            Self::Propagating => 3,
+            Self::Throttled => 4,
+            Self::Unreachable => 5,
+            Self::MissingRoles => 6,
+            Self::TokenInvalid => 7,
+            Self::ServiceNotProvisioned => 8,
+            Self::AppDisabled => 9,
+            Self::ConsentRemoved => 10,
+            Self::CredentialsInvalid => 11,
+            Self::TenantNotFound => 12,
+        }
     }
 
     /// Is the tenant still waiting for roles to appear (after a consent, or before its first check)?
@@ -123,6 +149,13 @@ impl serde::Serialize for TenantStatus {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for TenantStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        Self::parse(&value).ok_or_else(|| serde::de::Error::custom(format!("unknown status {value:?}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,7 +164,8 @@ mod tests {
     fn every_status_round_trips_and_only_token_failures_are_failures() {
         for status in TenantStatus::ALL {
             assert_eq!(TenantStatus::parse(status.as_str()), Some(status));
-            assert_eq!(status.is_token_failure(), !status.awaits_roles() && status != TenantStatus::Verified, "{status}");
+            let ok = matches!(status, TenantStatus::Verified | TenantStatus::Unproven);
+            assert_eq!(status.is_token_failure(), !status.awaits_roles() && !ok, "{status}");
         }
         assert!(TenantStatus::ConsentRemoved.is_token_failure());
         assert!(!TenantStatus::MissingRoles.is_token_failure());

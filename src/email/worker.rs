@@ -305,7 +305,7 @@ async fn prepare(
             let token = InviteToken::generate();
             db::outbox::insert_link(&mut *tx, &token.hash(), &invite.invite.id, &row.id, Timestamp::new(now)).await?;
             let link = config.public_url_for(&format!("/onboard/{}", token.expose()));
-            let roles: Vec<String> = config.required_roles.iter().map(ToString::to_string).collect();
+            let roles: Vec<String> = config.required_permissions();
             let facts = InviteFacts {
                 reminder: kind == Kind::Reminder,
                 language: Language::parse(&row.language).unwrap_or_default(),

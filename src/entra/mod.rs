@@ -6,8 +6,8 @@
 //! The HTTP client follows no redirects, has connect and total timeouts, and talks only to the
 //! configured sign-in host.
 
-pub mod defender;
 pub mod jwks;
+pub mod probe;
 pub mod redirect;
 pub mod tokens;
 pub mod verify;
@@ -19,7 +19,7 @@ use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, 
 use serde::Deserialize;
 
 use crate::config::{ClientCredential, Config, TokenVersion};
-use crate::domain::{RoleName, TenantId};
+use crate::domain::{Api, Cloud, RoleName, TenantId};
 
 pub use redirect::{Answer, MicrosoftError, PendingSignIn, SignInPurpose};
 pub use tokens::{AppToken, TokenError};
@@ -36,11 +36,15 @@ pub struct EntraClient {
     pub(crate) authority: String,
     pub(crate) client_id: String,
     pub(crate) credential: ClientCredential,
-    pub(crate) resource: String,
+    /// The API and resource the admin-consent request names (one `/.default` consents to everything
+    /// configured on the app registration, across APIs); the v1 flow's code is redeemed for it.
+    pub(crate) consent_api: Api,
+    pub(crate) consent_resource: String,
+    pub(crate) cloud: Cloud,
     pub(crate) public_url: String,
     pub(crate) token_version: TokenVersion,
-    /// The Defender API base, without a trailing slash.
-    pub(crate) api_base: String,
+    /// Where the probes go instead of each API's host (`PORTAL_API_BASE`), without a trailing slash.
+    pub(crate) api_base: Option<String>,
     pub(crate) jwks: Arc<jwks::JwksCache>,
 }
 
@@ -65,14 +69,23 @@ pub enum DiscoveryError {
 impl EntraClient {
     pub fn new(config: &Config) -> anyhow::Result<Self> {
         let http = http_client()?;
+        let consent_api = crate::config::consent_api(&config.required);
+        let consent_resource = config
+            .required
+            .iter()
+            .find(|required| required.api == consent_api)
+            .map(|required| required.resource.clone())
+            .unwrap_or_default();
         Ok(Self {
             authority: config.authority().to_owned(),
             client_id: config.client_id.clone(),
             credential: config.credential.clone(),
-            resource: config.resource.clone(),
+            consent_api,
+            consent_resource,
+            cloud: config.cloud(),
             public_url: config.public_url_for(""),
             token_version: config.checks.token_version,
-            api_base: config.api_base.as_str().trim_end_matches('/').to_owned(),
+            api_base: config.api_base.as_ref().map(|base| base.as_str().trim_end_matches('/').to_owned()),
             jwks: Arc::new(jwks::JwksCache::new(http.clone())),
             http,
         })
@@ -140,7 +153,7 @@ impl EntraClient {
         url.query_pairs_mut()
             .append_pair("client_id", &self.client_id)
             .append_pair("redirect_uri", &self.consent_redirect_uri())
-            .append_pair("scope", &format!("{}/.default", self.resource))
+            .append_pair("scope", &format!("{}/.default", self.consent_resource))
             .append_pair("state", state);
         url.to_string()
     }
@@ -153,7 +166,7 @@ impl EntraClient {
             .append_pair("client_id", &self.client_id)
             .append_pair("response_type", "code")
             .append_pair("redirect_uri", &self.consent_redirect_uri())
-            .append_pair("resource", &self.resource)
+            .append_pair("resource", &self.consent_resource)
             .append_pair("prompt", "admin_consent")
             .append_pair("state", state);
         url.to_string()

@@ -137,17 +137,17 @@ impl EntraClient {
         Err(error)
     }
 
-    /// A fresh app-only token for the resource in `tenant` (never cached: a cached token would hide a
+    /// A fresh app-only token for `resource` in `tenant` (never cached: a cached token would hide a
     /// revocation).
-    pub async fn app_only_token(&self, tenant: TenantId) -> Result<AppToken, TokenError> {
+    pub async fn app_only_token(&self, tenant: TenantId, resource: &str) -> Result<AppToken, TokenError> {
         let (endpoint, form) = match self.token_version {
             TokenVersion::V2 => (
                 format!("{}/{tenant}/oauth2/v2.0/token", self.authority),
-                vec![("grant_type", "client_credentials".to_owned()), ("scope", format!("{}/.default", self.resource))],
+                vec![("grant_type", "client_credentials".to_owned()), ("scope", format!("{resource}/.default"))],
             ),
             TokenVersion::V1 => (
                 format!("{}/{tenant}/oauth2/token", self.authority),
-                vec![("grant_type", "client_credentials".to_owned()), ("resource", self.resource.clone())],
+                vec![("grant_type", "client_credentials".to_owned()), ("resource", resource.to_owned())],
             ),
         };
         let body = self.post_token(&endpoint, form).await?;
@@ -181,7 +181,7 @@ impl EntraClient {
             ("grant_type", "authorization_code".to_owned()),
             ("code", code.to_owned()),
             ("redirect_uri", self.consent_redirect_uri()),
-            ("resource", self.resource.clone()),
+            ("resource", self.consent_resource.clone()),
         ];
         let body = self.post_token(&endpoint, form).await?;
         Ok(RedeemedTokens { access_token: body.access_token, id_token: body.id_token })

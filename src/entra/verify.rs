@@ -1,6 +1,10 @@
 //! Token verification (docs/security.md, the tokens the portal validates): RS256 only; keys only from the
 //! tenant's JWKS at the configured host; `aud`, `iss` (the template filled with this `tid`), `tid`,
 //! `exp`/`nbf` with a small leeway; a `nonce` header (Microsoft Graph) means "not verifiable".
+//!
+//! Microsoft Graph's access tokens are signed over a hash of their `nonce` header, which only Graph can
+//! check: for them [`EntraClient::read_claims_of_unverifiable_token`] checks the same claims without the
+//! signature, and the check counts such a token as proven only when Graph's probe answers 200.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::EntraClient;
 use super::jwks::JwksError;
-use crate::domain::{TenantId, hash_secret};
+use crate::domain::{Api, TenantId, hash_secret};
 
 /// Leeway on `exp` and `nbf`.
 const LEEWAY_S: u64 = 120;
@@ -58,6 +62,17 @@ pub struct IdTokenClaims {
     pub roles: Vec<String>,
 }
 
+/// The payload of a compact JWS, which must be a JSON object.
+fn payload_claims(token: &str) -> Result<Value, VerifyError> {
+    let payload = token.split('.').nth(1).ok_or(VerifyError::Malformed)?;
+    URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .filter(Value::is_object)
+        .ok_or(VerifyError::Malformed)
+}
+
 #[derive(Deserialize)]
 struct Unverified {
     tid: Option<String>,
@@ -73,9 +88,10 @@ fn unverified_tenant(token: &str) -> Result<TenantId, VerifyError> {
     TenantId::parse(claims.tid.as_deref().ok_or(VerifyError::Claim("tid"))?).map_err(|_| VerifyError::Claim("tid"))
 }
 
-/// `exp` (required) and `nbf` (when present) with the leeway, `aud` (required; a string, or an array
-/// holding it) and a present `iss` — as jsonwebtoken's validation does.
-fn check_time_and_audience(claims: &Value, audience: &str, now: i64) -> Result<(), VerifyError> {
+/// `exp` (required) and `nbf` (when present) with the leeway, `aud` (required; one of `audiences`, as a
+/// string or in an array) and a present `iss` — as jsonwebtoken's validation does. Audiences compare
+/// exactly: `https://graph.microsoft.com/` is not `https://graph.microsoft.com`.
+fn check_time_and_audience(claims: &Value, audiences: &[&str], now: i64) -> Result<(), VerifyError> {
     let number = |name: &str| -> Result<Option<f64>, VerifyError> {
         match claims.get(name) {
             None => Ok(None),
@@ -96,8 +112,8 @@ fn check_time_and_audience(claims: &Value, audience: &str, now: i64) -> Result<(
     }
     let audience_ok = match claims.get("aud") {
         None => return Err(VerifyError::Malformed),
-        Some(Value::String(aud)) => aud == audience,
-        Some(Value::Array(auds)) => auds.iter().any(|aud| aud.as_str() == Some(audience)),
+        Some(Value::String(aud)) => audiences.contains(&aud.as_str()),
+        Some(Value::Array(auds)) => auds.iter().any(|aud| aud.as_str().is_some_and(|aud| audiences.contains(&aud))),
         Some(_) => false,
     };
     if !audience_ok {
@@ -109,7 +125,7 @@ fn check_time_and_audience(claims: &Value, audience: &str, now: i64) -> Result<(
 impl EntraClient {
     /// Verifies a token's header and signature with the key of `jwks_url`, and its time claims; returns
     /// its claims for the caller's own checks.
-    async fn verified_claims(&self, token: &str, jwks_url: &str, audience: &str) -> Result<Value, VerifyError> {
+    async fn verified_claims(&self, token: &str, jwks_url: &str, audiences: &[&str]) -> Result<Value, VerifyError> {
         // A JWS in compact form has exactly three parts: header, payload, signature.
         if token.split('.').count() != 3 {
             return Err(VerifyError::Malformed);
@@ -132,14 +148,8 @@ impl EntraClient {
         if !key.verifies(signing_input.as_bytes(), &signature) {
             return Err(VerifyError::Signature);
         }
-        let payload = signing_input.split('.').nth(1).ok_or(VerifyError::Malformed)?;
-        let claims: Value = URL_SAFE_NO_PAD
-            .decode(payload.trim_end_matches('='))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .filter(Value::is_object)
-            .ok_or(VerifyError::Malformed)?;
-        check_time_and_audience(&claims, audience, OffsetDateTime::now_utc().unix_timestamp())?;
+        let claims = payload_claims(token)?;
+        check_time_and_audience(&claims, audiences, OffsetDateTime::now_utc().unix_timestamp())?;
         Ok(claims)
     }
 
@@ -149,7 +159,7 @@ impl EntraClient {
     pub async fn verify_id_token(&self, token: &str, nonce_hash: &str) -> Result<IdTokenClaims, VerifyError> {
         let tenant = unverified_tenant(token)?;
         let jwks_url = format!("{}/{tenant}/discovery/v2.0/keys", self.authority);
-        let claims = self.verified_claims(token, &jwks_url, &self.client_id).await?;
+        let claims = self.verified_claims(token, &jwks_url, &[&self.client_id]).await?;
         if claims.get("iss").and_then(Value::as_str) != Some(format!("{}/{tenant}/v2.0", self.authority).as_str()) {
             return Err(VerifyError::Issuer);
         }
@@ -176,17 +186,51 @@ impl EntraClient {
         self.jwks.warm(&format!("{}/{tenant}/discovery/keys", self.authority)).await;
     }
 
-    /// Verifies a v1 access token issued to this app for the resource in `expected_tenant` (or, when
-    /// `None`, in whichever tenant its `tid` names — the v1 consent flow learns the tenant this way):
-    /// signature (the tenant's JWKS), `aud` = the resource, `iss` = `https://sts.windows.net/{tid}/`,
-    /// `appid` (or `azp`) = our client id. Returns the tenant and the claims.
-    pub async fn verify_access_token(&self, token: &str, expected_tenant: Option<TenantId>) -> Result<(TenantId, Value), VerifyError> {
+    /// Verifies an access token issued to this app for `resource` (an URI of `api`) in `expected_tenant`
+    /// (or, when `None`, in whichever tenant its `tid` names — the v1 consent flow learns the tenant this
+    /// way): signature (the tenant's JWKS), `aud` = the resource exactly as asked for or the API's app id
+    /// (v2 tokens carry the GUID), `iss` = `https://sts.windows.net/{tid}/` (or the v2 issuer), `appid`
+    /// (or `azp`) = our client id. Returns the tenant and the claims.
+    pub async fn verify_access_token(
+        &self,
+        token: &str,
+        expected_tenant: Option<TenantId>,
+        api: Api,
+        resource: &str,
+    ) -> Result<(TenantId, Value), VerifyError> {
         let tenant = unverified_tenant(token)?;
         if expected_tenant.is_some_and(|expected| expected != tenant) {
             return Err(VerifyError::Tenant);
         }
         let jwks_url = format!("{}/{tenant}/discovery/keys", self.authority);
-        let claims = self.verified_claims(token, &jwks_url, &self.resource).await?;
+        let claims = self.verified_claims(token, &jwks_url, &[resource, api.app_id()]).await?;
+        self.check_issuer_and_application(&claims, tenant)?;
+        Ok((tenant, claims))
+    }
+
+    /// The claims of a token whose signature a client cannot check (Microsoft Graph's, signed over a
+    /// hashed nonce), checked as [`EntraClient::verify_access_token`] checks them, signature aside: a
+    /// compact JWS of three parts, RS256 declared, `tid` = `tenant`, `aud`, `iss`, `appid`, `exp`, `nbf`.
+    /// Such claims are what the token says, not a proof: the caller proves the access with the API.
+    pub fn read_claims_of_unverifiable_token(&self, token: &str, tenant: TenantId, api: Api, resource: &str) -> Result<Value, VerifyError> {
+        if token.split('.').count() != 3 {
+            return Err(VerifyError::Malformed);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+        if header.alg != Algorithm::RS256 {
+            return Err(VerifyError::Algorithm(format!("{:?}", header.alg)));
+        }
+        if unverified_tenant(token)? != tenant {
+            return Err(VerifyError::Tenant);
+        }
+        let claims = payload_claims(token)?;
+        check_time_and_audience(&claims, &[resource, api.app_id()], OffsetDateTime::now_utc().unix_timestamp())?;
+        self.check_issuer_and_application(&claims, tenant)?;
+        Ok(claims)
+    }
+
+    /// `iss` is the tenant's (v1 or v2 form) and `appid` (v1) or `azp` (v2) is this app.
+    fn check_issuer_and_application(&self, claims: &Value, tenant: TenantId) -> Result<(), VerifyError> {
         let issuer = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
         let accepted_issuers = [
             format!("https://sts.windows.net/{tenant}/"),
@@ -200,6 +244,6 @@ impl EntraClient {
         if app.map(str::to_ascii_lowercase) != Some(self.client_id.to_ascii_lowercase()) {
             return Err(VerifyError::Application);
         }
-        Ok((tenant, claims))
+        Ok(())
     }
 }

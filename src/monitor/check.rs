@@ -1,6 +1,11 @@
-//! One check of one tenant: a fresh app-only token (a cached one would hide a revocation), verified,
-//! its `roles` compared with the required roles, one call to the Defender API with it,
-//! and the outcome classified. The token itself is never stored: only its decoded header and claims.
+//! One check of one tenant: for each required API, concurrently, a fresh app-only token (a cached one
+//! would hide a revocation), checked, its `roles` compared with the roles required on that API, one
+//! read-only call to the API with it, and the outcome classified; the tenant's status is the worst of
+//! its APIs'. The token itself is never stored: only its decoded header and claims.
+//!
+//! Tokens of the Defender APIs are verified by signature. Microsoft Graph's cannot be (a client cannot
+//! check a signature made over a hashed nonce): their claims are checked, and such a token counts as
+//! proven only when Graph's probe answers 200; without the probe it is "roles read, not proven".
 //!
 //! A 429's `Retry-After` is kept per tenant (`tenants.not_before`), and the check itself refuses to ask
 //! for a token before it, so every path — the schedule, sweeps, `validate`, "Check now", the first check
@@ -13,7 +18,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::db::monitoring::{CheckResult, DueTenant};
-use crate::domain::{RoleList, RoleName, SharedClock, TenantId, TenantStatus, Timestamp};
+use crate::domain::{Api, ApiResult, ApiResults, RequiredApi, RoleList, SharedClock, TenantId, TenantStatus, Timestamp, Verification};
 use crate::entra::{EntraClient, VerifyError};
 
 /// Roles can take minutes to appear after a consent (5 to 15 reported); missing roles within this
@@ -27,7 +32,8 @@ pub const PROPAGATION_RECHECKS: [time::Duration; 4] =
 #[derive(Clone)]
 pub struct CheckContext {
     pub entra: EntraClient,
-    pub required: Vec<RoleName>,
+    /// The APIs and roles required, each with the resource its tokens are asked for.
+    pub required: Vec<RequiredApi>,
     pub api_probe: bool,
     pub interval: Duration,
     /// Staff addresses told when a verified tenant gets worse.
@@ -36,38 +42,94 @@ pub struct CheckContext {
     pub clock: SharedClock,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One API's part of a check, with what only the check itself needs (Microsoft's wait, its trace id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiOutcome {
+    pub result: ApiResult,
+    pub trace_id: Option<String>,
+    pub retry_after: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct CheckOutcome {
+    /// The worst of the APIs' statuses.
     pub status: TenantStatus,
     pub reason: String,
+    /// Every required permission the tokens carried, as `api:Role`.
     pub roles_present: Vec<String>,
+    /// Every required permission missing, as `api:Role`.
     pub roles_missing: Vec<String>,
     pub error_code: Option<u32>,
     pub trace_id: Option<String>,
-    /// How long Microsoft asked to wait (429).
+    /// How long Microsoft asked to wait (429), the longest of the APIs'.
     pub retry_after: Option<Duration>,
     /// Until when no token may be asked for this tenant (a 429's `Retry-After`, kept across checks).
     pub not_before: Option<OffsetDateTime>,
+    /// The decoded token and probe answer of the worst API (the check row's own columns).
     pub token_header: Option<Value>,
     pub token_claims: Option<Value>,
     pub api_status: Option<u16>,
+    /// Each required API's part, in the order of the configuration.
+    pub apis: Vec<ApiResult>,
+}
+
+impl ApiOutcome {
+    /// An API's part without a usable token: every role required on it counts as missing.
+    fn failed(required: &RequiredApi, status: TenantStatus, reason: String) -> Self {
+        Self {
+            result: ApiResult {
+                api: required.api,
+                status,
+                reason,
+                roles_present: Vec::new(),
+                roles_missing: required.roles.iter().map(ToString::to_string).collect(),
+                probe_status: None,
+                verification: required.api.verification(),
+                error_code: None,
+                token_header: None,
+                token_claims: None,
+            },
+            trace_id: None,
+            retry_after: None,
+        }
+    }
 }
 
 impl CheckOutcome {
-    /// An outcome without a usable token: every required role counts as missing.
-    pub fn failed(required: &[RoleName], status: TenantStatus, reason: String) -> Self {
+    /// An outcome without a usable token for any API: every required permission counts as missing.
+    pub fn failed(required: &[RequiredApi], status: TenantStatus, reason: String) -> Self {
+        let apis = required.iter().map(|r| ApiOutcome::failed(r, status, reason.clone())).collect();
+        let mut outcome = Self::combine(apis);
+        outcome.reason = reason;
+        outcome
+    }
+
+    /// The tenant's outcome from its APIs': the worst status (the first API's on a tie), its reason
+    /// (each API's, named, when there are several), every permission as `api:Role`, the longest wait.
+    fn combine(apis: Vec<ApiOutcome>) -> Self {
+        let worst =
+            apis.iter().enumerate().max_by_key(|(index, a)| (a.result.status.severity(), std::cmp::Reverse(*index))).map(|(_, a)| a);
+        let status = worst.map_or(TenantStatus::NeverChecked, |a| a.result.status);
+        let reason = match apis.as_slice() {
+            [only] => only.result.reason.clone(),
+            _ => apis.iter().map(|a| format!("{}: {}", a.result.api.display_name(), a.result.reason)).collect::<Vec<_>>().join(" "),
+        };
+        let qualified = |pick: fn(&ApiResult) -> &Vec<String>| -> Vec<String> {
+            apis.iter().flat_map(|a| pick(&a.result).iter().map(move |role| format!("{}:{role}", a.result.api))).collect()
+        };
         Self {
             status,
             reason,
-            roles_present: Vec::new(),
-            roles_missing: required.iter().map(ToString::to_string).collect(),
-            error_code: None,
-            trace_id: None,
-            retry_after: None,
+            roles_present: qualified(|r| &r.roles_present),
+            roles_missing: qualified(|r| &r.roles_missing),
+            error_code: worst.and_then(|a| a.result.error_code),
+            trace_id: worst.and_then(|a| a.trace_id.clone()),
+            retry_after: apis.iter().filter_map(|a| a.retry_after).max(),
             not_before: None,
-            token_header: None,
-            token_claims: None,
-            api_status: None,
+            token_header: worst.and_then(|a| a.result.token_header.clone()),
+            token_claims: worst.and_then(|a| a.result.token_claims.clone()),
+            api_status: worst.and_then(|a| a.result.probe_status),
+            apis: apis.into_iter().map(|a| a.result).collect(),
         }
     }
 }
@@ -86,11 +148,12 @@ pub fn decode_for_display(token: &str) -> (Option<Value>, Option<Value>) {
     (header, claims)
 }
 
-fn has_incident_role(claims: &Value) -> bool {
+/// Whether the token carries a role that allows `api`'s probe.
+fn allows_probe(api: Api, claims: &Value) -> bool {
     claims
         .get("roles")
         .and_then(Value::as_array)
-        .is_some_and(|roles| roles.iter().any(|r| r == "Incident.Read.All" || r == "Incident.ReadWrite.All"))
+        .is_some_and(|roles| roles.iter().any(|r| r.as_str().is_some_and(|r| api.probe_roles().contains(&r))))
 }
 
 /// One tenant to check.
@@ -131,18 +194,18 @@ fn wait_ends(now: OffsetDateTime, retry_after: Duration) -> OffsetDateTime {
 /// Checks `target` once (no retries). Before the tenant's `not_before`, Microsoft is not asked at all:
 /// the outcome is "throttled until …".
 pub async fn check_tenant(ctx: &CheckContext, target: &Target) -> CheckOutcome {
-    let required = &ctx.required;
     let (tenant, consented_at) = (target.tenant, target.consented_at);
     let now = ctx.clock.now();
     if let Some(until) = target.not_before.filter(|until| *until > now) {
         let reason =
             format!("Throttled until {}: Microsoft asked to wait (Retry-After), so no token was requested.", Timestamp::new(until));
-        let mut outcome = CheckOutcome::failed(required, TenantStatus::Throttled, reason);
+        let mut outcome = CheckOutcome::failed(&ctx.required, TenantStatus::Throttled, reason);
         outcome.retry_after = Some(Duration::try_from(until - now).unwrap_or_default());
         outcome.not_before = Some(until);
         return outcome;
     }
-    let mut outcome = check_with_microsoft(ctx, tenant, consented_at).await;
+    let apis = futures::future::join_all(ctx.required.iter().map(|required| check_api(ctx, tenant, consented_at, required))).await;
+    let mut outcome = CheckOutcome::combine(apis);
     if let Some(retry_after) = outcome.retry_after {
         outcome.retry_after = Some(retry_after.min(LONGEST_RETRY_AFTER));
         let until = wait_ends(ctx.clock.now(), retry_after);
@@ -152,42 +215,53 @@ pub async fn check_tenant(ctx: &CheckContext, target: &Target) -> CheckOutcome {
     outcome
 }
 
-/// Asks Microsoft for a token, verifies it and probes the API with it.
-async fn check_with_microsoft(ctx: &CheckContext, tenant: TenantId, consented_at: Option<OffsetDateTime>) -> CheckOutcome {
-    let required = &ctx.required;
-    // The tenant's signing keys are fetched while Microsoft issues the token: one round trip less.
-    let (token, ()) = tokio::join!(ctx.entra.app_only_token(tenant), ctx.entra.warm_access_token_keys(tenant));
+/// One API's part: asks Microsoft for a token for its resource, checks it and probes the API with it.
+async fn check_api(ctx: &CheckContext, tenant: TenantId, consented_at: Option<OffsetDateTime>, required: &RequiredApi) -> ApiOutcome {
+    let api = required.api;
+    let token = if api.verification() == Verification::Signature {
+        // The tenant's signing keys are fetched while Microsoft issues the token: one round trip less.
+        let (token, ()) = tokio::join!(ctx.entra.app_only_token(tenant, &required.resource), ctx.entra.warm_access_token_keys(tenant));
+        token
+    } else {
+        ctx.entra.app_only_token(tenant, &required.resource).await
+    };
     let token = match token {
         Ok(token) => token,
         Err(error) => {
             let status = TenantStatus::from_token_error(error.status, error.aadsts);
-            let mut outcome = CheckOutcome::failed(required, status, format!("Microsoft refused the token: {error}."));
-            outcome.error_code = error.aadsts;
+            let mut outcome = ApiOutcome::failed(required, status, format!("Microsoft refused the token: {error}."));
+            outcome.result.error_code = error.aadsts;
             outcome.trace_id = error.trace_id;
             outcome.retry_after = error.retry_after_s.map(Duration::from_secs);
             return outcome;
         }
     };
     let (header, display_claims) = decode_for_display(&token.raw);
-    let with_token = |mut outcome: CheckOutcome| {
-        outcome.token_header = header.clone();
-        outcome.token_claims = display_claims.clone();
+    let with_token = |mut outcome: ApiOutcome| {
+        outcome.result.token_header = header.clone();
+        outcome.result.token_claims = display_claims.clone();
         outcome
     };
-    let claims = match ctx.entra.verify_access_token(&token.raw, Some(tenant)).await {
-        Ok((_, claims)) => claims,
+    let checked = match api.verification() {
+        Verification::Signature => {
+            ctx.entra.verify_access_token(&token.raw, Some(tenant), api, &required.resource).await.map(|(_, claims)| claims)
+        }
+        Verification::Claims => ctx.entra.read_claims_of_unverifiable_token(&token.raw, tenant, api, &required.resource),
+    };
+    let claims = match checked {
+        Ok(claims) => claims,
         Err(VerifyError::JwksUnavailable) => {
-            return with_token(CheckOutcome::failed(
+            return with_token(ApiOutcome::failed(
                 required,
                 TenantStatus::Unreachable,
                 "The tenant's signing keys could not be fetched.".into(),
             ));
         }
         Err(error) => {
-            return with_token(CheckOutcome::failed(required, TenantStatus::TokenInvalid, format!("The token did not verify: {error}.")));
+            return with_token(ApiOutcome::failed(required, TenantStatus::TokenInvalid, format!("The token did not verify: {error}.")));
         }
     };
-    let (present, missing) = crate::entra::roles_diff(required, claims.get("roles"));
+    let (present, missing) = crate::entra::roles_diff(&required.roles, claims.get("roles"));
     let recent = consented_at.is_some_and(|at| ctx.clock.now() - at < PROPAGATION_WINDOW);
     let (mut status, mut reason) = if missing.is_empty() {
         (TenantStatus::Verified, "The token carries every required role and the API answers.".to_owned())
@@ -196,39 +270,47 @@ async fn check_with_microsoft(ctx: &CheckContext, tenant: TenantId, consented_at
     } else {
         (TenantStatus::MissingRoles, format!("The token lacks: {}.", missing.join(", ")))
     };
-    let mut api_status = None;
+    let mut probe_status = None;
     let mut retry_after = None;
-    if ctx.api_probe && has_incident_role(&claims) {
-        let probe = ctx.entra.probe_api(&token.raw).await;
-        api_status = Some(probe.status);
+    if ctx.api_probe && allows_probe(api, &claims) {
+        let probe = ctx.entra.probe_api(api, &token.raw).await;
+        probe_status = Some(probe.status);
         match probe.status {
             200 => {}
-            401 => (status, reason) = (TenantStatus::TokenInvalid, "The Defender API refused the token (401).".into()),
-            403 => {
-                (status, reason) = (TenantStatus::MissingRoles, "The Defender API says the application lacks the permission (403).".into())
-            }
+            401 => (status, reason) = (TenantStatus::TokenInvalid, "The API refused the token (401).".into()),
+            403 => (status, reason) = (TenantStatus::MissingRoles, "The API says the application lacks the permission (403).".into()),
             429 => {
                 retry_after = probe.retry_after_s.map(Duration::from_secs);
-                (status, reason) = (TenantStatus::Throttled, "The Defender API is throttling this tenant (429).".into());
+                (status, reason) = (TenantStatus::Throttled, "The API is throttling this tenant (429).".into());
             }
-            0 => (status, reason) = (TenantStatus::Unreachable, "The Defender API could not be reached.".into()),
-            other => (status, reason) = (TenantStatus::Unreachable, format!("The Defender API answered {other}.")),
+            0 => (status, reason) = (TenantStatus::Unreachable, "The API could not be reached.".into()),
+            other => (status, reason) = (TenantStatus::Unreachable, format!("The API answered {other}.")),
         }
+    } else if status == TenantStatus::Verified && api.verification() == Verification::Claims {
+        (status, reason) = (
+            TenantStatus::Unproven,
+            "The token's claims carry every required role, but its signature cannot be checked by a client and the API was not \
+             called: roles read, not proven."
+                .into(),
+        );
     } else if status == TenantStatus::Verified {
         reason = "The token carries every required role.".into();
     }
-    with_token(CheckOutcome {
-        status,
-        reason,
-        roles_present: present,
-        roles_missing: missing,
-        error_code: None,
+    with_token(ApiOutcome {
+        result: ApiResult {
+            api,
+            status,
+            reason,
+            roles_present: present,
+            roles_missing: missing,
+            probe_status,
+            verification: api.verification(),
+            error_code: None,
+            token_header: None,
+            token_claims: None,
+        },
         trace_id: None,
         retry_after,
-        not_before: None,
-        token_header: None,
-        token_claims: None,
-        api_status,
     })
 }
 
@@ -258,21 +340,20 @@ pub fn to_result(
 ) -> CheckResult {
     let now = ctx.clock.now();
     let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
-    // The roles of an outcome are names of the required roles, which parsed once already.
-    let roles = |names: &[String]| RoleList(names.iter().filter_map(|name| RoleName::parse(name).ok()).collect());
     CheckResult {
         tenant_id: tenant,
         started_at: started_at.into(),
         finished_at: now.into(),
         status: outcome.status,
         reason: outcome.reason.clone(),
-        roles_present: roles(&outcome.roles_present),
-        roles_missing: roles(&outcome.roles_missing),
+        roles_present: RoleList(outcome.roles_present.clone()),
+        roles_missing: RoleList(outcome.roles_missing.clone()),
         error_code: outcome.error_code.map(i64::from),
         trace_id: outcome.trace_id.clone(),
         token_header: json(&outcome.token_header),
         token_claims: json(&outcome.token_claims),
         api_status: outcome.api_status.map(i64::from),
+        apis: ApiResults(outcome.apis.clone()),
         // Never planned before Microsoft's wait ends.
         next_check_at: next_check(outcome.status, consented_at, now, ctx.interval).max(outcome.not_before.unwrap_or(now)).into(),
         not_before: outcome.not_before.map(Timestamp::new),

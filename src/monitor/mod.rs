@@ -16,7 +16,7 @@ pub fn sweeper(config: &Config, entra: &EntraClient, db: sqlx::SqlitePool, clock
     let ctx = check::CheckContext {
         clock,
         entra: entra.clone(),
-        required: config.required_roles.clone(),
+        required: config.required.clone(),
         api_probe: config.checks.api_probe,
         interval: config.checks.interval,
         notify: config.email.notify.iter().map(ToString::to_string).collect(),

@@ -114,10 +114,11 @@ impl Onboarding {
             .await
             .map_err(|error| refuse(Refusal::CodeRefused { aadsts: error.aadsts, trace_id: error.trace_id }))?;
         let token = tokens.access_token.ok_or_else(|| refuse(Refusal::NoAccessToken))?;
-        let (tenant, claims) = self.entra.verify_access_token(&token, None).await.map_err(|error| {
-            tracing::warn!(%error, "the v1 consent token did not verify");
-            refuse(Refusal::ConsentUnverified)
-        })?;
+        let (tenant, claims) =
+            self.entra.verify_access_token(&token, None, self.entra.consent_api, &self.entra.consent_resource).await.map_err(|error| {
+                tracing::warn!(%error, "the v1 consent token did not verify");
+                refuse(Refusal::ConsentUnverified)
+            })?;
         let text = |name: &str| claims.get(name).and_then(|v| v.as_str()).map(str::to_owned);
         let upn = text("upn").or_else(|| text("unique_name"));
         if let Some(pinned) = invite.invite.pinned_tenant_id

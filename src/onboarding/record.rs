@@ -32,7 +32,7 @@ impl Onboarding {
         upn: Option<&str>,
         object_id: Option<&str>,
     ) -> Result<Option<Recorded>, sqlx::Error> {
-        let requested = RoleList::from(self.config.required_roles.as_slice());
+        let requested = RoleList::from(self.config.required_permissions());
         let now = self.timestamp();
         let mut tx = db::begin_write(&self.db).await?;
         if !db::consent_states::mark_used(&mut tx, &state.state_hash, tenant, now).await? {

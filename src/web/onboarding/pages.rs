@@ -80,7 +80,7 @@ impl<'a> ResultPage<'a> {
             granted: check.as_ref().map(|c| c.roles_present.names()).unwrap_or_default(),
             still_to_appear: match check.as_ref() {
                 Some(c) => c.roles_missing.names(),
-                None => config.required_roles.iter().map(ToString::to_string).collect(),
+                None => config.required_permissions(),
             },
             status_label: lang.tr.t(customer_status_key(status)),
             status_tone: status.tone(),
@@ -95,7 +95,14 @@ impl<'a> ResultPage<'a> {
 
 /// The roles the application asks for, each with its description in the page's language.
 pub fn roles_in_plain_words(config: &Config, tr: Messages) -> Vec<(String, String)> {
-    config.required_roles.iter().map(|r| (r.to_string(), tr.t(aadsts::describe_role(r.as_str())))).collect()
+    config
+        .required_permissions()
+        .into_iter()
+        .map(|p| {
+            let words = tr.t(aadsts::describe_role(&p));
+            (p, words)
+        })
+        .collect()
 }
 
 /// The catalogue key of a tenant's status in the customer's words: the staff labels say more than a

@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::db;
 use crate::domain::aadsts::{self, Explanation};
-use crate::domain::{RoleName, TenantId, Timestamp};
+use crate::domain::{TenantId, Timestamp};
 use crate::i18n::Messages;
 use crate::tenants::TenantRecord;
 use crate::web::staff_auth::{Nav, StaffUser};
@@ -137,7 +137,7 @@ fn decoded_token(detail: Option<db::checks::TokenDetail>) -> Option<DecodedToken
 
 impl DetailPage {
     /// The page of `record`; `required` are the roles a tenant never checked is missing.
-    pub fn new(staff: &StaffUser, record: TenantRecord, required: &[RoleName], just_checked: bool) -> Self {
+    pub fn new(staff: &StaffUser, record: TenantRecord, required: &[String], just_checked: bool) -> Self {
         let problem = record.problem().map(|check| {
             let code = check.aadsts();
             ProblemLine {
@@ -154,7 +154,7 @@ impl DetailPage {
             roles_present: record.summary.roles_present.map(|r| r.names()).unwrap_or_default(),
             roles_missing: match record.summary.roles_missing {
                 Some(roles) => roles.names(),
-                None => required.iter().map(ToString::to_string).collect(),
+                None => required.to_vec(),
             },
             consented_by: tenant.consented_by().unwrap_or_default().to_owned(),
             tenant_id: tenant.tenant_id,

@@ -98,7 +98,7 @@ async fn detail(
     Query(query): Query<DetailQuery>,
 ) -> Result<Response, AppError> {
     let record = tenants::record(&state.db, parse_tenant(&tid)?, HISTORY).await?.ok_or(AppError::NotFound)?;
-    let page = DetailPage::new(&staff, record, &state.config.required_roles, query.checked.is_some());
+    let page = DetailPage::new(&staff, record, &state.config.required_permissions(), query.checked.is_some());
     Ok(render(StatusCode::OK, &page))
 }
 

@@ -1,7 +1,10 @@
-//! The Defender XDR API probe: `GET {api}/api/incidents?$top=1` with the app-only token. The token's
-//! claims are a diagnostic of what was granted; this call is the proof that the access works.
+//! The API probe: one read-only call per API with the app-only token (`Api::probe_path`, e.g. Graph's
+//! `GET /v1.0/security/incidents?$top=1`). The token's claims are a diagnostic of what was granted; this
+//! call is the proof that the access works — for Microsoft Graph, whose tokens a client cannot verify,
+//! the only proof.
 
 use super::EntraClient;
+use crate::domain::Api;
 
 /// What the API answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,9 +17,18 @@ pub struct ProbeResult {
 }
 
 impl EntraClient {
-    pub async fn probe_api(&self, token: &str) -> ProbeResult {
-        let url = format!("{}/api/incidents?$top=1", self.api_base);
-        let response = match self.http.get(&url).bearer_auth(token).send().await {
+    /// Where `api`'s probe goes: `PORTAL_API_BASE` when set (a test double serving every API), else the
+    /// API's own host in the sign-in host's cloud.
+    fn probe_url(&self, api: Api) -> String {
+        let base = match &self.api_base {
+            Some(base) => base.as_str(),
+            None => api.resource(self.cloud).unwrap_or_default(),
+        };
+        format!("{base}{}", api.probe_path())
+    }
+
+    pub async fn probe_api(&self, api: Api, token: &str) -> ProbeResult {
+        let response = match self.http.get(self.probe_url(api)).bearer_auth(token).send().await {
             Ok(response) => response,
             Err(_) => return ProbeResult { status: 0, retry_after_s: None, error_code: None },
         };
