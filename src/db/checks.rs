@@ -2,7 +2,7 @@
 
 use sqlx::{FromRow, SqliteExecutor};
 
-use crate::domain::{RoleList, TenantId, TenantStatus, Timestamp};
+use crate::domain::{ApiResults, RoleList, TenantId, TenantStatus, Timestamp};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct CheckRow {
@@ -43,6 +43,9 @@ pub async fn history(db: impl SqliteExecutor<'_>, tenant_id: TenantId, limit: i6
 pub struct TokenDetail {
     pub token_header: Option<String>,
     pub token_claims: Option<String>,
+    /// Each API's part of the check, with its own decoded token (`None` for checks made before the
+    /// portal knew several APIs).
+    pub apis: Option<ApiResults>,
 }
 
 /// The decoded token kept with a check, when the schema keeps one (`token_header`, `token_claims`).
@@ -54,5 +57,5 @@ pub async fn token_detail(db: &sqlx::SqlitePool, check_id: i64) -> Result<Option
     if columns < 2 {
         return Ok(None);
     }
-    sqlx::query_as("SELECT token_header, token_claims FROM checks WHERE id = ?").bind(check_id).fetch_optional(db).await
+    sqlx::query_as("SELECT token_header, token_claims, apis FROM checks WHERE id = ?").bind(check_id).fetch_optional(db).await
 }

@@ -4,7 +4,7 @@ use sqlx::{FromRow, Sqlite, SqliteExecutor, Transaction};
 
 use super::invites::Binding;
 use crate::config::ConsentFlow;
-use crate::domain::{RoleList, TenantId, TenantStatus, Timestamp};
+use crate::domain::{ApiResults, RoleList, TenantId, TenantStatus, Timestamp};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct TenantRow {
@@ -132,6 +132,9 @@ pub struct TenantSummary {
     pub tenant: TenantRow,
     pub roles_present: Option<RoleList>,
     pub roles_missing: Option<RoleList>,
+    /// Each API's part of the latest check (read by the exports and the API, not by the page).
+    #[sqlx(default)]
+    pub apis: Option<ApiResults>,
 }
 
 /// What the tenants page can sort by.
@@ -230,7 +233,7 @@ pub async fn status_counts(db: impl SqliteExecutor<'_>) -> Result<Vec<(TenantSta
 /// Every tenant (not removed) with the roles of its latest check, by customer: for exports and the API.
 pub async fn all_with_roles(db: impl SqliteExecutor<'_>) -> Result<Vec<TenantSummary>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, k.roles_present, k.roles_missing FROM tenants t JOIN customers c ON c.id = t.customer_id \
+        "SELECT {COLUMNS}, k.roles_present, k.roles_missing, k.apis FROM tenants t JOIN customers c ON c.id = t.customer_id \
          LEFT JOIN (SELECT tenant_id, MAX(id) AS id FROM checks GROUP BY tenant_id) l ON l.tenant_id = t.tenant_id \
          LEFT JOIN checks k ON k.id = l.id WHERE t.removed_at IS NULL ORDER BY c.name COLLATE NOCASE, t.tenant_id"
     ))
@@ -241,7 +244,7 @@ pub async fn all_with_roles(db: impl SqliteExecutor<'_>) -> Result<Vec<TenantSum
 /// One tenant (removed or not) with the roles of its latest check.
 pub async fn find_with_roles(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<TenantSummary>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, k.roles_present, k.roles_missing FROM tenants t JOIN customers c ON c.id = t.customer_id \
+        "SELECT {COLUMNS}, k.roles_present, k.roles_missing, k.apis FROM tenants t JOIN customers c ON c.id = t.customer_id \
          LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = t.tenant_id) WHERE t.tenant_id = ?"
     ))
     .bind(tenant_id)

@@ -7,7 +7,7 @@ use sqlx::SqlitePool;
 use super::{Error, Refusal};
 use crate::db;
 use crate::db::tenants::TenantSummary;
-use crate::domain::{RoleList, TenantId, TenantStatus, Timestamp};
+use crate::domain::{Api, ApiResult, RoleList, TenantId, TenantStatus, Timestamp, Verification};
 
 /// A tenant as exports, the JSON API and the command line give it.
 #[derive(Debug, Clone, Serialize)]
@@ -22,6 +22,50 @@ pub struct TenantListing {
     pub roles_present: RoleList,
     pub roles_missing: RoleList,
     pub last_checked_at: Option<Timestamp>,
+    /// Each required API's part of the latest check (empty before the first check, and for checks made
+    /// before the portal knew several APIs).
+    pub apis: Vec<ListedApi>,
+}
+
+/// One API's part of a tenant's latest check, as the exports and the API give it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedApi {
+    pub api: Api,
+    pub status: TenantStatus,
+    /// Role names on this API (without the `api:` prefix).
+    pub roles_present: Vec<String>,
+    pub roles_missing: Vec<String>,
+    /// HTTP status of the API's probe; null when it did not run, 0 when the API could not be reached.
+    pub probe_status: Option<u16>,
+    /// `signature` (the token verified) or `claims` (a Microsoft Graph token: claims read, proven by the probe).
+    pub verification: Verification,
+}
+
+impl From<ApiResult> for ListedApi {
+    fn from(result: ApiResult) -> Self {
+        Self {
+            api: result.api,
+            status: result.status,
+            roles_present: result.roles_present,
+            roles_missing: result.roles_missing,
+            probe_status: result.probe_status,
+            verification: result.verification,
+        }
+    }
+}
+
+impl TenantListing {
+    /// Whether the latest check found `permission` (`api:Role`): `Some(true)` present, `Some(false)`
+    /// missing, `None` when the check did not say (never checked, or an old check).
+    pub fn has(&self, permission: &str) -> Option<bool> {
+        if self.roles_present.contains(&permission.to_owned()) {
+            Some(true)
+        } else if self.roles_missing.contains(&permission.to_owned()) {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 impl From<TenantSummary> for TenantListing {
@@ -38,6 +82,7 @@ impl From<TenantSummary> for TenantListing {
             roles_present: row.roles_present.unwrap_or_default(),
             roles_missing: row.roles_missing.unwrap_or_default(),
             last_checked_at: t.last_checked_at,
+            apis: row.apis.map(|apis| apis.0.into_iter().map(ListedApi::from).collect()).unwrap_or_default(),
         }
     }
 }

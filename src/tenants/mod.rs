@@ -7,7 +7,7 @@ mod listing;
 mod records;
 
 pub use actions::{RECONSENT_DAYS, check_now, reconsent, remove};
-pub use listing::{TenantListing, find, list};
+pub use listing::{ListedApi, TenantListing, find, list};
 pub use records::{Degradation, Search, SearchPage, TenantRecord, record, search};
 
 use crate::error::Failure;

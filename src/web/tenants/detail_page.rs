@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::db;
 use crate::domain::aadsts::{self, Explanation};
-use crate::domain::{TenantId, Timestamp};
+use crate::domain::{RequiredApi, TenantId, Timestamp, Verification};
 use crate::i18n::Messages;
 use crate::tenants::TenantRecord;
 use crate::web::staff_auth::{Nav, StaffUser};
@@ -43,6 +43,26 @@ struct DecodedToken {
     table: Vec<ClaimLine>,
 }
 
+/// One required role of an API, and whether the latest check's token carried it.
+struct RoleCell {
+    role: String,
+    present: bool,
+}
+
+/// One row of the matrix of APIs × required roles, with how its token was trusted and what the API's
+/// probe answered, and that API's decoded token.
+struct ApiLine {
+    name: &'static str,
+    display_name: &'static str,
+    label: &'static str,
+    tone: &'static str,
+    reason: String,
+    roles: Vec<RoleCell>,
+    verification: &'static str,
+    probe: String,
+    token: Option<DecodedToken>,
+}
+
 struct ProblemLine {
     explanation: Explanation,
     code: Option<String>,
@@ -67,6 +87,8 @@ pub(super) struct DetailPage {
     roles_present: Vec<String>,
     roles_missing: Vec<String>,
     problem: Option<ProblemLine>,
+    /// The matrix, when the latest check was made per API.
+    apis: Vec<ApiLine>,
     token: Option<DecodedToken>,
     checks: Vec<CheckLine>,
     consents: Vec<ConsentLine>,
@@ -107,10 +129,14 @@ fn claim_meaning(name: &str) -> &'static str {
     }
 }
 
-fn decoded_token(detail: Option<db::checks::TokenDetail>) -> Option<DecodedToken> {
+fn decoded_token(detail: Option<&db::checks::TokenDetail>) -> Option<DecodedToken> {
     let detail = detail?;
-    let header = scrubbed(detail.token_header.as_deref())?;
-    let claims = scrubbed(detail.token_claims.as_deref())?;
+    decoded(detail.token_header.as_deref(), detail.token_claims.as_deref())
+}
+
+fn decoded(header: Option<&str>, claims: Option<&str>) -> Option<DecodedToken> {
+    let header = scrubbed(header)?;
+    let claims = scrubbed(claims)?;
     let table = claims
         .iter()
         .map(|(name, value)| {
@@ -135,9 +161,51 @@ fn decoded_token(detail: Option<db::checks::TokenDetail>) -> Option<DecodedToken
     })
 }
 
+/// The probe's answer in words.
+fn probe_words(status: Option<u16>) -> String {
+    match status {
+        None => "not called".to_owned(),
+        Some(0) => "unreachable".to_owned(),
+        Some(200) => "200 OK".to_owned(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The matrix of the latest check: each API's required roles (from the configuration, so a role the
+/// check did not ask about shows as missing), its status, how its token was trusted, its probe, its token.
+fn api_lines(detail: Option<&db::checks::TokenDetail>, required: &[RequiredApi]) -> Vec<ApiLine> {
+    let Some(results) = detail.and_then(|d| d.apis.as_ref()) else { return Vec::new() };
+    results
+        .0
+        .iter()
+        .map(|result| {
+            let required_roles: Vec<String> = required
+                .iter()
+                .find(|r| r.api == result.api)
+                .map(|r| r.roles.iter().map(ToString::to_string).collect())
+                .unwrap_or_else(|| result.roles_present.iter().chain(&result.roles_missing).cloned().collect());
+            let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
+            ApiLine {
+                name: result.api.name(),
+                display_name: result.api.display_name(),
+                label: result.status.label(),
+                tone: result.status.tone(),
+                reason: result.reason.clone(),
+                roles: required_roles.into_iter().map(|role| RoleCell { present: result.roles_present.contains(&role), role }).collect(),
+                verification: match result.verification {
+                    Verification::Signature => "signature (RS256, the tenant's keys)",
+                    Verification::Claims => "claims only (a Graph token: proven by the probe)",
+                },
+                probe: probe_words(result.probe_status),
+                token: decoded(json(&result.token_header).as_deref(), json(&result.token_claims).as_deref()),
+            }
+        })
+        .collect()
+}
+
 impl DetailPage {
     /// The page of `record`; `required` are the roles a tenant never checked is missing.
-    pub fn new(staff: &StaffUser, record: TenantRecord, required: &[String], just_checked: bool) -> Self {
+    pub fn new(staff: &StaffUser, record: TenantRecord, required: &[RequiredApi], just_checked: bool) -> Self {
         let problem = record.problem().map(|check| {
             let code = check.aadsts();
             ProblemLine {
@@ -154,7 +222,7 @@ impl DetailPage {
             roles_present: record.summary.roles_present.map(|r| r.names()).unwrap_or_default(),
             roles_missing: match record.summary.roles_missing {
                 Some(roles) => roles.names(),
-                None => required.to_vec(),
+                None => required.iter().flat_map(RequiredApi::permissions).collect(),
             },
             consented_by: tenant.consented_by().unwrap_or_default().to_owned(),
             tenant_id: tenant.tenant_id,
@@ -166,7 +234,8 @@ impl DetailPage {
             last_checked_at: tenant.last_checked_at.map(|at| at.to_string()).unwrap_or_default(),
             removed_at: record.removed_at,
             problem,
-            token: decoded_token(record.token),
+            apis: api_lines(record.token.as_ref(), required),
+            token: decoded_token(record.token.as_ref()),
             checks: record
                 .checks
                 .into_iter()

@@ -2,6 +2,7 @@
 
 use crate::tenants::TenantListing;
 
+/// The columns every export has; one column per required permission (`api:Role`) follows.
 pub const CSV_HEADER: [&str; 9] = [
     "tenant_id",
     "customer",
@@ -21,8 +22,10 @@ pub fn csv_cell(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
 }
 
-pub fn to_csv(rows: &[TenantListing]) -> String {
-    let mut out = CSV_HEADER.join(",");
+/// The CSV of `rows`, with a column per permission of `required` (`api:Role`): `present`, `missing`, or
+/// empty when the latest check did not say.
+pub fn to_csv(rows: &[TenantListing], required: &[String]) -> String {
+    let mut out = CSV_HEADER.iter().map(|c| (*c).to_owned()).chain(required.iter().map(|p| csv_cell(p))).collect::<Vec<_>>().join(",");
     out.push_str("\r\n");
     for row in rows {
         let cells = [
@@ -36,7 +39,13 @@ pub fn to_csv(rows: &[TenantListing]) -> String {
             &row.roles_missing.names().join(" "),
             &row.last_checked_at.map(|at| at.to_string()).unwrap_or_default(),
         ];
-        out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+        let permissions = required.iter().map(|permission| match row.has(permission) {
+            Some(true) => "present",
+            Some(false) => "missing",
+            None => "",
+        });
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).chain(permissions.map(str::to_owned)).collect();
+        out.push_str(&line.join(","));
         out.push_str("\r\n");
     }
     out

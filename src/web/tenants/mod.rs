@@ -67,7 +67,7 @@ fn attachment(mut response: Response, filename: &'static str) -> Response {
 /// `GET /tenants.csv`: every tenant, one row each.
 async fn export_csv(State(state): State<AppState>, _staff: StaffUser) -> Result<Response, AppError> {
     let rows = tenants::list(&state.db).await?;
-    let response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&rows)).into_response();
+    let response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&rows, &state.config.required_permissions())).into_response();
     Ok(attachment(response, "tenants.csv"))
 }
 
@@ -98,7 +98,7 @@ async fn detail(
     Query(query): Query<DetailQuery>,
 ) -> Result<Response, AppError> {
     let record = tenants::record(&state.db, parse_tenant(&tid)?, HISTORY).await?.ok_or(AppError::NotFound)?;
-    let page = DetailPage::new(&staff, record, &state.config.required_permissions(), query.checked.is_some());
+    let page = DetailPage::new(&staff, record, &state.config.required, query.checked.is_some());
     Ok(render(StatusCode::OK, &page))
 }
 
