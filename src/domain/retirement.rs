@@ -128,7 +128,10 @@ mod tests {
         {
             let warnings = retirement_warnings(&required, today);
             assert_eq!(warnings.len(), 1, "{today}");
-            assert_eq!((warnings[0].api, warnings[0].date, warnings[0].days_left, warnings[0].has_stopped()), (Api::Defender, RETIREMENT, days_left, stopped));
+            assert_eq!(
+                (warnings[0].api, warnings[0].date, warnings[0].days_left, warnings[0].has_stopped()),
+                (Api::Defender, RETIREMENT, days_left, stopped)
+            );
         }
         let after = retirement_warnings(&required, date!(2027 - 03 - 01));
         assert_eq!((after[0].days_left, after[0].has_stopped()), (-28, true));
@@ -178,6 +181,9 @@ mod tests {
             required_with_replacements(&mixed, &warnings),
             "graph:ThreatHunting.Read.All,graph:SecurityIncident.Read.All,defender:Incident.Read.All,defender:AdvancedHunting.Read.All,mde:Alert.Read.All"
         );
-        assert_eq!(required_with_replacements(&mixed, &[]), "graph:ThreatHunting.Read.All,defender:Incident.Read.All,defender:AdvancedHunting.Read.All,mde:Alert.Read.All");
+        assert_eq!(
+            required_with_replacements(&mixed, &[]),
+            "graph:ThreatHunting.Read.All,defender:Incident.Read.All,defender:AdvancedHunting.Read.All,mde:Alert.Read.All"
+        );
     }
 }

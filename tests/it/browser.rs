@@ -291,7 +291,8 @@ async fn missing_roles_show_on_the_dashboard_and_the_re_consent_link_works() {
         assert!(browser.text("h1").await.contains("missing roles"));
         let facts = browser.text("dl.facts").await;
         // The page names each role with its API (`defender:`), or bare as before the portal knew several.
-        let shown = |mark: &str, role: &str| [format!("{mark} {role}"), format!("{mark} defender:{role}")].iter().any(|s| facts.contains(s));
+        let shown =
+            |mark: &str, role: &str| [format!("{mark} {role}"), format!("{mark} defender:{role}")].iter().any(|s| facts.contains(s));
         assert!(shown("✗", "AdvancedHunting.Read.All") && shown("✓", "Incident.Read.All"), "{facts}");
         browser.click("a[href='/tenants']").await;
         browser.page("tenants-missing-roles", &tenant_link).await;

@@ -67,7 +67,9 @@ async fn every_staff_page_warns_from_120_days_before_the_defender_xdr_api_retire
         for (path, html) in staff_pages(&app).await {
             match shown {
                 Some(words) => assert!(visible_text(element(&html, "retirement")).contains(words), "{days} days before, {path}"),
-                None => assert!(!html.contains("id=\"retirement\"") && !html.contains("stops working"), "{days} days before, {path}: {html}"),
+                None => {
+                    assert!(!html.contains("id=\"retirement\"") && !html.contains("stops working"), "{days} days before, {path}: {html}")
+                }
             }
         }
     }
@@ -108,13 +110,17 @@ async fn from_the_day_itself_the_banner_says_the_api_has_stopped_and_leaves_it_o
 #[tokio::test]
 async fn a_portal_that_requires_only_microsoft_graph_shows_no_banner() {
     let clock = Arc::new(ManualClock::at(days_before(100)));
-    let graph_only = group_by_api(&parse_permission_list("graph:SecurityIncident.Read.All,graph:ThreatHunting.Read.All").unwrap(), Cloud::Global)
-        .unwrap();
+    let graph_only =
+        group_by_api(&parse_permission_list("graph:SecurityIncident.Read.All,graph:ThreatHunting.Read.All").unwrap(), Cloud::Global)
+            .unwrap();
     let app = spawn_app_on_clock_configured(clock.clone(), move |config| config.required = graph_only).await;
     for at in [days_before(100), days_before(0), days_before(-30)] {
         clock.set(at);
         for (path, html) in staff_pages(&app).await {
-            assert!(!html.contains("id=\"retirement\"") && !html.contains("stops working") && !html.contains("stopped working"), "{at}, {path}");
+            assert!(
+                !html.contains("id=\"retirement\"") && !html.contains("stops working") && !html.contains("stopped working"),
+                "{at}, {path}"
+            );
         }
     }
 }
@@ -122,8 +128,9 @@ async fn a_portal_that_requires_only_microsoft_graph_shows_no_banner() {
 #[test]
 fn serve_logs_the_warning_at_start_on_the_real_clock() {
     // The default configuration requires the Defender XDR API's Incident.Read.All and AdvancedHunting.Read.All.
-    let default = group_by_api(&parse_permission_list("defender:Incident.Read.All,defender:AdvancedHunting.Read.All").unwrap(), Cloud::Global)
-        .unwrap();
+    let default =
+        group_by_api(&parse_permission_list("defender:Incident.Read.All,defender:AdvancedHunting.Read.All").unwrap(), Cloud::Global)
+            .unwrap();
     let before = retirement_warnings(&default, OffsetDateTime::now_utc().date());
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();

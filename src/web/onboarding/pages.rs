@@ -166,6 +166,9 @@ mod tests {
     use crate::domain::api::{Cloud, group_by_api, parse_permission_list};
     use crate::i18n::Language;
 
+    /// An outcome as compared: id, heading, granted, still to appear.
+    type Shown<'a> = (&'a str, Option<&'a str>, Vec<&'a str>, Vec<&'a str>);
+
     fn strs(list: &[String]) -> Vec<&str> {
         list.iter().map(String::as_str).collect()
     }
@@ -176,15 +179,13 @@ mod tests {
 
     #[test]
     fn a_checks_roles_are_shown_under_their_api_and_bare_ones_under_none() {
-        let permissions = parse_permission_list("graph:SecurityIncident.Read.All,graph:ThreatHunting.Read.All,defender:Incident.Read.All").unwrap();
+        let permissions =
+            parse_permission_list("graph:SecurityIncident.Read.All,graph:ThreatHunting.Read.All,defender:Incident.Read.All").unwrap();
         let required = group_by_api(&permissions, Cloud::Global).unwrap();
         let granted = names(&["graph:SecurityIncident.Read.All", "defender:Incident.Read.All", "mde:Alert.Read.All", "Incident.Read.All"]);
         let missing = names(&["graph:ThreatHunting.Read.All"]);
         let outcomes = outcomes_per_api(&required, &granted, &missing, Messages::new(Language::Italian));
-        let shown: Vec<(&str, Option<&str>, Vec<&str>, Vec<&str>)> = outcomes
-            .iter()
-            .map(|o| (o.id, o.heading.as_deref(), strs(&o.granted), strs(&o.still_to_appear)))
-            .collect();
+        let shown: Vec<Shown> = outcomes.iter().map(|o| (o.id, o.heading.as_deref(), strs(&o.granted), strs(&o.still_to_appear))).collect();
         assert_eq!(
             shown,
             [
