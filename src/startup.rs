@@ -1,6 +1,6 @@
 //! Refusing to start: every subcommand reports a configuration it cannot start with the same way — one
-//! line on stderr that names what is wrong — and exits with status 2. And what a starting portal must
-//! say though it starts: a required API that retires.
+//! line on stderr that names what is wrong — and exits with status 2. And the warning a portal gives
+//! as it starts, though it starts: a required API that retires.
 
 use std::process::ExitCode;
 
