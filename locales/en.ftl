@@ -32,6 +32,7 @@ landing-heading = Connect your Microsoft 365 Defender to { $partner }
 landing-intro = { $partner } asks an administrator of *{ $customer }* to approve its application in your Microsoft tenant, so that it can work with your Microsoft 365 Defender data.
 landing-already-connected = This invitation already connected the tenant *{ $tenant }*. An administrator of that tenant can approve again, for instance after the application asked for new permissions; another tenant needs a new link from { $partner }.
 landing-permissions-heading = What the application will be able to do
+landing-one-approval = One approval covers every API listed: Microsoft's page asks for all of them at once.
 landing-permissions-note = These are application permissions: the application uses them itself, without a signed-in user. Nothing else in your tenant is granted.
 landing-who-heading = Who can approve
 landing-who = Someone with one of these roles in your Microsoft Entra ID: { $roles }.
@@ -45,13 +46,24 @@ landing-continue = Continue with Microsoft
 landing-revoke-heading = Changing your mind later
 landing-revoke = You can remove the access at any time: in the Microsoft Entra admin center, open *Enterprise applications*, find the application of { $partner }, open *Properties* and choose *Delete*.
 
-## Application permissions in plain words
+## Application permissions in plain words, under the API that defines them
 
+api-graph = Microsoft Graph
+api-defender = Microsoft Defender XDR API
+api-mde = Microsoft Defender for Endpoint API
+role-securityincident-read-all = Read your security incidents and their alerts
+role-securityincident-readwrite-all = Read and update your security incidents
+role-securityalert-read-all = Read your security alerts
+role-securityalert-readwrite-all = Read and update your security alerts
+role-threathunting-read-all = Run advanced hunting queries over your security data
 role-incident-read-all = Read your security incidents and their alerts
 role-incident-readwrite-all = Read and update your security incidents
 role-advancedhunting-read-all = Run advanced hunting queries over your security data
 role-alert-read-all = Read your security alerts
 role-alert-readwrite-all = Read and update your security alerts
+role-machine-read-all = Read the list of your devices and their details
+role-advancedquery-read-all = Run advanced queries over the security data of your devices
+role-vulnerability-read-all = Read the vulnerabilities found on your devices
 role-other = An application permission on Microsoft 365 Defender
 admin-roles = Global Administrator, Privileged Role Administrator, Cloud Application Administrator or Application Administrator
 
@@ -238,6 +250,7 @@ email-intro = { $partner } asks an administrator of { $customer } to approve its
 email-reminder-intro = A reminder: { $partner } is still waiting for an administrator of { $customer } to approve its application in your Microsoft tenant.
 email-why = With this approval { $partner } can read your Microsoft 365 Defender security data, to monitor your incidents and alerts as part of its service. Nothing else in your tenant is granted, and you can withdraw the approval at any time.
 email-permissions-heading = What the application will be able to do:
+email-one-approval = One approval covers every API listed.
 email-who = Who can approve: someone with one of these roles in your Microsoft Entra ID: { $roles }. If that is not you, please forward this e-mail to them.
 email-link-intro = The link opens a page that explains each step before anything happens:
 email-action = Open the onboarding page

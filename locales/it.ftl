@@ -32,6 +32,7 @@ landing-heading = Collega il tuo Microsoft 365 Defender a { $partner }
 landing-intro = { $partner } chiede a un amministratore di *{ $customer }* di approvare la sua applicazione nel vostro tenant Microsoft, così da poter lavorare con i vostri dati di Microsoft 365 Defender.
 landing-already-connected = Questo invito ha già collegato il tenant *{ $tenant }*. Un amministratore di quel tenant può approvare di nuovo, per esempio dopo che l'applicazione ha chiesto nuove autorizzazioni; un altro tenant ha bisogno di un nuovo link da { $partner }.
 landing-permissions-heading = Che cosa potrà fare l'applicazione
+landing-one-approval = Una sola approvazione vale per tutte le API elencate: la pagina di Microsoft le chiede tutte insieme.
 landing-permissions-note = Sono autorizzazioni dell'applicazione: le usa l'applicazione stessa, senza un utente connesso. Nient'altro viene concesso nel vostro tenant.
 landing-who-heading = Chi può approvare
 landing-who = Una persona con uno di questi ruoli nel vostro Microsoft Entra ID: { $roles }.
@@ -45,13 +46,24 @@ landing-continue = Continua con Microsoft
 landing-revoke-heading = Se cambiate idea
 landing-revoke = Potete rimuovere l'accesso in qualsiasi momento: nell'interfaccia di amministrazione di Microsoft Entra aprite *Applicazioni aziendali*, cercate l'applicazione di { $partner }, aprite *Proprietà* e scegliete *Elimina*.
 
-## Le autorizzazioni dell'applicazione, in parole semplici
+## Le autorizzazioni dell'applicazione, in parole semplici, sotto l'API che le definisce
 
+api-graph = Microsoft Graph
+api-defender = API di Microsoft Defender XDR
+api-mde = API di Microsoft Defender per endpoint
+role-securityincident-read-all = Leggere i vostri eventi imprevisti di sicurezza e i relativi avvisi
+role-securityincident-readwrite-all = Leggere e aggiornare i vostri eventi imprevisti di sicurezza
+role-securityalert-read-all = Leggere i vostri avvisi di sicurezza
+role-securityalert-readwrite-all = Leggere e aggiornare i vostri avvisi di sicurezza
+role-threathunting-read-all = Eseguire query di ricerca avanzata sui vostri dati di sicurezza
 role-incident-read-all = Leggere i vostri eventi imprevisti di sicurezza e i relativi avvisi
 role-incident-readwrite-all = Leggere e aggiornare i vostri eventi imprevisti di sicurezza
 role-advancedhunting-read-all = Eseguire query di ricerca avanzata sui vostri dati di sicurezza
 role-alert-read-all = Leggere i vostri avvisi di sicurezza
 role-alert-readwrite-all = Leggere e aggiornare i vostri avvisi di sicurezza
+role-machine-read-all = Leggere l'elenco dei vostri dispositivi e i loro dettagli
+role-advancedquery-read-all = Eseguire query avanzate sui dati di sicurezza dei vostri dispositivi
+role-vulnerability-read-all = Leggere le vulnerabilità rilevate sui vostri dispositivi
 role-other = Un'autorizzazione dell'applicazione su Microsoft 365 Defender
 admin-roles = Amministratore globale, Amministratore ruolo con privilegi, Amministratore applicazioni cloud o Amministratore applicazioni
 
@@ -238,6 +250,7 @@ email-intro = { $partner } chiede a un amministratore di { $customer } di approv
 email-reminder-intro = Vi ricordiamo che { $partner } è ancora in attesa che un amministratore di { $customer } approvi la sua applicazione nel vostro tenant Microsoft.
 email-why = Con questa approvazione { $partner } potrà leggere i vostri dati di sicurezza di Microsoft 365 Defender, per monitorare i vostri eventi imprevisti e avvisi nell'ambito del suo servizio. Nient'altro viene concesso nel vostro tenant, e potete revocare l'approvazione in qualsiasi momento.
 email-permissions-heading = Che cosa potrà fare l'applicazione:
+email-one-approval = Una sola approvazione vale per tutte le API elencate.
 email-who = Chi può approvare: una persona con uno di questi ruoli nel vostro Microsoft Entra ID: { $roles }. Se non siete voi, inoltrate questa e-mail a quella persona.
 email-link-intro = Il link apre una pagina che spiega ogni passaggio prima che accada qualcosa:
 email-action = Apri la pagina di attivazione

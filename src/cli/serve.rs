@@ -36,6 +36,8 @@ pub async fn run(args: ConfigArgs) -> ExitCode {
 pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState) -> ExitCode {
     // A catalogue that does not parse stops the start, not the first customer's page.
     crate::i18n::load();
+    // On the application's clock, as the staff pages' banner.
+    crate::startup::warn_of_retirements(&state.config.required, state.clock.now().date());
     let schedule = crate::monitor::schedule::spawn(state.sweeper.clone(), state.db.clone());
     let mail_worker = crate::email::worker::spawn(state.clone());
     // Expired sessions are deleted at start and every hour (the store only hides them).

@@ -2,6 +2,7 @@
 //! of Microsoft's `error_description`, which is never reflected (it comes from the query string, so
 //! anyone can write it). The words are in the catalogues (`locales/*.ftl`); this module picks the keys.
 
+use crate::domain::api::{Api, RequiredApi};
 use crate::i18n::Messages;
 
 /// The explanation of one error, in plain words of one language: what pages show.
@@ -77,18 +78,69 @@ pub fn code_in(description: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// The catalogue key of a plain-words description of an application permission of the Defender API.
-pub fn describe_role(role: &str) -> &'static str {
-    // `api:Role` or a bare role.
-    let role = role.rsplit(':').next().unwrap_or(role);
-    match role {
-        "Incident.Read.All" => "role-incident-read-all",
-        "Incident.ReadWrite.All" => "role-incident-readwrite-all",
-        "AdvancedHunting.Read.All" => "role-advancedhunting-read-all",
-        "Alert.Read.All" => "role-alert-read-all",
-        "Alert.ReadWrite.All" => "role-alert-readwrite-all",
+/// The catalogue key of an API's name as a customer reads it (Microsoft's own names, such as
+/// "Microsoft Threat Protection", mean little to an admin who never saw them).
+pub fn describe_api(api: Api) -> &'static str {
+    match api {
+        Api::Graph => "api-graph",
+        Api::Defender => "api-defender",
+        Api::Mde => "api-mde",
+    }
+}
+
+/// The catalogue key of a plain-words description of `role` on `api`. A role is described only on the
+/// API that defines it: the same name on another API would be another permission.
+pub fn describe_role(api: Api, role: &str) -> &'static str {
+    match (api, role) {
+        (Api::Graph, "SecurityIncident.Read.All") => "role-securityincident-read-all",
+        (Api::Graph, "SecurityIncident.ReadWrite.All") => "role-securityincident-readwrite-all",
+        (Api::Graph, "SecurityAlert.Read.All") => "role-securityalert-read-all",
+        (Api::Graph, "SecurityAlert.ReadWrite.All") => "role-securityalert-readwrite-all",
+        (Api::Graph, "ThreatHunting.Read.All") => "role-threathunting-read-all",
+        (Api::Defender, "Incident.Read.All") => "role-incident-read-all",
+        (Api::Defender, "Incident.ReadWrite.All") => "role-incident-readwrite-all",
+        (Api::Defender, "AdvancedHunting.Read.All") => "role-advancedhunting-read-all",
+        (Api::Mde, "Alert.Read.All") => "role-alert-read-all",
+        (Api::Mde, "Alert.ReadWrite.All") => "role-alert-readwrite-all",
+        (Api::Mde, "Machine.Read.All") => "role-machine-read-all",
+        (Api::Mde, "AdvancedQuery.Read.All") => "role-advancedquery-read-all",
+        (Api::Mde, "Vulnerability.Read.All") => "role-vulnerability-read-all",
         _ => "role-other",
     }
+}
+
+/// One role and its description in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleInWords {
+    pub role: String,
+    pub words: String,
+}
+
+/// One API's required roles, under the API's name, in the reader's language: what the onboarding
+/// pages and e-mail list, so an admin can match them with Microsoft's consent page, which groups them
+/// by API too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiInWords {
+    /// The API's short name (`graph`), for element ids.
+    pub id: &'static str,
+    pub heading: String,
+    pub roles: Vec<RoleInWords>,
+}
+
+/// The required permissions grouped by API, in the order given, each in words of `tr`'s language.
+pub fn permissions_in_words(required: &[RequiredApi], tr: Messages) -> Vec<ApiInWords> {
+    required
+        .iter()
+        .map(|required| ApiInWords {
+            id: required.api.name(),
+            heading: tr.t(describe_api(required.api)),
+            roles: required
+                .roles
+                .iter()
+                .map(|role| RoleInWords { role: role.to_string(), words: tr.t(describe_role(required.api, role.as_str())) })
+                .collect(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -131,7 +183,7 @@ mod tests {
 
     /// The keys are built by a macro, so the catalogue check of `i18n` cannot see them: check them here.
     #[test]
-    fn every_explanation_and_role_is_in_every_catalogue() {
+    fn every_explanation_is_in_every_catalogue() {
         let mut keys = vec![cancelled()];
         for code in [
             None,
@@ -153,11 +205,28 @@ mod tests {
             for key in keys.iter().flat_map(|k| [k.title, k.what_happened, k.what_to_do]) {
                 assert_ne!(tr.t(key), key, "{key} is missing in {language}");
             }
-            for role in
-                ["Incident.Read.All", "Incident.ReadWrite.All", "AdvancedHunting.Read.All", "Alert.Read.All", "Alert.ReadWrite.All", "X"]
-            {
-                assert_ne!(tr.t(describe_role(role)), describe_role(role));
-            }
         }
+    }
+
+    /// Every role the portal can require has its own words in every language, and every API a name:
+    /// a role without them would be shown to a customer as a vague "other", and a key missing from one
+    /// catalogue would be shown in English. Each language's own catalogue is read, so the run-time
+    /// fallback to English cannot hide a missing key.
+    #[test]
+    fn every_role_of_every_api_is_described_in_every_catalogue() {
+        for language in Language::ALL {
+            let keys = catalogue::check::keys(crate::i18n::source(language));
+            for api in Api::ALL {
+                let name = describe_api(api);
+                assert!(keys.contains(name), "{name} is missing in {language}");
+                for role in api.roles() {
+                    let key = describe_role(api, role);
+                    assert_ne!(key, "role-other", "{api}:{role} has no description of its own");
+                    assert!(keys.contains(key), "{key} ({api}:{role}) is missing in {language}");
+                }
+            }
+            assert!(keys.contains("role-other"), "role-other is missing in {language}");
+        }
+        assert_eq!(describe_role(Api::Graph, "Incident.Read.All"), "role-other", "the Defender XDR API's role, not Graph's");
     }
 }

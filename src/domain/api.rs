@@ -215,9 +215,7 @@ pub const REPLACEMENTS: [Replacement; 3] = [
 
 /// The permission that replaces `role` of a retiring API, when Microsoft named one.
 pub fn replacement_for(api: Api, role: &str) -> Option<Permission> {
-    if api.retirement().is_none() {
-        return None;
-    }
+    api.retirement()?;
     REPLACEMENTS
         .iter()
         .find(|r| r.retiring == role)

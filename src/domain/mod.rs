@@ -10,6 +10,7 @@ pub mod email_address;
 pub mod free_text;
 mod invite_status;
 mod invite_token;
+pub mod retirement;
 mod role;
 mod secret;
 mod tenant_id;

@@ -10,7 +10,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{Address, Message};
 use time::OffsetDateTime;
 
-use crate::domain::aadsts;
+use crate::domain::RequiredApi;
+use crate::domain::aadsts::{self, ApiInWords};
 use crate::i18n::{Language, Messages};
 
 /// A message ready to send: its subject and both parts.
@@ -49,8 +50,8 @@ pub struct InviteFacts<'a> {
     pub link: &'a str,
     pub expires_at: OffsetDateTime,
     pub contact: Option<&'a str>,
-    /// The application permissions asked for (role names such as `Incident.Read.All`).
-    pub roles: &'a [String],
+    /// The application permissions asked for, per API.
+    pub required: &'a [RequiredApi],
 }
 
 /// The words of a customer e-mail, in its language; both templates lay out the same words.
@@ -63,7 +64,8 @@ struct CustomerView {
     intro: String,
     why: String,
     permissions_heading: String,
-    roles: Vec<String>,
+    apis: Vec<ApiInWords>,
+    one_approval: String,
     who: String,
     link_intro: String,
     action: String,
@@ -113,7 +115,8 @@ pub fn invite_email(facts: &InviteFacts<'_>) -> Result<Composed, ComposeError> {
         intro,
         why: m.t1("email-why", "partner", partner),
         permissions_heading: m.t("email-permissions-heading"),
-        roles: facts.roles.iter().map(|r| m.t(aadsts::describe_role(r))).collect(),
+        apis: aadsts::permissions_in_words(facts.required, m),
+        one_approval: m.t("email-one-approval"),
         who: m.t1("email-who", "roles", m.t("admin-roles")),
         link_intro: m.t("email-link-intro"),
         action: m.t("email-action"),
@@ -222,7 +225,12 @@ pub fn message(from: &Mailbox, to: &str, composed: &Composed, outbox_id: &str, h
 mod tests {
     use super::*;
 
-    fn facts<'a>(language: Language, customer: &'a str, roles: &'a [String]) -> InviteFacts<'a> {
+    fn required(permissions: &str) -> Vec<RequiredApi> {
+        let permissions = crate::domain::api::parse_permission_list(permissions).unwrap();
+        crate::domain::api::group_by_api(&permissions, crate::domain::Cloud::Global).unwrap()
+    }
+
+    fn facts<'a>(language: Language, customer: &'a str, required: &'a [RequiredApi]) -> InviteFacts<'a> {
         InviteFacts {
             reminder: false,
             language,
@@ -231,13 +239,13 @@ mod tests {
             link: "https://portal.example/onboard/abc",
             expires_at: time::macros::datetime!(2026-12-09 14:00 UTC),
             contact: Some("onboarding@fabrikam.example"),
-            roles,
+            required,
         }
     }
 
     #[test]
     fn names_are_escaped_in_html_and_raw_in_text() {
-        let roles = vec!["Incident.Read.All".to_owned()];
+        let roles = required("defender:Incident.Read.All");
         let mail = invite_email(&facts(Language::English, "<b>Contoso</b> & Co", &roles)).unwrap();
         assert!(mail.html.contains("&#60;b&#62;Contoso&#60;/b&#62; &#38; Co") || mail.html.contains("&lt;b&gt;Contoso&lt;/b&gt; &amp; Co"));
         assert!(!mail.html.contains("<b>Contoso"));
@@ -249,15 +257,36 @@ mod tests {
 
     #[test]
     fn italian_words_and_date() {
-        let roles = vec!["AdvancedHunting.Read.All".to_owned()];
+        let roles = required("defender:AdvancedHunting.Read.All");
         let mail = invite_email(&facts(Language::Italian, "Contoso", &roles)).unwrap();
         assert!(mail.text.contains("9 dicembre 2026"), "{}", mail.text);
         assert!(mail.html.contains("lang=\"it\""));
     }
 
     #[test]
+    fn the_permissions_are_grouped_by_api_in_both_parts() {
+        let roles = required("graph:ThreatHunting.Read.All,defender:Incident.Read.All,mde:Machine.Read.All");
+        let mail = invite_email(&facts(Language::English, "Contoso", &roles)).unwrap();
+        let text = &mail.text;
+        let graph = text.find("\nMicrosoft Graph\n").unwrap_or_else(|| panic!("{text}"));
+        let defender = text.find("\nMicrosoft Defender XDR API\n").unwrap_or_else(|| panic!("{text}"));
+        let mde = text.find("\nMicrosoft Defender for Endpoint API\n").unwrap_or_else(|| panic!("{text}"));
+        let hunting = text.find("- Run advanced hunting queries over your security data (ThreatHunting.Read.All)").unwrap();
+        let incidents = text.find("- Read your security incidents and their alerts (Incident.Read.All)").unwrap();
+        let devices = text.find("- Read the list of your devices and their details (Machine.Read.All)").unwrap();
+        assert!(graph < hunting && hunting < defender && defender < incidents && incidents < mde && mde < devices, "{text}");
+        assert!(text.contains("One approval covers every API listed."), "{text}");
+        assert!(!text.contains('<'), "plain text only: {text}");
+        assert!(mail.html.contains(">ThreatHunting.Read.All</code>"), "{}", mail.html);
+        assert!(mail.html.contains(">Microsoft Defender for Endpoint API<"), "{}", mail.html);
+        let italian = invite_email(&facts(Language::Italian, "Contoso", &roles)).unwrap();
+        assert!(italian.text.contains("\nAPI di Microsoft Defender XDR\n"), "{}", italian.text);
+        assert!(italian.text.contains("Una sola approvazione vale per tutte le API elencate."), "{}", italian.text);
+    }
+
+    #[test]
     fn line_breaks_in_header_values_are_refused() {
-        let roles = vec![];
+        let roles = Vec::new();
         let error = invite_email(&facts(Language::English, "Contoso\r\nBcc: victim@example.com", &roles)).unwrap_err();
         assert_eq!(error, ComposeError::HeaderInjection("customer's name"));
         let mail = Composed { subject: "Hello\nBcc: x@example.com".into(), html: String::new(), text: String::new() };

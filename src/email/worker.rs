@@ -305,7 +305,6 @@ async fn prepare(
             let token = InviteToken::generate();
             db::outbox::insert_link(&mut *tx, &token.hash(), &invite.invite.id, &row.id, Timestamp::new(now)).await?;
             let link = config.public_url_for(&format!("/onboard/{}", token.expose()));
-            let roles: Vec<String> = config.required_permissions();
             let facts = InviteFacts {
                 reminder: kind == Kind::Reminder,
                 language: Language::parse(&row.language).unwrap_or_default(),
@@ -314,7 +313,7 @@ async fn prepare(
                 link: &link,
                 expires_at: invite.invite.expires_at.as_datetime(),
                 contact: config.partner_contact.as_deref(),
-                roles: &roles,
+                required: &config.required,
             };
             let composed = compose::invite_email(&facts);
             return Ok(match composed {

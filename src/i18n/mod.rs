@@ -18,7 +18,7 @@ use catalogue::{Args, Catalogues};
 use time::OffsetDateTime;
 
 /// The portal's catalogue of `language`, embedded in the binary.
-fn source(language: Language) -> &'static str {
+pub(crate) fn source(language: Language) -> &'static str {
     match language {
         Language::English => include_str!("../../locales/en.ftl"),
         Language::Italian => include_str!("../../locales/it.ftl"),

@@ -22,7 +22,7 @@ pub fn routes() -> Router<AppState> {
 struct HomeTemplate<'a> {
     lang: PageLanguage,
     partner: &'a str,
-    roles: Vec<(String, String)>,
+    apis: Vec<crate::domain::aadsts::ApiInWords>,
     /// A quiet way in for partner staff, who otherwise arrive here with nothing to click.
     staff_sign_in: &'static str,
 }
@@ -34,6 +34,6 @@ async fn home(State(state): State<AppState>, session: Session, choice: LanguageC
         return Redirect::to(paths::TENANTS).into_response();
     }
     let lang = choice.messages(None);
-    let roles = super::onboarding::roles_in_plain_words(&state.config, lang.tr);
-    render(StatusCode::OK, &HomeTemplate { lang, partner: &state.config.partner_name, roles, staff_sign_in: paths::STAFF_SIGN_IN })
+    let apis = super::onboarding::roles_in_plain_words(&state.config, lang.tr);
+    render(StatusCode::OK, &HomeTemplate { lang, partner: &state.config.partner_name, apis, staff_sign_in: paths::STAFF_SIGN_IN })
 }

@@ -558,12 +558,13 @@ async fn staff_are_told_when_a_tenant_connects_and_when_it_degrades() {
         status: consent_portal::domain::TenantStatus::MissingRoles,
         reason: "AdvancedHunting.Read.All is no longer granted.".into(),
         roles_present: consent_portal::domain::RoleList::default(),
-        roles_missing: consent_portal::domain::RoleList::from_json("[\"AdvancedHunting.Read.All\"]").unwrap(),
+        roles_missing: consent_portal::domain::RoleList::from_json("[\"defender:AdvancedHunting.Read.All\"]").unwrap(),
         error_code: None,
         trace_id: None,
         token_header: None,
         token_claims: None,
         api_status: None,
+        apis: consent_portal::domain::ApiResults::default(),
         next_check_at: now,
         not_before: None,
     };
@@ -670,5 +671,31 @@ async fn mail_goes_over_starttls_and_implicit_tls_and_the_certificate_is_checked
         let messages = sink.messages();
         assert_eq!(messages.len(), 1, "{mode}");
         assert_eq!(messages[0]["rcpt_tos"][0], "it@contoso.example");
+    }
+}
+
+#[tokio::test]
+async fn the_onboarding_email_lists_the_permissions_under_each_api_in_its_language() {
+    // The demo's configuration: the in-memory mailbox, and permissions on Graph and the Defender XDR API.
+    let app = spawn_app().await;
+    for (language, one_approval) in
+        [("en", "One approval covers every API listed."), ("it", "Una sola approvazione vale per tutte le API elencate.")]
+    {
+        Invite::new("Contoso").send_to("it@contoso.example").language(language).create(&app.db).await;
+        let pass = worker::run_once(&app.state, OffsetDateTime::now_utc()).await.unwrap();
+        assert_eq!(pass.sent, 1, "{pass:?}");
+        let mail = app.state.mailer.memory().unwrap().messages().remove(0);
+        let groups = demo_permissions_in_words(language);
+        // The text part: each API's name on a line of its own, its roles under it, one to a line.
+        for (heading, roles) in &groups {
+            let at = mail.text.find(&format!("\n\n{heading}\n")).unwrap_or_else(|| panic!("no heading {heading:?}: {}", mail.text));
+            let lines: Vec<&str> = mail.text[at + 2..].lines().skip(1).take(roles.len()).collect();
+            let listed: Vec<String> = roles.iter().map(|role| format!("- {role}")).collect();
+            assert_eq!(lines, listed, "{}", mail.text);
+        }
+        assert_grouped(&mail.text, &groups, one_approval);
+        assert!(!mail.text.contains('<') && !mail.text.contains("&#"), "plain text: {}", mail.text);
+        // The HTML part says the same.
+        assert_grouped(&visible_text(&mail.html), &groups, one_approval);
     }
 }

@@ -14,4 +14,5 @@ mod faults;
 mod foundation;
 mod monitor;
 mod onboarding;
+mod retirement;
 mod token_verification;

@@ -70,7 +70,7 @@ async fn the_whole_journey_records_the_proven_tenant() {
     assert_eq!(listed[0]["status"], "verified");
     assert_eq!(listed[0]["consented_by"], MEGAN);
     assert!(listed[0]["consented_at"].is_string());
-    assert_eq!(listed[0]["roles_present"], json!(["Incident.Read.All", "AdvancedHunting.Read.All"]));
+    assert_eq!(listed[0]["roles_present"], json!(app.state.config.required_permissions()), "every required api:Role");
     assert_eq!(listed[0]["roles_missing"], json!([]));
     assert!(listed[0]["last_checked_at"].is_string());
     assert!(listed[0]["status_reason"].is_string());
@@ -709,12 +709,14 @@ async fn the_check_after_a_consent_asks_no_token_before_a_stored_retry_after() {
     assert_eq!(app.client.put(&faults).json(&throttle).send().await.unwrap().status(), 204);
     set_auto(&app, Some(MEGAN), Some("accept")).await;
     assert_eq!(journey(&app.client, &url).await.0, StatusCode::OK);
-    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 1, "the first check met the 429");
+    // One token per required API, each met by the 429.
+    let first = token_requests(&app.fake.url, DEMO_CONTOSO).await.len();
+    assert!((1..=app.state.config.required.len()).contains(&first), "the first check met the 429: {first} token requests");
     assert_eq!(app.client.delete(&faults).send().await.unwrap().status(), 204);
 
     // The admin approves again a moment later: the check after it waits for the Retry-After.
     assert_eq!(journey(&http_client(), &url).await.0, StatusCode::OK);
-    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 1, "no token asked for before the Retry-After");
+    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), first, "no token asked for before the Retry-After");
     let (status, reason): (String, String) = sqlx::query_as("SELECT status, status_reason FROM tenants").fetch_one(&app.db).await.unwrap();
     assert_eq!(status, "throttled");
     assert!(reason.starts_with("Throttled until "), "{reason}");
@@ -949,4 +951,78 @@ async fn both_shapes_of_the_admins_cancel_show_the_cancel_page_and_record_nothin
             .unwrap();
     let expected = ("invite.cancelled".to_owned(), Some(invite_id));
     assert_eq!(cancelled, [expected.clone(), expected], "one invite.cancelled per cancel, nothing else");
+}
+
+#[tokio::test]
+async fn the_landing_page_lists_the_permissions_under_each_api_in_the_invites_language() {
+    let app = spawn_app().await;
+    let apis: Vec<&str> = app.state.config.required.iter().map(|r| r.api.name()).collect();
+    assert_eq!(apis, ["graph", "defender"], "the demo requires Graph and the Defender XDR API");
+    for (language, one_approval) in [
+        ("en", "One approval covers every API listed: Microsoft's page asks for all of them at once."),
+        ("it", "Una sola approvazione vale per tutte le API elencate: la pagina di Microsoft le chiede tutte insieme."),
+    ] {
+        let (invite_id, url) = create_invite(&app, "Contoso").await;
+        set_invite_language(&app, &invite_id, language).await;
+        let html = http_client().get(&url).send().await.unwrap().text().await.unwrap();
+        assert_eq!(html_lang(&html), language);
+        for api in &apis {
+            assert!(html.contains(&format!("id=\"permissions-{api}\"")), "a heading per API: {html}");
+        }
+        assert_grouped(&visible_text(&html), &demo_permissions_in_words(language), one_approval);
+    }
+}
+
+#[tokio::test]
+async fn the_result_page_says_per_api_what_was_granted_and_what_is_still_to_appear() {
+    let app = spawn_app().await;
+    // A tenant whose consent grants, on Graph, only SecurityIncident.Read.All (the demo app asks for
+    // ThreatHunting.Read.All too); the Defender XDR API is not restricted.
+    let tenant = json!({
+        "display_name": "Litware",
+        "domains": ["litware.example"],
+        "grantable_permissions": {"graph": ["SecurityIncident.Read.All"]},
+    });
+    let created = app.client.post(app.fake_url("/_fake/tenants")).json(&tenant).send().await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let litware = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let admin = json!({"upn": "kim@litware.example", "display_name": "Kim", "admin": true});
+    let users = app.fake_url(&format!("/_fake/tenants/{litware}/users"));
+    assert_eq!(app.client.post(users).json(&admin).send().await.unwrap().status(), StatusCode::CREATED);
+
+    for (language, graph, defender, granted, still_to_appear, nothing) in [
+        ("en", "Microsoft Graph", "Microsoft Defender XDR API", "Granted", "Still to appear", "nothing"),
+        ("it", "Microsoft Graph", "API di Microsoft Defender XDR", "Concesse", "Ancora da comparire", "nessuna"),
+    ] {
+        let (invite_id, url) = create_invite(&app, "Litware").await;
+        set_invite_language(&app, &invite_id, language).await;
+        set_auto(&app, Some("kim@litware.example"), Some("accept")).await;
+        let (status, html, _) = journey(&http_client(), &url).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains(&format!("<code>{litware}</code>")), "{html}");
+
+        let granted_on = |api: &str| visible_text(element(&html, &format!("granted-roles-{api}")));
+        let missing_on = |api: &str| visible_text(element(&html, &format!("missing-roles-{api}")));
+        assert_eq!(granted_on("graph"), format!("{graph}: SecurityIncident.Read.All"));
+        assert_eq!(missing_on("graph"), format!("{graph}: ThreatHunting.Read.All"));
+        assert_eq!(granted_on("defender"), format!("{defender}: Incident.Read.All, AdvancedHunting.Read.All"));
+        assert_eq!(missing_on("defender"), format!("{defender}: {nothing}"));
+        // The ids of the whole lists hold every API's part.
+        let all_granted = visible_text(element(&html, "granted-roles"));
+        assert!(all_granted.contains("SecurityIncident.Read.All") && all_granted.contains("AdvancedHunting.Read.All"), "{all_granted}");
+        assert!(!all_granted.contains("ThreatHunting.Read.All"), "{all_granted}");
+        assert!(visible_text(element(&html, "missing-roles")).contains("ThreatHunting.Read.All"));
+        let text = visible_text(&html);
+        assert!(text.contains(granted) && text.contains(still_to_appear), "{text}");
+        // The receipt lists what was asked for, under each API.
+        let receipt = &text[text.find(if language == "en" { "Consent receipt" } else { "Ricevuta del consenso" }).unwrap()..];
+        assert_grouped(receipt, &demo_permissions_in_words(language), if language == "en" { "How to revoke it" } else { "Come revocarlo" });
+    }
+    let (status, missing): (String, String) =
+        sqlx::query_as("SELECT status, roles_missing FROM checks WHERE tenant_id = ? ORDER BY rowid DESC LIMIT 1")
+            .bind(&litware)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), missing.as_str()), ("propagating", "[\"graph:ThreatHunting.Read.All\"]"));
 }

@@ -8,6 +8,7 @@
 //! Staff routes answer nobody without a session: a GET is sent to the sign-in page (with no data in the
 //! body), anything else gets 403. The sign-in itself is in [`sign_in`].
 
+mod retirement;
 mod sign_in;
 
 use axum::extract::{FromRequestParts, State};
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_sessions::Session;
 
+pub use retirement::RetirementBanner;
 pub(super) use sign_in::callback;
 
 use super::kit::csrf::{same_origin, tokens_match};
@@ -110,6 +112,8 @@ pub struct StaffUser {
     pub name: Option<String>,
     pub level: Level,
     pub csrf: String,
+    /// What every staff page must say while a required API retires, as of this request.
+    pub retirement: Option<RetirementBanner>,
 }
 
 impl FromRequestParts<AppState> for StaffUser {
@@ -128,9 +132,14 @@ impl FromRequestParts<AppState> for StaffUser {
         };
         let current = session.get::<StaffSession>(STAFF_KEY).await.ok().flatten();
         match current {
-            Some(current) if state.clock.now().unix_timestamp() - current.signed_in_at <= MAX_SESSION_AGE_S => {
-                Ok(Self { upn: current.upn, name: current.name, level: current.level, csrf: current.csrf })
-            }
+            Some(current) if state.clock.now().unix_timestamp() - current.signed_in_at <= MAX_SESSION_AGE_S => Ok(Self {
+                upn: current.upn,
+                name: current.name,
+                level: current.level,
+                csrf: current.csrf,
+                // The application's clock, so a test can set the day.
+                retirement: RetirementBanner::on(&state.config.required, state.clock.now().date()),
+            }),
             Some(_) => {
                 let _ = session.flush().await;
                 Err(refuse(&parts.method))
@@ -159,7 +168,7 @@ impl StaffUser {
 
     /// The navigation bar of a staff page.
     pub fn nav(&self, current: &'static str) -> Nav {
-        Nav { upn: self.upn.clone(), level: self.level.label(), csrf: self.csrf.clone(), current }
+        Nav { upn: self.upn.clone(), level: self.level.label(), csrf: self.csrf.clone(), current, retirement: self.retirement.clone() }
     }
 }
 
@@ -171,6 +180,8 @@ pub struct Nav {
     pub csrf: String,
     /// `tenants` or `invites`.
     pub current: &'static str,
+    /// The banner of a retiring API, shown by the staff layout on every page.
+    pub retirement: Option<RetirementBanner>,
 }
 
 /// Is a staff member signed in on this session? (For `/`.)

@@ -112,10 +112,15 @@ pub async fn spawn_app_trusting(trusted: &str) -> TestApp {
 /// Starts the real router with a fresh database on `clock`: with a `ManualClock` the test sets the time
 /// of sign-ins, staff sessions, checks and everything the portal records.
 pub async fn spawn_app_on_clock(clock: SharedClock) -> TestApp {
+    spawn_app_on_clock_configured(clock, |_| {}).await
+}
+
+/// Starts the real router on `clock` with the demo configuration changed by `configure`.
+pub async fn spawn_app_on_clock_configured(clock: SharedClock, configure: impl FnOnce(&mut consent_portal::config::Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database = database_in(dir.path());
     let db = consent_portal::db::open(&database).await.unwrap();
-    start(dir, database, db, |_| {}, clock).await
+    start(dir, database, db, configure, clock).await
 }
 
 pub async fn spawn_app_full(

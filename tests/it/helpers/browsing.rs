@@ -1,4 +1,5 @@
-//! A client like a browser's, and reading what it gets: redirects followed by hand, hidden form fields.
+//! A client like a browser's, and reading what it gets: redirects followed by hand, hidden form fields,
+//! an element by its id, the text a reader sees.
 
 use std::time::Duration;
 
@@ -48,4 +49,55 @@ pub fn hidden_value(html: &str, name: &str) -> String {
 /// A redirect's target.
 pub fn location(response: &reqwest::Response) -> String {
     response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// What a reader sees of `html`: the text without tags, entities of apostrophes and quotes decoded,
+/// white space collapsed.
+pub fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text.replace("&#39;", "'").replace("&#34;", "\"").replace("&quot;", "\"").replace("&amp;", "&").replace("&#38;", "&");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A tag between a word and its punctuation leaves a space: "( SecurityIncident.Read.All )".
+    text.replace("( ", "(").replace(" )", ")").replace(" :", ":").replace(" ,", ",")
+}
+
+/// The inside of the element whose id is `id` (an element with no element of its own kind inside).
+pub fn element<'a>(html: &'a str, id: &str) -> &'a str {
+    let marker = format!(" id=\"{id}\"");
+    let at = html.find(&marker).unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let open = html[..at].rfind('<').unwrap();
+    let tag: String = html[open + 1..].chars().take_while(char::is_ascii_alphanumeric).collect();
+    let start = at + html[at..].find('>').unwrap() + 1;
+    // Count nested elements of the same kind until the one opened here closes.
+    let (opening, closing) = (format!("<{tag}"), format!("</{tag}>"));
+    let mut depth = 1;
+    let mut index = start;
+    loop {
+        let next_close = index + html[index..].find(&closing).unwrap_or_else(|| panic!("#{id} is not closed"));
+        match html[index..next_close].find(&opening) {
+            Some(offset) => {
+                depth += 1;
+                index += offset + opening.len();
+            }
+            None => {
+                depth -= 1;
+                if depth == 0 {
+                    return &html[start..next_close];
+                }
+                index = next_close + closing.len();
+            }
+        }
+    }
 }

@@ -1,8 +1,9 @@
 //! What the integration tests share, written once: the portal on 127.0.0.1 with its fake (`app`), the
 //! real binary (`binary`), a browser-like HTTP client (`browsing`), the fake's control API (`fake`),
-//! staff sign-in (`staff`), invites (`invites`), a customer's journey (`customer`), certificates
-//! (`certificates`), a small filesystem of a test's own (`filesystem`), waiting for a condition
-//! (`wait`), and the rule for what a test needs from the machine beyond Rust (`tools`).
+//! staff sign-in (`staff`), invites (`invites`), the demo's permissions in a customer's words
+//! (`permissions`), a customer's journey (`customer`), certificates (`certificates`), a small
+//! filesystem of a test's own (`filesystem`), waiting for a condition (`wait`), and the rule for what a
+//! test needs from the machine beyond Rust (`tools`).
 
 mod app;
 mod binary;
@@ -12,6 +13,7 @@ mod customer;
 mod fake;
 mod filesystem;
 mod invites;
+mod permissions;
 mod staff;
 mod tools;
 mod wait;
@@ -24,6 +26,7 @@ pub use customer::*;
 pub use fake::*;
 pub use filesystem::*;
 pub use invites::*;
+pub use permissions::*;
 pub use staff::*;
 pub use tools::*;
 pub use wait::*;
