@@ -473,7 +473,9 @@ fn the_sweep_benchmark_runs_and_prints_its_figures() {
         command_in(dir.path()).args(["bench", "sweep", "--tenants", "40", "--latency-ms", "10", "--concurrency", "8"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    for figure in ["elapsed_s=", "ideal_s=0.05", "ratio=", "peak_rss_mb=", "verified=40"] {
+    for figure in
+        ["elapsed_s=", "ideal_s=0.05", "ratio=", "tokens_per_s=", "portal_cpu_ms_per_token=", "peak_rss_mb=", "verified=40", "cpu="]
+    {
         assert!(stdout.contains(figure), "{figure} in {stdout}");
     }
 }
