@@ -163,15 +163,30 @@ impl SortKey {
         Self::ALL.into_iter().find(|k| k.as_str() == value)
     }
 
-    /// The ORDER BY terms (fixed text, never from the request), on the page's column names.
+    /// The ORDER BY terms (fixed text, never from the request), on `t` (tenants) and `c` (customers).
     fn order_by(self, descending: bool) -> String {
         let direction = if descending { "DESC" } else { "ASC" };
         match self {
-            Self::Customer => format!("customer COLLATE NOCASE {direction}, tenant_id"),
-            Self::Status => format!("status {direction}, customer COLLATE NOCASE, tenant_id"),
-            // Never-checked tenants last, whichever the direction.
-            Self::LastCheck => format!("last_checked_at IS NULL, last_checked_at {direction}, tenant_id"),
-            Self::ConsentedAt => format!("consented_at {direction}, tenant_id"),
+            Self::Customer => format!("c.name COLLATE NOCASE {direction}, t.tenant_id"),
+            Self::Status => format!("t.status {direction}, c.name COLLATE NOCASE, t.tenant_id"),
+            // Never-checked tenants last, whichever the direction. SQLite sorts NULL first, so only the
+            // ascending order needs saying so; the descending one is then the order of the index
+            // `tenants_last_checked_at`, which a page is read from without sorting every tenant.
+            Self::LastCheck if descending => "t.last_checked_at DESC, t.tenant_id".to_owned(),
+            Self::LastCheck => "t.last_checked_at IS NULL, t.last_checked_at, t.tenant_id".to_owned(),
+            Self::ConsentedAt => format!("t.consented_at {direction}, t.tenant_id"),
+        }
+    }
+
+    /// Where a page's tenants are picked from: customers only when the order needs their names.
+    fn source(self) -> &'static str {
+        match self {
+            // Customers by name (`customers_name_nocase`), then each one's tenants in order
+            // (`tenants_customer`): reading stops at the end of the page instead of sorting every
+            // tenant. CROSS JOIN keeps SQLite to that order of the loops.
+            Self::Customer => "customers c CROSS JOIN tenants t ON t.customer_id = c.id",
+            Self::Status => "tenants t JOIN customers c ON c.id = t.customer_id",
+            Self::LastCheck | Self::ConsentedAt => "tenants t",
         }
     }
 }
@@ -188,10 +203,13 @@ pub struct TenantQuery<'a> {
     pub offset: i64,
 }
 
-/// The filter of the tenants list; `?1` is the status, `?2` the LIKE pattern of the search.
-const FILTER: &str = "FROM tenants t JOIN customers c ON c.id = t.customer_id WHERE t.removed_at IS NULL \
-     AND (?1 IS NULL OR t.status = ?1) \
-     AND (?2 IS NULL OR c.name LIKE ?2 ESCAPE '\\' OR t.tenant_id LIKE ?2 ESCAPE '\\' OR t.consented_by_upn LIKE ?2 ESCAPE '\\')";
+/// The filter of the tenants list, on `t` (tenants); `?1` is the status, `?2` the LIKE pattern of the
+/// search and `?3` the same pattern when the search could be part of a tenant id. The customers whose
+/// name matches are looked up once, not once per tenant. `tenants_customer` holds every column named
+/// here, so a search reads that index and not the table.
+const FILTER: &str = "t.removed_at IS NULL AND (?1 IS NULL OR t.status = ?1) \
+     AND (?2 IS NULL OR t.customer_id IN (SELECT id FROM customers WHERE name LIKE ?2 ESCAPE '\\') \
+     OR t.tenant_id LIKE ?3 ESCAPE '\\' OR t.consented_by_upn LIKE ?2 ESCAPE '\\')";
 
 const COLUMNS: &str = "t.tenant_id, t.customer_id, c.name AS customer, t.invite_id, t.display_name, t.consented_by_upn, t.consented_by_oid, \
      t.consented_at, t.status, t.status_reason, t.last_checked_at";
@@ -209,19 +227,50 @@ fn like_pattern(search: Option<&str>) -> Option<String> {
     Some(format!("%{escaped}%"))
 }
 
+/// Whether `search` could be part of a tenant id (a lower-case GUID): if not, comparing it with every
+/// tenant id is skipped, which is most of the cost of a search by name.
+fn could_be_in_tenant_id(search: &str) -> bool {
+    search.trim().chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
 /// A page of tenants and the number of tenants that match the query.
 pub async fn search(db: &sqlx::SqlitePool, query: &TenantQuery<'_>) -> Result<(Vec<TenantSummary>, i64), sqlx::Error> {
     let pattern = like_pattern(query.search);
+    let tenant_id_pattern = pattern.as_ref().filter(|_| query.search.is_some_and(could_be_in_tenant_id));
     let status = query.status;
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {FILTER}")).bind(status).bind(&pattern).fetch_one(db).await?;
     let order = query.sort.order_by(query.descending);
+    let source = query.sort.source();
+    // The page's tenants by rowid first, from as few columns as the order and the filter need; their
+    // rows and latest checks then for those 50 only (CROSS JOIN: the page is the outer loop, or SQLite
+    // may read every tenant again to join them to it).
     let sql = format!(
-        "WITH page AS (SELECT {COLUMNS} {FILTER} ORDER BY {order} LIMIT ?3 OFFSET ?4) \
-         SELECT page.*, k.roles_present, k.roles_missing FROM page \
-         LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = page.tenant_id) \
+        "WITH page AS (SELECT t.rowid AS rid FROM {source} WHERE {FILTER} ORDER BY {order} LIMIT ?4 OFFSET ?5) \
+         SELECT {COLUMNS}, k.roles_present, k.roles_missing FROM page CROSS JOIN tenants t ON t.rowid = page.rid \
+         CROSS JOIN customers c ON c.id = t.customer_id \
+         LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = t.tenant_id) \
          ORDER BY {order}"
     );
-    let rows = sqlx::query_as(&sql).bind(status).bind(&pattern).bind(query.limit).bind(query.offset).fetch_all(db).await?;
+    let rows: Vec<TenantSummary> =
+        sqlx::query_as(&sql).bind(status).bind(&pattern).bind(tenant_id_pattern).bind(query.limit).bind(query.offset).fetch_all(db).await?;
+    // A page that is not full is the last one: the matches are counted already.
+    let found = rows.len() as i64;
+    if query.limit > 0 && found < query.limit && (found > 0 || query.offset == 0) {
+        return Ok((rows, query.offset + found));
+    }
+    let total: i64 = match (&pattern, status) {
+        (None, None) => sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE removed_at IS NULL").fetch_one(db).await?,
+        (None, Some(status)) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE status = ? AND removed_at IS NULL").bind(status).fetch_one(db).await?
+        }
+        (Some(_), _) => {
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tenants t WHERE {FILTER}"))
+                .bind(status)
+                .bind(&pattern)
+                .bind(tenant_id_pattern)
+                .fetch_one(db)
+                .await?
+        }
+    };
     Ok((rows, total))
 }
 
@@ -302,5 +351,66 @@ mod tests {
         assert_eq!(like_pattern(Some("50%_a\\b")).as_deref(), Some("%50\\%\\_a\\\\b%"));
         assert_eq!(like_pattern(Some("  ")), None);
         assert_eq!(like_pattern(None), None);
+    }
+
+    /// The page is read in index order, customer by customer: the order must still be the one the
+    /// page promises across customers of the same name, removed tenants left out, counts exact.
+    #[tokio::test]
+    async fn pages_keep_their_order_across_customers_of_the_same_name_and_count_what_matches() {
+        use crate::config::DatabaseLocation;
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::open(&DatabaseLocation { url: String::new(), path: dir.path().join("portal.db") }).await.unwrap();
+        let at = Timestamp::parse("2026-11-01T10:00:00Z").unwrap();
+        let mut all = Vec::new();
+        for name in ["acme", "Beta", "ACME", "Acme"] {
+            let ids: Vec<TenantId> = (0..7).map(|_| TenantId::new_random()).collect();
+            crate::db::monitoring::seed_tenants(&db, name, &ids, at).await.unwrap();
+            all.extend(ids.into_iter().map(|id| (name.to_lowercase(), id)));
+        }
+        let removed = all.remove(3).1;
+        mark_removed(&db, removed, at).await.unwrap();
+        for (i, (_, id)) in all.iter().enumerate().filter(|(i, _)| i % 3 != 0) {
+            let checked = format!("2026-11-{:02}T10:00:00Z", 2 + i % 5);
+            sqlx::query("UPDATE tenants SET last_checked_at = ? WHERE tenant_id = ?").bind(checked).bind(id).execute(&db).await.unwrap();
+        }
+        let page = |sort, descending, offset| TenantQuery { sort, descending, limit: 10, offset, ..TenantQuery::default() };
+        let ids = |rows: Vec<TenantSummary>| rows.into_iter().map(|r| r.tenant.tenant_id).collect::<Vec<_>>();
+
+        let mut by_customer = all.clone();
+        by_customer.sort_by(|a, b| (&a.0, a.1.to_string()).cmp(&(&b.0, b.1.to_string())));
+        let mut listed = Vec::new();
+        for offset in [0, 10, 20] {
+            let (rows, total) = search(&db, &page(SortKey::Customer, false, offset)).await.unwrap();
+            assert_eq!(total, 27, "at {offset}");
+            listed.extend(ids(rows));
+        }
+        assert_eq!(listed, by_customer.iter().map(|(_, id)| *id).collect::<Vec<_>>());
+        let (rows, _) = search(&db, &page(SortKey::Customer, true, 0)).await.unwrap();
+        assert_eq!(rows[0].tenant.customer, "Beta");
+        assert_eq!(rows.iter().filter(|r| r.tenant.customer == "Beta").count(), 7);
+
+        let (rows, total) = search(&db, &page(SortKey::LastCheck, true, 20)).await.unwrap();
+        assert_eq!((rows.len(), total), (7, 27));
+        assert!(rows.iter().skip(rows.len() - 7).all(|r| r.tenant.last_checked_at.is_none()), "never checked last");
+        let (rows, _) = search(&db, &page(SortKey::LastCheck, false, 0)).await.unwrap();
+        let times: Vec<_> = rows.iter().map(|r| r.tenant.last_checked_at.map(|t| t.to_string())).collect();
+        assert!(times.iter().all(Option::is_some) && times.is_sorted(), "{times:?}");
+
+        let fragment = all[5].1.to_string()[..8].to_uppercase();
+        let (rows, total) = search(&db, &TenantQuery { search: Some(&fragment), limit: 10, ..TenantQuery::default() }).await.unwrap();
+        assert_eq!((ids(rows), total), (vec![all[5].1], 1), "by a tenant id, in any case");
+        let (rows, total) =
+            search(&db, &TenantQuery { search: Some("acm"), limit: 10, offset: 10, ..TenantQuery::default() }).await.unwrap();
+        assert_eq!((rows.len(), total), (10, 20));
+        let (rows, total) =
+            search(&db, &TenantQuery { search: Some("acm"), limit: 10, offset: 30, ..TenantQuery::default() }).await.unwrap();
+        assert_eq!((rows.len(), total), (0, 20), "past the end, still counted");
+    }
+
+    #[test]
+    fn only_hex_digits_and_dashes_can_be_part_of_a_tenant_id() {
+        assert!(could_be_in_tenant_id(" 72f988BF-86f1 "));
+        assert!(!could_be_in_tenant_id("Contoso"));
+        assert!(!could_be_in_tenant_id("72f988bf%"));
     }
 }

@@ -23,8 +23,6 @@ use crate::domain::{SharedClock, TenantStatus, Timestamp};
 const MAX_ATTEMPTS: u32 = 4;
 /// First backoff after a 5xx or a connection error; doubled at each retry, with ±50 % jitter.
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
-/// Delay between the starts of the first checks of a sweep.
-const RAMP_UP_STEP: Duration = Duration::from_millis(3);
 /// Results written per transaction, at most.
 const BATCH: usize = 500;
 /// A partial batch is written after this long.
@@ -163,15 +161,10 @@ impl Sweeper {
         let (sender, receiver) = mpsc::channel::<CheckResult>(BATCH * 2);
         let writer = tokio::spawn(write_batches(self.db.clone(), self.ctx.notify.clone(), receiver));
         let concurrency = self.concurrency;
-        futures::stream::iter(targets.into_iter().enumerate())
-            .for_each_concurrent(concurrency, |(index, target)| {
+        futures::stream::iter(targets)
+            .for_each_concurrent(concurrency, |target| {
                 let sender = sender.clone();
                 async move {
-                    // Ramp up: the first checks start a few milliseconds apart instead of all at once,
-                    // so requests (and the CPU work between them) do not move in lock-step.
-                    if index < concurrency {
-                        tokio::time::sleep(RAMP_UP_STEP * index as u32).await;
-                    }
                     let started_at = self.ctx.clock.now();
                     let outcome = self.check_with_retries(target).await;
                     if outcome.status == TenantStatus::Verified {

@@ -439,6 +439,33 @@ async fn a_stored_wait_is_never_shortened_by_the_result_of_another_check() {
     assert_eq!(stored.map(|at| at.to_string()).as_deref(), Some("2099-01-01T02:00:00Z"));
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sweep_over_several_tenants_fetches_the_jwks_once() {
+    let rig = Rig::new(|config| config.checks.concurrency = 8).await;
+    let mut tenants = Vec::new();
+    for i in 0..12 {
+        let tenant = TenantId::new_random().to_string();
+        let created = rig
+            .client
+            .post(format!("{}/_fake/tenants", rig.fake.url))
+            .json(&json!({"id": tenant, "display_name": format!("Tenant {i}"), "domains": [format!("tenant{i}.example")]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        rig.grant(&tenant, &BOTH, true).await;
+        tenants.push(tenant);
+    }
+    let seeded: Vec<&str> = tenants.iter().map(String::as_str).collect();
+    rig.seed(&seeded, DAY).await;
+    rig.sweep_all().await;
+    let statuses = rig.statuses().await;
+    assert!(tenants.iter().all(|t| statuses[t] == "verified"), "{statuses:?}");
+    let log: Vec<Value> = rig.client.get(format!("{}/_fake/log", rig.fake.url)).send().await.unwrap().json().await.unwrap();
+    let jwks_fetches = log.iter().filter(|e| e["method"] == "GET" && e["path"].as_str().is_some_and(|p| p.contains("/discovery/"))).count();
+    assert_eq!(jwks_fetches, 1, "12 tenants, 8 at once: one JWKS fetch, not one per tenant");
+}
+
 #[test]
 fn the_sweep_benchmark_runs_and_prints_its_figures() {
     let dir = tempfile::tempdir().unwrap();
@@ -446,7 +473,9 @@ fn the_sweep_benchmark_runs_and_prints_its_figures() {
         command_in(dir.path()).args(["bench", "sweep", "--tenants", "40", "--latency-ms", "10", "--concurrency", "8"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    for figure in ["elapsed_s=", "ideal_s=0.05", "ratio=", "peak_rss_mb=", "verified=40"] {
+    for figure in
+        ["elapsed_s=", "ideal_s=0.05", "ratio=", "tokens_per_s=", "portal_cpu_ms_per_token=", "peak_rss_mb=", "verified=40", "cpu="]
+    {
         assert!(stdout.contains(figure), "{figure} in {stdout}");
     }
 }

@@ -407,6 +407,26 @@ async fn a_burst_of_concurrent_unknown_kids_fetches_the_jwks_once() {
 }
 
 #[tokio::test]
+async fn keys_fetched_from_one_tenants_jwks_verify_another_tenants_token_without_a_fetch() {
+    let rig = rig().await;
+    rig.verify(&rig.sign(&access_claims(DEMO_CONTOSO)), DEMO_CONTOSO).await.unwrap();
+    assert_eq!(rig.jwks_fetches(DEMO_CONTOSO).await, 1);
+    // Microsoft's tenant JWKS are the platform's keys: the set already known serves Northwind too.
+    rig.entra.warm_access_token_keys(tenant(DEMO_NORTHWIND)).await;
+    rig.verify(&rig.sign(&access_claims(DEMO_NORTHWIND)), DEMO_NORTHWIND).await.unwrap();
+    assert_eq!(rig.jwks_fetches(DEMO_NORTHWIND).await, 0, "warming and verifying with a set already known");
+    // A kid no known set has still refreshes from the tenant's own URL, at most once a minute.
+    let attacker = attacker_key();
+    for i in 0..3 {
+        let header = json!({ "typ": "JWT", "alg": "RS256", "kid": format!("other-kid-{i}") });
+        let token = rs256_by_hand(&header, &access_claims(DEMO_NORTHWIND), &attacker);
+        assert_eq!(rig.rejected(&token, DEMO_NORTHWIND).await, VerifyError::UnknownKey);
+    }
+    assert_eq!(rig.jwks_fetches(DEMO_NORTHWIND).await, 1);
+    assert_eq!(rig.jwks_fetches(DEMO_CONTOSO).await, 1);
+}
+
+#[tokio::test]
 async fn jku_x5u_jwk_and_x5c_headers_are_ignored() {
     let rig = rig().await;
     let attacker = attacker_key();
