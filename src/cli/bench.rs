@@ -102,7 +102,8 @@ async fn sweep(args: SweepBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.tenants > 0 && args.concurrency > 0, "--tenants and --concurrency must be positive");
     let scratch = Scratch(std::env::temp_dir().join(format!("consent-portal-bench-{}", uuid::Uuid::new_v4())));
     std::fs::create_dir_all(&scratch.0)?;
-    let roles = vec!["Incident.Read.All".to_owned(), "AdvancedHunting.Read.All".to_owned()];
+    // The demo's permissions: Microsoft Graph's and the Defender XDR API's, two tokens per tenant.
+    let permissions = fake_entra::demo::demo_permissions();
     let consented = OffsetDateTime::now_utc() - time::Duration::days(1);
     let tenants: Vec<TenantId> = (0..args.tenants).map(|_| TenantId::new_random()).collect();
     let mut directory = Directory::empty();
@@ -112,11 +113,11 @@ async fn sweep(args: SweepBenchArgs) -> anyhow::Result<()> {
         secrets: vec![AppSecret { value: DEMO_CLIENT_SECRET.into(), expires_at: None }],
         certificates: Vec::new(),
         redirect_uris: Vec::new(),
-        permissions: roles.clone().into(),
+        permissions: permissions.clone(),
     });
     for (i, id) in tenants.iter().enumerate() {
         let mut tenant = Tenant::new(*id, &format!("Tenant {i}"), vec![format!("tenant{i}.example")]);
-        tenant.set_grant(DEMO_CLIENT_ID, roles.clone(), true, consented);
+        tenant.set_grant(DEMO_CLIENT_ID, permissions.clone(), true, consented);
         tenant.faults = Faults { token_latency_ms: Some(args.latency_ms), ..Faults::default() };
         directory.tenants.push(tenant);
     }
@@ -185,10 +186,9 @@ const PORTAL_THREAD: &str = "portal-sweep";
 /// How SQLite's connection threads (sqlx's) begin their names, as the kernel keeps them (15 bytes).
 const SQLITE_THREADS: &str = "sqlx-sqlite-wor";
 
-/// How many tokens a check of one tenant asks for: one per API the required roles belong to.
+/// How many tokens a check of one tenant asks for: one per required API.
 fn required_api_count(config: &crate::config::Config) -> usize {
-    // Every required role is a Microsoft Defender XDR API role today.
-    usize::from(!config.required_roles.is_empty())
+    config.required.len()
 }
 
 /// The CPU time so far of the portal's threads in this process (the sweep's and SQLite's), from the

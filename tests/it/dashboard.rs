@@ -475,14 +475,14 @@ async fn check_now_records_a_check_and_the_page_shows_the_timeline_and_the_error
     assert!(html.contains("consent removed"), "{html}");
     assert!(html.contains("The application is not in your tenant") && html.contains("AADSTS700016"), "{html}");
     assert!(html.contains("Trace ID"));
-    assert_eq!(html.matches("class=\"badge").count(), 3, "status, and two checks on the timeline");
+    assert_eq!(html.matches("class=\"badge").count(), 5, "status, one per API in the matrix, and two checks on the timeline");
     assert_eq!(audit(&app, "tenant.checked").await[0].0.as_deref(), Some(ALEX));
     // It was verified: the monitor records the degradation and the list shows the banner.
     let list = client.get(app.url("/tenants")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("1 tenant got worse than verified") && list.contains(&format!("href=\"/tenants/{contoso}\"")), "{list}");
 
     // Now the admin consents (in the fake): the next check verifies it.
-    let grant = json!({"roles": ["Incident.Read.All", "AdvancedHunting.Read.All"]});
+    let grant = demo_grant();
     let response =
         app.client.put(app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/grants/{DEMO_CLIENT_ID}"))).json(&grant).send().await.unwrap();
     assert_eq!(response.status(), 204);
@@ -496,7 +496,7 @@ async fn check_now_records_a_check_and_the_page_shows_the_timeline_and_the_error
 async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after() {
     let app = spawn_app().await;
     let contoso = seed_one(&app, Seed { customer: "Contoso", tenant_id: DEMO_CONTOSO.to_owned(), ..Seed::default() }).await;
-    let grant = json!({"roles": ["Incident.Read.All", "AdvancedHunting.Read.All"]});
+    let grant = demo_grant();
     let fake = |path: &str| app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/{path}"));
     assert_eq!(app.client.put(fake(&format!("grants/{DEMO_CLIENT_ID}"))).json(&grant).send().await.unwrap().status(), 204);
     let throttle = json!({"token_status": 429, "retry_after_s": 60});
@@ -505,7 +505,7 @@ async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after
     let check_now = || client.post(app.url(&format!("/tenants/{contoso}/check"))).form(&[("csrf", csrf.as_str())]).send();
 
     assert_eq!(check_now().await.unwrap().status(), StatusCode::SEE_OTHER);
-    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 1);
+    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 2, "one token per required API, both refused");
     let (status, not_before, next_check): (String, String, String) =
         sqlx::query_as("SELECT status, not_before, next_check_at FROM tenants WHERE tenant_id = ?")
             .bind(DEMO_CONTOSO)
@@ -530,7 +530,7 @@ async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after
         (progress["running"] == false && progress["done"] == 1).then_some(())
     })
     .await;
-    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 1, "no token asked for before the Retry-After");
+    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 2, "no token asked for before the Retry-After");
     let checks: Vec<(String, String)> = sqlx::query_as("SELECT status, detail FROM checks WHERE tenant_id = ? ORDER BY id")
         .bind(DEMO_CONTOSO)
         .fetch_all(&app.db)
@@ -543,7 +543,7 @@ async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after
     // Once the time has passed (moved back here instead of waiting a minute), a check goes through.
     sqlx::query("UPDATE tenants SET not_before = '2000-01-01T00:00:00Z'").execute(&app.db).await.unwrap();
     check_now().await.unwrap();
-    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 2);
+    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 4);
     let status: String = sqlx::query_scalar("SELECT status FROM tenants").fetch_one(&app.db).await.unwrap();
     assert_eq!(status, "verified");
 }
@@ -718,7 +718,9 @@ async fn the_invites_page_names_the_tenant_a_completed_invite_is_bound_to() {
 // ---------------------------------------------------------------------------------------------------
 // Exports and the API
 
-const CSV_HEADER: &str = "tenant_id,customer,status,status_reason,consented_at,consented_by,roles_present,roles_missing,last_checked_at";
+/// The columns of every export, then one per permission the demo requires.
+const CSV_HEADER: &str = "tenant_id,customer,status,status_reason,consented_at,consented_by,roles_present,roles_missing,last_checked_at,\
+                          graph:SecurityIncident.Read.All,graph:ThreatHunting.Read.All,defender:Incident.Read.All,defender:AdvancedHunting.Read.All";
 
 #[tokio::test]
 async fn csv_and_json_exports_hold_every_tenant_and_neutralise_formulas() {
@@ -729,8 +731,8 @@ async fn csv_and_json_exports_hold_every_tenant_and_neutralise_formulas() {
             customer: "=HYPERLINK(\"http://evil.example\",\"x\")",
             status: "missing_roles",
             consented_by: "@admin@evil.example",
-            present: &["Incident.Read.All"],
-            missing: &["AdvancedHunting.Read.All"],
+            present: &["defender:Incident.Read.All"],
+            missing: &["defender:AdvancedHunting.Read.All", "graph:ThreatHunting.Read.All"],
             ..Seed::default()
         },
     )
@@ -750,12 +752,13 @@ async fn csv_and_json_exports_hold_every_tenant_and_neutralise_formulas() {
         lines[1],
         format!(
             "{tid},\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",missing_roles,Reason for missing_roles.,2026-11-01T10:00:00Z,\
-             '@admin@evil.example,Incident.Read.All,AdvancedHunting.Read.All,2026-11-20T10:00:00Z"
+             '@admin@evil.example,defender:Incident.Read.All,defender:AdvancedHunting.Read.All graph:ThreatHunting.Read.All,\
+             2026-11-20T10:00:00Z,,missing,present,missing"
         )
     );
     assert_eq!(
         lines[2],
-        format!("{never},\"Plain, Inc.\",never_checked,Reason for never_checked.,2026-11-01T10:00:00Z,admin@seeded.example,,,")
+        format!("{never},\"Plain, Inc.\",never_checked,Reason for never_checked.,2026-11-01T10:00:00Z,admin@seeded.example,,,,,,,")
     );
 
     let json: Value = client.get(app.url("/tenants.json")).send().await.unwrap().json().await.unwrap();
@@ -769,9 +772,10 @@ async fn csv_and_json_exports_hold_every_tenant_and_neutralise_formulas() {
             "status_reason": "Reason for missing_roles.",
             "consented_at": "2026-11-01T10:00:00Z",
             "consented_by": "@admin@evil.example",
-            "roles_present": ["Incident.Read.All"],
-            "roles_missing": ["AdvancedHunting.Read.All"],
+            "roles_present": ["defender:Incident.Read.All"],
+            "roles_missing": ["defender:AdvancedHunting.Read.All", "graph:ThreatHunting.Read.All"],
             "last_checked_at": "2026-11-20T10:00:00Z",
+            "apis": [],
         })
     );
     assert_eq!(json[1]["roles_present"], json!([]));
@@ -861,7 +865,7 @@ async fn check_all_sweeps_every_tenant_with_live_progress_for_admins_only() {
     let grant = app
         .client
         .put(app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/grants/{}", fake_entra::demo::DEMO_CLIENT_ID)))
-        .json(&serde_json::json!({"roles": ["Incident.Read.All", "AdvancedHunting.Read.All"]}))
+        .json(&demo_grant())
         .send()
         .await
         .unwrap();

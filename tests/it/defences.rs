@@ -341,7 +341,7 @@ async fn status_and_reason(app: &TestApp) -> (String, String) {
 async fn every_check_asks_for_a_fresh_token_so_a_removed_grant_shows_at_once() {
     let app = spawn_app().await;
     let grant = app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/grants/{DEMO_CLIENT_ID}"));
-    let roles = json!({"roles": ["Incident.Read.All", "AdvancedHunting.Read.All"]});
+    let roles = demo_grant();
     assert_eq!(app.client.put(&grant).json(&roles).send().await.unwrap().status(), StatusCode::NO_CONTENT);
     let (client, csrf) = contoso_and_an_admin(&app).await;
     assert_eq!(check_now(&app, &client, &csrf).await.status(), StatusCode::SEE_OTHER);
@@ -351,7 +351,7 @@ async fn every_check_asks_for_a_fresh_token_so_a_removed_grant_shows_at_once() {
     assert!(app.client.delete(&grant).send().await.unwrap().status().is_success());
     assert_eq!(check_now(&app, &client, &csrf).await.status(), StatusCode::SEE_OTHER);
     assert_eq!(status_and_reason(&app).await.0, "consent_removed");
-    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 2, "one token request per check");
+    assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 4, "one token request per required API per check");
 }
 
 /// Hits on a stand-in for Microsoft whose token endpoint redirects elsewhere.
@@ -427,7 +427,7 @@ async fn the_client_for_microsoft_follows_no_redirect() {
 #[tokio::test]
 async fn a_token_endpoint_that_never_answers_ends_the_check_as_unreachable() {
     let app = spawn_app().await;
-    let roles = json!({"roles": ["Incident.Read.All", "AdvancedHunting.Read.All"]});
+    let roles = demo_grant();
     let tenant_url = |path: &str| app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/{path}"));
     assert_eq!(app.client.put(tenant_url(&format!("grants/{DEMO_CLIENT_ID}"))).json(&roles).send().await.unwrap().status(), 204);
     let (client, csrf) = contoso_and_an_admin(&app).await;

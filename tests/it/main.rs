@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod apis;
 mod browser;
 mod dashboard;
 mod defences;

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use consent_portal::config::Config;
 use consent_portal::config::demo_config;
-use consent_portal::domain::{TenantId, hash_secret};
+use consent_portal::domain::{Api, TenantId, hash_secret};
 use consent_portal::entra::{EntraClient, VerifyError, roles_diff};
 use fake_entra::demo::DEMO_CLIENT_ID;
 use fake_entra::demo::{DEMO_CONTOSO, DEMO_NORTHWIND};
@@ -42,12 +42,17 @@ async fn rig() -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let config = demo_config("127.0.0.1:9".parse().unwrap(), &fake.url, database_in(dir.path())).unwrap();
     assert_eq!(config.client_id, DEMO_CLIENT_ID);
-    assert_eq!(config.resource, RESOURCE);
+    assert!(config.required.iter().any(|r| r.api == Api::Defender && r.resource == RESOURCE));
     let entra = EntraClient::new(&config).unwrap();
     Rig { fake, entra, config, http: reqwest::Client::new(), _dir: dir }
 }
 
 impl Rig {
+    /// The Defender XDR roles the demo requires (it requires Microsoft Graph's too).
+    fn defender_roles(&self) -> Vec<consent_portal::domain::RoleName> {
+        self.config.required.iter().find(|r| r.api == Api::Defender).map(|r| r.roles.clone()).unwrap_or_default()
+    }
+
     fn fake(&self) -> &FakeEntra {
         &self.fake.fake
     }
@@ -67,7 +72,7 @@ impl Rig {
     }
 
     async fn verify(&self, token: &str, expected: &str) -> Result<(TenantId, Value), VerifyError> {
-        self.entra.verify_access_token(token, Some(tenant(expected))).await
+        self.entra.verify_access_token(token, Some(tenant(expected)), Api::Defender, RESOURCE).await
     }
 
     async fn rejected(&self, token: &str, expected: &str) -> VerifyError {
@@ -214,12 +219,12 @@ async fn a_token_signed_by_the_tenants_key_with_the_right_claims_is_valid() {
     let (tid, verified) = rig.verify(&token, DEMO_CONTOSO).await.unwrap();
     assert_eq!(tid, tenant(DEMO_CONTOSO));
     assert_eq!(verified, claims);
-    let (present, missing) = roles_diff(&rig.config.required_roles, verified.get("roles"));
+    let (present, missing) = roles_diff(&rig.defender_roles(), verified.get("roles"));
     assert_eq!(present, ["Incident.Read.All", "AdvancedHunting.Read.All"]);
     assert!(missing.is_empty());
 
     // With no tenant expected (the v1 consent flow), the token names its tenant.
-    let (tid, _) = rig.entra.verify_access_token(&token, None).await.unwrap();
+    let (tid, _) = rig.entra.verify_access_token(&token, None, Api::Defender, RESOURCE).await.unwrap();
     assert_eq!(tid, tenant(DEMO_CONTOSO));
 
     // `azp` (v2 access tokens) instead of `appid`; the client id compared without regard to case.
@@ -236,7 +241,7 @@ async fn a_token_signed_by_the_tenants_key_with_the_right_claims_is_valid() {
 #[tokio::test]
 async fn a_token_from_the_fakes_token_endpoint_after_a_grant_is_valid_and_carries_the_roles() {
     let rig = rig().await;
-    let roles: Vec<String> = rig.config.required_roles.iter().map(ToString::to_string).collect();
+    let roles: Vec<String> = rig.defender_roles().iter().map(ToString::to_string).collect();
     let status = rig
         .http
         .put(format!("{}/_fake/tenants/{DEMO_CONTOSO}/grants/{DEMO_CLIENT_ID}", rig.fake.url))
@@ -246,11 +251,11 @@ async fn a_token_from_the_fakes_token_endpoint_after_a_grant_is_valid_and_carrie
         .unwrap()
         .status();
     assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
-    let token = rig.entra.app_only_token(tenant(DEMO_CONTOSO)).await.unwrap();
+    let token = rig.entra.app_only_token(tenant(DEMO_CONTOSO), RESOURCE).await.unwrap();
     let (tid, claims) = rig.verify(&token.raw, DEMO_CONTOSO).await.unwrap();
     assert_eq!(tid, tenant(DEMO_CONTOSO));
     assert_eq!(claims["appid"], DEMO_CLIENT_ID);
-    let (present, missing) = roles_diff(&rig.config.required_roles, claims.get("roles"));
+    let (present, missing) = roles_diff(&rig.defender_roles(), claims.get("roles"));
     assert_eq!(present, roles);
     assert!(missing.is_empty(), "{missing:?}");
     // The same token is Contoso's, not Northwind's.
@@ -388,14 +393,18 @@ async fn a_burst_of_concurrent_unknown_kids_fetches_the_jwks_once() {
         let header = json!({ "typ": "JWT", "alg": "RS256", "kid": format!("burst-kid-{i}") });
         let token = rs256_by_hand(&header, &access_claims(DEMO_NORTHWIND), &attacker);
         let entra = rig.entra.clone();
-        tasks.push(tokio::spawn(async move { entra.verify_access_token(&token, Some(tenant(DEMO_NORTHWIND))).await }));
+        tasks.push(tokio::spawn(
+            async move { entra.verify_access_token(&token, Some(tenant(DEMO_NORTHWIND)), Api::Defender, RESOURCE).await },
+        ));
     }
     // Genuine tokens in the same burst wait for that one fetch and verify.
     let mut genuine = Vec::new();
     for _ in 0..5 {
         let token = rig.sign(&access_claims(DEMO_NORTHWIND));
         let entra = rig.entra.clone();
-        genuine.push(tokio::spawn(async move { entra.verify_access_token(&token, Some(tenant(DEMO_NORTHWIND))).await }));
+        genuine.push(tokio::spawn(async move {
+            entra.verify_access_token(&token, Some(tenant(DEMO_NORTHWIND)), Api::Defender, RESOURCE).await
+        }));
     }
     for task in tasks {
         assert_eq!(task.await.unwrap().unwrap_err(), VerifyError::UnknownKey);
@@ -528,7 +537,11 @@ async fn a_wrong_issuer_is_refused() {
         claims["iss"] = issuer.clone();
         assert_eq!(rig.rejected(&rig.sign(&claims), DEMO_CONTOSO).await, VerifyError::Issuer, "{issuer}");
         // Also when no tenant is expected: the issuer must still be the token's own tenant's.
-        assert_eq!(rig.entra.verify_access_token(&rig.sign(&claims), None).await.unwrap_err(), VerifyError::Issuer, "{issuer}");
+        assert_eq!(
+            rig.entra.verify_access_token(&rig.sign(&claims), None, Api::Defender, RESOURCE).await.unwrap_err(),
+            VerifyError::Issuer,
+            "{issuer}"
+        );
     }
     let mut claims = access_claims(DEMO_CONTOSO);
     claims.as_object_mut().unwrap().remove("iss");
@@ -623,7 +636,7 @@ async fn a_token_with_a_nonce_header_is_not_verifiable_never_valid() {
 #[tokio::test]
 async fn roles_missing_empty_or_not_an_array_mean_every_role_is_missing() {
     let rig = rig().await;
-    let required: Vec<String> = rig.config.required_roles.iter().map(ToString::to_string).collect();
+    let required: Vec<String> = rig.defender_roles().iter().map(ToString::to_string).collect();
     assert!(!required.is_empty());
     let shapes = [
         None,
@@ -646,7 +659,7 @@ async fn roles_missing_empty_or_not_an_array_mean_every_role_is_missing() {
             Some(roles) => claims["roles"] = roles.clone(),
         }
         let (_, verified) = rig.verify(&rig.sign(&claims), DEMO_CONTOSO).await.unwrap();
-        let (present, missing) = roles_diff(&rig.config.required_roles, verified.get("roles"));
+        let (present, missing) = roles_diff(&rig.defender_roles(), verified.get("roles"));
         assert!(present.is_empty(), "{roles:?}: {present:?}");
         assert_eq!(missing, required, "{roles:?}");
     }
@@ -655,7 +668,7 @@ async fn roles_missing_empty_or_not_an_array_mean_every_role_is_missing() {
     claims["roles"] = json!(["Incident.Read.All", 7]);
     let (_, verified) = rig.verify(&rig.sign(&claims), DEMO_CONTOSO).await.unwrap();
     assert_eq!(
-        roles_diff(&rig.config.required_roles, verified.get("roles")),
+        roles_diff(&rig.defender_roles(), verified.get("roles")),
         (vec!["Incident.Read.All".into()], vec!["AdvancedHunting.Read.All".into()])
     );
 }

@@ -67,7 +67,8 @@ fn attachment(mut response: Response, filename: &'static str) -> Response {
 /// `GET /tenants.csv`: every tenant, one row each.
 async fn export_csv(State(state): State<AppState>, _staff: StaffUser) -> Result<Response, AppError> {
     let rows = tenants::list(&state.db).await?;
-    let response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&rows, &state.config.required_permissions())).into_response();
+    let response =
+        ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&rows, &state.config.required_permissions())).into_response();
     Ok(attachment(response, "tenants.csv"))
 }
 

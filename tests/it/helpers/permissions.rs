@@ -56,3 +56,21 @@ pub fn assert_grouped(text: &str, groups: &[(&str, Vec<&str>)], after: &str) {
         from = end;
     }
 }
+
+/// Makes `config` require `permissions` (`api:Role,…`, as `PORTAL_REQUIRED_PERMISSIONS` takes them).
+pub fn require_permissions(config: &mut consent_portal::config::Config, permissions: &str) {
+    let parsed = consent_portal::domain::api::parse_permission_list(permissions).unwrap();
+    config.required = consent_portal::domain::api::group_by_api(&parsed, config.cloud()).unwrap();
+}
+
+/// The short form's default: the Defender XDR API's two roles only, as a portal set up before the
+/// Microsoft Graph permissions requires them.
+pub const DEFENDER_ONLY: &str = "defender:Incident.Read.All,defender:AdvancedHunting.Read.All";
+
+/// The fake's grant of every permission the demo requires (Microsoft Graph's and the Defender XDR API's).
+pub fn demo_grant() -> serde_json::Value {
+    serde_json::json!({"permissions": {
+        "graph": ["SecurityIncident.Read.All", "ThreatHunting.Read.All"],
+        "defender": ["Incident.Read.All", "AdvancedHunting.Read.All"],
+    }})
+}
