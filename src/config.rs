@@ -126,7 +126,8 @@ pub struct ConfigArgs {
     #[arg(long, env = "PORTAL_CHECK_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = 30)]
     pub check_timeout_seconds: u64,
 
-    /// Whether a check also calls the Defender API (GET {api}/api/incidents?$top=1) with the token.
+    /// Whether a check also calls each required API with its token (Graph: GET /v1.0/security/incidents?$top=1,
+    /// Defender XDR: GET /api/incidents?$top=1, Defender for Endpoint: GET /api/alerts?$top=1).
     #[arg(long, env = "PORTAL_API_PROBE", value_name = "on|off", default_value = "on", value_parser = parse_switch, action = clap::ArgAction::Set)]
     pub api_probe: bool,
 

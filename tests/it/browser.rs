@@ -123,7 +123,9 @@ async fn staff_invite_the_customer_connects_and_staff_see_the_tenant_verified() 
         browser.click(&format!("table.tenants a[href='/tenants/{DEMO_CONTOSO}']")).await;
         browser.page("tenant", &format!("form[action='/tenants/{DEMO_CONTOSO}/check']")).await;
         assert!(browser.text("h1").await.contains("verified"));
-        let token = browser.text("table").await;
+        let matrix = browser.text("#api-matrix table").await;
+        assert!(matrix.to_lowercase().contains("microsoft graph") && matrix.contains("✓ ThreatHunting.Read.All"), "the matrix: {matrix}");
+        let token = browser.text("#token-defender table").await;
         assert!(token.contains("roles") && token.contains("Incident.Read.All") && token.contains("tid"), "the decoded token: {token}");
         assert!(!browser.driver.source().await.unwrap().contains("eyJ"), "never the raw token");
         let checks_before = browser.driver.find_all(thirtyfour::By::Css(".timeline .badge")).await.unwrap().len();
