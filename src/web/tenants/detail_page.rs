@@ -43,6 +43,19 @@ struct DecodedToken {
     table: Vec<ClaimLine>,
 }
 
+/// A card with a decoded token: one per API of the latest check, or one for a check made before the
+/// portal knew several APIs.
+struct TokenSection {
+    id: String,
+    title: String,
+    /// "for this API", or "" for the single token of an older check.
+    of: &'static str,
+    probe: String,
+    token: Option<DecodedToken>,
+    /// Why there is no token, when there is none.
+    none: &'static str,
+}
+
 /// One required role of an API, and whether the latest check's token carried it.
 struct RoleCell {
     role: String,
@@ -60,7 +73,6 @@ struct ApiLine {
     roles: Vec<RoleCell>,
     verification: &'static str,
     probe: String,
-    token: Option<DecodedToken>,
 }
 
 struct ProblemLine {
@@ -89,7 +101,7 @@ pub(super) struct DetailPage {
     problem: Option<ProblemLine>,
     /// The matrix, when the latest check was made per API.
     apis: Vec<ApiLine>,
-    token: Option<DecodedToken>,
+    tokens: Vec<TokenSection>,
     checks: Vec<CheckLine>,
     consents: Vec<ConsentLine>,
     just_checked: bool,
@@ -173,9 +185,32 @@ fn probe_words(status: Option<u16>) -> String {
 
 /// The matrix of the latest check: each API's required roles (from the configuration, so a role the
 /// check did not ask about shows as missing), its status, how its token was trusted, its probe, its token.
-fn api_lines(detail: Option<&db::checks::TokenDetail>, required: &[RequiredApi]) -> Vec<ApiLine> {
-    let Some(results) = detail.and_then(|d| d.apis.as_ref()) else { return Vec::new() };
-    results
+fn api_lines(detail: Option<&db::checks::TokenDetail>, required: &[RequiredApi]) -> (Vec<ApiLine>, Vec<TokenSection>) {
+    let Some(results) = detail.and_then(|d| d.apis.as_ref()) else {
+        let token = TokenSection {
+            id: "token".into(),
+            title: "Latest token, decoded".into(),
+            of: "",
+            probe: String::new(),
+            token: decoded_token(detail),
+            none: "the latest check got no token, or there has been no check yet.",
+        };
+        return (Vec::new(), vec![token]);
+    };
+    let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
+    let tokens = results
+        .0
+        .iter()
+        .map(|result| TokenSection {
+            id: format!("token-{}", result.api.name()),
+            title: format!("Latest {} token, decoded", result.api.display_name()),
+            of: "for this API",
+            probe: probe_words(result.probe_status),
+            token: decoded(json(&result.token_header).as_deref(), json(&result.token_claims).as_deref()),
+            none: "Microsoft gave none for this API in the latest check.",
+        })
+        .collect();
+    let lines = results
         .0
         .iter()
         .map(|result| {
@@ -184,7 +219,6 @@ fn api_lines(detail: Option<&db::checks::TokenDetail>, required: &[RequiredApi])
                 .find(|r| r.api == result.api)
                 .map(|r| r.roles.iter().map(ToString::to_string).collect())
                 .unwrap_or_else(|| result.roles_present.iter().chain(&result.roles_missing).cloned().collect());
-            let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
             ApiLine {
                 name: result.api.name(),
                 display_name: result.api.display_name(),
@@ -197,10 +231,10 @@ fn api_lines(detail: Option<&db::checks::TokenDetail>, required: &[RequiredApi])
                     Verification::Claims => "claims only (a Graph token: proven by the probe)",
                 },
                 probe: probe_words(result.probe_status),
-                token: decoded(json(&result.token_header).as_deref(), json(&result.token_claims).as_deref()),
             }
         })
-        .collect()
+        .collect();
+    (lines, tokens)
 }
 
 impl DetailPage {
@@ -215,6 +249,7 @@ impl DetailPage {
             }
         });
         let tenant = record.summary.tenant;
+        let (apis, tokens) = api_lines(record.token.as_ref(), required);
         Self {
             nav: Some(staff.nav("tenants")),
             admin: staff.is_admin(),
@@ -234,8 +269,8 @@ impl DetailPage {
             last_checked_at: tenant.last_checked_at.map(|at| at.to_string()).unwrap_or_default(),
             removed_at: record.removed_at,
             problem,
-            apis: api_lines(record.token.as_ref(), required),
-            token: decoded_token(record.token.as_ref()),
+            apis,
+            tokens,
             checks: record
                 .checks
                 .into_iter()
