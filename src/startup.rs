@@ -39,6 +39,19 @@ pub fn warn_of_retirements(required: &[RequiredApi], today: Date) {
                  permissions {replacements} instead (PORTAL_REQUIRED_PERMISSIONS={value}) and ask every customer to consent again",
                 warning.date,
             );
+        } else if warning.permissions.iter().all(|p| p.replacement.is_none() || p.replacement_required) {
+            // The replacements are required already: what is left is every customer's consent to them.
+            tracing::warn!(
+                api = %warning.api,
+                date = %warning.date,
+                days_left = warning.days_left,
+                %retiring,
+                %replacements,
+                "{api} stops working in {} days ({}): its Microsoft Graph replacements {replacements} are required already; \
+                 ask every customer still missing them to consent again",
+                warning.days_left,
+                warning.date,
+            );
         } else {
             tracing::warn!(
                 api = %warning.api,
