@@ -90,6 +90,7 @@ result-revoke = In the Microsoft Entra admin center, open *Enterprise applicatio
 ## Tenant status, as the result page shows it
 
 status-verified = Verified
+status-unproven = Permissions granted
 status-propagating = Waiting for Microsoft
 status-missing-roles = Missing roles
 status-never-checked = Not checked yet

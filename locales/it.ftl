@@ -90,6 +90,7 @@ result-revoke = Nell'interfaccia di amministrazione di Microsoft Entra aprite *A
 ## Lo stato del tenant, come lo mostra la pagina del risultato
 
 status-verified = Verificato
+status-unproven = Autorizzazioni concesse
 status-propagating = In attesa di Microsoft
 status-missing-roles = Ruoli mancanti
 status-never-checked = Non ancora controllato

@@ -153,6 +153,8 @@ fn outcomes_per_api(required: &[RequiredApi], granted: &[String], still_to_appea
 fn customer_status_key(status: TenantStatus) -> &'static str {
     match status {
         TenantStatus::Verified => "status-verified",
+        // Granted, but not provable here (Graph's probe off): the customer has done their part.
+        TenantStatus::Unproven => "status-unproven",
         TenantStatus::Propagating => "status-propagating",
         TenantStatus::MissingRoles => "status-missing-roles",
         TenantStatus::NeverChecked => "status-never-checked",
