@@ -168,6 +168,14 @@ mod tests {
     use crate::domain::api::{Cloud, group_by_api, parse_permission_list};
     use crate::i18n::Language;
 
+    /// A customer whose grant the portal cannot prove (Graph's probe off) has done their part: they are
+    /// told so, not that something needs attention.
+    #[test]
+    fn an_unproven_grant_is_granted_in_the_customers_words() {
+        assert_eq!(customer_status_key(TenantStatus::Unproven), "status-unproven");
+        assert_eq!(customer_status_key(TenantStatus::TokenInvalid), "status-problem");
+    }
+
     /// An outcome as compared: id, heading, granted, still to appear.
     type Shown<'a> = (&'a str, Option<&'a str>, Vec<&'a str>, Vec<&'a str>);
 
