@@ -28,42 +28,39 @@ pub fn warn_of_retirements(required: &[RequiredApi], today: Date) {
         let retiring: Vec<String> = warning.permissions.iter().map(|p| format!("{}:{}", warning.api, p.role)).collect();
         let replacements: Vec<String> = warning.replacements().iter().map(ToString::to_string).collect();
         let (retiring, replacements) = (retiring.join(","), replacements.join(","));
-        if warning.has_stopped() {
-            tracing::warn!(
-                api = %warning.api,
-                date = %warning.date,
-                days_since = -warning.days_left,
-                %retiring,
-                %replacements,
-                "{api} has stopped working ({}): its permissions {retiring} can no longer be checked; require the Microsoft Graph \
-                 permissions {replacements} instead (PORTAL_REQUIRED_PERMISSIONS={value}) and ask every customer to consent again",
-                warning.date,
-            );
+        let (when, what_to_do) = if warning.has_stopped() {
+            (
+                format!("has stopped working ({})", warning.date),
+                format!(
+                    "its permissions {retiring} can no longer be checked; require the Microsoft Graph permissions {replacements} \
+                     instead (PORTAL_REQUIRED_PERMISSIONS={value}) and ask every customer to consent again"
+                ),
+            )
         } else if warning.permissions.iter().all(|p| p.replacement.is_none() || p.replacement_required) {
             // The replacements are required already: what is left is every customer's consent to them.
-            tracing::warn!(
-                api = %warning.api,
-                date = %warning.date,
-                days_left = warning.days_left,
-                %retiring,
-                %replacements,
-                "{api} stops working in {} days ({}): its Microsoft Graph replacements {replacements} are required already; \
-                 ask every customer still missing them to consent again",
-                warning.days_left,
-                warning.date,
-            );
+            (
+                format!("stops working in {} days ({})", warning.days_left, warning.date),
+                format!(
+                    "its Microsoft Graph replacements {replacements} are required already; ask every customer still missing them \
+                     to consent again"
+                ),
+            )
         } else {
-            tracing::warn!(
-                api = %warning.api,
-                date = %warning.date,
-                days_left = warning.days_left,
-                %retiring,
-                %replacements,
-                "{api} stops working in {} days ({}): add the Microsoft Graph permissions {replacements} to the app registration, \
-                 set PORTAL_REQUIRED_PERMISSIONS={value} and ask every customer to consent again",
-                warning.days_left,
-                warning.date,
-            );
-        }
+            (
+                format!("stops working in {} days ({})", warning.days_left, warning.date),
+                format!(
+                    "add the Microsoft Graph permissions {replacements} to the app registration, set \
+                     PORTAL_REQUIRED_PERMISSIONS={value} and ask every customer to consent again"
+                ),
+            )
+        };
+        tracing::warn!(
+            api = %warning.api,
+            date = %warning.date,
+            days_left = warning.days_left,
+            %retiring,
+            %replacements,
+            "{api} {when}: {what_to_do}"
+        );
     }
 }
