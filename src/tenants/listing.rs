@@ -58,9 +58,9 @@ impl TenantListing {
     /// Whether the latest check found `permission` (`api:Role`): `Some(true)` present, `Some(false)`
     /// missing, `None` when the check did not say (never checked, or an old check).
     pub fn has(&self, permission: &str) -> Option<bool> {
-        if self.roles_present.contains(&permission.to_owned()) {
+        if self.roles_present.iter().any(|present| present == permission) {
             Some(true)
-        } else if self.roles_missing.contains(&permission.to_owned()) {
+        } else if self.roles_missing.iter().any(|missing| missing == permission) {
             Some(false)
         } else {
             None

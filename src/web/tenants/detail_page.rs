@@ -183,9 +183,9 @@ fn probe_words(status: Option<u16>) -> String {
     }
 }
 
-/// The matrix of the latest check: each API's required roles (from the configuration, so a role the
+/// The matrix of the latest check and its decoded tokens: each API's required roles (from the configuration, so a role the
 /// check did not ask about shows as missing), its status, how its token was trusted, its probe, its token.
-fn api_lines(detail: Option<&db::checks::TokenDetail>, required: &[RequiredApi]) -> (Vec<ApiLine>, Vec<TokenSection>) {
+fn matrix_and_tokens(detail: Option<&db::checks::TokenDetail>, required: &[RequiredApi]) -> (Vec<ApiLine>, Vec<TokenSection>) {
     let Some(results) = detail.and_then(|d| d.apis.as_ref()) else {
         let token = TokenSection {
             id: "token".into(),
@@ -249,7 +249,7 @@ impl DetailPage {
             }
         });
         let tenant = record.summary.tenant;
-        let (apis, tokens) = api_lines(record.token.as_ref(), required);
+        let (apis, tokens) = matrix_and_tokens(record.token.as_ref(), required);
         Self {
             nav: Some(staff.nav("tenants")),
             admin: staff.is_admin(),
