@@ -9,7 +9,7 @@ use sqlx::SqlitePool;
 
 use crate::config::Config;
 use crate::db::write_probe::Readiness;
-use crate::domain::{SharedClock, SystemClock};
+use crate::domain::{SharedClock, SystemClock, Timestamp};
 use crate::email::Mailer;
 use crate::entra::EntraClient;
 use crate::monitor::sweep::Sweeper;
@@ -35,15 +35,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, db: SqlitePool) -> anyhow::Result<Self> {
-        Self::with_clock(config, db, Arc::new(SystemClock))
+    pub async fn new(config: Config, db: SqlitePool) -> anyhow::Result<Self> {
+        Self::with_clock(config, db, Arc::new(SystemClock)).await
     }
 
     /// The state of a portal that tells the time by `clock`: everything it times (sign-ins, staff
     /// sessions, checks, expiries) and records takes the time from it, so a test can move it.
-    pub fn with_clock(config: Config, db: SqlitePool, clock: SharedClock) -> anyhow::Result<Self> {
+    ///
+    /// The required permissions are recorded first (a change is audited, and tenants that consented
+    /// before a permission was required show "needs re-consent").
+    pub async fn with_clock(config: Config, db: SqlitePool, clock: SharedClock) -> anyhow::Result<Self> {
         let entra = EntraClient::new(&config)?;
-        let sweeper = crate::monitor::sweeper(&config, &entra, db.clone(), clock.clone());
+        let history = crate::campaigns::requirements::record_at_start(&db, &config.required, Timestamp::new(clock.now())).await?;
+        let sweeper = crate::monitor::sweeper(&config, &entra, db.clone(), clock.clone(), Arc::new(history));
         let mailer = Mailer::new(&config.email.transport)?;
         Ok(Self {
             mailer,

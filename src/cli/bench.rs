@@ -143,7 +143,13 @@ async fn sweep(args: SweepBenchArgs) -> anyhow::Result<()> {
                 crate::db::monitoring::seed_tenants(&pool, "Benchmark customer", &ids, consented).await?;
                 let sweep_all = async || -> anyhow::Result<_> {
                     let entra = crate::entra::EntraClient::new(&config)?;
-                    let sweeper = crate::monitor::sweeper(&config, &entra, pool.clone(), std::sync::Arc::new(crate::domain::SystemClock));
+                    let sweeper = crate::monitor::sweeper(
+                        &config,
+                        &entra,
+                        pool.clone(),
+                        std::sync::Arc::new(crate::domain::SystemClock),
+                        Default::default(),
+                    );
                     let targets = crate::db::monitoring::all(&pool).await?.iter().map(crate::monitor::sweep::Target::from_row).collect();
                     let (cpu_before, started) = (portal_cpu_time(), Instant::now());
                     let progress = sweeper.sweep(targets).await?;
@@ -241,7 +247,7 @@ async fn tenants_page(args: PageBenchArgs) -> anyhow::Result<()> {
     let config = demo_config(portal_address, &fake_url, database).map_err(anyhow::Error::msg)?;
     let pool = crate::db::open(&config.database).await?;
     seed_checked_tenants(&pool, args.tenants).await?;
-    let state = crate::app::AppState::new(config, pool.clone())?;
+    let state = crate::app::AppState::new(config, pool.clone()).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(crate::server::serve(portal_listener, crate::web::router(state), async move {
         let _ = stopped.await;

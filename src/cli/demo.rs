@@ -81,7 +81,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         Err(error) => return refuse_to_start(format_args!("cannot create the demo invite: {error}")),
     };
     print_welcome(&config, &fake_server.url, &invite_url);
-    let state = match AppState::new(config, db) {
+    let state = match AppState::new(config, db).await {
         Ok(state) => state,
         Err(error) => return refuse_to_start(format_args!("cannot start: {error:#}")),
     };

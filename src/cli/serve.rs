@@ -24,7 +24,7 @@ pub async fn run(args: ConfigArgs) -> ExitCode {
         Err(error) => return refuse_to_start(format_args!("PORTAL_BIND: cannot listen on {}: {error}", config.bind)),
     };
     tracing::info!(address = %config.bind, public_url = %config.public_url, "portal listening");
-    let state = match AppState::new(config, db) {
+    let state = match AppState::new(config, db).await {
         Ok(state) => state,
         Err(error) => return refuse_to_start(format_args!("cannot start: {error:#}")),
     };

@@ -61,7 +61,18 @@ pub async fn run(args: ValidateArgs) -> ExitCode {
         },
     };
     let targets: Vec<crate::monitor::sweep::Target> = rows.iter().map(crate::monitor::sweep::Target::from_row).collect();
-    let sweeper = crate::monitor::sweeper(&config, &entra, pool.clone(), std::sync::Arc::new(crate::domain::SystemClock));
+    let now = crate::domain::Timestamp::new(time::OffsetDateTime::now_utc());
+    let history = match crate::campaigns::requirements::history(&pool, &config.required, now).await {
+        Ok(history) => history,
+        Err(error) => return failure(error),
+    };
+    let sweeper = crate::monitor::sweeper(
+        &config,
+        &entra,
+        pool.clone(),
+        std::sync::Arc::new(crate::domain::SystemClock),
+        std::sync::Arc::new(history),
+    );
     let bar = indicatif::ProgressBar::new(targets.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} checking tenants [{bar:30}] {pos}/{len} {msg} ({elapsed})")

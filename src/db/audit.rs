@@ -85,3 +85,8 @@ pub async fn recent_of_kind(
         .fetch_all(db)
         .await
 }
+
+/// The latest event of one kind.
+pub async fn latest_of_kind(db: impl SqliteExecutor<'_>, kind: AuditKind) -> Result<Option<AuditEvent>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE kind = ? ORDER BY id DESC LIMIT 1")).bind(kind).fetch_optional(db).await
+}

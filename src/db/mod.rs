@@ -8,12 +8,14 @@
 //! [`is_reusable`] for why a failed write could otherwise leave the whole portal unable to write.
 
 pub mod audit;
+pub mod campaigns;
 pub mod checks;
 pub mod consent_states;
 pub mod customers;
 pub mod invites;
 pub mod monitoring;
 pub mod outbox;
+pub mod permission_sets;
 pub mod sessions;
 pub mod tenants;
 pub mod types;

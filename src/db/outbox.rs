@@ -90,11 +90,23 @@ pub async fn mark_resent(conn: &mut SqliteConnection, id: &str, copy: &str) -> R
     Ok(done.rows_affected() == 1)
 }
 
-/// One staff notification per recipient.
+/// One staff notification about a tenant per recipient.
 pub async fn insert_staff_notifications(
     conn: &mut SqliteConnection,
     kind: &str,
     tenant_id: TenantId,
+    detail: serde_json::Value,
+    recipients: &[String],
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    insert_staff_notices(conn, kind, Some(tenant_id), detail, recipients, now).await
+}
+
+/// One staff notification per recipient, about a tenant or not (a campaign's says which in `detail`).
+pub async fn insert_staff_notices(
+    conn: &mut SqliteConnection,
+    kind: &str,
+    tenant_id: Option<TenantId>,
     detail: serde_json::Value,
     recipients: &[String],
     now: Timestamp,
@@ -105,7 +117,7 @@ pub async fn insert_staff_notifications(
             recipient,
             language: "en",
             invite_id: None,
-            tenant_id: Some(tenant_id),
+            tenant_id,
             detail: detail.clone(),
             follows: None,
             requested_by: "system",

@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Sqlite, Type};
 
 use crate::config::ConsentFlow;
-use crate::domain::{ApiResults, AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
+use crate::domain::{ApiResults, AuditKind, CampaignTenantState, PermissionSet, RoleList, TenantId, TenantStatus, Timestamp};
 
 /// Stores `$type` as TEXT: `$to_text` writes it, `$from_text` reads it back from `&str`.
 macro_rules! text_column {
@@ -51,6 +51,10 @@ text_column!(AuditKind, |kind| kind.as_str().to_owned(), |text| {
     AuditKind::parse(text).ok_or_else(|| format!("{text:?} is not an audit event kind").into())
 });
 text_column!(RoleList, |roles| roles.to_json(), |text| Ok(RoleList::from_json(text)?));
+text_column!(CampaignTenantState, |state| state.as_str().to_owned(), |text| {
+    CampaignTenantState::parse(text).ok_or_else(|| format!("{text:?} is not a campaign state").into())
+});
+text_column!(PermissionSet, |set| set.to_json(), |text| Ok(PermissionSet::from_json(text)?));
 text_column!(ApiResults, |apis| apis.to_json(), |text| Ok(ApiResults::from_json(text)?));
 text_column!(ConsentFlow, |flow| flow_text(*flow).to_owned(), |text| {
     match text {

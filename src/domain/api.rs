@@ -302,6 +302,31 @@ impl RequiredApi {
     }
 }
 
+/// Splits the required permissions into those not in `granted` (`api:Role` entries: what a tenant is
+/// now also asked for) and those in it (granted before, and staying), each still grouped per API.
+pub fn split_by_granted(required: &[RequiredApi], granted: &[String]) -> (Vec<RequiredApi>, Vec<RequiredApi>) {
+    let (mut asked, mut kept) = (Vec::new(), Vec::new());
+    for api in required {
+        let is_granted = |role: &RoleName| granted.iter().any(|g| g.split_once(':') == Some((api.api.name(), role.as_str())));
+        let (old, new): (Vec<RoleName>, Vec<RoleName>) = api.roles.iter().cloned().partition(is_granted);
+        for (roles, into) in [(new, &mut asked), (old, &mut kept)] {
+            if !roles.is_empty() {
+                into.push(RequiredApi { api: api.api, resource: api.resource.clone(), roles });
+            }
+        }
+    }
+    (asked, kept)
+}
+
+/// What a recorded tenant's latest check showed (`present`, as stored: `api:Role`, or bare role names
+/// in rows older than the portal's several APIs), when it is asked for more than that: the tenant is
+/// then asked to consent again, told what is new and what stays. `None` when nothing required is new.
+pub fn granted_before(required: &[RequiredApi], present: &[String]) -> Option<Vec<String>> {
+    let present = super::PermissionSet::from_entries(present.iter().cloned());
+    let (asked, _) = split_by_granted(required, present.as_slice());
+    (!asked.is_empty()).then(|| present.as_slice().to_vec())
+}
+
 /// Groups permissions per API, in the order of [`Api::ALL`], with each API's resource in `cloud`.
 pub fn group_by_api(permissions: &[Permission], cloud: Cloud) -> Result<Vec<RequiredApi>, String> {
     let mut required = Vec::new();

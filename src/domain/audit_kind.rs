@@ -23,10 +23,14 @@ pub enum AuditKind {
     StaffSignedIn,
     StaffSignedOut,
     StaffRefused,
+    PermissionsChanged,
+    CampaignCreated,
+    CampaignResent,
+    CampaignCompleted,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 19] = [
+    pub const ALL: [AuditKind; 23] = [
         Self::InviteCreated,
         Self::InviteRevoked,
         Self::InviteSent,
@@ -46,6 +50,10 @@ impl AuditKind {
         Self::StaffSignedIn,
         Self::StaffSignedOut,
         Self::StaffRefused,
+        Self::PermissionsChanged,
+        Self::CampaignCreated,
+        Self::CampaignResent,
+        Self::CampaignCompleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +77,10 @@ impl AuditKind {
             Self::StaffSignedIn => "staff.signed_in",
             Self::StaffSignedOut => "staff.signed_out",
             Self::StaffRefused => "staff.refused",
+            Self::PermissionsChanged => "permissions.changed",
+            Self::CampaignCreated => "campaign.created",
+            Self::CampaignResent => "campaign.resent",
+            Self::CampaignCompleted => "campaign.completed",
         }
     }
 

@@ -7,6 +7,9 @@ pub enum TenantStatus {
     /// Roles read from a token whose signature a client cannot check (Microsoft Graph's), and the
     /// probe that would prove them did not run: "roles read, not proven", never "verified".
     Unproven,
+    /// The token lacks roles required since after the tenant's consent: its admin never approved them,
+    /// and must consent again (a consent that granted less than asked is `MissingRoles`).
+    NeedsReconsent,
     MissingRoles,
     Propagating,
     ConsentRemoved,
@@ -21,9 +24,10 @@ pub enum TenantStatus {
 }
 
 impl TenantStatus {
-    pub const ALL: [TenantStatus; 13] = [
+    pub const ALL: [TenantStatus; 14] = [
         Self::Verified,
         Self::Unproven,
+        Self::NeedsReconsent,
         Self::MissingRoles,
         Self::Propagating,
         Self::ConsentRemoved,
@@ -42,6 +46,7 @@ impl TenantStatus {
         match self {
             Self::Verified => "verified",
             Self::Unproven => "unproven",
+            Self::NeedsReconsent => "needs_reconsent",
             Self::MissingRoles => "missing_roles",
             Self::Propagating => "propagating",
             Self::ConsentRemoved => "consent_removed",
@@ -65,6 +70,7 @@ impl TenantStatus {
         match self {
             Self::Verified => "verified",
             Self::Unproven => "roles read, not proven",
+            Self::NeedsReconsent => "needs re-consent",
             Self::MissingRoles => "missing roles",
             Self::Propagating => "propagating",
             Self::ConsentRemoved => "consent removed",
@@ -84,7 +90,7 @@ impl TenantStatus {
         match self {
             Self::Verified => "ok",
             Self::Propagating | Self::Unproven => "info",
-            Self::MissingRoles | Self::Throttled | Self::Unreachable => "warn",
+            Self::NeedsReconsent | Self::MissingRoles | Self::Throttled | Self::Unreachable => "warn",
             Self::NeverChecked => "neutral",
             _ => "bad",
         }
@@ -93,7 +99,10 @@ impl TenantStatus {
     /// Did the token itself fail (Microsoft refused it, it did not verify, the API refused it)? Missing
     /// or propagating roles are not a failure of the token: the customer sees them named instead.
     pub fn is_token_failure(self) -> bool {
-        !matches!(self, Self::Verified | Self::Unproven | Self::Propagating | Self::MissingRoles | Self::NeverChecked)
+        !matches!(
+            self,
+            Self::Verified | Self::Unproven | Self::Propagating | Self::NeedsReconsent | Self::MissingRoles | Self::NeverChecked
+        )
     }
 
     /// How bad a status is, to give a tenant the worst of its APIs' statuses: what the customer or the
@@ -107,18 +116,19 @@ impl TenantStatus {
             Self::Throttled => 4,
             Self::Unreachable => 5,
             Self::MissingRoles => 6,
-            Self::TokenInvalid => 7,
-            Self::ServiceNotProvisioned => 8,
-            Self::AppDisabled => 9,
-            Self::ConsentRemoved => 10,
-            Self::CredentialsInvalid => 11,
-            Self::TenantNotFound => 12,
+            Self::NeedsReconsent => 7,
+            Self::TokenInvalid => 8,
+            Self::ServiceNotProvisioned => 9,
+            Self::AppDisabled => 10,
+            Self::ConsentRemoved => 11,
+            Self::CredentialsInvalid => 12,
+            Self::TenantNotFound => 13,
         }
     }
 
     /// Is the tenant still waiting for roles to appear (after a consent, or before its first check)?
     pub fn awaits_roles(self) -> bool {
-        matches!(self, Self::Propagating | Self::MissingRoles | Self::NeverChecked)
+        matches!(self, Self::Propagating | Self::NeedsReconsent | Self::MissingRoles | Self::NeverChecked)
     }
 
     /// Microsoft's answer, classified: an AADSTS code (and the HTTP status) to a status.

@@ -10,8 +10,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{Address, Message};
 use time::OffsetDateTime;
 
-use crate::domain::RequiredApi;
 use crate::domain::aadsts::{self, ApiInWords};
+use crate::domain::{RequiredApi, Timestamp};
 use crate::i18n::{Language, Messages};
 
 /// A message ready to send: its subject and both parts.
@@ -52,6 +52,9 @@ pub struct InviteFacts<'a> {
     pub contact: Option<&'a str>,
     /// The application permissions asked for, per API.
     pub required: &'a [RequiredApi],
+    /// For a tenant asked to consent again (a campaign's e-mail): the permissions (`api:Role`) its
+    /// latest check showed. The e-mail then says what is new and what stays.
+    pub granted_before: Option<&'a [String]>,
 }
 
 /// The words of a customer e-mail, in its language; both templates lay out the same words.
@@ -65,6 +68,9 @@ struct CustomerView {
     why: String,
     permissions_heading: String,
     apis: Vec<ApiInWords>,
+    /// A re-consent: what was granted before and stays (empty otherwise).
+    kept_heading: String,
+    kept_apis: Vec<ApiInWords>,
     one_approval: String,
     who: String,
     link_intro: String,
@@ -93,15 +99,21 @@ pub fn invite_email(facts: &InviteFacts<'_>) -> Result<Composed, ComposeError> {
     header_value("customer's name", facts.customer)?;
     let m = Messages::new(facts.language);
     let (partner, customer) = (facts.partner, facts.customer);
+    // A re-consent e-mail has its own words for these; the rest is the onboarding e-mail's.
+    let key = |onboarding: &'static str, reconsent: &'static str| if facts.granted_before.is_some() { reconsent } else { onboarding };
     let subject = if facts.reminder {
-        m.t2("email-reminder-subject", "partner", partner, "customer", customer)
+        m.t2(key("email-reminder-subject", "email-reconsent-reminder-subject"), "partner", partner, "customer", customer)
     } else {
-        m.t2("email-subject", "partner", partner, "customer", customer)
+        m.t2(key("email-subject", "email-reconsent-subject"), "partner", partner, "customer", customer)
     };
     let intro = if facts.reminder {
-        m.t2("email-reminder-intro", "partner", partner, "customer", customer)
+        m.t2(key("email-reminder-intro", "email-reconsent-reminder-intro"), "partner", partner, "customer", customer)
     } else {
-        m.t2("email-intro", "partner", partner, "customer", customer)
+        m.t2(key("email-intro", "email-reconsent-intro"), "partner", partner, "customer", customer)
+    };
+    let (asked, kept) = match facts.granted_before {
+        Some(granted) => crate::domain::api::split_by_granted(facts.required, granted),
+        None => (facts.required.to_vec(), Vec::new()),
     };
     let contact = match facts.contact {
         Some(contact) => m.t2("email-contact", "partner", partner, "contact", contact),
@@ -110,12 +122,14 @@ pub fn invite_email(facts: &InviteFacts<'_>) -> Result<Composed, ComposeError> {
     let view = CustomerView {
         lang: facts.language.code(),
         partner: partner.to_owned(),
-        heading: m.t2("email-heading", "partner", partner, "customer", customer),
+        heading: m.t2(key("email-heading", "email-reconsent-heading"), "partner", partner, "customer", customer),
         greeting: m.t("email-greeting"),
         intro,
         why: m.t1("email-why", "partner", partner),
-        permissions_heading: m.t("email-permissions-heading"),
-        apis: aadsts::permissions_in_words(facts.required, m),
+        permissions_heading: m.t1(key("email-permissions-heading", "email-reconsent-new-heading"), "partner", partner),
+        apis: aadsts::permissions_in_words(&asked, m),
+        kept_heading: m.t("email-reconsent-kept-heading"),
+        kept_apis: aadsts::permissions_in_words(&kept, m),
         one_approval: m.t("email-one-approval"),
         who: m.t1("email-who", "roles", m.t("admin-roles")),
         link_intro: m.t("email-link-intro"),
@@ -203,6 +217,63 @@ pub fn staff_email(facts: &StaffFacts<'_>) -> Result<Composed, ComposeError> {
     Ok(Composed { subject: header_value("subject", &subject)?.to_owned(), html, text })
 }
 
+/// What a staff notification about a re-consent campaign says (English).
+pub struct CampaignFacts<'a> {
+    pub what: CampaignEvent,
+    pub created_at: OffsetDateTime,
+    pub created_by: &'a str,
+    pub progress: crate::domain::Progress,
+    /// The campaign's page on the dashboard.
+    pub link: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignEvent {
+    HalfWay,
+    Completed,
+    WeeklyDigest,
+}
+
+#[derive(Template)]
+#[template(path = "emails/campaign.html")]
+struct CampaignHtml<'a> {
+    f: &'a CampaignFacts<'a>,
+    headline: &'a str,
+    started: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/campaign.txt")]
+struct CampaignText<'a> {
+    f: &'a CampaignFacts<'a>,
+    headline: &'a str,
+    started: String,
+}
+
+/// A notification to staff about a campaign: half way, completed, or the weekly digest.
+pub fn campaign_email(facts: &CampaignFacts<'_>) -> Result<Composed, ComposeError> {
+    let render = |r: askama::Result<String>| r.map_err(|e| ComposeError::Render(e.to_string()));
+    let progress = &facts.progress;
+    let (subject, headline) = match facts.what {
+        CampaignEvent::HalfWay => (
+            format!("Re-consent campaign half way: {} of {} tenants re-consented", progress.reconsented, progress.total()),
+            "Half of the tenants asked have approved the new permissions.".to_owned(),
+        ),
+        CampaignEvent::Completed => (
+            format!("Re-consent campaign completed: all {} tenants re-consented", progress.total()),
+            "Every tenant asked now has every required permission: the campaign is complete.".to_owned(),
+        ),
+        CampaignEvent::WeeklyDigest => (
+            format!("Re-consent campaign, weekly digest: {} of {} tenants re-consented", progress.reconsented, progress.total()),
+            format!("The campaign goes on: {} tenants are still being waited for.", progress.waiting),
+        ),
+    };
+    let started = Timestamp::new(facts.created_at).to_string();
+    let html = render(CampaignHtml { f: facts, headline: &headline, started: started.clone() }.render())?;
+    let text = render(CampaignText { f: facts, headline: &headline, started }.render())?;
+    Ok(Composed { subject: header_value("subject", &subject)?.to_owned(), html, text })
+}
+
 /// The message itself: sender, recipient, subject, `Message-ID: <outbox-id@portal-host>` (so a duplicate
 /// can be recognised), and both parts.
 pub fn message(from: &Mailbox, to: &str, composed: &Composed, outbox_id: &str, host: &str) -> Result<Message, ComposeError> {
@@ -240,6 +311,7 @@ mod tests {
             expires_at: time::macros::datetime!(2026-12-09 14:00 UTC),
             contact: Some("onboarding@fabrikam.example"),
             required,
+            granted_before: None,
         }
     }
 

@@ -42,20 +42,29 @@ pub enum Kind {
     Reminder,
     TenantConnected,
     TenantDegraded,
+    /// A campaign passed half way, or completed.
+    CampaignProgress,
+    /// A running campaign's weekly digest.
+    CampaignDigest,
 }
 
 impl Kind {
+    pub const ALL: [Kind; 6] =
+        [Kind::Onboarding, Kind::Reminder, Kind::TenantConnected, Kind::TenantDegraded, Kind::CampaignProgress, Kind::CampaignDigest];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Onboarding => "onboarding",
             Kind::Reminder => "reminder",
             Kind::TenantConnected => "tenant_connected",
             Kind::TenantDegraded => "tenant_degraded",
+            Kind::CampaignProgress => "campaign_progress",
+            Kind::CampaignDigest => "campaign_digest",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Kind::Onboarding, Kind::Reminder, Kind::TenantConnected, Kind::TenantDegraded].into_iter().find(|k| k.as_str() == value)
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
     }
 
     /// Does the e-mail carry an onboarding link?
@@ -138,7 +147,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip() {
-        for kind in [Kind::Onboarding, Kind::Reminder, Kind::TenantConnected, Kind::TenantDegraded] {
+        for kind in Kind::ALL {
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(Kind::parse("other"), None);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use sqlx::SqlitePool;
 
-use super::compose::{self, ComposeError, Composed, InviteFacts, StaffEvent, StaffFacts};
+use super::compose::{self, CampaignEvent, CampaignFacts, ComposeError, Composed, InviteFacts, StaffEvent, StaffFacts};
 use super::transport::Outcome;
 use super::{EmailSettings, Kind, Mailer};
 use crate::config::Config;
@@ -108,6 +108,10 @@ pub async fn run_once(context: impl Into<Context>, now: OffsetDateTime) -> Resul
 /// A pass that ends early, between two messages, once `stopping` says so.
 async fn run_pass(context: &Context, now: OffsetDateTime, stopping: Option<&watch::Receiver<bool>>) -> Result<Pass, sqlx::Error> {
     let mut pass = Pass { reminders_queued: queue_reminders(&context.db, &context.config.email, now).await?, ..Pass::default() };
+    // Campaigns complete (and staff are told) whether or not e-mails can be sent.
+    let notify: Vec<String> =
+        if context.config.email.enabled() { context.config.email.notify.iter().map(ToString::to_string).collect() } else { Vec::new() };
+    crate::campaigns::progress::advance(&context.db, &notify, Timestamp::new(now)).await?;
     if !context.config.email.enabled() {
         return Ok(pass);
     }
@@ -302,6 +306,14 @@ async fn prepare(
             if let Some(reason) = not_sent {
                 return Ok(Prepared::Cancel(reason.into()));
             }
+            // An invite pinned to a recorded tenant that lacks required permissions (a campaign's, or a
+            // re-consent link's) asks it to consent again: the e-mail says what is new and what stays.
+            let granted_before = match invite.invite.pinned_tenant_id {
+                Some(tenant) => db::checks::latest(&mut *tx, tenant)
+                    .await?
+                    .and_then(|check| crate::domain::api::granted_before(&config.required, &check.roles_present.names())),
+                None => None,
+            };
             let token = InviteToken::generate();
             db::outbox::insert_link(&mut *tx, &token.hash(), &invite.invite.id, &row.id, Timestamp::new(now)).await?;
             let link = config.public_url_for(&format!("/onboard/{}", token.expose()));
@@ -314,6 +326,7 @@ async fn prepare(
                 expires_at: invite.invite.expires_at.as_datetime(),
                 contact: config.partner_contact.as_deref(),
                 required: &config.required,
+                granted_before: granted_before.as_deref(),
             };
             let composed = compose::invite_email(&facts);
             return Ok(match composed {
@@ -339,6 +352,26 @@ async fn prepare(
                 StaffEvent::Degraded { from: &from, to: &to, reason: &reason }
             };
             compose::staff_email(&StaffFacts { customer: &customer, tenant_id: &tenant_id, link: &link, what })
+        }
+        Kind::CampaignProgress | Kind::CampaignDigest => {
+            let campaign_id = detail.get("campaign").and_then(|v| v.as_str()).unwrap_or_default();
+            let Some(campaign) = db::campaigns::find(&mut *tx, campaign_id).await? else {
+                return Ok(Prepared::Fail("the campaign no longer exists".into()));
+            };
+            let progress = serde_json::from_value(detail.get("progress").cloned().unwrap_or_default()).unwrap_or_default();
+            let what = match (kind, detail.get("milestone").and_then(|v| v.as_str())) {
+                (Kind::CampaignDigest, _) => CampaignEvent::WeeklyDigest,
+                (_, Some("completed")) => CampaignEvent::Completed,
+                _ => CampaignEvent::HalfWay,
+            };
+            let link = config.public_url_for(&format!("/campaigns/{}", campaign.id));
+            compose::campaign_email(&CampaignFacts {
+                what,
+                created_at: campaign.created_at.as_datetime(),
+                created_by: &campaign.created_by,
+                progress,
+                link: &link,
+            })
         }
     };
     Ok(match composed {

@@ -11,6 +11,7 @@
 //! for a token before it, so every path — the schedule, sweeps, `validate`, "Check now", the first check
 //! after a consent, another replica — honours it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -18,7 +19,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::db::monitoring::{CheckResult, DueTenant};
-use crate::domain::{Api, ApiResult, ApiResults, RequiredApi, RoleList, SharedClock, TenantId, TenantStatus, Timestamp, Verification};
+use crate::domain::{
+    Api, ApiResult, ApiResults, RequiredApi, RequirementHistory, RoleList, SharedClock, TenantId, TenantStatus, Timestamp, Verification,
+};
 use crate::entra::{EntraClient, VerifyError};
 
 /// Roles can take minutes to appear after a consent (5 to 15 reported); missing roles within this
@@ -40,6 +43,9 @@ pub struct CheckContext {
     pub notify: Vec<String>,
     /// The time of each check (and of the waits Microsoft asks for).
     pub clock: SharedClock,
+    /// Since when each required permission has been required: a role missing from a tenant that
+    /// consented before it was required "needs re-consent", not "missing roles".
+    pub history: Arc<RequirementHistory>,
 }
 
 /// One API's part of a check, with what only the check itself needs (Microsoft's wait, its trace id).
@@ -268,7 +274,7 @@ async fn check_api(ctx: &CheckContext, tenant: TenantId, consented_at: Option<Of
     } else if recent {
         (TenantStatus::Propagating, format!("Consent was granted recently; still to appear: {}.", missing.join(", ")))
     } else {
-        (TenantStatus::MissingRoles, format!("The token lacks: {}.", missing.join(", ")))
+        missing_roles(&ctx.history, api, &missing, consented_at)
     };
     let mut probe_status = None;
     let mut retry_after = None;
@@ -312,6 +318,30 @@ async fn check_api(ctx: &CheckContext, tenant: TenantId, consented_at: Option<Of
         trace_id: None,
         retry_after,
     })
+}
+
+/// Roles missing well after the consent: "needs re-consent" when some were required only since the
+/// consent (its admin never saw them), else "missing roles" (the consent granted less than asked).
+fn missing_roles(
+    history: &RequirementHistory,
+    api: Api,
+    missing: &[String],
+    consented_at: Option<OffsetDateTime>,
+) -> (TenantStatus, String) {
+    let new: Vec<&str> = consented_at
+        .map(|at| missing.iter().map(String::as_str).filter(|role| history.is_newer_than_consent(api, role, at)).collect())
+        .unwrap_or_default();
+    if new.is_empty() {
+        return (TenantStatus::MissingRoles, format!("The token lacks: {}.", missing.join(", ")));
+    }
+    let new_permissions: Vec<String> = new.iter().map(|role| format!("{api}:{role}")).collect();
+    (
+        TenantStatus::NeedsReconsent,
+        format!(
+            "Needs re-consent: the application now also requires {}, added after the tenant's consent; an administrator must approve again.",
+            new_permissions.join(", ")
+        ),
+    )
 }
 
 /// When to check a tenant next: at the propagation re-check times after a consent while roles are

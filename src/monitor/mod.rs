@@ -8,13 +8,20 @@ pub mod sweep;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::domain::SharedClock;
+use crate::domain::{RequirementHistory, SharedClock};
 use crate::entra::EntraClient;
 
 /// The sweeper of a running portal, checking by the time of `clock`.
-pub fn sweeper(config: &Config, entra: &EntraClient, db: sqlx::SqlitePool, clock: SharedClock) -> Arc<sweep::Sweeper> {
+pub fn sweeper(
+    config: &Config,
+    entra: &EntraClient,
+    db: sqlx::SqlitePool,
+    clock: SharedClock,
+    history: Arc<RequirementHistory>,
+) -> Arc<sweep::Sweeper> {
     let ctx = check::CheckContext {
         clock,
+        history,
         entra: entra.clone(),
         required: config.required.clone(),
         api_probe: config.checks.api_probe,

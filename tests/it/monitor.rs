@@ -61,7 +61,13 @@ impl Rig {
 
     fn sweeper(&self) -> Arc<Sweeper> {
         let entra = consent_portal::entra::EntraClient::new(&self.config).unwrap();
-        consent_portal::monitor::sweeper(&self.config, &entra, self.pool.clone(), Arc::new(consent_portal::domain::SystemClock))
+        consent_portal::monitor::sweeper(
+            &self.config,
+            &entra,
+            self.pool.clone(),
+            Arc::new(consent_portal::domain::SystemClock),
+            Arc::default(),
+        )
     }
 
     /// Records these tenants, consented `age` ago.

@@ -156,7 +156,8 @@ fn customer_status_key(status: TenantStatus) -> &'static str {
         // Granted, but not provable here (Graph's probe off): the customer has done their part.
         TenantStatus::Unproven => "status-unproven",
         TenantStatus::Propagating => "status-propagating",
-        TenantStatus::MissingRoles => "status-missing-roles",
+        // The customer's part is the same either way: approve the permissions named.
+        TenantStatus::MissingRoles | TenantStatus::NeedsReconsent => "status-missing-roles",
         TenantStatus::NeverChecked => "status-never-checked",
         _ => "status-problem",
     }

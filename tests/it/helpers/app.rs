@@ -144,7 +144,7 @@ async fn start(
     let fake = spawn_fake(&format!("http://{address}")).await;
     let mut config = consent_portal::config::demo_config(address, &fake.url, database).unwrap();
     configure(&mut config);
-    let state = AppState::with_clock(config, db.clone(), clock).unwrap();
+    let state = AppState::with_clock(config, db.clone(), clock).await.unwrap();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(consent_portal::server::serve(listener, router(state.clone()), async move {
         let _ = stopped.await;

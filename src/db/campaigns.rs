@@ -1,0 +1,245 @@
+//! The `campaigns` and `campaign_tenants` tables: who was asked to approve a new set of permissions,
+//! with which invite, where, and each tenant's state — derived in SQL from the tenant, its invite and
+//! its latest e-mail, so the page always tells the truth without anything to keep in step.
+
+use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
+
+use crate::domain::{CampaignTenantState, PermissionSet, TenantId, TenantStatus, Timestamp};
+use crate::i18n::Language;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CampaignRow {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub permission_set_id: i64,
+    /// The permissions the campaign asks for (its set).
+    pub permissions: PermissionSet,
+    /// When that set was first required: a check since then that shows every role counts as done.
+    pub set_first_seen_at: Timestamp,
+    /// `all` or `needs_reconsent`.
+    pub selection: String,
+    pub language_default: Language,
+    pub half_notified_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    pub last_digest_at: Option<Timestamp>,
+}
+
+const CAMPAIGN: &str = "SELECT c.id, c.created_at, c.created_by, c.permission_set_id, s.permissions, s.first_seen_at AS set_first_seen_at, \
+     c.selection, c.language_default, c.half_notified_at, c.completed_at, c.last_digest_at \
+     FROM campaigns c JOIN permission_sets s ON s.id = c.permission_set_id";
+
+/// A tenant's state in its campaign, as SQL (the columns of [`TENANTS_FROM`]; `?1` is now). The order
+/// matters: a tenant that shows every role is done, whatever became of its link or e-mail.
+const STATE: &str = "CASE \
+     WHEN t.removed_at IS NOT NULL THEN 'removed' \
+     WHEN t.status IN ('verified', 'unproven') AND t.last_checked_at >= s.first_seen_at THEN 'reconsented' \
+     WHEN i.revoked_at IS NOT NULL OR i.expires_at <= ?1 THEN 'link_expired' \
+     WHEN ct.recipient IS NULL OR COALESCE(copy.status, o.status) IN ('failed', 'interrupted') THEN 'email_failed' \
+     ELSE 'waiting' END";
+
+/// The rows of one campaign (`?2`), with what their state is derived from. An e-mail staff resent from
+/// the Outbox page is followed to its copy.
+const TENANTS_FROM: &str = "FROM campaign_tenants ct \
+     JOIN campaigns cp ON cp.id = ct.campaign_id \
+     JOIN permission_sets s ON s.id = cp.permission_set_id \
+     JOIN tenants t ON t.tenant_id = ct.tenant_id \
+     JOIN customers cu ON cu.id = t.customer_id \
+     JOIN invites i ON i.id = ct.invite_id \
+     LEFT JOIN outbox o ON o.id = ct.outbox_id \
+     LEFT JOIN outbox copy ON copy.id = o.resent_as \
+     WHERE ct.campaign_id = ?2";
+
+pub struct NewCampaign<'a> {
+    pub id: &'a str,
+    pub created_by: &'a str,
+    pub permission_set_id: i64,
+    pub selection: &'a str,
+    pub language_default: Language,
+}
+
+pub async fn insert(db: &mut SqliteConnection, new: &NewCampaign<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO campaigns (id, created_at, created_by, permission_set_id, selection, language_default) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(new.id)
+    .bind(now)
+    .bind(new.created_by)
+    .bind(new.permission_set_id)
+    .bind(new.selection)
+    .bind(new.language_default)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub struct NewCampaignTenant<'a> {
+    pub campaign_id: &'a str,
+    pub tenant_id: TenantId,
+    pub invite_id: &'a str,
+    pub recipient: Option<&'a str>,
+    pub language: Language,
+    pub outbox_id: Option<&'a str>,
+}
+
+pub async fn insert_tenant(db: &mut SqliteConnection, new: &NewCampaignTenant<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO campaign_tenants (campaign_id, tenant_id, invite_id, recipient, language, outbox_id) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(new.campaign_id)
+    .bind(new.tenant_id)
+    .bind(new.invite_id)
+    .bind(new.recipient)
+    .bind(new.language)
+    .bind(new.outbox_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The latest e-mail asked for a tenant of a campaign, and (after its link expired) its new invite.
+pub async fn update_tenant(
+    db: &mut SqliteConnection,
+    campaign_id: &str,
+    tenant_id: TenantId,
+    invite_id: &str,
+    outbox_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE campaign_tenants SET invite_id = ?, outbox_id = ? WHERE campaign_id = ? AND tenant_id = ?")
+        .bind(invite_id)
+        .bind(outbox_id)
+        .bind(campaign_id)
+        .bind(tenant_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<CampaignRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{CAMPAIGN} WHERE c.id = ?")).bind(id).fetch_optional(db).await
+}
+
+/// Every campaign, newest first.
+pub async fn list(db: impl SqliteExecutor<'_>) -> Result<Vec<CampaignRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{CAMPAIGN} ORDER BY c.created_at DESC, c.id DESC")).fetch_all(db).await
+}
+
+/// Campaigns not completed yet, oldest first.
+pub async fn running(db: impl SqliteExecutor<'_>) -> Result<Vec<CampaignRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{CAMPAIGN} WHERE c.completed_at IS NULL ORDER BY c.created_at, c.id")).fetch_all(db).await
+}
+
+/// How many tenants of the campaign are in each state at `now`.
+pub async fn counts(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<Vec<(CampaignTenantState, i64)>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {STATE} AS state, COUNT(*) {TENANTS_FROM} GROUP BY state")).bind(now).bind(id).fetch_all(db).await
+}
+
+/// One tenant of a campaign, as its page and export show it.
+#[derive(Debug, Clone, FromRow)]
+pub struct CampaignTenantRow {
+    pub tenant_id: TenantId,
+    pub customer: String,
+    pub status: TenantStatus,
+    pub state: CampaignTenantState,
+    pub invite_id: String,
+    pub invite_expires_at: Timestamp,
+    pub recipient: Option<String>,
+    pub language: Language,
+    /// The state of the latest e-mail (of its copy, when staff resent it); `None`: none asked yet.
+    pub email_status: Option<String>,
+    pub email_sent_at: Option<String>,
+    pub last_checked_at: Option<Timestamp>,
+}
+
+/// The tenants of a campaign in `state` (all when `None`), by customer name, a page at a time.
+pub async fn tenants(
+    db: impl SqliteExecutor<'_>,
+    id: &str,
+    now: Timestamp,
+    state: Option<CampaignTenantState>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<CampaignTenantRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT * FROM (SELECT ct.tenant_id, cu.name AS customer, t.status, {STATE} AS state, ct.invite_id, \
+           i.expires_at AS invite_expires_at, ct.recipient, ct.language, COALESCE(copy.status, o.status) AS email_status, \
+           COALESCE(copy.sent_at, o.sent_at) AS email_sent_at, t.last_checked_at {TENANTS_FROM}) \
+         WHERE ?3 IS NULL OR state = ?3 ORDER BY customer, tenant_id LIMIT ?4 OFFSET ?5"
+    ))
+    .bind(now)
+    .bind(id)
+    .bind(state)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await
+}
+
+/// The campaign (and tenant) an invite was made for, if any.
+pub async fn of_invite(db: impl SqliteExecutor<'_>, invite_id: &str) -> Result<Option<(String, TenantId)>, sqlx::Error> {
+    sqlx::query_as("SELECT campaign_id, tenant_id FROM campaign_tenants WHERE invite_id = ?").bind(invite_id).fetch_optional(db).await
+}
+
+/// Records that staff were told the campaign passed half way.
+pub async fn mark_half_notified(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE campaigns SET half_notified_at = ? WHERE id = ? AND half_notified_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks the campaign completed; false when it already was (another pass got there first).
+pub async fn mark_completed(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE campaigns SET completed_at = ?1, half_notified_at = COALESCE(half_notified_at, ?1) WHERE id = ?2 AND completed_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn mark_digest(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE campaigns SET last_digest_at = ? WHERE id = ?").bind(now).bind(id).execute(db).await?;
+    Ok(())
+}
+
+/// A tenant a new campaign could ask, with what says where and in which language to ask it.
+#[derive(Debug, Clone, FromRow)]
+pub struct Candidate {
+    pub tenant_id: TenantId,
+    pub customer_id: String,
+    /// Who gave the tenant's latest consent.
+    pub consented_by_upn: Option<String>,
+    /// The address the customer's latest onboarding e-mail went to.
+    pub invited_address: Option<String>,
+    pub contact_email: Option<String>,
+    /// The language of the invite the tenant consented with, else of the customer's latest invite.
+    pub language: Option<Language>,
+}
+
+/// The tenants a campaign would ask: every tenant on the dashboard, or only those that need re-consent;
+/// in both cases leaving out a tenant already asked by another campaign whose link still works.
+pub async fn candidates(db: impl SqliteExecutor<'_>, only_needs_reconsent: bool, now: Timestamp) -> Result<Vec<Candidate>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.tenant_id, t.customer_id, t.consented_by_upn, \
+           (SELECT o.recipient FROM invites iv JOIN outbox o ON o.invite_id = iv.id \
+              WHERE iv.customer_id = t.customer_id AND o.kind IN ('onboarding', 'reminder') ORDER BY o.created_at DESC LIMIT 1) AS invited_address, \
+           cu.contact_email, \
+           COALESCE((SELECT language FROM invites WHERE id = t.invite_id), \
+                    (SELECT language FROM invites WHERE customer_id = t.customer_id ORDER BY created_at DESC LIMIT 1)) AS language \
+         FROM tenants t JOIN customers cu ON cu.id = t.customer_id \
+         WHERE t.removed_at IS NULL AND (?1 = 0 OR t.status = 'needs_reconsent') \
+           AND NOT EXISTS (SELECT 1 FROM campaign_tenants ct JOIN campaigns cp ON cp.id = ct.campaign_id JOIN invites i ON i.id = ct.invite_id \
+                           WHERE ct.tenant_id = t.tenant_id AND cp.completed_at IS NULL AND i.revoked_at IS NULL \
+                             AND i.completed_at IS NULL AND i.expires_at > ?2) \
+         ORDER BY t.tenant_id",
+    )
+    .bind(only_needs_reconsent)
+    .bind(now)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,43 @@
+//! The `permission_sets` table: each distinct set of required permissions the portal started with, and
+//! when it was first seen.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+use crate::domain::{PermissionSet, Timestamp};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct PermissionSetRow {
+    pub id: i64,
+    pub permissions: PermissionSet,
+    pub first_seen_at: Timestamp,
+}
+
+/// Every set, oldest first.
+pub async fn all(db: impl SqliteExecutor<'_>) -> Result<Vec<PermissionSetRow>, sqlx::Error> {
+    sqlx::query_as("SELECT id, permissions, first_seen_at FROM permission_sets ORDER BY first_seen_at, id").fetch_all(db).await
+}
+
+/// Records `set` as first seen at `first_seen_at`, unless it is known; its id either way.
+pub async fn insert_once(db: &mut sqlx::SqliteConnection, set: &PermissionSet, first_seen_at: Timestamp) -> Result<i64, sqlx::Error> {
+    sqlx::query("INSERT OR IGNORE INTO permission_sets (permissions, first_seen_at) VALUES (?, ?)")
+        .bind(set)
+        .bind(first_seen_at)
+        .execute(&mut *db)
+        .await?;
+    sqlx::query_scalar("SELECT id FROM permission_sets WHERE permissions = ?").bind(set).fetch_one(&mut *db).await
+}
+
+/// What consents asked for, each distinct list with its earliest consent: the history of the sets the
+/// portal required before it kept one (each consent records the permissions required at the time).
+pub async fn asked_by_consents(db: impl SqliteExecutor<'_>) -> Result<Vec<(PermissionSet, Timestamp)>, sqlx::Error> {
+    sqlx::query_as("SELECT roles_requested, MIN(consented_at) FROM consents WHERE roles_requested <> '[]' GROUP BY roles_requested")
+        .fetch_all(db)
+        .await
+}
+
+/// The set asked for by the latest consent, if any.
+pub async fn asked_by_latest_consent(db: impl SqliteExecutor<'_>) -> Result<Option<PermissionSet>, sqlx::Error> {
+    sqlx::query_scalar("SELECT roles_requested FROM consents WHERE roles_requested <> '[]' ORDER BY consented_at DESC, id DESC LIMIT 1")
+        .fetch_optional(db)
+        .await
+}
