@@ -15,7 +15,25 @@ pub mod resend;
 pub use create::{CAMPAIGN_LINK_DAYS, CampaignRequest, CreatedCampaign, create};
 pub use progress::{CampaignView, TENANTS_PAGE_SIZE, list, show};
 
+use sqlx::SqlitePool;
+
+use crate::domain::Timestamp;
 use crate::error::Failure;
+
+/// What the tenants page says of re-consent: the latest change of the required permissions, and how many
+/// tenants a campaign would ask now.
+#[derive(Debug, Clone)]
+pub struct DashboardPanel {
+    pub change: Option<requirements::Change>,
+    /// Tenants that need re-consent and are not asked by a running campaign yet.
+    pub askable: i64,
+}
+
+pub async fn dashboard_panel(pool: &SqlitePool, now: Timestamp) -> Result<DashboardPanel, Error> {
+    let change = requirements::latest_change(pool).await?;
+    let askable = crate::db::campaigns::count_candidates(pool, true, now).await?;
+    Ok(DashboardPanel { change, askable })
+}
 
 /// Why a campaign use case did not do what was asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

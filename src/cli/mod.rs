@@ -5,13 +5,14 @@
 //! cannot start with (the message names the variable and what is wrong).
 //!
 //! One module per subcommand: [`serve`], [`demo`], [`migrate`], [`backup`], [`healthcheck`],
-//! [`fake_entra`], [`invite`], [`tenants`], [`validate`] and [`bench`]. `demo`, `fake-entra` and
+//! [`fake_entra`], [`invite`], [`tenants`], [`campaign`], [`validate`] and [`bench`]. `demo`, `fake-entra` and
 //! `bench` run the built-in fake Microsoft, so they exist only with the `demo` cargo feature (on by
 //! default).
 
 pub mod backup;
 #[cfg(feature = "demo")]
 pub mod bench;
+pub mod campaign;
 #[cfg(feature = "demo")]
 pub mod demo;
 #[cfg(feature = "demo")]
@@ -73,6 +74,9 @@ pub enum Command {
     /// List recorded tenants.
     #[command(subcommand)]
     Tenants(tenants::TenantsCommand),
+    /// Re-consent campaigns: ask customers to approve the permissions the application now needs.
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCommand),
     /// Check tenants now: a fresh token each, verified, roles compared, the API called.
     Validate(Box<validate::ValidateArgs>),
     /// Benchmarks (figures for README.md).
@@ -181,6 +185,7 @@ pub fn main() -> ExitCode {
             Some(Command::FakeEntra(args)) => self::fake_entra::run(args).await,
             Some(Command::Invite(command)) => invite::run(command).await,
             Some(Command::Tenants(command)) => tenants::run(command).await,
+            Some(Command::Campaign(command)) => campaign::run(command).await,
             Some(Command::Validate(args)) => validate::run(*args).await,
             #[cfg(feature = "demo")]
             Some(Command::Bench(command)) => bench::run(command).await,

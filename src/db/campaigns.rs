@@ -221,23 +221,33 @@ pub struct Candidate {
     pub language: Option<Language>,
 }
 
+/// How many tenants a campaign would ask now (see [`candidates`]).
+pub async fn count_candidates(db: impl SqliteExecutor<'_>, only_needs_reconsent: bool, now: Timestamp) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tenants t WHERE {CANDIDATE}"))
+        .bind(only_needs_reconsent)
+        .bind(now)
+        .fetch_one(db)
+        .await
+}
+
+/// Which tenants a campaign asks (`?1`: only those that need re-consent; `?2`: now).
+const CANDIDATE: &str = "t.removed_at IS NULL AND (?1 = 0 OR t.status = 'needs_reconsent') \
+     AND NOT EXISTS (SELECT 1 FROM campaign_tenants ct JOIN campaigns cp ON cp.id = ct.campaign_id JOIN invites i ON i.id = ct.invite_id \
+                     WHERE ct.tenant_id = t.tenant_id AND cp.completed_at IS NULL AND i.revoked_at IS NULL \
+                       AND i.completed_at IS NULL AND i.expires_at > ?2)";
+
 /// The tenants a campaign would ask: every tenant on the dashboard, or only those that need re-consent;
 /// in both cases leaving out a tenant already asked by another campaign whose link still works.
 pub async fn candidates(db: impl SqliteExecutor<'_>, only_needs_reconsent: bool, now: Timestamp) -> Result<Vec<Candidate>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "SELECT t.tenant_id, t.customer_id, t.consented_by_upn, \
            (SELECT o.recipient FROM invites iv JOIN outbox o ON o.invite_id = iv.id \
               WHERE iv.customer_id = t.customer_id AND o.kind IN ('onboarding', 'reminder') ORDER BY o.created_at DESC LIMIT 1) AS invited_address, \
            cu.contact_email, \
            COALESCE((SELECT language FROM invites WHERE id = t.invite_id), \
                     (SELECT language FROM invites WHERE customer_id = t.customer_id ORDER BY created_at DESC LIMIT 1)) AS language \
-         FROM tenants t JOIN customers cu ON cu.id = t.customer_id \
-         WHERE t.removed_at IS NULL AND (?1 = 0 OR t.status = 'needs_reconsent') \
-           AND NOT EXISTS (SELECT 1 FROM campaign_tenants ct JOIN campaigns cp ON cp.id = ct.campaign_id JOIN invites i ON i.id = ct.invite_id \
-                           WHERE ct.tenant_id = t.tenant_id AND cp.completed_at IS NULL AND i.revoked_at IS NULL \
-                             AND i.completed_at IS NULL AND i.expires_at > ?2) \
-         ORDER BY t.tenant_id",
-    )
+         FROM tenants t JOIN customers cu ON cu.id = t.customer_id WHERE {CANDIDATE} ORDER BY t.tenant_id"
+    ))
     .bind(only_needs_reconsent)
     .bind(now)
     .fetch_all(db)

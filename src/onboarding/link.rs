@@ -35,6 +35,15 @@ impl Onboarding {
         }
     }
 
+    /// For an invite pinned to a recorded tenant that lacks required permissions (a campaign's, or a
+    /// re-consent link's): what the tenant's latest check showed it has, so its landing page says what
+    /// is new and what stays. `None` for any other invite.
+    pub async fn granted_before(&self, invite: &InviteWithCustomer) -> Result<Option<Vec<String>>, Failure> {
+        let Some(tenant) = invite.invite.pinned_tenant_id else { return Ok(None) };
+        let latest = db::checks::latest(&self.db, tenant).await?;
+        Ok(latest.and_then(|check| crate::domain::api::granted_before(&self.config.required, &check.roles_present.names())))
+    }
+
     /// The invite a browser's onboarding names, if it still exists.
     pub async fn invite(&self, invite_id: &str) -> Result<Option<InviteWithCustomer>, Failure> {
         Ok(db::invites::find(&self.db, invite_id).await?)

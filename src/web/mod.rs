@@ -6,6 +6,7 @@
 pub mod api;
 pub mod assets;
 pub mod authorization;
+pub mod campaigns;
 pub mod client_address;
 pub mod csp_report;
 pub mod error;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tenants::routes())
         .merge(sweep::routes())
         .merge(invites::routes())
+        .merge(campaigns::routes())
         .merge(outbox::routes())
         .merge(api::routes())
         .fallback(not_found)

@@ -60,7 +60,9 @@ async fn landing(
     let invite = onboarding.open_link(&token, client.0).await.map_err(|e| customer.answer(e))?;
     let csrf = CSRF_COOKIE.for_page(&headers);
     let lang = choice.messages(Some(invite.invite.language));
-    let mut response = render(StatusCode::OK, &LandingPage::new(&onboarding.config, lang, &invite, paths::onboard(&token), &csrf));
+    let granted_before = onboarding.granted_before(&invite).await.map_err(|e| customer.answer(e.into()))?;
+    let page = LandingPage::new(&onboarding.config, lang, &invite, paths::onboard(&token), &csrf, granted_before.as_deref());
+    let mut response = render(StatusCode::OK, &page);
     CSRF_COOKIE.set(&mut response, &csrf, onboarding.config.is_https());
     Ok(response)
 }

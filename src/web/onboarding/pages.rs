@@ -16,7 +16,11 @@ pub struct LandingPage<'a> {
     lang: PageLanguage,
     partner: &'a str,
     customer: &'a str,
+    /// The permissions asked for: all of them, or for a re-consent those not granted yet.
     apis: Vec<ApiInWords>,
+    /// A re-consent: the permissions granted before, which stay (empty otherwise).
+    kept: Vec<ApiInWords>,
+    reconsent: bool,
     action: String,
     csrf: &'a str,
     pinned: Option<String>,
@@ -27,9 +31,23 @@ pub struct LandingPage<'a> {
 
 impl<'a> LandingPage<'a> {
     /// The page of `invite`, whose form posts to `action` with `csrf`.
-    pub fn new(config: &'a Config, lang: PageLanguage, invite: &'a InviteWithCustomer, action: String, csrf: &'a str) -> Self {
+    /// `granted_before`: for a tenant asked to consent again, what its latest check showed.
+    pub fn new(
+        config: &'a Config,
+        lang: PageLanguage,
+        invite: &'a InviteWithCustomer,
+        action: String,
+        csrf: &'a str,
+        granted_before: Option<&[String]>,
+    ) -> Self {
+        let (asked, kept) = match granted_before {
+            Some(granted) => crate::domain::api::split_by_granted(&config.required, granted),
+            None => (config.required.clone(), Vec::new()),
+        };
         Self {
-            apis: roles_in_plain_words(config, lang.tr),
+            apis: aadsts::permissions_in_words(&asked, lang.tr),
+            kept: aadsts::permissions_in_words(&kept, lang.tr),
+            reconsent: granted_before.is_some(),
             lang,
             partner: &config.partner_name,
             customer: &invite.customer_name,

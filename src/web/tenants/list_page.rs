@@ -4,6 +4,8 @@
 use askama::Template;
 use serde::Deserialize;
 
+use crate::campaigns::DashboardPanel;
+use crate::campaigns::requirements::Change;
 use crate::db::tenants::{SortKey, TenantSummary};
 use crate::domain::{TenantId, TenantStatus, Timestamp};
 use crate::monitor::sweep::SweepProgress;
@@ -80,6 +82,17 @@ pub(super) struct ListPage {
     csrf: String,
     /// The current (or last) sweep over all tenants.
     sweep: SweepProgress,
+    /// Tenants that need re-consent, the latest change of the required permissions, the campaign button.
+    reconsent: Option<ReconsentPanel>,
+}
+
+/// The re-consent panel: shown while tenants need re-consent, or for 30 days after the required
+/// permissions changed.
+struct ReconsentPanel {
+    needs: i64,
+    askable: i64,
+    change: Option<Change>,
+    emails_enabled: bool,
 }
 
 impl ListQuery {
@@ -96,7 +109,23 @@ impl ListQuery {
 }
 
 impl ListPage {
-    pub fn new(staff: &StaffUser, sweep: SweepProgress, search: &Search<'_>, found: SearchPage) -> Self {
+    pub fn new(
+        staff: &StaffUser,
+        sweep: SweepProgress,
+        search: &Search<'_>,
+        found: SearchPage,
+        panel: DashboardPanel,
+        now: Timestamp,
+        emails_enabled: bool,
+    ) -> Self {
+        let needs = found.counts.get(&TenantStatus::NeedsReconsent).copied().unwrap_or(0);
+        let recent_change = panel.change.filter(|change| now.as_datetime() - change.at.as_datetime() < time::Duration::days(30));
+        let reconsent = (needs > 0 || recent_change.is_some()).then_some(ReconsentPanel {
+            needs,
+            askable: panel.askable,
+            change: recent_change,
+            emails_enabled,
+        });
         let (status, sort, descending, page, pages) = (search.status, search.sort, search.descending, found.page, found.pages);
         let href = |page| list_href(search.text, status, sort, descending, page);
         Self {
@@ -135,6 +164,7 @@ impl ListPage {
                 })
                 .collect(),
             search: search.text.to_owned(),
+            reconsent,
         }
     }
 }

@@ -22,7 +22,7 @@ use super::invites::CreatedPage;
 use super::kit::{paths, render};
 use super::staff_auth::{CsrfForm, Nav, StaffUser};
 use crate::app::AppState;
-use crate::domain::TenantId;
+use crate::domain::{TenantId, clock};
 use crate::tenants::{self, Refusal, Search};
 use crate::web::error::AppError;
 use detail_page::DetailPage;
@@ -83,7 +83,10 @@ async fn list(State(state): State<AppState>, staff: StaffUser, Query(query): Que
     let (text, status, sort, descending, page) = query.search();
     let search = Search { text: &text, status, sort, descending, page, page_size: PAGE_SIZE };
     let found = tenants::search(&state.db, &*state.clock, &search).await?;
-    Ok(render(StatusCode::OK, &ListPage::new(&staff, state.sweeper.progress(), &search, found)))
+    let now = clock::now(&*state.clock);
+    let panel = crate::campaigns::dashboard_panel(&state.db, now).await?;
+    let page = ListPage::new(&staff, state.sweeper.progress(), &search, found, panel, now, state.config.email.enabled());
+    Ok(render(StatusCode::OK, &page))
 }
 
 #[derive(Deserialize)]
