@@ -1,6 +1,6 @@
 //! Reading campaigns (their progress, a page of their tenants, every tenant for the export) and telling
 //! staff how they go: one notification when a campaign passes half way, one when it completes, and a
-//! weekly digest while customers are still being waited for. The e-mail worker runs [`advance`] on each
+//! weekly digest until it completes. The e-mail worker runs [`advance`] on each
 //! of its passes.
 
 use serde_json::json;
@@ -89,7 +89,7 @@ pub async fn advance(pool: &SqlitePool, notify: &[String], now: Timestamp) -> Re
             None
         };
         let last_digest = campaign.last_digest_at.unwrap_or(campaign.created_at);
-        let digest_due = milestone.is_none() && progress.waiting > 0 && now.as_datetime() - last_digest.as_datetime() >= DIGEST_EVERY;
+        let digest_due = milestone.is_none() && now.as_datetime() - last_digest.as_datetime() >= DIGEST_EVERY;
         if milestone.is_none() && !digest_due {
             continue;
         }

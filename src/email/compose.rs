@@ -265,7 +265,14 @@ pub fn campaign_email(facts: &CampaignFacts<'_>) -> Result<Composed, ComposeErro
         ),
         CampaignEvent::WeeklyDigest => (
             format!("Re-consent campaign, weekly digest: {} of {} tenants re-consented", progress.reconsented, progress.total()),
-            format!("The campaign goes on: {} tenants are still being waited for.", progress.waiting),
+            format!(
+                "The campaign goes on: {} of {} tenants have not re-consented yet ({} waiting, {} whose e-mail failed, {} whose link expired).",
+                progress.total() - progress.reconsented,
+                progress.total(),
+                progress.waiting,
+                progress.email_failed,
+                progress.link_expired
+            ),
         ),
     };
     let started = Timestamp::new(facts.created_at).to_string();

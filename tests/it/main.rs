@@ -7,6 +7,7 @@ mod helpers;
 
 mod apis;
 mod browser;
+mod campaigns;
 mod dashboard;
 mod defences;
 mod email;

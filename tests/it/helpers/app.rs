@@ -123,6 +123,18 @@ pub async fn spawn_app_on_clock_configured(clock: SharedClock, configure: impl F
     start(dir, database, db, configure, clock).await
 }
 
+/// Starts the real router on `clock` with the given database (prepared by the test) and the demo
+/// configuration changed by `configure`.
+pub async fn spawn_app_on(
+    dir: TempDir,
+    database: DatabaseLocation,
+    db: SqlitePool,
+    clock: SharedClock,
+    configure: impl FnOnce(&mut consent_portal::config::Config),
+) -> TestApp {
+    start(dir, database, db, configure, clock).await
+}
+
 pub async fn spawn_app_full(
     dir: TempDir,
     database: DatabaseLocation,
