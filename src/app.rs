@@ -46,7 +46,17 @@ impl AppState {
     /// before a permission was required show "needs re-consent").
     pub async fn with_clock(config: Config, db: SqlitePool, clock: SharedClock) -> anyhow::Result<Self> {
         let entra = EntraClient::new(&config)?;
-        let history = crate::campaigns::requirements::record_at_start(&db, &config.required, Timestamp::new(clock.now())).await?;
+        let now = Timestamp::new(clock.now());
+        let history = match crate::campaigns::requirements::record_at_start(&db, &config.required, now).await {
+            Ok(history) => history,
+            // The portal still serves what it can read (and answers 503 to writes); the set is recorded
+            // at the next start that can write.
+            Err(error) if crate::db::is_unavailable_for_writes(&error) => {
+                tracing::error!(%error, "cannot record the required permissions: the database takes no writes");
+                crate::campaigns::requirements::history(&db, &config.required, now).await?
+            }
+            Err(error) => return Err(error.into()),
+        };
         let sweeper = crate::monitor::sweeper(&config, &entra, db.clone(), clock.clone(), Arc::new(history));
         let mailer = Mailer::new(&config.email.transport)?;
         Ok(Self {

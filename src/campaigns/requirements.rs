@@ -75,8 +75,14 @@ pub async fn history(pool: &SqlitePool, required: &[RequiredApi], now: Timestamp
     Ok(history_of(&rows))
 }
 
+/// The history of `rows` (oldest first). The first set counts from the beginning: before it the portal
+/// required nothing, so no tenant consented before it (a tenant recorded otherwise, imported or seeded,
+/// is taken to have consented under it).
 fn history_of(rows: &[db::permission_sets::PermissionSetRow]) -> RequirementHistory {
-    RequirementHistory::new(rows.iter().map(|row| (&row.permissions, row.first_seen_at.as_datetime())))
+    RequirementHistory::new(rows.iter().enumerate().map(|(index, row)| {
+        let since = if index == 0 { time::OffsetDateTime::UNIX_EPOCH } else { row.first_seen_at.as_datetime() };
+        (&row.permissions, since)
+    }))
 }
 
 /// The set of the latest `permissions.changed` event: the set the portal last started with.

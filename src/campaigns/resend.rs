@@ -38,12 +38,8 @@ pub async fn resend(
         None => rows.iter().collect(),
     };
     let mut queued = 0;
-    for row in targets {
-        let waiting_to_go = matches!(row.email_status.as_deref(), Some("queued" | "sending"));
+    for row in targets.into_iter().filter(|row| row.can_ask_again()) {
         let Some(address) = row.recipient.as_deref().and_then(|a| parse_address(a).ok()) else { continue };
-        if !row.state.can_resend() || waiting_to_go {
-            continue;
-        }
         let invite_id = if row.state == CampaignTenantState::LinkExpired {
             let customer_id: String =
                 sqlx::query_scalar("SELECT customer_id FROM invites WHERE id = ?").bind(&row.invite_id).fetch_one(&mut *tx).await?;

@@ -37,7 +37,8 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     };
     let portal_url = format!("http://{address}");
     let fake_url = format!("http://{fake_address}");
-    let directory = fake_entra::demo::default_directory(&portal_url);
+    let mut directory = fake_entra::demo::default_directory(&portal_url);
+    super::demo_story::grant_northwind_everything(&mut directory);
     let fake = match tokio::task::spawn_blocking({
         let fake_url = fake_url.clone();
         move || FakeEntra::new(&fake_url, directory)
@@ -59,6 +60,10 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     let db = match crate::db::open(&config.database).await {
         Ok(db) => db,
         Err(error) => return refuse_to_start(format_args!("PORTAL_DEMO_DATA_DIR: {error}")),
+    };
+    let new_story = match super::demo_story::seed_history(&db).await {
+        Ok(new_story) => new_story,
+        Err(error) => return refuse_to_start(format_args!("cannot seed the demo's migration story: {error:#}")),
     };
     // A fresh invite at every start (only its hash is stored, so an old link cannot be printed again).
     let customer = match crate::domain::CustomerName::parse("Contoso") {
@@ -85,6 +90,15 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         Ok(state) => state,
         Err(error) => return refuse_to_start(format_args!("cannot start: {error:#}")),
     };
+    if new_story {
+        // The story's checks run against the fake, which answers once the portal serves.
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(error) = super::demo_story::start_campaign(&state).await {
+                tracing::error!(error = %format_args!("{error:#}"), "demo: cannot start the re-consent campaign");
+            }
+        });
+    }
     let status = serve_until_shutdown(listener, state).await;
     drop(fake_server);
     status
@@ -106,6 +120,9 @@ fn print_welcome(config: &Config, fake_url: &str, invite_url: &str) {
     println!("    Northwind       lee@northwind.example (admin)");
     println!("    Woodgrove       diego@woodgrove.example (admin; consent grants only part of the roles)");
     println!("    Tailspin        nestor@tailspin.example (admin; Defender not provisioned)");
+    println!(
+        "    Fourth Coffee   lidia@fourthcoffee.example (admin; consented before the Graph permissions: a re-consent campaign asks it)"
+    );
     println!("  The fake's control API: {fake_url}/_fake/directory");
     println!("  Stop with Ctrl-C.");
     println!();

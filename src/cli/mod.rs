@@ -16,6 +16,8 @@ pub mod campaign;
 #[cfg(feature = "demo")]
 pub mod demo;
 #[cfg(feature = "demo")]
+mod demo_story;
+#[cfg(feature = "demo")]
 pub mod fake_entra;
 pub mod healthcheck;
 pub mod invite;

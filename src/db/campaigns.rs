@@ -151,6 +151,18 @@ pub struct CampaignTenantRow {
     pub last_checked_at: Option<Timestamp>,
 }
 
+impl CampaignTenantRow {
+    /// Is its latest e-mail still waiting to go (queued, or being sent)?
+    pub fn email_waiting_to_go(&self) -> bool {
+        matches!(self.email_status.as_deref(), Some("queued" | "sending"))
+    }
+
+    /// Can staff ask it again now: not re-consented, an address known, no e-mail of it waiting to go.
+    pub fn can_ask_again(&self) -> bool {
+        self.state.can_resend() && self.recipient.is_some() && !self.email_waiting_to_go()
+    }
+}
+
 /// The tenants of a campaign in `state` (all when `None`), by customer name, a page at a time.
 pub async fn tenants(
     db: impl SqliteExecutor<'_>,

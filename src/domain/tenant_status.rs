@@ -126,6 +126,12 @@ impl TenantStatus {
         }
     }
 
+    /// Does the tenant hold every required role (proven, or read from a token only its API can check)?
+    /// A campaign counts such a tenant as re-consented (`db::campaigns` says the same in SQL).
+    pub fn is_granted(self) -> bool {
+        matches!(self, Self::Verified | Self::Unproven)
+    }
+
     /// Is the tenant still waiting for roles to appear (after a consent, or before its first check)?
     pub fn awaits_roles(self) -> bool {
         matches!(self, Self::Propagating | Self::NeedsReconsent | Self::MissingRoles | Self::NeverChecked)

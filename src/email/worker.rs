@@ -308,12 +308,17 @@ async fn prepare(
             }
             // An invite pinned to a recorded tenant that lacks required permissions (a campaign's, or a
             // re-consent link's) asks it to consent again: the e-mail says what is new and what stays.
-            let granted_before = match invite.invite.pinned_tenant_id {
-                Some(tenant) => db::checks::latest(&mut *tx, tenant)
-                    .await?
-                    .and_then(|check| crate::domain::api::granted_before(&config.required, &check.roles_present.names())),
+            let latest_check = match invite.invite.pinned_tenant_id {
+                Some(tenant) => db::checks::latest(&mut *tx, tenant).await?,
                 None => None,
             };
+            let granted_before =
+                latest_check.as_ref().and_then(|check| crate::domain::api::granted_before(&config.required, &check.roles_present.names()));
+            // A campaign's tenant that got every permission meanwhile (another way) is not asked again.
+            let has_everything = latest_check.as_ref().is_some_and(|check| check.status.is_granted()) && granted_before.is_none();
+            if has_everything && db::campaigns::of_invite(&mut *tx, &invite.invite.id).await?.is_some() {
+                return Ok(Prepared::Cancel("not sent: the tenant already has every required permission".into()));
+            }
             let token = InviteToken::generate();
             db::outbox::insert_link(&mut *tx, &token.hash(), &invite.invite.id, &row.id, Timestamp::new(now)).await?;
             let link = config.public_url_for(&format!("/onboard/{}", token.expose()));

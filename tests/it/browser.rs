@@ -16,7 +16,8 @@ mod harness;
 use std::panic::AssertUnwindSafe;
 
 use crate::helpers::*;
-use fake_entra::demo::{DEMO_CONTOSO, DEMO_WOODGROVE};
+use consent_portal::domain::{TenantId, Timestamp};
+use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_CONTOSO, DEMO_WOODGROVE};
 use futures::FutureExt;
 use harness::Browser;
 use serde_json::json;
@@ -29,8 +30,13 @@ const DIEGO: &str = "diego@woodgrove.example";
 /// Runs `journey` against the portal (demo configuration, fresh database) and its fake, in a browser
 /// allowed to load from both; the browser quits whatever happens.
 async fn run(journey: &str, body: impl AsyncFnOnce(&TestApp, &mut Browser)) {
+    run_on(journey, spawn_app, body).await;
+}
+
+/// `run` against the portal that `start` sets up and starts (a database with a history, say).
+async fn run_on(journey: &str, start: impl AsyncFnOnce() -> TestApp, body: impl AsyncFnOnce(&TestApp, &mut Browser)) {
     let Some(tools) = require(harness::tools()) else { return };
-    let app = spawn_app().await;
+    let app = start().await;
     let mut browser = harness::start(tools, journey, &[&app.base_url, &app.fake.url]).await;
     let outcome = AssertUnwindSafe(body(&app, &mut browser)).catch_unwind().await;
     browser.quit().await;
@@ -327,6 +333,114 @@ async fn missing_roles_show_on_the_dashboard_and_the_re_consent_link_works() {
         let consents: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM consents WHERE tenant_id = ?").bind(DEMO_WOODGROVE).fetch_one(&app.db).await.unwrap();
         assert_eq!(consents, 2, "both consents kept");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Journey 7: the required permissions grew; staff start a re-consent campaign, a customer re-consents
+// from its e-mail, in Italian, and the campaign's progress moves.
+
+/// The portal started after the required permissions grew: 200 days ago it ran with the Defender XDR
+/// API's roles only (recorded as that start recorded them), and now it requires Microsoft Graph's too.
+async fn spawn_app_after_permissions_grew() -> TestApp {
+    spawn_app_with_history(&[(DEFENDER_ONLY, 200)]).await
+}
+
+/// Contoso, consented 100 days ago (after the old set, before Microsoft Graph's roles were required),
+/// invited in Italian at Megan's address, granted only the Defender XDR API's roles in the fake, and
+/// checked once: it needs re-consent.
+async fn contoso_needs_re_consent(app: &TestApp) {
+    let tenant = TenantId::parse(DEMO_CONTOSO).unwrap();
+    let consented_at = OffsetDateTime::now_utc() - time::Duration::days(100);
+    consent_portal::db::monitoring::seed_tenants(&app.db, "Contoso", &[tenant], Timestamp::new(consented_at)).await.unwrap();
+    Invite::new("Contoso").send_to(MEGAN).language("it").create(&app.db).await;
+    consent_portal::email::worker::run_once(&app.state, OffsetDateTime::now_utc()).await.unwrap();
+    let grant = json!({"permissions": {"defender": ["Incident.Read.All", "AdvancedHunting.Read.All"]}});
+    let url = app.fake_url(&format!("/_fake/tenants/{DEMO_CONTOSO}/grants/{DEMO_CLIENT_ID}"));
+    let response = app.client.put(url).json(&grant).send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+    let target = consent_portal::monitor::sweep::Target::new(tenant, Some(consented_at));
+    let outcome = app.state.sweeper.check_now(target).await.unwrap();
+    assert_eq!(outcome.status.as_str(), "needs_reconsent", "{}", outcome.reason);
+}
+
+/// The onboarding link in an e-mail's text.
+fn link_in(text: &str, app: &TestApp) -> String {
+    let start = text.find(&format!("{}/onboard/", app.base_url)).unwrap_or_else(|| panic!("no link in {text}"));
+    text[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+/// The text of every element matching `css`, one per line.
+async fn texts(browser: &Browser, css: &str) -> String {
+    let script = "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText).join('\\n')";
+    browser.js(script, vec![json!(css)]).await.as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn staff_start_a_campaign_a_customer_re_consents_in_italian_and_the_progress_moves() {
+    run_on("j7-campaign", spawn_app_after_permissions_grew, async |app: &TestApp, browser: &mut Browser| {
+        contoso_needs_re_consent(app).await;
+
+        // Staff see the panel and ask the customers that need re-consent.
+        staff_sign_in(app, browser, ALEX).await;
+        browser.page("campaign-panel", "#reconsent-panel").await;
+        let panel = browser.text("#reconsent-panel").await;
+        assert!(panel.contains("graph:SecurityIncident.Read.All") && panel.contains("1 tenant needs re-consent"), "{panel}");
+        assert!(browser.find("#reconsent-panel input[name=send]").await.is_selected().await.unwrap(), "e-mails are on");
+        assert_eq!(browser.text("#start-campaign").await, "Ask 1 customer to approve the new permissions");
+        browser.click("#start-campaign").await;
+        browser.page("campaign-started", "#campaign-summary").await;
+        let campaign = browser.url().await;
+        assert!(campaign.starts_with(&app.url("/campaigns/")), "{campaign}");
+        let summary = browser.find("#campaign-summary").await;
+        assert_eq!(summary.attr("data-reconsented").await.unwrap().as_deref(), Some("0"));
+        assert_eq!(summary.attr("data-total").await.unwrap().as_deref(), Some("1"));
+        assert!(summary.text().await.unwrap().contains("0 of 1 tenant re-consented"));
+        browser.find("#campaign-bar").await;
+        let waiting = browser.find("#count-waiting").await;
+        assert_eq!(waiting.attr("data-count").await.unwrap().as_deref(), Some("1"));
+        let row = format!("table.campaign-tenants tr#tenant-{DEMO_CONTOSO}");
+        assert_eq!(browser.find(&row).await.attr("data-state").await.unwrap().as_deref(), Some("waiting"));
+
+        // The e-mail goes, in the customer's language.
+        consent_portal::email::worker::run_once(&app.state, OffsetDateTime::now_utc()).await.unwrap();
+        let messages = app.state.mailer.memory().unwrap().messages();
+        let email = messages.iter().find(|m| m.to.contains(MEGAN)).expect("an e-mail to Megan");
+        assert!(email.subject.contains("nuove autorizzazioni"), "{}", email.subject);
+        let link = link_in(&email.text, app);
+
+        // Megan, in her own browser, sees what is new and what stays, and approves.
+        browser.forget_everyone().await;
+        browser.goto(&link).await;
+        browser.page("campaign-landing-it", "#permissions-asked").await;
+        assert_eq!(browser.lang().await, "it");
+        assert!(browser.text("#permissions-asked").await.contains("ora chiede anche"));
+        assert!(browser.text("#permissions-kept").await.contains("Già concesse"));
+        let asked = texts(browser, "ul.roles:not(.kept)").await;
+        let kept = texts(browser, "ul.roles.kept").await;
+        assert!(asked.contains("(SecurityIncident.Read.All)") && asked.contains("(ThreatHunting.Read.All)"), "{asked}");
+        assert!(!asked.contains("(Incident.Read.All)") && !asked.contains("(AdvancedHunting.Read.All)"), "{asked}");
+        assert!(kept.contains("(Incident.Read.All)") && kept.contains("(AdvancedHunting.Read.All)"), "{kept}");
+        browser.click(CONTINUE).await;
+        browser.page("campaign-pick-account", PICKER).await;
+        browser.click(&account(MEGAN)).await;
+        browser.page("campaign-consent", ACCEPT).await.click().await.unwrap();
+        browser.page("campaign-connected", CONNECTED).await;
+        let heading = browser.text(CONNECTED).await;
+        assert!(heading.contains("Collegato") && heading.contains(DEMO_CONTOSO), "{heading}");
+
+        // Staff follow the campaign: the tenant re-consented.
+        browser.forget_everyone().await;
+        staff_sign_in(app, browser, ALEX).await;
+        browser.goto(&campaign).await;
+        browser.page("campaign-progress", "#campaign-summary").await;
+        let summary = browser.find("#campaign-summary").await;
+        assert_eq!(summary.attr("data-reconsented").await.unwrap().as_deref(), Some("1"));
+        assert!(summary.text().await.unwrap().contains("1 of 1 tenant re-consented"));
+        let reconsented = browser.find("#count-reconsented").await;
+        assert_eq!(reconsented.attr("data-count").await.unwrap().as_deref(), Some("1"));
+        assert_eq!(browser.find(&row).await.attr("data-state").await.unwrap().as_deref(), Some("reconsented"));
     })
     .await;
 }

@@ -7,8 +7,6 @@
 use std::sync::Arc;
 
 use crate::helpers::*;
-use consent_portal::campaigns::requirements;
-use consent_portal::domain::api::{Cloud, group_by_api, parse_permission_list};
 use consent_portal::domain::{Clock, ManualClock, SharedClock, TenantId, Timestamp};
 use consent_portal::email::worker;
 use consent_portal::monitor::sweep::Target;
@@ -25,9 +23,7 @@ async fn migrating_app(clock: SharedClock, notify: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database = database_in(dir.path());
     let db = consent_portal::db::open(&database).await.unwrap();
-    let old = group_by_api(&parse_permission_list(DEFENDER_ONLY).unwrap(), Cloud::Global).unwrap();
-    let long_ago = Timestamp::new(clock.now() - time::Duration::days(200));
-    requirements::record_at_start(&db, &old, long_ago).await.unwrap();
+    record_history(&db, &[(DEFENDER_ONLY, 200)], clock.now()).await;
     let notify: Vec<lettre::Address> = notify.iter().map(|a| a.parse().unwrap()).collect();
     spawn_app_on(dir, database, db, clock, move |config| config.email.notify = notify).await
 }

@@ -135,6 +135,26 @@ pub async fn spawn_app_on(
     start(dir, database, db, configure, clock).await
 }
 
+/// Starts the real router with the demo configuration on a database where the portal started before:
+/// with each `(permissions, days_ago)`, oldest first — the history of the permissions it required.
+pub async fn spawn_app_with_history(history: &[(&str, i64)]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database = database_in(dir.path());
+    let db = consent_portal::db::open(&database).await.unwrap();
+    record_history(&db, history, time::OffsetDateTime::now_utc()).await;
+    spawn_app_full(dir, database, db, |_| {}).await
+}
+
+/// Records that the portal started with each `(permissions, days_ago)` before `now`, oldest first.
+pub async fn record_history(db: &SqlitePool, history: &[(&str, i64)], now: time::OffsetDateTime) {
+    use consent_portal::domain::api::{Cloud, group_by_api, parse_permission_list};
+    for (permissions, days_ago) in history {
+        let required = group_by_api(&parse_permission_list(permissions).unwrap(), Cloud::Global).unwrap();
+        let at = consent_portal::domain::Timestamp::new(now - time::Duration::days(*days_ago));
+        consent_portal::campaigns::requirements::record_at_start(db, &required, at).await.unwrap();
+    }
+}
+
 pub async fn spawn_app_full(
     dir: TempDir,
     database: DatabaseLocation,
