@@ -95,10 +95,12 @@ pub async fn create(pool: &SqlitePool, now: Timestamp, request: CampaignRequest<
         let row = NewCampaignTenant {
             campaign_id: &id,
             tenant_id: candidate.tenant_id,
+            customer: &candidate.customer,
             invite_id: &invite.id,
             recipient: recipient.as_ref().map(AsRef::as_ref),
             language,
             outbox_id: outbox_id.as_deref(),
+            link_expires_at: expires_at,
         };
         db::campaigns::insert_tenant(&mut tx, &row).await?;
     }

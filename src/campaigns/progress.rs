@@ -9,7 +9,7 @@ use sqlx::SqlitePool;
 use super::{Error, Refusal};
 use crate::db;
 use crate::db::audit::NewAuditEvent;
-use crate::db::campaigns::{CampaignRow, CampaignTenantRow};
+use crate::db::campaigns::{CampaignRow, CampaignTenantRow, Pick};
 use crate::domain::{AuditKind, CampaignTenantState, Progress, Timestamp};
 
 /// Tenants shown per page of a campaign.
@@ -42,16 +42,17 @@ pub async fn show(
 ) -> Result<CampaignView, Error> {
     let campaign = db::campaigns::find(pool, id).await?.ok_or(Refusal::NotFound)?;
     let progress = progress(pool, id, now).await?;
-    let offset = (page.max(1) - 1) * TENANTS_PAGE_SIZE;
-    let tenants = db::campaigns::tenants(pool, id, now, state, TENANTS_PAGE_SIZE, offset).await?;
     let matching = state.map_or(progress.total() + progress.removed, |state| progress.count(state));
+    let pages = ((matching + TENANTS_PAGE_SIZE - 1) / TENANTS_PAGE_SIZE).max(1);
+    let pick = Pick::Page { state, limit: TENANTS_PAGE_SIZE, offset: (page.clamp(1, pages) - 1) * TENANTS_PAGE_SIZE };
+    let tenants = db::campaigns::tenants(pool, id, now, pick).await?;
     Ok(CampaignView { campaign, progress, tenants, matching })
 }
 
 /// Every tenant of campaign `id`, for the export.
 pub async fn all_tenants(pool: &SqlitePool, id: &str, now: Timestamp) -> Result<(CampaignRow, Vec<CampaignTenantRow>), Error> {
     let campaign = db::campaigns::find(pool, id).await?.ok_or(Refusal::NotFound)?;
-    let tenants = db::campaigns::tenants(pool, id, now, None, i64::MAX, 0).await?;
+    let tenants = db::campaigns::tenants(pool, id, now, Pick::All).await?;
     Ok((campaign, tenants))
 }
 

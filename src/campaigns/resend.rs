@@ -29,7 +29,7 @@ pub async fn resend(
     }
     let campaign = db::campaigns::find(pool, id).await?.ok_or(Refusal::NotFound)?;
     let mut tx = db::begin_write(pool).await?;
-    let rows = db::campaigns::tenants(&mut *tx, id, now, None, i64::MAX, 0).await?;
+    let rows = db::campaigns::tenants(&mut *tx, id, now, db::campaigns::Pick::All).await?;
     let targets: Vec<&CampaignTenantRow> = match tenant {
         Some(tenant) => {
             let row = rows.iter().find(|row| row.tenant_id == tenant).ok_or(Refusal::NotFound)?;

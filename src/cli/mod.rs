@@ -12,6 +12,8 @@
 pub mod backup;
 #[cfg(feature = "demo")]
 pub mod bench;
+#[cfg(feature = "demo")]
+mod bench_campaign;
 pub mod campaign;
 #[cfg(feature = "demo")]
 pub mod demo;

@@ -30,24 +30,20 @@ const CAMPAIGN: &str = "SELECT c.id, c.created_at, c.created_by, c.permission_se
      FROM campaigns c JOIN permission_sets s ON s.id = c.permission_set_id";
 
 /// A tenant's state in its campaign, as SQL (the columns of [`TENANTS_FROM`]; `?1` is now). The order
-/// matters: a tenant that shows every role is done, whatever became of its link or e-mail.
+/// matters: a tenant that shows every role is done, whatever became of its link or e-mail. "Every role"
+/// is [`crate::domain::TenantStatus::is_granted`], checked since the campaign's set was first required.
 const STATE: &str = "CASE \
      WHEN t.removed_at IS NOT NULL THEN 'removed' \
      WHEN t.status IN ('verified', 'unproven') AND t.last_checked_at >= s.first_seen_at THEN 'reconsented' \
-     WHEN i.revoked_at IS NOT NULL OR i.expires_at <= ?1 THEN 'link_expired' \
-     WHEN ct.recipient IS NULL OR COALESCE(copy.status, o.status) IN ('failed', 'interrupted') THEN 'email_failed' \
+     WHEN ct.link_expires_at <= ?1 THEN 'link_expired' \
+     WHEN ct.recipient IS NULL OR ct.email_status IN ('failed', 'interrupted') THEN 'email_failed' \
      ELSE 'waiting' END";
 
-/// The rows of one campaign (`?2`), with what their state is derived from. An e-mail staff resent from
-/// the Outbox page is followed to its copy.
+/// The rows of one campaign (`?2`), with what their state is derived from.
 const TENANTS_FROM: &str = "FROM campaign_tenants ct \
      JOIN campaigns cp ON cp.id = ct.campaign_id \
      JOIN permission_sets s ON s.id = cp.permission_set_id \
      JOIN tenants t ON t.tenant_id = ct.tenant_id \
-     JOIN customers cu ON cu.id = t.customer_id \
-     JOIN invites i ON i.id = ct.invite_id \
-     LEFT JOIN outbox o ON o.id = ct.outbox_id \
-     LEFT JOIN outbox copy ON copy.id = o.resent_as \
      WHERE ct.campaign_id = ?2";
 
 pub struct NewCampaign<'a> {
@@ -76,22 +72,27 @@ pub async fn insert(db: &mut SqliteConnection, new: &NewCampaign<'_>, now: Times
 pub struct NewCampaignTenant<'a> {
     pub campaign_id: &'a str,
     pub tenant_id: TenantId,
+    pub customer: &'a str,
     pub invite_id: &'a str,
     pub recipient: Option<&'a str>,
     pub language: Language,
     pub outbox_id: Option<&'a str>,
+    pub link_expires_at: Timestamp,
 }
 
 pub async fn insert_tenant(db: &mut SqliteConnection, new: &NewCampaignTenant<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO campaign_tenants (campaign_id, tenant_id, invite_id, recipient, language, outbox_id) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO campaign_tenants (campaign_id, tenant_id, customer, invite_id, recipient, language, outbox_id, link_expires_at, email_status) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT status FROM outbox WHERE id = ?7))",
     )
     .bind(new.campaign_id)
     .bind(new.tenant_id)
+    .bind(new.customer)
     .bind(new.invite_id)
     .bind(new.recipient)
     .bind(new.language)
     .bind(new.outbox_id)
+    .bind(new.link_expires_at)
     .execute(db)
     .await?;
     Ok(())
@@ -105,13 +106,17 @@ pub async fn update_tenant(
     invite_id: &str,
     outbox_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE campaign_tenants SET invite_id = ?, outbox_id = ? WHERE campaign_id = ? AND tenant_id = ?")
-        .bind(invite_id)
-        .bind(outbox_id)
-        .bind(campaign_id)
-        .bind(tenant_id)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "UPDATE campaign_tenants SET invite_id = ?1, outbox_id = ?2, email_status = (SELECT status FROM outbox WHERE id = ?2), \
+         link_expires_at = (SELECT COALESCE(MIN(expires_at, revoked_at), expires_at) FROM invites WHERE id = ?1) \
+         WHERE campaign_id = ?3 AND tenant_id = ?4",
+    )
+    .bind(invite_id)
+    .bind(outbox_id)
+    .bind(campaign_id)
+    .bind(tenant_id)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -142,11 +147,15 @@ pub struct CampaignTenantRow {
     pub status: TenantStatus,
     pub state: CampaignTenantState,
     pub invite_id: String,
+    /// When the link stops working (or stopped: its expiry, or when it was revoked).
     pub invite_expires_at: Timestamp,
     pub recipient: Option<String>,
     pub language: Language,
-    /// The state of the latest e-mail (of its copy, when staff resent it); `None`: none asked yet.
+    /// The state of the latest e-mail (of its copy, when staff resent it from the Outbox page); `None`:
+    /// none asked yet.
     pub email_status: Option<String>,
+    /// The latest e-mail asked for it, and when it was sent.
+    pub outbox_id: Option<String>,
     pub email_sent_at: Option<String>,
     pub last_checked_at: Option<Timestamp>,
 }
@@ -163,20 +172,26 @@ impl CampaignTenantRow {
     }
 }
 
-/// The tenants of a campaign in `state` (all when `None`), by customer name, a page at a time.
-pub async fn tenants(
-    db: impl SqliteExecutor<'_>,
-    id: &str,
-    now: Timestamp,
-    state: Option<CampaignTenantState>,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<CampaignTenantRow>, sqlx::Error> {
+/// Which tenants of a campaign to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Pick {
+    /// Every tenant.
+    All,
+    /// A page of the tenants in a state (any state when `None`): `limit` from `offset`.
+    Page { state: Option<CampaignTenantState>, limit: i64, offset: i64 },
+}
+
+/// Tenants of campaign `id` at `now`, by customer name. The state is computed for every tenant, but
+/// only the page's rows leave SQLite: reading 10,000 rows out would take longer than the page may.
+pub async fn tenants(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp, pick: Pick) -> Result<Vec<CampaignTenantRow>, sqlx::Error> {
+    let (state, limit, offset) = match pick {
+        Pick::All => (None, -1, 0),
+        Pick::Page { state, limit, offset } => (state, limit, offset),
+    };
     sqlx::query_as(&format!(
-        "SELECT * FROM (SELECT ct.tenant_id, cu.name AS customer, t.status, {STATE} AS state, ct.invite_id, \
-           i.expires_at AS invite_expires_at, ct.recipient, ct.language, COALESCE(copy.status, o.status) AS email_status, \
-           COALESCE(copy.sent_at, o.sent_at) AS email_sent_at, t.last_checked_at {TENANTS_FROM}) \
-         WHERE ?3 IS NULL OR state = ?3 ORDER BY customer, tenant_id LIMIT ?4 OFFSET ?5"
+        "SELECT *, (SELECT sent_at FROM outbox WHERE id = outbox_id) AS email_sent_at FROM (SELECT ct.tenant_id, ct.customer, t.status, {STATE} AS state, ct.invite_id, ct.link_expires_at AS invite_expires_at, \
+           ct.recipient, ct.language, ct.email_status, ct.outbox_id, t.last_checked_at {TENANTS_FROM} ORDER BY ct.customer, ct.tenant_id) \
+         WHERE ?3 IS NULL OR state = ?3 LIMIT ?4 OFFSET ?5"
     ))
     .bind(now)
     .bind(id)
@@ -224,6 +239,7 @@ pub async fn mark_digest(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) 
 pub struct Candidate {
     pub tenant_id: TenantId,
     pub customer_id: String,
+    pub customer: String,
     /// Who gave the tenant's latest consent.
     pub consented_by_upn: Option<String>,
     /// The address the customer's latest onboarding e-mail went to.
@@ -252,7 +268,7 @@ const CANDIDATE: &str = "t.removed_at IS NULL AND (?1 = 0 OR t.status = 'needs_r
 /// in both cases leaving out a tenant already asked by another campaign whose link still works.
 pub async fn candidates(db: impl SqliteExecutor<'_>, only_needs_reconsent: bool, now: Timestamp) -> Result<Vec<Candidate>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT t.tenant_id, t.customer_id, t.consented_by_upn, \
+        "SELECT t.tenant_id, t.customer_id, cu.name AS customer, t.consented_by_upn, \
            (SELECT o.recipient FROM invites iv JOIN outbox o ON o.invite_id = iv.id \
               WHERE iv.customer_id = t.customer_id AND o.kind IN ('onboarding', 'reminder') ORDER BY o.created_at DESC LIMIT 1) AS invited_address, \
            cu.contact_email, \

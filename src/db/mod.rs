@@ -58,7 +58,14 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)
+        // 8 MiB of page cache per connection (SQLite's default is 2 MiB), allocated only as pages are
+        // read: a scan of a 10,000-tenant campaign stays in memory instead of being read again from the
+        // file at each page view.
+        .pragma("cache_size", PAGE_CACHE_KIB)
 }
+
+/// The page cache of each connection, in KiB (negative: SQLite's unit for a size in KiB).
+const PAGE_CACHE_KIB: &str = "-8000";
 
 /// Opens (creating when missing) the database and its folder, checks it can be written, and applies the
 /// migrations. Any failure here is a reason not to start.

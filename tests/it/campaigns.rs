@@ -300,3 +300,37 @@ async fn the_command_line_creates_lists_and_shows_a_campaign() {
     let (code, _, _) = run(&["campaign", "show", "not-an-id"]);
     assert_eq!(code, Some(2));
 }
+
+#[tokio::test]
+async fn the_campaign_follows_its_emails_and_links_wherever_they_change() {
+    let app = migrating_app(Arc::new(ManualClock::at(OffsetDateTime::now_utc())), &[]).await;
+    grant(&app, DEMO_CONTOSO, defender_only()).await;
+    assert_eq!(onboarded(&app, "Contoso", DEMO_CONTOSO, 100, MEGAN, "en").await, "needs_reconsent");
+    let (client, csrf) = staff(&app, ALEX).await;
+    let id = start_campaign(&app, &client, &csrf, &[("send", "yes")]).await;
+    let state = async || {
+        let page = client.get(app.url(&format!("/campaigns/{id}"))).send().await.unwrap().text().await.unwrap();
+        let row = opening_tag(&page, &format!("tenant-{DEMO_CONTOSO}")).to_owned();
+        row[row.find("data-state=\"").unwrap() + 12..].split('"').next().unwrap().to_owned()
+    };
+    assert_eq!(state().await, "waiting");
+    // The SMTP server refused the e-mail (as the worker records it): "e-mail failed"; staff resend it
+    // from the Outbox page, and the campaign follows the copy.
+    let (outbox_id, invite_id): (String, String) =
+        sqlx::query_as("SELECT outbox_id, invite_id FROM campaign_tenants").fetch_one(&app.db).await.unwrap();
+    sqlx::query("UPDATE outbox SET status = 'failed', last_reply = '550 no such mailbox' WHERE id = ?")
+        .bind(&outbox_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(state().await, "email_failed");
+    let resent = client.post(app.url(&format!("/outbox/{outbox_id}/resend"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert!(resent.status().is_redirection(), "{}", resent.status());
+    assert_eq!(state().await, "waiting");
+    let followed: String = sqlx::query_scalar("SELECT outbox_id FROM campaign_tenants").fetch_one(&app.db).await.unwrap();
+    assert_ne!(followed, outbox_id, "the copy");
+    // Revoking the campaign's invite (from the Invites page) ends its link.
+    let revoked = client.post(app.url(&format!("/invites/{invite_id}/revoke"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert!(revoked.status().is_redirection() || revoked.status().is_success(), "{}", revoked.status());
+    assert_eq!(state().await, "link_expired");
+}
