@@ -88,7 +88,7 @@ pub async fn create(pool: &SqlitePool, now: Timestamp, request: CampaignRequest<
         let outbox_id = match (&recipient, request.send) {
             (Some(address), true) => {
                 emails_queued += 1;
-                Some(crate::email::enqueue_onboarding(&mut tx, &invite.id, address, language.code(), request.actor, now).await?)
+                Some(db::outbox::enqueue_onboarding(&mut tx, &invite.id, address.as_ref(), language.code(), request.actor, now).await?)
             }
             _ => None,
         };

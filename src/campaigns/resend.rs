@@ -65,7 +65,7 @@ pub async fn resend(
         } else {
             row.invite_id.clone()
         };
-        let outbox_id = crate::email::enqueue_onboarding(&mut tx, &invite_id, &address, row.language.code(), actor, now).await?;
+        let outbox_id = db::outbox::enqueue_onboarding(&mut tx, &invite_id, address.as_ref(), row.language.code(), actor, now).await?;
         db::campaigns::update_tenant(&mut tx, id, row.tenant_id, &invite_id, &outbox_id).await?;
         queued += 1;
     }

@@ -79,6 +79,30 @@ pub async fn insert(conn: &mut SqliteConnection, new: NewMessage<'_>, now: Times
     insert_once(conn, new, now).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
+/// Queues the onboarding e-mail of an invite (or a resend of it, or a campaign's re-consent e-mail:
+/// the worker composes each by its invite), inside the caller's transaction. Returns the outbox id.
+pub async fn enqueue_onboarding(
+    conn: &mut SqliteConnection,
+    invite_id: &str,
+    recipient: &str,
+    language: &str,
+    requested_by: &str,
+    now: Timestamp,
+) -> Result<String, sqlx::Error> {
+    let row = NewMessage {
+        // `email::Kind::Onboarding`, as stored.
+        kind: "onboarding",
+        recipient,
+        language,
+        invite_id: Some(invite_id),
+        tenant_id: None,
+        detail: serde_json::json!({}),
+        follows: None,
+        requested_by,
+    };
+    insert(conn, row, now).await
+}
+
 /// Records that `id` (failed or interrupted) was sent again as `copy`. False when it was already
 /// resent, or is not failed or interrupted: a second click queues nothing.
 pub async fn mark_resent(conn: &mut SqliteConnection, id: &str, copy: &str) -> Result<bool, sqlx::Error> {

@@ -102,29 +102,6 @@ impl Mailer {
     }
 }
 
-/// Queues the onboarding e-mail of an invite (or a resend of it), inside the caller's transaction.
-/// Returns the outbox id.
-pub async fn enqueue_onboarding(
-    conn: &mut SqliteConnection,
-    invite_id: &str,
-    recipient: &Address,
-    language: &str,
-    requested_by: &str,
-    now: Timestamp,
-) -> Result<String, sqlx::Error> {
-    let row = db::outbox::NewMessage {
-        kind: Kind::Onboarding.as_str(),
-        recipient: recipient.as_ref(),
-        language,
-        invite_id: Some(invite_id),
-        tenant_id: None,
-        detail: json!({}),
-        follows: None,
-        requested_by,
-    };
-    db::outbox::insert(conn, row, now).await
-}
-
 /// Queues "tenant connected" for every staff recipient of `notify`, inside the transaction that records
 /// the consent. `kind` is the audit kind (`tenant.consented` or `tenant.reconsented`).
 pub async fn notify_tenant_connected(

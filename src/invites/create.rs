@@ -4,11 +4,11 @@
 use serde_json::json;
 use sqlx::SqlitePool;
 
+use crate::db;
 use crate::db::audit::NewAuditEvent;
 use crate::domain::email_address::parse_address;
 use crate::domain::{AuditKind, Clock, CustomerName, InviteToken, TenantId, clock};
 use crate::i18n::Language;
-use crate::{db, email};
 
 /// What staff ask for.
 pub struct InviteRequest<'a> {
@@ -82,7 +82,9 @@ pub async fn create(pool: &SqlitePool, clock: &dyn Clock, request: InviteRequest
     };
     db::audit::record(&mut *tx, event, now).await?;
     let outbox_id = match &request.send_to {
-        Some(address) => Some(email::enqueue_onboarding(&mut tx, &invite.id, address, request.language.code(), request.actor, now).await?),
+        Some(address) => {
+            Some(db::outbox::enqueue_onboarding(&mut tx, &invite.id, address.as_ref(), request.language.code(), request.actor, now).await?)
+        }
         None => None,
     };
     tx.commit().await?;

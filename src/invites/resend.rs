@@ -5,9 +5,9 @@ use sqlx::SqlitePool;
 
 use super::{Error, Refusal};
 use crate::config::EmailSettings;
+use crate::db;
 use crate::domain::email_address::parse_address;
 use crate::domain::{Clock, InviteStatus, clock};
-use crate::{db, email};
 
 /// Queues the onboarding e-mail of invite `id` again, for `actor`; the id of the queued e-mail.
 pub async fn resend(db: &SqlitePool, clock: &dyn Clock, settings: &EmailSettings, id: &str, actor: &str) -> Result<String, Error> {
@@ -25,7 +25,8 @@ pub async fn resend(db: &SqlitePool, clock: &dyn Clock, settings: &EmailSettings
         return Err(Refusal::NoAddress.into());
     };
     let mut tx = db::begin_write(db).await?;
-    let outbox_id = email::enqueue_onboarding(&mut tx, &invite.invite.id, &address, invite.invite.language.code(), actor, now).await?;
+    let outbox_id =
+        db::outbox::enqueue_onboarding(&mut tx, &invite.invite.id, address.as_ref(), invite.invite.language.code(), actor, now).await?;
     tx.commit().await?;
     Ok(outbox_id)
 }
