@@ -199,3 +199,60 @@ pub fn now_text() -> String {
 pub fn timestamp_text(at: time::OffsetDateTime) -> String {
     Timestamp::new(at).to_string()
 }
+
+#[cfg(test)]
+mod migration_tests {
+    use std::borrow::Cow;
+
+    use sqlx::migrate::Migrator;
+
+    use super::*;
+
+    /// The rebuild of the outbox (a CHECK constraint SQLite cannot alter) keeps every e-mail and every
+    /// link, with the links still pointing at their e-mails, and enforces foreign keys after it.
+    #[tokio::test]
+    async fn the_outbox_rebuild_keeps_every_row_and_its_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(connect_options(&dir.path().join("old.db"))).await.unwrap();
+        let before = MIGRATOR.migrations.iter().filter(|m| m.version < 10).cloned().collect::<Vec<_>>();
+        Migrator { migrations: Cow::Owned(before), ..Migrator::DEFAULT }.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO customers (id, name, created_at) VALUES ('c', 'Contoso', '2026-11-01T00:00:00Z'); \
+             INSERT INTO invites (id, customer_id, token_hash, created_at, expires_at) VALUES ('i', 'c', 'h', '2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z'); \
+             INSERT INTO outbox (id, kind, recipient, invite_id, status, next_attempt_at, created_at) VALUES ('o1', 'onboarding', 'a@contoso.example', 'i', 'failed', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z'); \
+             INSERT INTO outbox (id, kind, recipient, invite_id, status, next_attempt_at, created_at) VALUES ('o2', 'onboarding', 'a@contoso.example', 'i', 'sent', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z'); \
+             UPDATE outbox SET resent_as = 'o2' WHERE id = 'o1'; \
+             INSERT INTO invite_links (token_hash, invite_id, outbox_id, created_at) VALUES ('l', 'i', 'o2', '2026-11-01T00:00:00Z');",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        MIGRATOR.run(&pool).await.unwrap();
+        let rows: Vec<(String, String, Option<String>)> =
+            sqlx::query_as("SELECT id, status, resent_as FROM outbox ORDER BY id").fetch_all(&pool).await.unwrap();
+        assert_eq!(rows, [("o1".into(), "failed".into(), Some("o2".into())), ("o2".into(), "sent".into(), None)]);
+        let link: String = sqlx::query_scalar("SELECT outbox_id FROM invite_links").fetch_one(&pool).await.unwrap();
+        assert_eq!(link, "o2");
+        let problems: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&pool).await.unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        // The new kinds are accepted, an unknown one still is not, and a link must name an e-mail.
+        sqlx::query("INSERT INTO outbox (id, kind, recipient, next_attempt_at, created_at) VALUES ('o3', 'campaign_digest', 'ops@x.example', 'x', 'x')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert!(
+            sqlx::query(
+                "INSERT INTO outbox (id, kind, recipient, next_attempt_at, created_at) VALUES ('o4', 'spam', 'x@x.example', 'x', 'x')"
+            )
+            .execute(&pool)
+            .await
+            .is_err()
+        );
+        assert!(
+            sqlx::query("INSERT INTO invite_links (token_hash, invite_id, outbox_id, created_at) VALUES ('m', 'i', 'nope', 'x')")
+                .execute(&pool)
+                .await
+                .is_err()
+        );
+    }
+}
