@@ -17,3 +17,20 @@ impl From<sqlx::Error> for Failure {
         if crate::db::is_unavailable_for_writes(&error) { Self::Unavailable(error) } else { Self::Internal(error.into()) }
     }
 }
+
+/// What a use case answers instead of its outcome: its own refusal (`R`, an enum of what that use case
+/// refuses, named for its audience), or a [`Failure`] beneath it. Each use case module names its own:
+/// `pub type Error = UseCaseError<Refusal>`.
+#[derive(Debug, thiserror::Error)]
+pub enum UseCaseError<R: std::fmt::Debug> {
+    #[error("refused: {0:?}")]
+    Refused(R),
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+impl<R: std::fmt::Debug> From<sqlx::Error> for UseCaseError<R> {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Failed(error.into())
+    }
+}

@@ -18,7 +18,7 @@ pub use progress::{CampaignView, TENANTS_PAGE_SIZE, list, show};
 use sqlx::SqlitePool;
 
 use crate::domain::Timestamp;
-use crate::error::Failure;
+use crate::error::UseCaseError;
 
 /// What the tenants page says of re-consent: the latest change of the required permissions, and how many
 /// tenants a campaign would ask now.
@@ -60,22 +60,11 @@ impl Refusal {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("{}", .0.message())]
-    Refused(Refusal),
-    #[error(transparent)]
-    Failed(#[from] Failure),
-}
+/// What a campaign use case answers instead of its outcome.
+pub type Error = UseCaseError<Refusal>;
 
 impl From<Refusal> for Error {
     fn from(refusal: Refusal) -> Self {
         Self::Refused(refusal)
-    }
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Failed(error.into())
     }
 }

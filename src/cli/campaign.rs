@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::{AdminArgs, failure, open_database};
-use crate::campaigns::{self, CampaignRequest, Refusal};
+use crate::campaigns::{self, CampaignRequest};
 use crate::domain::{CampaignTenantState, Progress, Selection, Timestamp};
 use crate::i18n::Language;
 use crate::startup::refuse_to_start;
@@ -99,7 +99,7 @@ async fn create(args: CreateArgs) -> ExitCode {
     pool.close().await;
     let created = match created {
         Ok(created) => created,
-        Err(campaigns::Error::Refused(refusal @ Refusal::NoTenants)) => return failure(refusal.message()),
+        Err(campaigns::Error::Refused(refusal)) => return failure(refusal.message()),
         Err(error) => return failure(error),
     };
     if args.json {
@@ -190,6 +190,7 @@ async fn show(id: &str, json: bool, admin: &AdminArgs) -> ExitCode {
     pool.close().await;
     let (campaign, progress, tenants) = match found {
         Ok(found) => found,
+        Err(campaigns::Error::Refused(refusal)) => return failure(refusal.message()),
         Err(error) => return failure(error),
     };
     if json {

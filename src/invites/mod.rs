@@ -15,7 +15,7 @@ pub use request::{CheckedInvite, DEFAULT_DAYS, InviteFields, MAX_DAYS, check_req
 pub use resend::resend;
 pub use revoke::{Revoked, revoke};
 
-use crate::error::Failure;
+use crate::error::UseCaseError;
 
 /// Why an invite use case did not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,23 +33,11 @@ pub enum Refusal {
 }
 
 /// What an invite use case answers instead of its outcome.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("refused: {0:?}")]
-    Refused(Refusal),
-    #[error(transparent)]
-    Failed(#[from] Failure),
-}
+pub type Error = UseCaseError<Refusal>;
 
 impl From<Refusal> for Error {
     fn from(refusal: Refusal) -> Self {
         Self::Refused(refusal)
-    }
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Failed(error.into())
     }
 }
 

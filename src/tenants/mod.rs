@@ -10,7 +10,7 @@ pub use actions::{RECONSENT_DAYS, check_now, reconsent, remove};
 pub use listing::{ListedApi, TenantListing, find, list};
 pub use records::{Degradation, Search, SearchPage, TenantRecord, record, search};
 
-use crate::error::Failure;
+use crate::error::UseCaseError;
 
 /// Why a tenant use case did not do what was asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,23 +20,11 @@ pub enum Refusal {
 }
 
 /// What a tenant use case answers instead of its outcome.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("refused: {0:?}")]
-    Refused(Refusal),
-    #[error(transparent)]
-    Failed(#[from] Failure),
-}
+pub type Error = UseCaseError<Refusal>;
 
 impl From<Refusal> for Error {
     fn from(refusal: Refusal) -> Self {
         Self::Refused(refusal)
-    }
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Failed(error.into())
     }
 }
 
