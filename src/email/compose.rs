@@ -364,6 +364,42 @@ mod tests {
     }
 
     #[test]
+    fn a_re_consent_email_says_what_is_new_and_what_stays_and_its_reminder_says_it_again() {
+        let roles = required("graph:SecurityIncident.Read.All,graph:ThreatHunting.Read.All,defender:Incident.Read.All");
+        let granted = vec!["defender:Incident.Read.All".to_owned(), "graph:SecurityIncident.Read.All".to_owned()];
+        for (language, subject, new, kept) in [
+            (
+                Language::English,
+                "Fabrikam Partner asks Contoso to approve new permissions",
+                "Fabrikam Partner now also asks for:",
+                "Already granted",
+            ),
+            (
+                Language::Italian,
+                "Fabrikam Partner chiede a Contoso di approvare nuove autorizzazioni",
+                "Fabrikam Partner ora chiede anche:",
+                "Già concesse",
+            ),
+        ] {
+            let mut facts = facts(language, "Contoso", &roles);
+            facts.granted_before = Some(&granted);
+            let mail = invite_email(&facts).unwrap();
+            assert_eq!(mail.subject, subject);
+            let text = &mail.text;
+            let (at_new, at_kept) =
+                (text.find(new).unwrap_or_else(|| panic!("{text}")), text.find(kept).unwrap_or_else(|| panic!("{text}")));
+            let hunting = text.find("(ThreatHunting.Read.All)").unwrap();
+            let incidents = text.find("(SecurityIncident.Read.All)").unwrap();
+            assert!(at_new < hunting && hunting < at_kept && at_kept < incidents, "the new permission above, the kept ones below: {text}");
+            assert!(!text[at_new..at_kept].contains("(Incident.Read.All)"), "{text}");
+            facts.reminder = true;
+            let reminder = invite_email(&facts).unwrap();
+            assert!(reminder.subject.ends_with(subject) && reminder.subject != subject, "{}", reminder.subject);
+            assert!(reminder.text.contains(new), "{}", reminder.text);
+        }
+    }
+
+    #[test]
     fn line_breaks_in_header_values_are_refused() {
         let roles = Vec::new();
         let error = invite_email(&facts(Language::English, "Contoso\r\nBcc: victim@example.com", &roles)).unwrap_err();
