@@ -111,7 +111,10 @@ async fn run_pass(context: &Context, now: OffsetDateTime, stopping: Option<&watc
     // Campaigns complete (and staff are told) whether or not e-mails can be sent.
     let notify: Vec<String> =
         if context.config.email.enabled() { context.config.email.notify.iter().map(ToString::to_string).collect() } else { Vec::new() };
-    crate::campaigns::progress::advance(&context.db, &notify, Timestamp::new(now)).await?;
+    // A campaign that cannot be moved on now is tried again at the next pass; it holds no e-mail back.
+    if let Err(error) = crate::campaigns::progress::advance(&context.db, &notify, Timestamp::new(now)).await {
+        tracing::error!(%error, "cannot move the re-consent campaigns on; trying again at the next pass");
+    }
     if !context.config.email.enabled() {
         return Ok(pass);
     }
