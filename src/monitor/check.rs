@@ -143,15 +143,14 @@ impl CheckOutcome {
 /// The header and claims of a token, decoded without checking anything, for display ("like jwt.ms").
 pub fn decode_for_display(token: &str) -> (Option<Value>, Option<Value>) {
     let mut parts = token.split('.');
-    let mut part = || {
-        parts
-            .next()
-            .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
-    };
-    let header = part();
-    let claims = part();
+    let header = parts.next().and_then(decode_part);
+    let claims = parts.next().and_then(decode_part);
     (header, claims)
+}
+
+/// One base64url part of a token, as JSON.
+fn decode_part(part: &str) -> Option<Value> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok().and_then(|b| serde_json::from_slice(&b).ok())
 }
 
 /// Whether the token carries a role that allows `api`'s probe.
@@ -242,12 +241,6 @@ async fn check_api(ctx: &CheckContext, tenant: TenantId, consented_at: Option<Of
             return outcome;
         }
     };
-    let (header, display_claims) = decode_for_display(&token.raw);
-    let with_token = |mut outcome: ApiOutcome| {
-        outcome.result.token_header = header.clone();
-        outcome.result.token_claims = display_claims.clone();
-        outcome
-    };
     let checked = match api.verification() {
         Verification::Signature => {
             ctx.entra.verify_access_token(&token.raw, Some(tenant), api, &required.resource).await.map(|(_, claims)| claims)
@@ -256,15 +249,15 @@ async fn check_api(ctx: &CheckContext, tenant: TenantId, consented_at: Option<Of
     };
     let claims = match checked {
         Ok(claims) => claims,
-        Err(VerifyError::JwksUnavailable) => {
-            return with_token(ApiOutcome::failed(
-                required,
-                TenantStatus::Unreachable,
-                "The tenant's signing keys could not be fetched.".into(),
-            ));
-        }
         Err(error) => {
-            return with_token(ApiOutcome::failed(required, TenantStatus::TokenInvalid, format!("The token did not verify: {error}.")));
+            let mut outcome = match error {
+                VerifyError::JwksUnavailable => {
+                    ApiOutcome::failed(required, TenantStatus::Unreachable, "The tenant's signing keys could not be fetched.".into())
+                }
+                error => ApiOutcome::failed(required, TenantStatus::TokenInvalid, format!("The token did not verify: {error}.")),
+            };
+            (outcome.result.token_header, outcome.result.token_claims) = decode_for_display(&token.raw);
+            return outcome;
         }
     };
     let (present, missing) = crate::entra::roles_diff(&required.roles, claims.get("roles"));
@@ -302,7 +295,10 @@ async fn check_api(ctx: &CheckContext, tenant: TenantId, consented_at: Option<Of
     } else if status == TenantStatus::Verified {
         reason = "The token carries every required role.".into();
     }
-    with_token(ApiOutcome {
+    // The claims shown are the ones checked: the same part of the token, decoded the same way, so it
+    // is not decoded a second time for display; only the header is.
+    let header = token.raw.split('.').next().and_then(decode_part);
+    ApiOutcome {
         result: ApiResult {
             api,
             status,
@@ -312,12 +308,12 @@ async fn check_api(ctx: &CheckContext, tenant: TenantId, consented_at: Option<Of
             probe_status,
             verification: api.verification(),
             error_code: None,
-            token_header: None,
-            token_claims: None,
+            token_header: header,
+            token_claims: Some(claims),
         },
         trace_id: None,
         retry_after,
-    })
+    }
 }
 
 /// Roles missing well after the consent: "needs re-consent" when some were required only since the
@@ -360,30 +356,30 @@ pub fn next_check(status: TenantStatus, consented_at: Option<OffsetDateTime>, no
     }
 }
 
-/// The row to store for an outcome.
+/// The row to store for an outcome, which it takes over (a sweep stores thousands: nothing is copied).
 pub fn to_result(
     ctx: &CheckContext,
     tenant: TenantId,
-    outcome: &CheckOutcome,
+    outcome: CheckOutcome,
     started_at: OffsetDateTime,
     consented_at: Option<OffsetDateTime>,
 ) -> CheckResult {
     let now = ctx.clock.now();
-    let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
+    let json = |value: Option<Value>| value.as_ref().map(Value::to_string);
     CheckResult {
         tenant_id: tenant,
         started_at: started_at.into(),
         finished_at: now.into(),
         status: outcome.status,
-        reason: outcome.reason.clone(),
-        roles_present: RoleList(outcome.roles_present.clone()),
-        roles_missing: RoleList(outcome.roles_missing.clone()),
+        reason: outcome.reason,
+        roles_present: RoleList(outcome.roles_present),
+        roles_missing: RoleList(outcome.roles_missing),
         error_code: outcome.error_code.map(i64::from),
-        trace_id: outcome.trace_id.clone(),
-        token_header: json(&outcome.token_header),
-        token_claims: json(&outcome.token_claims),
+        trace_id: outcome.trace_id,
+        token_header: json(outcome.token_header),
+        token_claims: json(outcome.token_claims),
         api_status: outcome.api_status.map(i64::from),
-        apis: ApiResults(outcome.apis.clone()),
+        apis: ApiResults(outcome.apis),
         // Never planned before Microsoft's wait ends.
         next_check_at: next_check(outcome.status, consented_at, now, ctx.interval).max(outcome.not_before.unwrap_or(now)).into(),
         not_before: outcome.not_before.map(Timestamp::new),

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde::Serialize;
-use sqlx::SqlitePool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -17,7 +18,7 @@ pub use super::check::Target;
 use super::check::{CheckContext, CheckOutcome, check_tenant, to_result};
 use crate::db;
 use crate::db::monitoring::CheckResult;
-use crate::domain::{SharedClock, TenantStatus, Timestamp};
+use crate::domain::{SharedClock, TenantId, TenantStatus, Timestamp};
 
 /// Attempts per tenant in one sweep (the first and up to three retries).
 const MAX_ATTEMPTS: u32 = 4;
@@ -94,7 +95,7 @@ impl Sweeper {
         let outcome = check_tenant(&self.ctx, &target).await;
         db::monitoring::record_results(
             &self.db,
-            &[to_result(&self.ctx, target.tenant, &outcome, started_at, target.consented_at)],
+            &[to_result(&self.ctx, target.tenant, outcome.clone(), started_at, target.consented_at)],
             &self.ctx.notify,
         )
         .await?;
@@ -170,7 +171,7 @@ impl Sweeper {
                     if outcome.status == TenantStatus::Verified {
                         self.verified.fetch_add(1, Ordering::Relaxed);
                     }
-                    let result = to_result(&self.ctx, target.tenant, &outcome, started_at, target.consented_at);
+                    let result = to_result(&self.ctx, target.tenant, outcome, started_at, target.consented_at);
                     let _ = sender.send(result).await;
                     self.done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -225,10 +226,11 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((base * jitter) as u64)
 }
 
-/// Writes results as they come, in batches; the sweep's checks never wait on the database.
+/// Writes results as they come, in batches; the sweep's checks never wait on the database. Every batch
+/// goes through one connection, kept for the sweep (see [`db::monitoring::record_results_on`]).
 async fn write_batches(db: SqlitePool, notify: Vec<String>, mut receiver: mpsc::Receiver<CheckResult>) -> Result<(), sqlx::Error> {
+    let mut writer = Writer { db, notify, connection: None, first_error: None };
     let mut batch: Vec<CheckResult> = Vec::with_capacity(BATCH);
-    let mut first_error = None;
     loop {
         let next = if batch.is_empty() {
             receiver.recv().await
@@ -236,7 +238,7 @@ async fn write_batches(db: SqlitePool, notify: Vec<String>, mut receiver: mpsc::
             match tokio::time::timeout(FLUSH_EVERY, receiver.recv()).await {
                 Ok(next) => next,
                 Err(_) => {
-                    flush(&db, &notify, &mut batch, &mut first_error).await;
+                    writer.flush(&mut batch).await;
                     continue;
                 }
             }
@@ -245,33 +247,57 @@ async fn write_batches(db: SqlitePool, notify: Vec<String>, mut receiver: mpsc::
             Some(result) => {
                 batch.push(result);
                 if batch.len() >= BATCH {
-                    flush(&db, &notify, &mut batch, &mut first_error).await;
+                    writer.flush(&mut batch).await;
                 }
             }
             None => {
-                flush(&db, &notify, &mut batch, &mut first_error).await;
-                return first_error.map_or(Ok(()), Err);
+                writer.flush(&mut batch).await;
+                return writer.first_error.map_or(Ok(()), Err);
             }
         }
     }
 }
 
-async fn flush(db: &SqlitePool, notify: &[String], batch: &mut Vec<CheckResult>, first_error: &mut Option<sqlx::Error>) {
-    if batch.is_empty() {
-        return;
-    }
-    match db::monitoring::record_results(db, batch, notify).await {
-        Ok(degraded) => {
-            for (tenant, status) in degraded {
-                tracing::warn!(%tenant, %status, "a verified tenant got worse");
+/// The sweep's writer: its connection, taken from the pool at the first batch, and the first error.
+struct Writer {
+    db: SqlitePool,
+    notify: Vec<String>,
+    connection: Option<PoolConnection<Sqlite>>,
+    first_error: Option<sqlx::Error>,
+}
+
+impl Writer {
+    async fn flush(&mut self, batch: &mut Vec<CheckResult>) {
+        if batch.is_empty() {
+            return;
+        }
+        match self.write(batch).await {
+            Ok(degraded) => {
+                for (tenant, status) in degraded {
+                    tracing::warn!(%tenant, %status, "a verified tenant got worse");
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, results = batch.len(), "cannot store check results");
+                self.first_error.get_or_insert(error);
             }
         }
-        Err(error) => {
-            tracing::error!(%error, results = batch.len(), "cannot store check results");
-            first_error.get_or_insert(error);
-        }
+        batch.clear();
     }
-    batch.clear();
+
+    async fn write(&mut self, batch: &[CheckResult]) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
+        let mut connection = match self.connection.take() {
+            Some(connection) => connection,
+            None => self.db.acquire().await?,
+        };
+        let written = db::monitoring::record_results_on(&mut connection, batch, &self.notify).await;
+        // After a failure the connection goes back to the pool, which closes it if the failure left it
+        // inside a transaction (`db::is_reusable`); the next batch takes another.
+        if written.is_ok() {
+            self.connection = Some(connection);
+        }
+        written
+    }
 }
 
 #[cfg(test)]

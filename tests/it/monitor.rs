@@ -449,6 +449,58 @@ async fn a_stored_wait_is_never_shortened_by_the_result_of_another_check() {
     assert_eq!(stored.map(|at| at.to_string()).as_deref(), Some("2099-01-01T02:00:00Z"));
 }
 
+#[tokio::test]
+async fn a_batch_stores_every_result_as_if_stored_one_by_one() {
+    // More results than one statement writes (50), a tenant with two results in the batch (a shorter
+    // wait second, then verified: the latest status and the longest wait stand), a removed tenant.
+    use consent_portal::domain::TenantStatus;
+    let rig = Rig::new(|_| {}).await;
+    let ids: Vec<TenantId> = (0..120).map(|_| TenantId::new_random()).collect();
+    let at = Timestamp::new(time::OffsetDateTime::now_utc() - DAY);
+    db::monitoring::seed_tenants(&rig.pool, "Batch customer", &ids, at).await.unwrap();
+    sqlx::query("UPDATE tenants SET removed_at = ? WHERE tenant_id = ?").bind(at).bind(ids[7]).execute(&rig.pool).await.unwrap();
+    let result = |tenant_id: TenantId, status: TenantStatus, not_before: Option<&str>| db::monitoring::CheckResult {
+        tenant_id,
+        started_at: Timestamp::new(time::OffsetDateTime::now_utc()),
+        finished_at: Timestamp::new(time::OffsetDateTime::now_utc()),
+        status,
+        reason: format!("{} for {tenant_id}.", status.label()),
+        roles_present: RoleList::default(),
+        roles_missing: RoleList::default(),
+        error_code: None,
+        trace_id: None,
+        token_header: None,
+        token_claims: None,
+        api_status: None,
+        apis: Default::default(),
+        next_check_at: Timestamp::parse("2100-01-01T00:00:00Z").unwrap(),
+        not_before: not_before.map(|at| Timestamp::parse(at).unwrap()),
+    };
+    let mut batch: Vec<_> = ids.iter().map(|id| result(*id, TenantStatus::MissingRoles, None)).collect();
+    batch[3] = result(ids[3], TenantStatus::Throttled, Some("2099-01-01T02:00:00Z"));
+    batch.push(result(ids[3], TenantStatus::Throttled, Some("2099-01-01T01:00:00Z")));
+    batch.push(result(ids[3], TenantStatus::Verified, None));
+    db::monitoring::record_results(&rig.pool, &batch, &[]).await.unwrap();
+
+    let checks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checks").fetch_one(&rig.pool).await.unwrap();
+    assert_eq!(checks, 121, "every result but the removed tenant's: 119 tenants, one of them three times");
+    let stored: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT tenant_id, status, not_before FROM tenants ORDER BY rowid").fetch_all(&rig.pool).await.unwrap();
+    for (i, (tenant_id, status, not_before)) in stored.iter().enumerate() {
+        assert_eq!(tenant_id, &ids[i].to_string());
+        let (expected, wait) = match i {
+            3 => ("verified", Some("2099-01-01T02:00:00Z")),
+            7 => ("never_checked", None),
+            _ => ("missing_roles", None),
+        };
+        assert_eq!((status.as_str(), not_before.as_deref()), (expected, wait), "tenant {i}");
+    }
+    let reasons: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM checks WHERE tenant_id = ? ORDER BY id").bind(ids[3]).fetch_all(&rig.pool).await.unwrap();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons[2].starts_with(TenantStatus::Verified.label()), "in the order given: {reasons:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sweep_over_several_tenants_fetches_the_jwks_once() {
     let rig = Rig::new(|config| config.checks.concurrency = 8).await;
