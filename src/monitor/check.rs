@@ -71,9 +71,10 @@ pub struct CheckOutcome {
     pub retry_after: Option<Duration>,
     /// Until when no token may be asked for this tenant (a 429's `Retry-After`, kept across checks).
     pub not_before: Option<OffsetDateTime>,
-    /// The decoded token and probe answer of the worst API (the check row's own columns).
-    pub token_header: Option<Value>,
-    pub token_claims: Option<Value>,
+    /// Which of `apis` is the worst, whose decoded token the check row's own columns show (an index,
+    /// not a copy: a token's claims are the largest part of a result).
+    pub worst_api: Option<usize>,
+    /// The worst API's probe answer.
     pub api_status: Option<u16>,
     /// Each required API's part, in the order of the configuration.
     pub apis: Vec<ApiResult>,
@@ -113,8 +114,9 @@ impl CheckOutcome {
     /// The tenant's outcome from its APIs': the worst status (the first API's on a tie), its reason
     /// (each API's, named, when there are several), every permission as `api:Role`, the longest wait.
     fn combine(apis: Vec<ApiOutcome>) -> Self {
-        let worst =
-            apis.iter().enumerate().max_by_key(|(index, a)| (a.result.status.severity(), std::cmp::Reverse(*index))).map(|(_, a)| a);
+        let worst_api =
+            apis.iter().enumerate().max_by_key(|(index, a)| (a.result.status.severity(), std::cmp::Reverse(*index))).map(|(i, _)| i);
+        let worst = worst_api.and_then(|i| apis.get(i));
         let status = worst.map_or(TenantStatus::NeverChecked, |a| a.result.status);
         let reason = match apis.as_slice() {
             [only] => only.result.reason.clone(),
@@ -132,8 +134,7 @@ impl CheckOutcome {
             trace_id: worst.and_then(|a| a.trace_id.clone()),
             retry_after: apis.iter().filter_map(|a| a.retry_after).max(),
             not_before: None,
-            token_header: worst.and_then(|a| a.result.token_header.clone()),
-            token_claims: worst.and_then(|a| a.result.token_claims.clone()),
+            worst_api,
             api_status: worst.and_then(|a| a.result.probe_status),
             apis: apis.into_iter().map(|a| a.result).collect(),
         }
@@ -365,7 +366,11 @@ pub fn to_result(
     consented_at: Option<OffsetDateTime>,
 ) -> CheckResult {
     let now = ctx.clock.now();
-    let json = |value: Option<Value>| value.as_ref().map(Value::to_string);
+    let worst = outcome.worst_api.and_then(|i| outcome.apis.get(i));
+    let (token_header, token_claims) = (
+        worst.and_then(|a| a.token_header.as_ref()).map(Value::to_string),
+        worst.and_then(|a| a.token_claims.as_ref()).map(Value::to_string),
+    );
     CheckResult {
         tenant_id: tenant,
         started_at: started_at.into(),
@@ -376,8 +381,8 @@ pub fn to_result(
         roles_missing: RoleList(outcome.roles_missing),
         error_code: outcome.error_code.map(i64::from),
         trace_id: outcome.trace_id,
-        token_header: json(outcome.token_header),
-        token_claims: json(outcome.token_claims),
+        token_header,
+        token_claims,
         api_status: outcome.api_status.map(i64::from),
         apis: ApiResults(outcome.apis),
         // Never planned before Microsoft's wait ends.
