@@ -4,13 +4,13 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::kit::render;
+use super::kit::{attachment, render};
 use super::staff_auth::{CsrfForm, Nav, StaffUser};
 use super::tenants::csv_cell;
 use crate::app::AppState;
@@ -245,11 +245,8 @@ async fn export_csv(State(state): State<AppState>, _staff: StaffUser, Path(id): 
         out.push_str(&cells.iter().map(|cell| csv_cell(cell)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
-    let mut response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response();
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"campaign-{id}.csv\"")) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    let response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response();
+    Ok(attachment(response, &format!("campaign-{id}.csv")))
 }
 
 /// `POST /campaigns/{id}/resend` (admin): asks every tenant not re-consented again.

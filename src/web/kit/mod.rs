@@ -8,3 +8,14 @@ pub mod paths;
 mod render;
 
 pub use render::render;
+
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+
+/// `response` as a download named `filename` (an export).
+pub fn attachment(mut response: Response, filename: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}

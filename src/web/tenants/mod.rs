@@ -9,7 +9,7 @@ mod list_page;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -19,7 +19,7 @@ pub use export::{CSV_HEADER, csv_cell, to_csv};
 pub use list_page::PAGE_SIZE;
 
 use super::invites::CreatedPage;
-use super::kit::{paths, render};
+use super::kit::{attachment, paths, render};
 use super::staff_auth::{CsrfForm, Nav, StaffUser};
 use crate::app::AppState;
 use crate::domain::{TenantId, clock};
@@ -55,13 +55,6 @@ impl From<tenants::Error> for AppError {
 /// The tenant of a path: an unknown form is as unknown as an unknown tenant.
 fn parse_tenant(tid: &str) -> Result<TenantId, AppError> {
     TenantId::parse(tid).map_err(|_| AppError::NotFound)
-}
-
-fn attachment(mut response: Response, filename: &'static str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
 }
 
 /// `GET /tenants.csv`: every tenant, one row each.
