@@ -9,7 +9,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
-use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -73,19 +72,10 @@ fn payload_claims(token: &str) -> Result<Value, VerifyError> {
         .ok_or(VerifyError::Malformed)
 }
 
-#[derive(Deserialize)]
-struct Unverified {
-    tid: Option<String>,
-}
-
-/// The unverified `tid` of a token, to know which tenant's keys and issuer to check it against.
-fn unverified_tenant(token: &str) -> Result<TenantId, VerifyError> {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).ok_or(VerifyError::Malformed)?;
-    let bytes =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).map_err(|_| VerifyError::Malformed)?;
-    let claims: Unverified = serde_json::from_slice(&bytes).map_err(|_| VerifyError::Malformed)?;
-    TenantId::parse(claims.tid.as_deref().ok_or(VerifyError::Claim("tid"))?).map_err(|_| VerifyError::Claim("tid"))
+/// The token's own `tid` (not verified yet), to know which tenant's keys and issuer to check it against.
+fn claimed_tenant(claims: &Value) -> Result<TenantId, VerifyError> {
+    let tid = claims.get("tid").and_then(Value::as_str).ok_or(VerifyError::Claim("tid"))?;
+    TenantId::parse(tid).map_err(|_| VerifyError::Claim("tid"))
 }
 
 /// `exp` (required) and `nbf` (when present) with the leeway, `aud` (required; one of `audiences`, as a
@@ -123,9 +113,9 @@ fn check_time_and_audience(claims: &Value, audiences: &[&str], now: i64) -> Resu
 }
 
 impl EntraClient {
-    /// Verifies a token's header and signature with the key of `jwks_url`, and its time claims; returns
-    /// its claims for the caller's own checks.
-    async fn verified_claims(&self, token: &str, jwks_url: &str, audiences: &[&str]) -> Result<Value, VerifyError> {
+    /// Verifies a token's header and signature with the key of `jwks_url`, and the time and audience of
+    /// its `claims` (its payload, decoded once by the caller); returns them for the caller's own checks.
+    async fn verified_claims(&self, token: &str, claims: Value, jwks_url: &str, audiences: &[&str]) -> Result<Value, VerifyError> {
         // A JWS in compact form has exactly three parts: header, payload, signature.
         if token.split('.').count() != 3 {
             return Err(VerifyError::Malformed);
@@ -148,7 +138,6 @@ impl EntraClient {
         if !key.verifies(signing_input.as_bytes(), &signature) {
             return Err(VerifyError::Signature);
         }
-        let claims = payload_claims(token)?;
         check_time_and_audience(&claims, audiences, OffsetDateTime::now_utc().unix_timestamp())?;
         Ok(claims)
     }
@@ -157,9 +146,10 @@ impl EntraClient {
     /// `{host}/{tid}/v2.0`, `aud` = our client id, `exp`, and `nonce` = the one this sign-in sent (its
     /// hash is what the session keeps).
     pub async fn verify_id_token(&self, token: &str, nonce_hash: &str) -> Result<IdTokenClaims, VerifyError> {
-        let tenant = unverified_tenant(token)?;
+        let claims = payload_claims(token)?;
+        let tenant = claimed_tenant(&claims)?;
         let jwks_url = format!("{}/{tenant}/discovery/v2.0/keys", self.authority);
-        let claims = self.verified_claims(token, &jwks_url, &[&self.client_id]).await?;
+        let claims = self.verified_claims(token, claims, &jwks_url, &[&self.client_id]).await?;
         if claims.get("iss").and_then(Value::as_str) != Some(format!("{}/{tenant}/v2.0", self.authority).as_str()) {
             return Err(VerifyError::Issuer);
         }
@@ -198,12 +188,13 @@ impl EntraClient {
         api: Api,
         resource: &str,
     ) -> Result<(TenantId, Value), VerifyError> {
-        let tenant = unverified_tenant(token)?;
+        let claims = payload_claims(token)?;
+        let tenant = claimed_tenant(&claims)?;
         if expected_tenant.is_some_and(|expected| expected != tenant) {
             return Err(VerifyError::Tenant);
         }
         let jwks_url = format!("{}/{tenant}/discovery/keys", self.authority);
-        let claims = self.verified_claims(token, &jwks_url, &[resource, api.app_id()]).await?;
+        let claims = self.verified_claims(token, claims, &jwks_url, &[resource, api.app_id()]).await?;
         self.check_issuer_and_application(&claims, tenant)?;
         Ok((tenant, claims))
     }
@@ -220,10 +211,10 @@ impl EntraClient {
         if header.alg != Algorithm::RS256 {
             return Err(VerifyError::Algorithm(format!("{:?}", header.alg)));
         }
-        if unverified_tenant(token)? != tenant {
+        let claims = payload_claims(token)?;
+        if claimed_tenant(&claims)? != tenant {
             return Err(VerifyError::Tenant);
         }
-        let claims = payload_claims(token)?;
         check_time_and_audience(&claims, &[resource, api.app_id()], OffsetDateTime::now_utc().unix_timestamp())?;
         self.check_issuer_and_application(&claims, tenant)?;
         Ok(claims)
