@@ -16,6 +16,7 @@ pub mod invites;
 pub mod monitoring;
 pub mod outbox;
 pub mod permission_sets;
+pub mod postgres;
 pub mod sessions;
 pub mod tenants;
 pub mod types;

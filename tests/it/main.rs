@@ -16,5 +16,6 @@ mod faults;
 mod foundation;
 mod monitor;
 mod onboarding;
+mod postgres;
 mod retirement;
 mod token_verification;
