@@ -42,7 +42,7 @@ pub async fn resend(
         let Some(address) = row.recipient.as_deref().and_then(|a| parse_address(a).ok()) else { continue };
         let invite_id = if row.state == CampaignTenantState::LinkExpired {
             let customer_id: String =
-                sqlx::query_scalar("SELECT customer_id FROM invites WHERE id = ?").bind(&row.invite_id).fetch_one(&mut *tx).await?;
+                sqlx::query_scalar("SELECT customer_id FROM invites WHERE id = $1").bind(&row.invite_id).fetch_one(&mut *tx).await?;
             let token = InviteToken::generate();
             let new = NewInvite {
                 customer_id: &customer_id,

@@ -37,16 +37,18 @@ impl<'a> NewAuditEvent<'a> {
 
 pub async fn record(db: impl SqliteExecutor<'_>, event: NewAuditEvent<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
     let detail = if event.detail.is_null() { serde_json::json!({}) } else { event.detail };
-    sqlx::query("INSERT INTO audit_events (at, kind, actor, customer_id, invite_id, tenant_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(now)
-        .bind(event.kind)
-        .bind(event.actor)
-        .bind(event.customer_id)
-        .bind(event.invite_id)
-        .bind(event.tenant_id)
-        .bind(detail.to_string())
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_events (at, kind, actor, customer_id, invite_id, tenant_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(now)
+    .bind(event.kind)
+    .bind(event.actor)
+    .bind(event.customer_id)
+    .bind(event.invite_id)
+    .bind(event.tenant_id)
+    .bind(detail.to_string())
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -54,7 +56,7 @@ const SELECT: &str = "SELECT id, at, kind, actor, customer_id, invite_id, tenant
 
 /// The events of one invite, oldest first (its timeline).
 pub async fn for_invite(db: impl SqliteExecutor<'_>, invite_id: &str) -> Result<Vec<AuditEvent>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE invite_id = ? ORDER BY id")).bind(invite_id).fetch_all(db).await
+    sqlx::query_as(&format!("{SELECT} WHERE invite_id = $1 ORDER BY id")).bind(invite_id).fetch_all(db).await
 }
 
 /// The events of several invites, oldest first.
@@ -62,7 +64,7 @@ pub async fn for_invites(db: impl SqliteExecutor<'_>, invite_ids: &[String]) -> 
     if invite_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = vec!["?"; invite_ids.len()].join(", ");
+    let placeholders = super::placeholder_list(1, invite_ids.len());
     let sql = format!("{SELECT} WHERE invite_id IN ({placeholders}) ORDER BY id");
     let mut query = sqlx::query_as(&sql);
     for id in invite_ids {
@@ -78,7 +80,7 @@ pub async fn recent_of_kind(
     since: Timestamp,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE kind = ? AND at >= ? ORDER BY id DESC LIMIT ?"))
+    sqlx::query_as(&format!("{SELECT} WHERE kind = $1 AND at >= $2 ORDER BY id DESC LIMIT $3"))
         .bind(kind)
         .bind(since)
         .bind(limit)
@@ -88,5 +90,5 @@ pub async fn recent_of_kind(
 
 /// The latest event of one kind.
 pub async fn latest_of_kind(db: impl SqliteExecutor<'_>, kind: AuditKind) -> Result<Option<AuditEvent>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE kind = ? ORDER BY id DESC LIMIT 1")).bind(kind).fetch_optional(db).await
+    sqlx::query_as(&format!("{SELECT} WHERE kind = $1 ORDER BY id DESC LIMIT 1")).bind(kind).fetch_optional(db).await
 }

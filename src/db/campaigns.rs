@@ -29,22 +29,22 @@ const CAMPAIGN: &str = "SELECT c.id, c.created_at, c.created_by, c.permission_se
      c.selection, c.language_default, c.half_notified_at, c.completed_at, c.last_digest_at \
      FROM campaigns c JOIN permission_sets s ON s.id = c.permission_set_id";
 
-/// A tenant's state in its campaign, as SQL (the columns of [`TENANTS_FROM`]; `?1` is now). The order
+/// A tenant's state in its campaign, as SQL (the columns of [`TENANTS_FROM`]; `$1` is now). The order
 /// matters: a tenant that shows every role is done, whatever became of its link or e-mail. "Every role"
 /// is [`crate::domain::TenantStatus::is_granted`], checked since the campaign's set was first required.
 const STATE: &str = "CASE \
      WHEN t.removed_at IS NOT NULL THEN 'removed' \
      WHEN t.status IN ('verified', 'unproven') AND t.last_checked_at >= s.first_seen_at THEN 'reconsented' \
-     WHEN ct.link_expires_at <= ?1 THEN 'link_expired' \
+     WHEN ct.link_expires_at <= $1 THEN 'link_expired' \
      WHEN ct.recipient IS NULL OR ct.email_status IN ('failed', 'interrupted') THEN 'email_failed' \
      ELSE 'waiting' END";
 
-/// The rows of one campaign (`?2`), with what their state is derived from.
+/// The rows of one campaign (`$2`), with what their state is derived from.
 const TENANTS_FROM: &str = "FROM campaign_tenants ct \
      JOIN campaigns cp ON cp.id = ct.campaign_id \
      JOIN permission_sets s ON s.id = cp.permission_set_id \
      JOIN tenants t ON t.tenant_id = ct.tenant_id \
-     WHERE ct.campaign_id = ?2";
+     WHERE ct.campaign_id = $2";
 
 pub struct NewCampaign<'a> {
     pub id: &'a str,
@@ -56,7 +56,7 @@ pub struct NewCampaign<'a> {
 
 pub async fn insert(db: &mut SqliteConnection, new: &NewCampaign<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO campaigns (id, created_at, created_by, permission_set_id, selection, language_default) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO campaigns (id, created_at, created_by, permission_set_id, selection, language_default) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(new.id)
     .bind(now)
@@ -83,7 +83,7 @@ pub struct NewCampaignTenant<'a> {
 pub async fn insert_tenant(db: &mut SqliteConnection, new: &NewCampaignTenant<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO campaign_tenants (campaign_id, tenant_id, customer, invite_id, recipient, language, outbox_id, link_expires_at, email_status) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT status FROM outbox WHERE id = ?7))",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT status FROM outbox WHERE id = $7))",
     )
     .bind(new.campaign_id)
     .bind(new.tenant_id)
@@ -107,9 +107,9 @@ pub async fn update_tenant(
     outbox_id: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE campaign_tenants SET invite_id = ?1, outbox_id = ?2, email_status = (SELECT status FROM outbox WHERE id = ?2), \
-         link_expires_at = (SELECT COALESCE(MIN(expires_at, revoked_at), expires_at) FROM invites WHERE id = ?1) \
-         WHERE campaign_id = ?3 AND tenant_id = ?4",
+        "UPDATE campaign_tenants SET invite_id = $1, outbox_id = $2, email_status = (SELECT status FROM outbox WHERE id = $2), \
+         link_expires_at = (SELECT COALESCE(MIN(expires_at, revoked_at), expires_at) FROM invites WHERE id = $1) \
+         WHERE campaign_id = $3 AND tenant_id = $4",
     )
     .bind(invite_id)
     .bind(outbox_id)
@@ -121,7 +121,7 @@ pub async fn update_tenant(
 }
 
 pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<CampaignRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{CAMPAIGN} WHERE c.id = ?")).bind(id).fetch_optional(db).await
+    sqlx::query_as(&format!("{CAMPAIGN} WHERE c.id = $1")).bind(id).fetch_optional(db).await
 }
 
 /// Every campaign, newest first.
@@ -191,7 +191,7 @@ pub async fn tenants(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp, pick
     sqlx::query_as(&format!(
         "SELECT *, (SELECT sent_at FROM outbox WHERE id = outbox_id) AS email_sent_at FROM (SELECT ct.tenant_id, ct.customer, t.status, {STATE} AS state, ct.invite_id, ct.link_expires_at AS invite_expires_at, \
            ct.recipient, ct.language, ct.email_status, ct.outbox_id, t.last_checked_at {TENANTS_FROM} ORDER BY ct.customer, ct.tenant_id) \
-         WHERE ?3 IS NULL OR state = ?3 LIMIT ?4 OFFSET ?5"
+         WHERE $3 IS NULL OR state = $3 LIMIT $4 OFFSET $5"
     ))
     .bind(now)
     .bind(id)
@@ -204,12 +204,12 @@ pub async fn tenants(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp, pick
 
 /// The campaign (and tenant) an invite was made for, if any.
 pub async fn of_invite(db: impl SqliteExecutor<'_>, invite_id: &str) -> Result<Option<(String, TenantId)>, sqlx::Error> {
-    sqlx::query_as("SELECT campaign_id, tenant_id FROM campaign_tenants WHERE invite_id = ?").bind(invite_id).fetch_optional(db).await
+    sqlx::query_as("SELECT campaign_id, tenant_id FROM campaign_tenants WHERE invite_id = $1").bind(invite_id).fetch_optional(db).await
 }
 
 /// Records that staff were told the campaign passed half way.
 pub async fn mark_half_notified(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE campaigns SET half_notified_at = ? WHERE id = ? AND half_notified_at IS NULL")
+    sqlx::query("UPDATE campaigns SET half_notified_at = $1 WHERE id = $2 AND half_notified_at IS NULL")
         .bind(now)
         .bind(id)
         .execute(db)
@@ -220,7 +220,7 @@ pub async fn mark_half_notified(db: impl SqliteExecutor<'_>, id: &str, now: Time
 /// Marks the campaign completed; false when it already was (another pass got there first).
 pub async fn mark_completed(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE campaigns SET completed_at = ?1, half_notified_at = COALESCE(half_notified_at, ?1) WHERE id = ?2 AND completed_at IS NULL",
+        "UPDATE campaigns SET completed_at = $1, half_notified_at = COALESCE(half_notified_at, $1) WHERE id = $2 AND completed_at IS NULL",
     )
     .bind(now)
     .bind(id)
@@ -230,7 +230,7 @@ pub async fn mark_completed(db: impl SqliteExecutor<'_>, id: &str, now: Timestam
 }
 
 pub async fn mark_digest(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE campaigns SET last_digest_at = ? WHERE id = ?").bind(now).bind(id).execute(db).await?;
+    sqlx::query("UPDATE campaigns SET last_digest_at = $1 WHERE id = $2").bind(now).bind(id).execute(db).await?;
     Ok(())
 }
 
@@ -258,11 +258,11 @@ pub async fn count_candidates(db: impl SqliteExecutor<'_>, only_needs_reconsent:
         .await
 }
 
-/// Which tenants a campaign asks (`?1`: only those that need re-consent; `?2`: now).
-const CANDIDATE: &str = "t.removed_at IS NULL AND (?1 = 0 OR t.status = 'needs_reconsent') \
+/// Which tenants a campaign asks (`$1`: only those that need re-consent; `$2`: now).
+const CANDIDATE: &str = "t.removed_at IS NULL AND ($1 = 0 OR t.status = 'needs_reconsent') \
      AND NOT EXISTS (SELECT 1 FROM campaign_tenants ct JOIN campaigns cp ON cp.id = ct.campaign_id JOIN invites i ON i.id = ct.invite_id \
                      WHERE ct.tenant_id = t.tenant_id AND cp.completed_at IS NULL AND i.revoked_at IS NULL \
-                       AND i.completed_at IS NULL AND i.expires_at > ?2)";
+                       AND i.completed_at IS NULL AND i.expires_at > $2)";
 
 /// The tenants a campaign would ask: every tenant on the dashboard, or only those that need re-consent;
 /// in both cases leaving out a tenant already asked by another campaign whose link still works.

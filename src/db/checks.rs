@@ -29,12 +29,12 @@ const SELECT: &str =
     "SELECT id, tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail FROM checks";
 
 pub async fn latest(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<CheckRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE tenant_id = ? ORDER BY id DESC LIMIT 1")).bind(tenant_id).fetch_optional(db).await
+    sqlx::query_as(&format!("{SELECT} WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1")).bind(tenant_id).fetch_optional(db).await
 }
 
 /// The latest checks of a tenant, newest first (a timeline).
 pub async fn history(db: impl SqliteExecutor<'_>, tenant_id: TenantId, limit: i64) -> Result<Vec<CheckRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE tenant_id = ? ORDER BY id DESC LIMIT ?")).bind(tenant_id).bind(limit).fetch_all(db).await
+    sqlx::query_as(&format!("{SELECT} WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2")).bind(tenant_id).bind(limit).fetch_all(db).await
 }
 
 /// The decoded token of a check, as jwt.ms shows it: header and claims (JSON text), never the token
@@ -57,5 +57,5 @@ pub async fn token_detail(db: &sqlx::SqlitePool, check_id: i64) -> Result<Option
     if columns < 2 {
         return Ok(None);
     }
-    sqlx::query_as("SELECT token_header, token_claims, apis FROM checks WHERE id = ?").bind(check_id).fetch_optional(db).await
+    sqlx::query_as("SELECT token_header, token_claims, apis FROM checks WHERE id = $1").bind(check_id).fetch_optional(db).await
 }

@@ -30,7 +30,7 @@ pub struct NewConsentState<'a> {
 
 pub async fn insert(db: impl SqliteExecutor<'_>, new: NewConsentState<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO consent_states (state_hash, session_binding, invite_id, tenant_id, flow, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO consent_states (state_hash, session_binding, invite_id, tenant_id, flow, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(new.state_hash)
     .bind(new.session_binding)
@@ -46,7 +46,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, new: NewConsentState<'_>, now: 
 
 pub async fn find(db: impl SqliteExecutor<'_>, state_hash: &str) -> Result<Option<ConsentState>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT state_hash, session_binding, invite_id, tenant_id, flow, created_at, expires_at, used_at, result_tenant_id FROM consent_states WHERE state_hash = ?",
+        "SELECT state_hash, session_binding, invite_id, tenant_id, flow, created_at, expires_at, used_at, result_tenant_id FROM consent_states WHERE state_hash = $1",
     )
     .bind(state_hash)
     .fetch_optional(db)
@@ -61,7 +61,7 @@ pub async fn mark_used(
     tenant_id: TenantId,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE consent_states SET used_at = ?, result_tenant_id = ? WHERE state_hash = ? AND used_at IS NULL")
+    let done = sqlx::query("UPDATE consent_states SET used_at = $1, result_tenant_id = $2 WHERE state_hash = $3 AND used_at IS NULL")
         .bind(now)
         .bind(tenant_id)
         .bind(state_hash)

@@ -22,7 +22,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, name: &str, contact_email: Opti
         contact_email: contact_email.map(str::to_owned),
         created_at: now,
     };
-    sqlx::query("INSERT INTO customers (id, name, contact_email, created_at) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO customers (id, name, contact_email, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&customer.id)
         .bind(&customer.name)
         .bind(&customer.contact_email)
@@ -37,7 +37,7 @@ pub async fn count(db: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {
 }
 
 pub async fn find_by_name(db: impl SqliteExecutor<'_>, name: &str) -> Result<Option<Customer>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, contact_email, created_at FROM customers WHERE name = ? ORDER BY id LIMIT 1")
+    sqlx::query_as("SELECT id, name, contact_email, created_at FROM customers WHERE name = $1 ORDER BY id LIMIT 1")
         .bind(name)
         .fetch_optional(db)
         .await

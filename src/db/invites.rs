@@ -77,7 +77,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, new: NewInvite<'_>, now: Timest
     };
     sqlx::query(
         "INSERT INTO invites (id, customer_id, token_hash, pinned_tenant_id, pinned_domain, language, created_at, expires_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&invite.id)
     .bind(&invite.customer_id)
@@ -97,7 +97,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, new: NewInvite<'_>, now: Timest
 pub async fn find_by_token_hash(db: impl SqliteExecutor<'_>, token_hash: &str) -> Result<Option<InviteWithCustomer>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS}, c.name AS customer_name, c.contact_email FROM invites i JOIN customers c ON c.id = i.customer_id \
-         WHERE i.token_hash = ? OR i.id = (SELECT invite_id FROM invite_links WHERE token_hash = ?)"
+         WHERE i.token_hash = $1 OR i.id = (SELECT invite_id FROM invite_links WHERE token_hash = $2)"
     ))
     .bind(token_hash)
     .bind(token_hash)
@@ -107,7 +107,7 @@ pub async fn find_by_token_hash(db: impl SqliteExecutor<'_>, token_hash: &str) -
 
 pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<InviteWithCustomer>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, c.name AS customer_name, c.contact_email FROM invites i JOIN customers c ON c.id = i.customer_id WHERE i.id = ?"
+        "SELECT {COLUMNS}, c.name AS customer_name, c.contact_email FROM invites i JOIN customers c ON c.id = i.customer_id WHERE i.id = $1"
     ))
     .bind(id)
     .fetch_optional(db)
@@ -116,7 +116,8 @@ pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Invite
 
 /// Revokes an invite; false when there is no such invite or it was revoked already.
 pub async fn revoke(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(now).bind(id).execute(db).await?;
+    let done =
+        sqlx::query("UPDATE invites SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id).execute(db).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -139,8 +140,8 @@ pub async fn complete_for_tenant(
     now: Timestamp,
 ) -> Result<Binding, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE invites SET completed_at = COALESCE(completed_at, ?), completed_tenant_id = ? \
-         WHERE id = ? AND (completed_tenant_id IS NULL OR completed_tenant_id = ?)",
+        "UPDATE invites SET completed_at = COALESCE(completed_at, $1), completed_tenant_id = $2 \
+         WHERE id = $3 AND (completed_tenant_id IS NULL OR completed_tenant_id = $4)",
     )
     .bind(now)
     .bind(tenant)
@@ -152,7 +153,7 @@ pub async fn complete_for_tenant(
         return Ok(Binding::ThisTenant);
     }
     let bound: Option<Option<TenantId>> =
-        sqlx::query_scalar("SELECT completed_tenant_id FROM invites WHERE id = ?").bind(id).fetch_optional(&mut *db).await?;
+        sqlx::query_scalar("SELECT completed_tenant_id FROM invites WHERE id = $1").bind(id).fetch_optional(&mut *db).await?;
     match bound.flatten() {
         Some(tenant_id) => Ok(Binding::OtherTenant { tenant_id }),
         None => Err(sqlx::Error::RowNotFound),
@@ -163,7 +164,7 @@ pub async fn complete_for_tenant(
 pub async fn list_recent(db: impl SqliteExecutor<'_>, limit: i64, offset: i64) -> Result<Vec<InviteWithCustomer>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS}, c.name AS customer_name, c.contact_email FROM invites i JOIN customers c ON c.id = i.customer_id \
-         ORDER BY i.created_at DESC, i.id DESC LIMIT ? OFFSET ?"
+         ORDER BY i.created_at DESC, i.id DESC LIMIT $1 OFFSET $2"
     ))
     .bind(limit)
     .bind(offset)

@@ -152,7 +152,7 @@ pub async fn backup(pool: &SqlitePool, target: &Path) -> Result<(), BackupError>
         return Err(BackupError::Exists(shown));
     }
     // VACUUM INTO also refuses an existing non-empty file, which covers a file appearing meanwhile.
-    sqlx::query("VACUUM INTO ?")
+    sqlx::query("VACUUM INTO $1")
         .bind(target.to_string_lossy().into_owned())
         .execute(pool)
         .await
@@ -189,6 +189,17 @@ fn sqlite_primary_code(error: &sqlx::Error) -> Option<i32> {
 /// Is this a violation of a UNIQUE or PRIMARY KEY constraint?
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     error.as_database_error().is_some_and(|e| e.is_unique_violation())
+}
+
+/// `count` numbered placeholders from `$first` on: `$3, $4, $5`. Statements number their placeholders
+/// (`$1`), which both SQLite and PostgreSQL read, rather than writing SQLite's `?`.
+pub(crate) fn placeholder_list(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `rows` rows of `values` placeholders each, numbered from `$1`: `($1, $2), ($3, $4)`.
+pub(crate) fn placeholder_rows(rows: usize, values: usize) -> String {
+    (0..rows).map(|row| format!("({})", placeholder_list(1 + row * values, values))).collect::<Vec<_>>().join(", ")
 }
 
 /// The current time of the system clock as stored in the database: RFC 3339, UTC, whole seconds.

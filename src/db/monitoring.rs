@@ -61,15 +61,20 @@ pub async fn record_results_on(
     notify: &[String],
 ) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
     let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
-    // Each tenant's status before this batch, and its customer, read in one statement rather than one
-    // per result; a removed tenant is not there, and its result is not stored.
-    let ids = serde_json::Value::from(results.iter().map(|result| result.tenant_id.to_string()).collect::<Vec<_>>()).to_string();
-    let rows: Vec<(TenantId, TenantStatus, String)> = sqlx::query_as(
-        "SELECT tenant_id, status, customer_id FROM tenants WHERE removed_at IS NULL AND tenant_id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(ids)
-    .fetch_all(&mut *tx)
-    .await?;
+    // Each tenant's status before this batch, and its customer, read in a few statements rather than
+    // one per result; a removed tenant is not there, and its result is not stored.
+    let mut rows: Vec<(TenantId, TenantStatus, String)> = Vec::with_capacity(results.len());
+    for chunk in results.chunks(IDS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT tenant_id, status, customer_id FROM tenants WHERE removed_at IS NULL AND tenant_id IN ({})",
+            super::placeholder_list(1, chunk.len())
+        );
+        let mut query = sqlx::query_as(&sql);
+        for result in chunk {
+            query = query.bind(result.tenant_id);
+        }
+        rows.extend(query.fetch_all(&mut *tx).await?);
+    }
     let mut current: HashMap<TenantId, (TenantStatus, String)> =
         rows.into_iter().map(|(tenant_id, status, customer_id)| (tenant_id, (status, customer_id))).collect();
     let stored: Vec<&CheckResult> = results.iter().filter(|result| current.contains_key(&result.tenant_id)).collect();
@@ -109,18 +114,16 @@ pub async fn record_results_on(
 /// 50 rows of 13 values stay far below SQLite's limit on bound values (32,766).
 const ROWS_PER_STATEMENT: usize = 50;
 
-/// `rows` rows of `values` placeholders each: `(?, ?), (?, ?)`.
-fn placeholders(rows: usize, values: usize) -> String {
-    let row = format!("({})", vec!["?"; values].join(", "));
-    vec![row; rows].join(", ")
-}
+/// Tenant ids bound to one `IN (…)` list: far below either engine's limit on bound values (SQLite's
+/// 32,766, PostgreSQL's 65,535) whatever the caller's batch.
+const IDS_PER_STATEMENT: usize = 500;
 
 /// One row in `checks` per result, in their order.
 async fn insert_checks(tx: &mut SqliteConnection, results: &[&CheckResult]) -> Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO checks (tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail, \
          token_header, token_claims, api_status, apis) VALUES {}",
-        placeholders(results.len(), 13)
+        super::placeholder_rows(results.len(), 13)
     );
     let mut query = sqlx::query(&sql);
     for result in results {
@@ -181,7 +184,7 @@ async fn update_tenants(tx: &mut SqliteConnection, updates: &[TenantUpdate<'_>])
          not_before = CASE WHEN batch.not_before IS NOT NULL AND (tenants.not_before IS NULL OR tenants.not_before < batch.not_before) \
          THEN batch.not_before ELSE tenants.not_before END \
          FROM batch WHERE tenants.tenant_id = batch.tenant_id",
-        placeholders(updates.len(), 6)
+        super::placeholder_rows(updates.len(), 6)
     );
     let mut query = sqlx::query(&sql);
     for update in updates {
@@ -203,8 +206,8 @@ async fn update_tenants(tx: &mut SqliteConnection, updates: &[TenantUpdate<'_>])
 pub async fn due(db: impl SqliteExecutor<'_>, now: Timestamp, limit: i64) -> Result<Vec<DueTenant>, sqlx::Error> {
     sqlx::query_as(
         "SELECT tenant_id, consented_at, not_before FROM tenants WHERE removed_at IS NULL \
-         AND (next_check_at IS NULL OR next_check_at <= ?1) AND (not_before IS NULL OR not_before <= ?1) \
-         ORDER BY next_check_at IS NOT NULL, next_check_at LIMIT ?2",
+         AND (next_check_at IS NULL OR next_check_at <= $1) AND (not_before IS NULL OR not_before <= $1) \
+         ORDER BY next_check_at IS NOT NULL, next_check_at LIMIT $2",
     )
     .bind(now)
     .bind(limit)
@@ -220,7 +223,7 @@ pub async fn all(db: impl SqliteExecutor<'_>) -> Result<Vec<DueTenant>, sqlx::Er
 }
 
 pub async fn one(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<DueTenant>, sqlx::Error> {
-    sqlx::query_as("SELECT tenant_id, consented_at, not_before FROM tenants WHERE tenant_id = ? AND removed_at IS NULL")
+    sqlx::query_as("SELECT tenant_id, consented_at, not_before FROM tenants WHERE tenant_id = $1 AND removed_at IS NULL")
         .bind(tenant_id)
         .fetch_optional(db)
         .await
@@ -229,7 +232,7 @@ pub async fn one(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Opt
 /// The time before which Microsoft asked not to be asked for this tenant's token, if any.
 pub async fn not_before(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<Timestamp>, sqlx::Error> {
     let found: Option<Option<Timestamp>> =
-        sqlx::query_scalar("SELECT not_before FROM tenants WHERE tenant_id = ?").bind(tenant_id).fetch_optional(db).await?;
+        sqlx::query_scalar("SELECT not_before FROM tenants WHERE tenant_id = $1").bind(tenant_id).fetch_optional(db).await?;
     Ok(found.flatten())
 }
 
@@ -239,7 +242,7 @@ pub async fn seed_tenants(pool: &SqlitePool, customer: &str, tenant_ids: &[Tenan
     let mut tx = super::begin_write(pool).await?;
     let customer = super::customers::insert(&mut *tx, customer, None, consented_at).await?;
     for tenant_id in tenant_ids {
-        sqlx::query("INSERT INTO tenants (tenant_id, customer_id, consented_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO tenants (tenant_id, customer_id, consented_at) VALUES ($1, $2, $3)")
             .bind(tenant_id)
             .bind(&customer.id)
             .bind(consented_at)

@@ -56,7 +56,7 @@ pub async fn insert_once(conn: &mut SqliteConnection, new: NewMessage<'_>, now: 
     let id = Uuid::now_v7().to_string();
     let done = sqlx::query(
         "INSERT OR IGNORE INTO outbox (id, kind, recipient, language, invite_id, tenant_id, detail, follows, status, attempts, \
-         next_attempt_at, requested_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)",
+         next_attempt_at, requested_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $10, $11)",
     )
     .bind(&id)
     .bind(new.kind)
@@ -106,7 +106,7 @@ pub async fn enqueue_onboarding(
 /// Records that `id` (failed or interrupted) was sent again as `copy`. False when it was already
 /// resent, or is not failed or interrupted: a second click queues nothing.
 pub async fn mark_resent(conn: &mut SqliteConnection, id: &str, copy: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE outbox SET resent_as = ? WHERE id = ? AND resent_as IS NULL AND status IN ('failed', 'interrupted')")
+    let done = sqlx::query("UPDATE outbox SET resent_as = $1 WHERE id = $2 AND resent_as IS NULL AND status IN ('failed', 'interrupted')")
         .bind(copy)
         .bind(id)
         .execute(&mut *conn)
@@ -156,7 +156,7 @@ pub async fn insert_staff_notices(
 pub async fn claim_next(conn: &mut SqliteConnection, now: Timestamp) -> Result<Option<OutboxRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = \
-         (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1) \
+         (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1) \
          RETURNING {COLUMNS}"
     ))
     .bind(now)
@@ -166,7 +166,7 @@ pub async fn claim_next(conn: &mut SqliteConnection, now: Timestamp) -> Result<O
 
 /// The server accepted the message.
 pub async fn mark_sent(conn: &mut SqliteConnection, id: &str, reply: &str, now: Timestamp) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, last_reply = ? WHERE id = ? AND status = 'sending'")
+    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_reply = $2 WHERE id = $3 AND status = 'sending'")
         .bind(now)
         .bind(reply)
         .bind(id)
@@ -178,7 +178,7 @@ pub async fn mark_sent(conn: &mut SqliteConnection, id: &str, reply: &str, now: 
 /// A temporary failure: queued again for `next_attempt_at`. The attempt's link is kept: an error after the message went out (a lost `250`) can mean it arrived,
 /// and its link must then work.
 pub async fn mark_retry(conn: &mut SqliteConnection, id: &str, reply: &str, next_attempt_at: Timestamp) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_reply = ? WHERE id = ? AND status = 'sending'")
+    sqlx::query("UPDATE outbox SET status = 'queued', next_attempt_at = $1, last_reply = $2 WHERE id = $3 AND status = 'sending'")
         .bind(next_attempt_at)
         .bind(reply)
         .bind(id)
@@ -190,7 +190,7 @@ pub async fn mark_retry(conn: &mut SqliteConnection, id: &str, reply: &str, next
 /// A final state without delivery (`failed` or `cancelled`); the link minted for the attempt is dropped.
 pub async fn mark_final(conn: &mut SqliteConnection, id: &str, status: &str, reply: &str) -> Result<(), sqlx::Error> {
     delete_links(&mut *conn, id).await?;
-    sqlx::query("UPDATE outbox SET status = ?, last_reply = ? WHERE id = ? AND status IN ('sending', 'queued')")
+    sqlx::query("UPDATE outbox SET status = $1, last_reply = $2 WHERE id = $3 AND status IN ('sending', 'queued')")
         .bind(status)
         .bind(reply)
         .bind(id)
@@ -220,7 +220,7 @@ pub async fn insert_link(
     outbox_id: &str,
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO invite_links (token_hash, invite_id, outbox_id, created_at) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO invite_links (token_hash, invite_id, outbox_id, created_at) VALUES ($1, $2, $3, $4)")
         .bind(token_hash)
         .bind(invite_id)
         .bind(outbox_id)
@@ -231,22 +231,25 @@ pub async fn insert_link(
 }
 
 async fn delete_links(conn: &mut SqliteConnection, outbox_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM invite_links WHERE outbox_id = ?").bind(outbox_id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM invite_links WHERE outbox_id = $1").bind(outbox_id).execute(&mut *conn).await?;
     Ok(())
 }
 
 pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<OutboxRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = ?")).bind(id).fetch_optional(db).await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1")).bind(id).fetch_optional(db).await
 }
 
 /// The newest messages first.
 pub async fn list_recent(db: impl SqliteExecutor<'_>, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox ORDER BY created_at DESC, id DESC LIMIT ?")).bind(limit).fetch_all(db).await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1")).bind(limit).fetch_all(db).await
 }
 
 /// The messages of one invite, oldest first.
 pub async fn for_invite(db: impl SqliteExecutor<'_>, invite_id: &str) -> Result<Vec<OutboxRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE invite_id = ? ORDER BY created_at, id")).bind(invite_id).fetch_all(db).await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE invite_id = $1 ORDER BY created_at, id"))
+        .bind(invite_id)
+        .fetch_all(db)
+        .await
 }
 
 /// An invite's latest sent onboarding or reminder e-mail that is due for a reminder.
@@ -274,13 +277,13 @@ pub async fn reminder_candidates(
            (SELECT COUNT(*) FROM outbox r WHERE r.invite_id = o.invite_id AND r.kind = 'reminder') AS reminders \
          FROM outbox o JOIN invites i ON i.id = o.invite_id \
          WHERE o.kind IN ('onboarding', 'reminder') AND o.status = 'sent' \
-           AND i.revoked_at IS NULL AND i.completed_at IS NULL AND i.expires_at > ? \
-           AND o.sent_at <= ? \
+           AND i.revoked_at IS NULL AND i.completed_at IS NULL AND i.expires_at > $1 \
+           AND o.sent_at <= $2 \
            AND o.id = (SELECT s.id FROM outbox s WHERE s.invite_id = o.invite_id AND s.kind IN ('onboarding', 'reminder') \
                        AND s.status = 'sent' ORDER BY s.sent_at DESC, s.id DESC LIMIT 1) \
            AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.invite_id = o.invite_id AND p.kind IN ('onboarding', 'reminder') \
                            AND p.status IN ('queued', 'sending')) \
-           AND (SELECT COUNT(*) FROM outbox r WHERE r.invite_id = o.invite_id AND r.kind = 'reminder') < ?",
+           AND (SELECT COUNT(*) FROM outbox r WHERE r.invite_id = o.invite_id AND r.kind = 'reminder') < $3",
     )
     .bind(now)
     .bind(sent_before)

@@ -19,12 +19,12 @@ pub async fn all(db: impl SqliteExecutor<'_>) -> Result<Vec<PermissionSetRow>, s
 
 /// Records `set` as first seen at `first_seen_at`, unless it is known; its id either way.
 pub async fn insert_once(db: &mut sqlx::SqliteConnection, set: &PermissionSet, first_seen_at: Timestamp) -> Result<i64, sqlx::Error> {
-    sqlx::query("INSERT OR IGNORE INTO permission_sets (permissions, first_seen_at) VALUES (?, ?)")
+    sqlx::query("INSERT OR IGNORE INTO permission_sets (permissions, first_seen_at) VALUES ($1, $2)")
         .bind(set)
         .bind(first_seen_at)
         .execute(&mut *db)
         .await?;
-    sqlx::query_scalar("SELECT id FROM permission_sets WHERE permissions = ?").bind(set).fetch_one(&mut *db).await
+    sqlx::query_scalar("SELECT id FROM permission_sets WHERE permissions = $1").bind(set).fetch_one(&mut *db).await
 }
 
 /// What consents asked for, each distinct list with its earliest consent: the history of the sets the

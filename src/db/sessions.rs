@@ -16,7 +16,7 @@ pub async fn create_table(pool: &SqlitePool) -> Result<(), sqlx::Error> {
 
 /// Stores a new session; `false` when the id is already taken (the caller draws another).
 pub async fn insert_new(pool: &SqlitePool, id: &str, data: &[u8], expiry: OffsetDateTime) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query("INSERT INTO tower_sessions (id, data, expiry_date) VALUES (?, ?, ?)")
+    let inserted = sqlx::query("INSERT INTO tower_sessions (id, data, expiry_date) VALUES ($1, $2, $3)")
         .bind(id)
         .bind(data)
         .bind(expiry)
@@ -32,7 +32,7 @@ pub async fn insert_new(pool: &SqlitePool, id: &str, data: &[u8], expiry: Offset
 /// Stores a session, replacing what was stored under its id.
 pub async fn upsert(pool: &SqlitePool, id: &str, data: &[u8], expiry: OffsetDateTime) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO tower_sessions (id, data, expiry_date) VALUES (?, ?, ?) \
+        "INSERT INTO tower_sessions (id, data, expiry_date) VALUES ($1, $2, $3) \
          ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date",
     )
     .bind(id)
@@ -45,13 +45,16 @@ pub async fn upsert(pool: &SqlitePool, id: &str, data: &[u8], expiry: OffsetDate
 
 /// The record of a session that has not expired.
 pub async fn load(pool: &SqlitePool, id: &str, now: OffsetDateTime) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    let row: Option<(Vec<u8>,)> =
-        sqlx::query_as("SELECT data FROM tower_sessions WHERE id = ? AND expiry_date > ?").bind(id).bind(now).fetch_optional(pool).await?;
+    let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT data FROM tower_sessions WHERE id = $1 AND expiry_date > $2")
+        .bind(id)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?;
     Ok(row.map(|(data,)| data))
 }
 
 pub async fn delete(pool: &SqlitePool, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM tower_sessions WHERE id = ?").bind(id).execute(pool).await.map(|_| ())
+    sqlx::query("DELETE FROM tower_sessions WHERE id = $1").bind(id).execute(pool).await.map(|_| ())
 }
 
 pub async fn delete_expired(pool: &SqlitePool) -> Result<u64, sqlx::Error> {

@@ -32,7 +32,7 @@ const SELECT: &str = "SELECT t.tenant_id, t.customer_id, c.name AS customer, t.i
      t.consented_at, t.status, t.status_reason, t.last_checked_at FROM tenants t JOIN customers c ON c.id = t.customer_id";
 
 pub async fn find(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<TenantRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE t.tenant_id = ?")).bind(tenant_id).fetch_optional(db).await
+    sqlx::query_as(&format!("{SELECT} WHERE t.tenant_id = $1")).bind(tenant_id).fetch_optional(db).await
 }
 
 /// Who consented, for a new consent or a re-consent.
@@ -72,12 +72,12 @@ pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'
         return Ok(Recorded::InviteUsedByOtherTenant { tenant_id });
     }
     let existing: Option<(String,)> =
-        sqlx::query_as("SELECT customer_id FROM tenants WHERE tenant_id = ?").bind(consent.tenant_id).fetch_optional(&mut **tx).await?;
+        sqlx::query_as("SELECT customer_id FROM tenants WHERE tenant_id = $1").bind(consent.tenant_id).fetch_optional(&mut **tx).await?;
     let recorded = match existing {
         Some((customer_id,)) if customer_id != consent.customer_id => return Ok(Recorded::OtherCustomer { customer_id }),
         Some(_) => {
             sqlx::query(
-                "UPDATE tenants SET invite_id = ?, consented_by_upn = ?, consented_by_oid = ?, consented_at = ?, removed_at = NULL WHERE tenant_id = ?",
+                "UPDATE tenants SET invite_id = $1, consented_by_upn = $2, consented_by_oid = $3, consented_at = $4, removed_at = NULL WHERE tenant_id = $5",
             )
             .bind(consent.invite_id)
             .bind(consent.upn)
@@ -90,7 +90,7 @@ pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'
         }
         None => {
             sqlx::query(
-                "INSERT INTO tenants (tenant_id, customer_id, invite_id, consented_by_upn, consented_by_oid, consented_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tenants (tenant_id, customer_id, invite_id, consented_by_upn, consented_by_oid, consented_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(consent.tenant_id)
             .bind(consent.customer_id)
@@ -105,7 +105,7 @@ pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'
     };
     sqlx::query(
         "INSERT INTO consents (tenant_id, customer_id, invite_id, consented_by_upn, consented_by_oid, consented_at, flow, roles_requested) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(consent.tenant_id)
     .bind(consent.customer_id)
@@ -203,13 +203,13 @@ pub struct TenantQuery<'a> {
     pub offset: i64,
 }
 
-/// The filter of the tenants list, on `t` (tenants); `?1` is the status, `?2` the LIKE pattern of the
-/// search and `?3` the same pattern when the search could be part of a tenant id. The customers whose
+/// The filter of the tenants list, on `t` (tenants); `$1` is the status, `$2` the LIKE pattern of the
+/// search and `$3` the same pattern when the search could be part of a tenant id. The customers whose
 /// name matches are looked up once, not once per tenant. `tenants_customer` holds every column named
 /// here, so a search reads that index and not the table.
-const FILTER: &str = "t.removed_at IS NULL AND (?1 IS NULL OR t.status = ?1) \
-     AND (?2 IS NULL OR t.customer_id IN (SELECT id FROM customers WHERE name LIKE ?2 ESCAPE '\\') \
-     OR t.tenant_id LIKE ?3 ESCAPE '\\' OR t.consented_by_upn LIKE ?2 ESCAPE '\\')";
+const FILTER: &str = "t.removed_at IS NULL AND ($1 IS NULL OR t.status = $1) \
+     AND ($2 IS NULL OR t.customer_id IN (SELECT id FROM customers WHERE name LIKE $2 ESCAPE '\\') \
+     OR t.tenant_id LIKE $3 ESCAPE '\\' OR t.consented_by_upn LIKE $2 ESCAPE '\\')";
 
 const COLUMNS: &str = "t.tenant_id, t.customer_id, c.name AS customer, t.invite_id, t.display_name, t.consented_by_upn, t.consented_by_oid, \
      t.consented_at, t.status, t.status_reason, t.last_checked_at";
@@ -244,7 +244,7 @@ pub async fn search(db: &sqlx::SqlitePool, query: &TenantQuery<'_>) -> Result<(V
     // rows and latest checks then for those 50 only (CROSS JOIN: the page is the outer loop, or SQLite
     // may read every tenant again to join them to it).
     let sql = format!(
-        "WITH page AS (SELECT t.rowid AS rid FROM {source} WHERE {FILTER} ORDER BY {order} LIMIT ?4 OFFSET ?5) \
+        "WITH page AS (SELECT t.rowid AS rid FROM {source} WHERE {FILTER} ORDER BY {order} LIMIT $4 OFFSET $5) \
          SELECT {COLUMNS}, k.roles_present, k.roles_missing FROM page CROSS JOIN tenants t ON t.rowid = page.rid \
          CROSS JOIN customers c ON c.id = t.customer_id \
          LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = t.tenant_id) \
@@ -260,7 +260,7 @@ pub async fn search(db: &sqlx::SqlitePool, query: &TenantQuery<'_>) -> Result<(V
     let total: i64 = match (&pattern, status) {
         (None, None) => sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE removed_at IS NULL").fetch_one(db).await?,
         (None, Some(status)) => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE status = ? AND removed_at IS NULL").bind(status).fetch_one(db).await?
+            sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE status = $1 AND removed_at IS NULL").bind(status).fetch_one(db).await?
         }
         (Some(_), _) => {
             sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tenants t WHERE {FILTER}"))
@@ -294,7 +294,7 @@ pub async fn all_with_roles(db: impl SqliteExecutor<'_>) -> Result<Vec<TenantSum
 pub async fn find_with_roles(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<TenantSummary>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS}, k.roles_present, k.roles_missing, k.apis FROM tenants t JOIN customers c ON c.id = t.customer_id \
-         LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = t.tenant_id) WHERE t.tenant_id = ?"
+         LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = t.tenant_id) WHERE t.tenant_id = $1"
     ))
     .bind(tenant_id)
     .fetch_optional(db)
@@ -304,13 +304,13 @@ pub async fn find_with_roles(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -
 /// When the tenant was removed (offboarded), if it was.
 pub async fn removed_at(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<Timestamp>, sqlx::Error> {
     let removed: Option<Option<Timestamp>> =
-        sqlx::query_scalar("SELECT removed_at FROM tenants WHERE tenant_id = ?").bind(tenant_id).fetch_optional(db).await?;
+        sqlx::query_scalar("SELECT removed_at FROM tenants WHERE tenant_id = $1").bind(tenant_id).fetch_optional(db).await?;
     Ok(removed.flatten())
 }
 
 /// Marks a tenant removed (offboarded); false when there is no such tenant or it was removed already.
 pub async fn mark_removed(db: impl SqliteExecutor<'_>, tenant_id: TenantId, now: Timestamp) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE tenants SET removed_at = ? WHERE tenant_id = ? AND removed_at IS NULL")
+    let done = sqlx::query("UPDATE tenants SET removed_at = $1 WHERE tenant_id = $2 AND removed_at IS NULL")
         .bind(now)
         .bind(tenant_id)
         .execute(db)
@@ -334,7 +334,7 @@ pub struct ConsentRow {
 pub async fn consents(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Vec<ConsentRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, invite_id, consented_by_upn, consented_by_oid, consented_at, flow, roles_requested FROM consents \
-         WHERE tenant_id = ? ORDER BY id DESC",
+         WHERE tenant_id = $1 ORDER BY id DESC",
     )
     .bind(tenant_id)
     .fetch_all(db)

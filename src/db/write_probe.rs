@@ -21,7 +21,7 @@ const PROBE_STANDS_FOR: Duration = Duration::from_secs(1);
 pub async fn write(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     let now = OffsetDateTime::now_utc();
     let probed_at = now.format(&Rfc3339).unwrap_or_else(|_| super::timestamp_text(now));
-    sqlx::query("UPDATE write_probe SET probed_at = ? WHERE id = 1").bind(probed_at).execute(pool).await.map(|_| ())
+    sqlx::query("UPDATE write_probe SET probed_at = $1 WHERE id = 1").bind(probed_at).execute(pool).await.map(|_| ())
 }
 
 /// The last write probe's answer, shared by the requests of the next second. Requests that come
