@@ -5,7 +5,7 @@
 --
 -- Types, so that one typed row reads the same from either engine: every text, time (RFC 3339 UTC to
 -- the second, which sorts as text), id and JSON document is TEXT, as on SQLite; every integer is BIGINT
--- (a Rust i64); the session data is BYTEA.
+-- (a Rust i64); the session data is BYTEA and its expiry TIMESTAMPTZ.
 
 CREATE TABLE customers (
     id             TEXT PRIMARY KEY NOT NULL,          -- UUID v7
@@ -216,9 +216,10 @@ $$;
 CREATE TRIGGER campaign_link_revoked AFTER UPDATE OF revoked_at ON invites
     FOR EACH ROW WHEN (NEW.revoked_at IS NOT NULL) EXECUTE FUNCTION campaign_link_revoked();
 
--- Sessions (created at start on SQLite, by src/db/sessions.rs): the expiry in Unix seconds.
+-- Sessions (created at start on SQLite, by src/db/sessions.rs), as tower-sessions' PostgreSQL store
+-- keeps them: the expiry is a time (sqlx binds a time as TIMESTAMPTZ on PostgreSQL, as text on SQLite).
 CREATE TABLE tower_sessions (
     id           TEXT PRIMARY KEY NOT NULL,
     data         BYTEA NOT NULL,
-    expiry_date  BIGINT NOT NULL
+    expiry_date  TIMESTAMPTZ NOT NULL
 );

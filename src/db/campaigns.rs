@@ -108,7 +108,7 @@ pub async fn update_tenant(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE campaign_tenants SET invite_id = $1, outbox_id = $2, email_status = (SELECT status FROM outbox WHERE id = $2), \
-         link_expires_at = (SELECT COALESCE(MIN(expires_at, revoked_at), expires_at) FROM invites WHERE id = $1) \
+         link_expires_at = (SELECT CASE WHEN revoked_at < expires_at THEN revoked_at ELSE expires_at END FROM invites WHERE id = $1) \
          WHERE campaign_id = $3 AND tenant_id = $4",
     )
     .bind(invite_id)
@@ -185,12 +185,12 @@ pub enum Pick {
 /// only the page's rows leave SQLite: reading 10,000 rows out would take longer than the page may.
 pub async fn tenants(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp, pick: Pick) -> Result<Vec<CampaignTenantRow>, sqlx::Error> {
     let (state, limit, offset) = match pick {
-        Pick::All => (None, -1, 0),
+        Pick::All => (None, i64::MAX, 0),
         Pick::Page { state, limit, offset } => (state, limit, offset),
     };
     sqlx::query_as(&format!(
         "SELECT *, (SELECT sent_at FROM outbox WHERE id = outbox_id) AS email_sent_at FROM (SELECT ct.tenant_id, ct.customer, t.status, {STATE} AS state, ct.invite_id, ct.link_expires_at AS invite_expires_at, \
-           ct.recipient, ct.language, ct.email_status, ct.outbox_id, t.last_checked_at {TENANTS_FROM} ORDER BY ct.customer, ct.tenant_id) \
+           ct.recipient, ct.language, ct.email_status, ct.outbox_id, t.last_checked_at {TENANTS_FROM} ORDER BY ct.customer, ct.tenant_id) AS campaign_rows \
          WHERE $3 IS NULL OR state = $3 LIMIT $4 OFFSET $5"
     ))
     .bind(now)

@@ -55,8 +55,9 @@ pub struct NewMessage<'a> {
 pub async fn insert_once(conn: &mut SqliteConnection, new: NewMessage<'_>, now: Timestamp) -> Result<Option<String>, sqlx::Error> {
     let id = Uuid::now_v7().to_string();
     let done = sqlx::query(
-        "INSERT OR IGNORE INTO outbox (id, kind, recipient, language, invite_id, tenant_id, detail, follows, status, attempts, \
-         next_attempt_at, requested_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $10, $11)",
+        "INSERT INTO outbox (id, kind, recipient, language, invite_id, tenant_id, detail, follows, status, attempts, \
+         next_attempt_at, requested_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $10, $11) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(&id)
     .bind(new.kind)

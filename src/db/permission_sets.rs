@@ -19,7 +19,7 @@ pub async fn all(db: impl SqliteExecutor<'_>) -> Result<Vec<PermissionSetRow>, s
 
 /// Records `set` as first seen at `first_seen_at`, unless it is known; its id either way.
 pub async fn insert_once(db: &mut sqlx::SqliteConnection, set: &PermissionSet, first_seen_at: Timestamp) -> Result<i64, sqlx::Error> {
-    sqlx::query("INSERT OR IGNORE INTO permission_sets (permissions, first_seen_at) VALUES ($1, $2)")
+    sqlx::query("INSERT INTO permission_sets (permissions, first_seen_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(set)
         .bind(first_seen_at)
         .execute(&mut *db)

@@ -57,7 +57,8 @@ pub async fn delete(pool: &SqlitePool, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM tower_sessions WHERE id = $1").bind(id).execute(pool).await.map(|_| ())
 }
 
-pub async fn delete_expired(pool: &SqlitePool) -> Result<u64, sqlx::Error> {
-    let deleted = sqlx::query("DELETE FROM tower_sessions WHERE datetime(expiry_date) < datetime('now')").execute(pool).await?;
+/// Deletes the sessions that expired before `now`, compared as [`load`] compares them.
+pub async fn delete_expired(pool: &SqlitePool, now: OffsetDateTime) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM tower_sessions WHERE expiry_date < $1").bind(now).execute(pool).await?;
     Ok(deleted.rows_affected())
 }

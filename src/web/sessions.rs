@@ -117,7 +117,7 @@ pub fn spawn_cleanup(db: SqlitePool) -> tokio::task::JoinHandle<()> {
         let mut rounds = tokio::time::interval(CLEANUP_INTERVAL);
         loop {
             rounds.tick().await;
-            if let Err(error) = db::sessions::delete_expired(&db).await {
+            if let Err(error) = db::sessions::delete_expired(&db, time::OffsetDateTime::now_utc()).await {
                 tracing::error!(%error, "deleting expired sessions failed; trying again in an hour");
             }
         }

@@ -774,7 +774,7 @@ async fn expired_sessions_are_deleted_by_a_running_portal() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
     let pool = db::open(&location).await.unwrap();
-    sqlx::query("INSERT INTO tower_sessions (id, data, expiry_date) VALUES ('expired', x'00', 1), ('current', x'00', 4102444800)")
+    sqlx::query("INSERT INTO tower_sessions (id, data, expiry_date) VALUES ('expired', x'00', '1970-01-01T00:00:01Z'), ('current', x'00', '2100-01-01T00:00:00Z')")
         .execute(&pool)
         .await
         .unwrap();
