@@ -3,39 +3,49 @@
 //! JSON array), so typed rows read and write exactly the data that text rows did, and SQL that compares
 //! those columns as text keeps working.
 //!
-//! A value that does not parse is a decoding error: the database holds only what the portal wrote.
+//! A value that does not parse is a decoding error: the database holds only what the portal wrote. The
+//! encodings are the same on SQLite and PostgreSQL (generic over sqlx's `Database`).
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
-use sqlx::{Decode, Encode, Sqlite, Type};
+use sqlx::{Database, Decode, Encode, Type};
 
 use crate::config::ConsentFlow;
 use crate::domain::{ApiResults, AuditKind, CampaignTenantState, PermissionSet, RoleList, TenantId, TenantStatus, Timestamp};
 
-/// Stores `$type` as TEXT: `$to_text` writes it, `$from_text` reads it back from `&str`.
+/// Stores `$type` as text on every engine (SQLite's TEXT, PostgreSQL's TEXT): `$to_text` writes it,
+/// `$from_text` reads it back from `&str`.
 macro_rules! text_column {
     ($type:ty, |$value:ident| $to_text:expr, |$text:ident| $from_text:expr) => {
-        impl Type<Sqlite> for $type {
-            fn type_info() -> SqliteTypeInfo {
-                <String as Type<Sqlite>>::type_info()
+        impl<DB: Database> Type<DB> for $type
+        where
+            String: Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as Type<DB>>::type_info()
             }
 
-            fn compatible(ty: &SqliteTypeInfo) -> bool {
-                <String as Type<Sqlite>>::compatible(ty)
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as Type<DB>>::compatible(ty)
             }
         }
 
-        impl<'q> Encode<'q, Sqlite> for $type {
-            fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+        impl<'q, DB: Database> Encode<'q, DB> for $type
+        where
+            String: Encode<'q, DB>,
+        {
+            fn encode_by_ref(&self, buf: &mut <DB as Database>::ArgumentBuffer<'q>) -> Result<IsNull, BoxDynError> {
                 let $value = self;
-                <String as Encode<'q, Sqlite>>::encode($to_text, buf)
+                <String as Encode<'q, DB>>::encode($to_text, buf)
             }
         }
 
-        impl<'r> Decode<'r, Sqlite> for $type {
-            fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-                let $text = <&str as Decode<'r, Sqlite>>::decode(value)?;
+        impl<'r, DB: Database> Decode<'r, DB> for $type
+        where
+            &'r str: Decode<'r, DB>,
+        {
+            fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                let $text = <&str as Decode<'r, DB>>::decode(value)?;
                 $from_text
             }
         }

@@ -162,3 +162,58 @@ async fn an_unreachable_postgres_names_the_server_but_never_the_password() {
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
 }
+
+#[tokio::test]
+async fn each_domain_type_is_stored_as_the_same_text_on_postgres() {
+    use consent_portal::config::ConsentFlow;
+    use consent_portal::domain::{AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
+    use consent_portal::i18n::Language;
+
+    let Some(bin) = require(postgres_programs()) else { return };
+    let cluster = PgCluster::start(bin);
+    let pool = db::postgres::open(&cluster.create_database("portal").await).await.unwrap();
+    let tenant = TenantId::parse("72F988BF-86F1-41AF-91AB-2D7CD011DB47").unwrap();
+    let at = Timestamp::parse("2026-11-25T15:36:30.5+01:00").unwrap();
+    let roles = RoleList::from(vec!["Incident.Read.All".to_owned(), "AdvancedHunting.Read.All".to_owned()]);
+    // Written through the types into TEXT columns, read back as plain text: what SQLite holds too.
+    let texts: (String, String, String, String, String, String, String) =
+        sqlx::query_as("SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text")
+            .bind(tenant)
+            .bind(at)
+            .bind(TenantStatus::MissingRoles)
+            .bind(AuditKind::TenantReconsented)
+            .bind(&roles)
+            .bind(Language::Italian)
+            .bind(ConsentFlow::V1)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        texts,
+        (
+            "72f988bf-86f1-41af-91ab-2d7cd011db47".to_owned(),
+            "2026-11-25T14:36:30Z".to_owned(),
+            "missing_roles".to_owned(),
+            "tenant.reconsented".to_owned(),
+            r#"["Incident.Read.All","AdvancedHunting.Read.All"]"#.to_owned(),
+            "it".to_owned(),
+            "v1".to_owned(),
+        )
+    );
+    let typed: (TenantId, Timestamp, TenantStatus, AuditKind, RoleList, Language, ConsentFlow) =
+        sqlx::query_as("SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text")
+            .bind(&texts.0)
+            .bind(&texts.1)
+            .bind(&texts.2)
+            .bind(&texts.3)
+            .bind(&texts.4)
+            .bind(&texts.5)
+            .bind(&texts.6)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(typed, (tenant, at, TenantStatus::MissingRoles, AuditKind::TenantReconsented, roles, Language::Italian, ConsentFlow::V1));
+    // Text that is not a value of the type does not decode.
+    let bad: Result<(TenantStatus,), _> = sqlx::query_as("SELECT 'fine'::text").fetch_one(&pool).await;
+    assert!(bad.is_err());
+}

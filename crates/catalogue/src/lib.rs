@@ -9,7 +9,7 @@
 
 pub mod check;
 #[cfg(feature = "sqlx")]
-mod sqlite;
+mod stored;
 
 use std::fmt::Display;
 
