@@ -1,6 +1,8 @@
 //! The `audit_events` table: an append-only record of who did what, for staff and for proof.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::FromRow;
+
+use super::engine::{Exec, on_engine};
 
 use crate::domain::{AuditKind, TenantId, Timestamp};
 
@@ -35,60 +37,59 @@ impl<'a> NewAuditEvent<'a> {
     }
 }
 
-pub async fn record(db: impl SqliteExecutor<'_>, event: NewAuditEvent<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
-    let detail = if event.detail.is_null() { serde_json::json!({}) } else { event.detail };
-    sqlx::query(
-        "INSERT INTO audit_events (at, kind, actor, customer_id, invite_id, tenant_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(now)
-    .bind(event.kind)
-    .bind(event.actor)
-    .bind(event.customer_id)
-    .bind(event.invite_id)
-    .bind(event.tenant_id)
-    .bind(detail.to_string())
-    .execute(db)
-    .await?;
-    Ok(())
+pub async fn record<'e>(db: impl Into<Exec<'e>>, event: NewAuditEvent<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
+    let detail = if event.detail.is_null() { serde_json::json!({}) } else { event.detail }.to_string();
+    let sql = "INSERT INTO audit_events (at, kind, actor, customer_id, invite_id, tenant_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    on_engine!(db, |executor| sqlx::query(sql)
+        .bind(now)
+        .bind(event.kind)
+        .bind(event.actor)
+        .bind(event.customer_id)
+        .bind(event.invite_id)
+        .bind(event.tenant_id)
+        .bind(&detail)
+        .execute(executor)
+        .await
+        .map(|_| ()))
 }
 
 const SELECT: &str = "SELECT id, at, kind, actor, customer_id, invite_id, tenant_id, detail FROM audit_events";
 
 /// The events of one invite, oldest first (its timeline).
-pub async fn for_invite(db: impl SqliteExecutor<'_>, invite_id: &str) -> Result<Vec<AuditEvent>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE invite_id = $1 ORDER BY id")).bind(invite_id).fetch_all(db).await
+pub async fn for_invite<'e>(db: impl Into<Exec<'e>>, invite_id: &str) -> Result<Vec<AuditEvent>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE invite_id = $1 ORDER BY id");
+    on_engine!(db, |executor| sqlx::query_as(&sql).bind(invite_id).fetch_all(executor).await)
 }
 
 /// The events of several invites, oldest first.
-pub async fn for_invites(db: impl SqliteExecutor<'_>, invite_ids: &[String]) -> Result<Vec<AuditEvent>, sqlx::Error> {
+pub async fn for_invites<'e>(db: impl Into<Exec<'e>>, invite_ids: &[String]) -> Result<Vec<AuditEvent>, sqlx::Error> {
     if invite_ids.is_empty() {
         return Ok(Vec::new());
     }
     let placeholders = super::placeholder_list(1, invite_ids.len());
     let sql = format!("{SELECT} WHERE invite_id IN ({placeholders}) ORDER BY id");
-    let mut query = sqlx::query_as(&sql);
-    for id in invite_ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(db).await
+    on_engine!(db, |executor| {
+        let mut query = sqlx::query_as(&sql);
+        for id in invite_ids {
+            query = query.bind(id);
+        }
+        query.fetch_all(executor).await
+    })
 }
 
 /// The events of one kind since `since`, newest first.
-pub async fn recent_of_kind(
-    db: impl SqliteExecutor<'_>,
+pub async fn recent_of_kind<'e>(
+    db: impl Into<Exec<'e>>,
     kind: AuditKind,
     since: Timestamp,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE kind = $1 AND at >= $2 ORDER BY id DESC LIMIT $3"))
-        .bind(kind)
-        .bind(since)
-        .bind(limit)
-        .fetch_all(db)
-        .await
+    let sql = format!("{SELECT} WHERE kind = $1 AND at >= $2 ORDER BY id DESC LIMIT $3");
+    on_engine!(db, |executor| sqlx::query_as(&sql).bind(kind).bind(since).bind(limit).fetch_all(executor).await)
 }
 
 /// The latest event of one kind.
-pub async fn latest_of_kind(db: impl SqliteExecutor<'_>, kind: AuditKind) -> Result<Option<AuditEvent>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE kind = $1 ORDER BY id DESC LIMIT 1")).bind(kind).fetch_optional(db).await
+pub async fn latest_of_kind<'e>(db: impl Into<Exec<'e>>, kind: AuditKind) -> Result<Option<AuditEvent>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE kind = $1 ORDER BY id DESC LIMIT 1");
+    on_engine!(db, |executor| sqlx::query_as(&sql).bind(kind).fetch_optional(executor).await)
 }

@@ -2,7 +2,8 @@
 //! with which invite, where, and each tenant's state — derived in SQL from the tenant, its invite and
 //! its latest e-mail, so the page always tells the truth without anything to keep in step.
 
-use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
+use super::engine::{Exec, on_engine};
+use sqlx::{FromRow, SqliteConnection};
 
 use crate::domain::{CampaignTenantState, PermissionSet, TenantId, TenantStatus, Timestamp};
 use crate::i18n::Language;
@@ -120,23 +121,29 @@ pub async fn update_tenant(
     Ok(())
 }
 
-pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<CampaignRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{CAMPAIGN} WHERE c.id = $1")).bind(id).fetch_optional(db).await
+pub async fn find<'e>(db: impl Into<Exec<'e>>, id: &str) -> Result<Option<CampaignRow>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!("{CAMPAIGN} WHERE c.id = $1")).bind(id).fetch_optional(executor).await)
 }
 
 /// Every campaign, newest first.
-pub async fn list(db: impl SqliteExecutor<'_>) -> Result<Vec<CampaignRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{CAMPAIGN} ORDER BY c.created_at DESC, c.id DESC")).fetch_all(db).await
+pub async fn list<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<CampaignRow>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!("{CAMPAIGN} ORDER BY c.created_at DESC, c.id DESC")).fetch_all(executor).await)
 }
 
 /// Campaigns not completed yet, oldest first.
-pub async fn running(db: impl SqliteExecutor<'_>) -> Result<Vec<CampaignRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{CAMPAIGN} WHERE c.completed_at IS NULL ORDER BY c.created_at, c.id")).fetch_all(db).await
+pub async fn running<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<CampaignRow>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!("{CAMPAIGN} WHERE c.completed_at IS NULL ORDER BY c.created_at, c.id"))
+        .fetch_all(executor)
+        .await)
 }
 
 /// How many tenants of the campaign are in each state at `now`.
-pub async fn counts(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<Vec<(CampaignTenantState, i64)>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {STATE} AS state, COUNT(*) {TENANTS_FROM} GROUP BY state")).bind(now).bind(id).fetch_all(db).await
+pub async fn counts<'e>(db: impl Into<Exec<'e>>, id: &str, now: Timestamp) -> Result<Vec<(CampaignTenantState, i64)>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!("SELECT {STATE} AS state, COUNT(*) {TENANTS_FROM} GROUP BY state"))
+        .bind(now)
+        .bind(id)
+        .fetch_all(executor)
+        .await)
 }
 
 /// One tenant of a campaign, as its page and export show it.
@@ -183,12 +190,13 @@ pub enum Pick {
 
 /// Tenants of campaign `id` at `now`, by customer name. The state is computed for every tenant, but
 /// only the page's rows leave SQLite: reading 10,000 rows out would take longer than the page may.
-pub async fn tenants(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp, pick: Pick) -> Result<Vec<CampaignTenantRow>, sqlx::Error> {
+pub async fn tenants<'e>(db: impl Into<Exec<'e>>, id: &str, now: Timestamp, pick: Pick) -> Result<Vec<CampaignTenantRow>, sqlx::Error> {
     let (state, limit, offset) = match pick {
         Pick::All => (None, i64::MAX, 0),
         Pick::Page { state, limit, offset } => (state, limit, offset),
     };
-    sqlx::query_as(&format!(
+    on_engine!(db, |executor| {
+        sqlx::query_as(&format!(
         "SELECT *, (SELECT sent_at FROM outbox WHERE id = outbox_id) AS email_sent_at FROM (SELECT ct.tenant_id, ct.customer, t.status, {STATE} AS state, ct.invite_id, ct.link_expires_at AS invite_expires_at, \
            ct.recipient, ct.language, ct.email_status, ct.outbox_id, t.last_checked_at {TENANTS_FROM} ORDER BY ct.customer, ct.tenant_id) AS campaign_rows \
          WHERE $3 IS NULL OR state = $3 LIMIT $4 OFFSET $5"
@@ -198,39 +206,52 @@ pub async fn tenants(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp, pick
     .bind(state)
     .bind(limit)
     .bind(offset)
-    .fetch_all(db)
+    .fetch_all(executor)
     .await
+    })
 }
 
 /// The campaign (and tenant) an invite was made for, if any.
-pub async fn of_invite(db: impl SqliteExecutor<'_>, invite_id: &str) -> Result<Option<(String, TenantId)>, sqlx::Error> {
-    sqlx::query_as("SELECT campaign_id, tenant_id FROM campaign_tenants WHERE invite_id = $1").bind(invite_id).fetch_optional(db).await
+pub async fn of_invite<'e>(db: impl Into<Exec<'e>>, invite_id: &str) -> Result<Option<(String, TenantId)>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as("SELECT campaign_id, tenant_id FROM campaign_tenants WHERE invite_id = $1")
+        .bind(invite_id)
+        .fetch_optional(executor)
+        .await)
 }
 
 /// Records that staff were told the campaign passed half way.
-pub async fn mark_half_notified(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE campaigns SET half_notified_at = $1 WHERE id = $2 AND half_notified_at IS NULL")
+pub async fn mark_half_notified<'e>(db: impl Into<Exec<'e>>, id: &str, now: Timestamp) -> Result<(), sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query("UPDATE campaigns SET half_notified_at = $1 WHERE id = $2 AND half_notified_at IS NULL")
         .bind(now)
         .bind(id)
-        .execute(db)
-        .await?;
+        .execute(executor)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Marks the campaign completed; false when it already was (another pass got there first).
-pub async fn mark_completed(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+pub async fn mark_completed<'e>(db: impl Into<Exec<'e>>, id: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
+    let done =
+        on_engine!(db, |executor| {
+            sqlx::query(
         "UPDATE campaigns SET completed_at = $1, half_notified_at = COALESCE(half_notified_at, $1) WHERE id = $2 AND completed_at IS NULL",
     )
     .bind(now)
     .bind(id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(executor)
+    .await.map(|done| done.rows_affected())
+        })?;
+    Ok(done == 1)
 }
 
-pub async fn mark_digest(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE campaigns SET last_digest_at = $1 WHERE id = $2").bind(now).bind(id).execute(db).await?;
+pub async fn mark_digest<'e>(db: impl Into<Exec<'e>>, id: &str, now: Timestamp) -> Result<(), sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query("UPDATE campaigns SET last_digest_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(executor)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -250,12 +271,12 @@ pub struct Candidate {
 }
 
 /// How many tenants a campaign would ask now (see [`candidates`]).
-pub async fn count_candidates(db: impl SqliteExecutor<'_>, only_needs_reconsent: bool, now: Timestamp) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tenants t WHERE {CANDIDATE}"))
+pub async fn count_candidates<'e>(db: impl Into<Exec<'e>>, only_needs_reconsent: bool, now: Timestamp) -> Result<i64, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tenants t WHERE {CANDIDATE}"))
         .bind(only_needs_reconsent)
         .bind(now)
-        .fetch_one(db)
-        .await
+        .fetch_one(executor)
+        .await)
 }
 
 /// Which tenants a campaign asks (`$1`: only those that need re-consent; `$2`: now).
@@ -266,8 +287,9 @@ const CANDIDATE: &str = "t.removed_at IS NULL AND ($1 = 0 OR t.status = 'needs_r
 
 /// The tenants a campaign would ask: every tenant on the dashboard, or only those that need re-consent;
 /// in both cases leaving out a tenant already asked by another campaign whose link still works.
-pub async fn candidates(db: impl SqliteExecutor<'_>, only_needs_reconsent: bool, now: Timestamp) -> Result<Vec<Candidate>, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn candidates<'e>(db: impl Into<Exec<'e>>, only_needs_reconsent: bool, now: Timestamp) -> Result<Vec<Candidate>, sqlx::Error> {
+    on_engine!(db, |executor| {
+        sqlx::query_as(&format!(
         "SELECT t.tenant_id, t.customer_id, cu.name AS customer, t.consented_by_upn, \
            (SELECT o.recipient FROM invites iv JOIN outbox o ON o.invite_id = iv.id \
               WHERE iv.customer_id = t.customer_id AND o.kind IN ('onboarding', 'reminder') ORDER BY o.created_at DESC LIMIT 1) AS invited_address, \
@@ -278,6 +300,7 @@ pub async fn candidates(db: impl SqliteExecutor<'_>, only_needs_reconsent: bool,
     ))
     .bind(only_needs_reconsent)
     .bind(now)
-    .fetch_all(db)
+    .fetch_all(executor)
     .await
+    })
 }

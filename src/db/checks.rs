@@ -1,6 +1,7 @@
 //! The `checks` table: one row per check of a tenant (never the token itself).
 
-use sqlx::{FromRow, SqliteExecutor};
+use super::engine::{Exec, on_engine};
+use sqlx::FromRow;
 
 use crate::domain::{ApiResults, RoleList, TenantId, TenantStatus, Timestamp};
 
@@ -28,13 +29,20 @@ impl CheckRow {
 const SELECT: &str =
     "SELECT id, tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail FROM checks";
 
-pub async fn latest(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<CheckRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1")).bind(tenant_id).fetch_optional(db).await
+pub async fn latest<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId) -> Result<Option<CheckRow>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!("{SELECT} WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1"))
+        .bind(tenant_id)
+        .fetch_optional(executor)
+        .await)
 }
 
 /// The latest checks of a tenant, newest first (a timeline).
-pub async fn history(db: impl SqliteExecutor<'_>, tenant_id: TenantId, limit: i64) -> Result<Vec<CheckRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2")).bind(tenant_id).bind(limit).fetch_all(db).await
+pub async fn history<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId, limit: i64) -> Result<Vec<CheckRow>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!("{SELECT} WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2"))
+        .bind(tenant_id)
+        .bind(limit)
+        .fetch_all(executor)
+        .await)
 }
 
 /// The decoded token of a check, as jwt.ms shows it: header and claims (JSON text), never the token

@@ -1,7 +1,8 @@
 //! The `consent_states` table: every `state` value issued for a consent redirect, stored as a hash,
 //! single use, expiring, bound to a browser session, an invite and (v2) the signed-in tenant.
 
-use sqlx::{FromRow, Sqlite, SqliteExecutor, Transaction};
+use super::engine::{Exec, on_engine};
+use sqlx::{FromRow, Sqlite, Transaction};
 
 use crate::config::ConsentFlow;
 use crate::domain::{TenantId, Timestamp};
@@ -28,8 +29,9 @@ pub struct NewConsentState<'a> {
     pub expires_at: Timestamp,
 }
 
-pub async fn insert(db: impl SqliteExecutor<'_>, new: NewConsentState<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn insert<'e>(db: impl Into<Exec<'e>>, new: NewConsentState<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
+    on_engine!(db, |executor| {
+        sqlx::query(
         "INSERT INTO consent_states (state_hash, session_binding, invite_id, tenant_id, flow, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(new.state_hash)
@@ -39,18 +41,21 @@ pub async fn insert(db: impl SqliteExecutor<'_>, new: NewConsentState<'_>, now: 
     .bind(new.flow)
     .bind(now)
     .bind(new.expires_at)
-    .execute(db)
-    .await?;
+    .execute(executor)
+    .await.map(|done| done.rows_affected())
+    })?;
     Ok(())
 }
 
-pub async fn find(db: impl SqliteExecutor<'_>, state_hash: &str) -> Result<Option<ConsentState>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn find<'e>(db: impl Into<Exec<'e>>, state_hash: &str) -> Result<Option<ConsentState>, sqlx::Error> {
+    on_engine!(db, |executor| {
+        sqlx::query_as(
         "SELECT state_hash, session_binding, invite_id, tenant_id, flow, created_at, expires_at, used_at, result_tenant_id FROM consent_states WHERE state_hash = $1",
     )
     .bind(state_hash)
-    .fetch_optional(db)
+    .fetch_optional(executor)
     .await
+    })
 }
 
 /// Marks the state used by the callback that recorded `tenant_id`; false when another callback used it

@@ -1,6 +1,7 @@
 //! The `customers` table.
 
-use sqlx::{FromRow, SqliteExecutor};
+use super::engine::{Exec, on_engine};
+use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::domain::Timestamp;
@@ -15,30 +16,33 @@ pub struct Customer {
     pub created_at: Timestamp,
 }
 
-pub async fn insert(db: impl SqliteExecutor<'_>, name: &str, contact_email: Option<&str>, now: Timestamp) -> Result<Customer, sqlx::Error> {
+pub async fn insert<'e>(db: impl Into<Exec<'e>>, name: &str, contact_email: Option<&str>, now: Timestamp) -> Result<Customer, sqlx::Error> {
     let customer = Customer {
         id: Uuid::now_v7().to_string(),
         name: name.to_owned(),
         contact_email: contact_email.map(str::to_owned),
         created_at: now,
     };
-    sqlx::query("INSERT INTO customers (id, name, contact_email, created_at) VALUES ($1, $2, $3, $4)")
+    on_engine!(db, |executor| sqlx::query("INSERT INTO customers (id, name, contact_email, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&customer.id)
         .bind(&customer.name)
         .bind(&customer.contact_email)
         .bind(customer.created_at)
-        .execute(db)
-        .await?;
+        .execute(executor)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(customer)
 }
 
-pub async fn count(db: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(db).await
+pub async fn count<'e>(db: impl Into<Exec<'e>>) -> Result<i64, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(executor).await)
 }
 
-pub async fn find_by_name(db: impl SqliteExecutor<'_>, name: &str) -> Result<Option<Customer>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, contact_email, created_at FROM customers WHERE name = $1 ORDER BY id LIMIT 1")
-        .bind(name)
-        .fetch_optional(db)
-        .await
+pub async fn find_by_name<'e>(db: impl Into<Exec<'e>>, name: &str) -> Result<Option<Customer>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(
+        "SELECT id, name, contact_email, created_at FROM customers WHERE name = $1 ORDER BY id LIMIT 1"
+    )
+    .bind(name)
+    .fetch_optional(executor)
+    .await)
 }

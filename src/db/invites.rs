@@ -1,6 +1,7 @@
 //! The `invites` table.
 
-use sqlx::{FromRow, SqliteExecutor};
+use super::engine::{Exec, on_engine};
+use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::domain::{InviteDates, InviteStatus, TenantId, Timestamp};
@@ -62,7 +63,7 @@ pub struct NewInvite<'a> {
 const COLUMNS: &str = "i.id, i.customer_id, i.pinned_tenant_id, i.pinned_domain, i.language, i.created_at, i.expires_at, i.revoked_at, i.completed_at, \
      i.completed_tenant_id";
 
-pub async fn insert(db: impl SqliteExecutor<'_>, new: NewInvite<'_>, now: Timestamp) -> Result<Invite, sqlx::Error> {
+pub async fn insert<'e>(db: impl Into<Exec<'e>>, new: NewInvite<'_>, now: Timestamp) -> Result<Invite, sqlx::Error> {
     let invite = Invite {
         id: Uuid::now_v7().to_string(),
         customer_id: new.customer_id.to_owned(),
@@ -75,7 +76,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, new: NewInvite<'_>, now: Timest
         completed_at: None,
         completed_tenant_id: None,
     };
-    sqlx::query(
+    on_engine!(db, |executor| sqlx::query(
         "INSERT INTO invites (id, customer_id, token_hash, pinned_tenant_id, pinned_domain, language, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -87,38 +88,43 @@ pub async fn insert(db: impl SqliteExecutor<'_>, new: NewInvite<'_>, now: Timest
     .bind(invite.language)
     .bind(invite.created_at)
     .bind(invite.expires_at)
-    .execute(db)
-    .await?;
+    .execute(executor)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(invite)
 }
 
 /// The invite of a link: its own token (the link shown to staff) or the token of one of the e-mails
 /// sent for it (`invite_links`); every one of them dies with the invite.
-pub async fn find_by_token_hash(db: impl SqliteExecutor<'_>, token_hash: &str) -> Result<Option<InviteWithCustomer>, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn find_by_token_hash<'e>(db: impl Into<Exec<'e>>, token_hash: &str) -> Result<Option<InviteWithCustomer>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!(
         "SELECT {COLUMNS}, c.name AS customer_name, c.contact_email FROM invites i JOIN customers c ON c.id = i.customer_id \
          WHERE i.token_hash = $1 OR i.id = (SELECT invite_id FROM invite_links WHERE token_hash = $2)"
     ))
     .bind(token_hash)
     .bind(token_hash)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(executor)
+    .await)
 }
 
-pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<InviteWithCustomer>, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn find<'e>(db: impl Into<Exec<'e>>, id: &str) -> Result<Option<InviteWithCustomer>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!(
         "SELECT {COLUMNS}, c.name AS customer_name, c.contact_email FROM invites i JOIN customers c ON c.id = i.customer_id WHERE i.id = $1"
     ))
     .bind(id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(executor)
+    .await)
 }
 
 /// Revokes an invite; false when there is no such invite or it was revoked already.
-pub async fn revoke(db: impl SqliteExecutor<'_>, id: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("UPDATE invites SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id).execute(db).await?;
-    Ok(done.rows_affected() == 1)
+pub async fn revoke<'e>(db: impl Into<Exec<'e>>, id: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
+    let done = on_engine!(db, |executor| sqlx::query("UPDATE invites SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(executor)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Whom an invite onboards.
@@ -161,17 +167,17 @@ pub async fn complete_for_tenant(
 }
 
 /// The newest invites first, a page at a time, with their customers.
-pub async fn list_recent(db: impl SqliteExecutor<'_>, limit: i64, offset: i64) -> Result<Vec<InviteWithCustomer>, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn list_recent<'e>(db: impl Into<Exec<'e>>, limit: i64, offset: i64) -> Result<Vec<InviteWithCustomer>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!(
         "SELECT {COLUMNS}, c.name AS customer_name, c.contact_email FROM invites i JOIN customers c ON c.id = i.customer_id \
          ORDER BY i.created_at DESC, i.id DESC LIMIT $1 OFFSET $2"
     ))
     .bind(limit)
     .bind(offset)
-    .fetch_all(db)
-    .await
+    .fetch_all(executor)
+    .await)
 }
 
-pub async fn count(db: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM invites").fetch_one(db).await
+pub async fn count<'e>(db: impl Into<Exec<'e>>) -> Result<i64, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_scalar("SELECT COUNT(*) FROM invites").fetch_one(executor).await)
 }

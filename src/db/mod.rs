@@ -12,6 +12,7 @@ pub mod campaigns;
 pub mod checks;
 pub mod consent_states;
 pub mod customers;
+pub mod engine;
 pub mod invites;
 pub mod monitoring;
 pub mod outbox;

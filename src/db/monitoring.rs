@@ -2,10 +2,11 @@
 //! next check, and a `tenant.degraded` audit event when a verified tenant got worse), and the tenants
 //! due for a check.
 
+use super::engine::{Exec, on_engine};
 use std::collections::HashMap;
 
 use serde_json::json;
-use sqlx::{Connection, SqliteConnection, SqliteExecutor, SqlitePool};
+use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use crate::domain::{ApiResults, AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
 
@@ -203,36 +204,43 @@ async fn update_tenants(tx: &mut SqliteConnection, updates: &[TenantUpdate<'_>])
 
 /// Tenants whose next check is due at `now` (or never planned) and that Microsoft did not ask to leave
 /// alone until later, oldest first.
-pub async fn due(db: impl SqliteExecutor<'_>, now: Timestamp, limit: i64) -> Result<Vec<DueTenant>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn due<'e>(db: impl Into<Exec<'e>>, now: Timestamp, limit: i64) -> Result<Vec<DueTenant>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(
         "SELECT tenant_id, consented_at, not_before FROM tenants WHERE removed_at IS NULL \
          AND (next_check_at IS NULL OR next_check_at <= $1) AND (not_before IS NULL OR not_before <= $1) \
          ORDER BY next_check_at IS NOT NULL, next_check_at LIMIT $2",
     )
     .bind(now)
     .bind(limit)
-    .fetch_all(db)
-    .await
+    .fetch_all(executor)
+    .await)
 }
 
 /// Every tenant (for "check all").
-pub async fn all(db: impl SqliteExecutor<'_>) -> Result<Vec<DueTenant>, sqlx::Error> {
-    sqlx::query_as("SELECT tenant_id, consented_at, not_before FROM tenants WHERE removed_at IS NULL ORDER BY tenant_id")
-        .fetch_all(db)
-        .await
+pub async fn all<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<DueTenant>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(
+        "SELECT tenant_id, consented_at, not_before FROM tenants WHERE removed_at IS NULL ORDER BY tenant_id"
+    )
+    .fetch_all(executor)
+    .await)
 }
 
-pub async fn one(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<DueTenant>, sqlx::Error> {
-    sqlx::query_as("SELECT tenant_id, consented_at, not_before FROM tenants WHERE tenant_id = $1 AND removed_at IS NULL")
-        .bind(tenant_id)
-        .fetch_optional(db)
-        .await
+pub async fn one<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId) -> Result<Option<DueTenant>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(
+        "SELECT tenant_id, consented_at, not_before FROM tenants WHERE tenant_id = $1 AND removed_at IS NULL"
+    )
+    .bind(tenant_id)
+    .fetch_optional(executor)
+    .await)
 }
 
 /// The time before which Microsoft asked not to be asked for this tenant's token, if any.
-pub async fn not_before(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<Timestamp>, sqlx::Error> {
+pub async fn not_before<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId) -> Result<Option<Timestamp>, sqlx::Error> {
     let found: Option<Option<Timestamp>> =
-        sqlx::query_scalar("SELECT not_before FROM tenants WHERE tenant_id = $1").bind(tenant_id).fetch_optional(db).await?;
+        on_engine!(db, |executor| sqlx::query_scalar("SELECT not_before FROM tenants WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(executor)
+            .await)?;
     Ok(found.flatten())
 }
 

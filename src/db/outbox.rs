@@ -1,7 +1,8 @@
 //! The `outbox` table (one row per e-mail to send: what to say and to whom, its delivery state) and
 //! `invite_links` (the hash of the onboarding link each sent e-mail carries).
 
-use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
+use super::engine::{Exec, on_engine};
+use sqlx::{FromRow, SqliteConnection};
 use uuid::Uuid;
 
 use crate::domain::{TenantId, Timestamp};
@@ -203,15 +204,17 @@ pub async fn mark_final(conn: &mut SqliteConnection, id: &str, status: &str, rep
 /// At start-up: rows left `sending` by a process that stopped between talking to the server and
 /// recording the answer. They may or may not have been delivered, so they are not sent again
 /// automatically. Returns how many.
-pub async fn mark_interrupted(db: impl SqliteExecutor<'_>) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
+pub async fn mark_interrupted<'e>(db: impl Into<Exec<'e>>) -> Result<u64, sqlx::Error> {
+    let done = on_engine!(db, |executor| {
+        sqlx::query(
         "UPDATE outbox SET status = 'interrupted', \
          last_reply = 'interrupted while sending: it may or may not have been delivered' || COALESCE(' (last reply: ' || last_reply || ')', '') \
          WHERE status = 'sending'",
     )
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    .execute(executor)
+    .await.map(|done| done.rows_affected())
+    })?;
+    Ok(done)
 }
 
 pub async fn insert_link(
@@ -236,21 +239,27 @@ async fn delete_links(conn: &mut SqliteConnection, outbox_id: &str) -> Result<()
     Ok(())
 }
 
-pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> Result<Option<OutboxRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1")).bind(id).fetch_optional(db).await
+pub async fn find<'e>(db: impl Into<Exec<'e>>, id: &str) -> Result<Option<OutboxRow>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(executor)
+        .await)
 }
 
 /// The newest messages first.
-pub async fn list_recent(db: impl SqliteExecutor<'_>, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1")).bind(limit).fetch_all(db).await
+pub async fn list_recent<'e>(db: impl Into<Exec<'e>>, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1"))
+        .bind(limit)
+        .fetch_all(executor)
+        .await)
 }
 
 /// The messages of one invite, oldest first.
-pub async fn for_invite(db: impl SqliteExecutor<'_>, invite_id: &str) -> Result<Vec<OutboxRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE invite_id = $1 ORDER BY created_at, id"))
+pub async fn for_invite<'e>(db: impl Into<Exec<'e>>, invite_id: &str) -> Result<Vec<OutboxRow>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE invite_id = $1 ORDER BY created_at, id"))
         .bind(invite_id)
-        .fetch_all(db)
-        .await
+        .fetch_all(executor)
+        .await)
 }
 
 /// An invite's latest sent onboarding or reminder e-mail that is due for a reminder.
@@ -267,13 +276,13 @@ pub struct ReminderCandidate {
 /// Invites that are open at `now` (not completed, revoked or expired), whose latest onboarding or
 /// reminder e-mail was sent at or before `sent_before`, with nothing of theirs waiting to be sent, and
 /// fewer than `max` reminders so far.
-pub async fn reminder_candidates(
-    db: impl SqliteExecutor<'_>,
+pub async fn reminder_candidates<'e>(
+    db: impl Into<Exec<'e>>,
     now: Timestamp,
     sent_before: Timestamp,
     max: i64,
 ) -> Result<Vec<ReminderCandidate>, sqlx::Error> {
-    sqlx::query_as(
+    on_engine!(db, |executor| sqlx::query_as(
         "SELECT o.id, o.invite_id, o.recipient, o.language, \
            (SELECT COUNT(*) FROM outbox r WHERE r.invite_id = o.invite_id AND r.kind = 'reminder') AS reminders \
          FROM outbox o JOIN invites i ON i.id = o.invite_id \
@@ -289,6 +298,6 @@ pub async fn reminder_candidates(
     .bind(now)
     .bind(sent_before)
     .bind(max)
-    .fetch_all(db)
-    .await
+    .fetch_all(executor)
+    .await)
 }

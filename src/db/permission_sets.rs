@@ -1,7 +1,8 @@
 //! The `permission_sets` table: each distinct set of required permissions the portal started with, and
 //! when it was first seen.
 
-use sqlx::{FromRow, SqliteExecutor};
+use super::engine::{Exec, on_engine};
+use sqlx::FromRow;
 
 use crate::domain::{PermissionSet, Timestamp};
 
@@ -13,8 +14,10 @@ pub struct PermissionSetRow {
 }
 
 /// Every set, oldest first.
-pub async fn all(db: impl SqliteExecutor<'_>) -> Result<Vec<PermissionSetRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, permissions, first_seen_at FROM permission_sets ORDER BY first_seen_at, id").fetch_all(db).await
+pub async fn all<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<PermissionSetRow>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as("SELECT id, permissions, first_seen_at FROM permission_sets ORDER BY first_seen_at, id")
+        .fetch_all(executor)
+        .await)
 }
 
 /// Records `set` as first seen at `first_seen_at`, unless it is known; its id either way.
@@ -29,15 +32,19 @@ pub async fn insert_once(db: &mut sqlx::SqliteConnection, set: &PermissionSet, f
 
 /// What consents asked for, each distinct list with its earliest consent: the history of the sets the
 /// portal required before it kept one (each consent records the permissions required at the time).
-pub async fn asked_by_consents(db: impl SqliteExecutor<'_>) -> Result<Vec<(PermissionSet, Timestamp)>, sqlx::Error> {
-    sqlx::query_as("SELECT roles_requested, MIN(consented_at) FROM consents WHERE roles_requested <> '[]' GROUP BY roles_requested")
-        .fetch_all(db)
-        .await
+pub async fn asked_by_consents<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<(PermissionSet, Timestamp)>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(
+        "SELECT roles_requested, MIN(consented_at) FROM consents WHERE roles_requested <> '[]' GROUP BY roles_requested"
+    )
+    .fetch_all(executor)
+    .await)
 }
 
 /// The set asked for by the latest consent, if any.
-pub async fn asked_by_latest_consent(db: impl SqliteExecutor<'_>) -> Result<Option<PermissionSet>, sqlx::Error> {
-    sqlx::query_scalar("SELECT roles_requested FROM consents WHERE roles_requested <> '[]' ORDER BY consented_at DESC, id DESC LIMIT 1")
-        .fetch_optional(db)
-        .await
+pub async fn asked_by_latest_consent<'e>(db: impl Into<Exec<'e>>) -> Result<Option<PermissionSet>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_scalar(
+        "SELECT roles_requested FROM consents WHERE roles_requested <> '[]' ORDER BY consented_at DESC, id DESC LIMIT 1"
+    )
+    .fetch_optional(executor)
+    .await)
 }

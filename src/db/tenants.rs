@@ -1,6 +1,7 @@
 //! The `tenants` table (one row per proven tenant) and `consents` (every consent, for history).
 
-use sqlx::{FromRow, Sqlite, SqliteExecutor, Transaction};
+use super::engine::{Exec, on_engine};
+use sqlx::{FromRow, Sqlite, Transaction};
 
 use super::invites::Binding;
 use crate::config::ConsentFlow;
@@ -31,8 +32,8 @@ impl TenantRow {
 const SELECT: &str = "SELECT t.tenant_id, t.customer_id, c.name AS customer, t.invite_id, t.display_name, t.consented_by_upn, t.consented_by_oid, \
      t.consented_at, t.status, t.status_reason, t.last_checked_at FROM tenants t JOIN customers c ON c.id = t.customer_id";
 
-pub async fn find(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<TenantRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE t.tenant_id = $1")).bind(tenant_id).fetch_optional(db).await
+pub async fn find<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId) -> Result<Option<TenantRow>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!("{SELECT} WHERE t.tenant_id = $1")).bind(tenant_id).fetch_optional(executor).await)
 }
 
 /// Who consented, for a new consent or a re-consent.
@@ -275,47 +276,53 @@ pub async fn search(db: &sqlx::SqlitePool, query: &TenantQuery<'_>) -> Result<(V
 }
 
 /// How many tenants (not removed) have each status.
-pub async fn status_counts(db: impl SqliteExecutor<'_>) -> Result<Vec<(TenantStatus, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT status, COUNT(*) FROM tenants WHERE removed_at IS NULL GROUP BY status").fetch_all(db).await
+pub async fn status_counts<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<(TenantStatus, i64)>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as("SELECT status, COUNT(*) FROM tenants WHERE removed_at IS NULL GROUP BY status")
+        .fetch_all(executor)
+        .await)
 }
 
 /// Every tenant (not removed) with the roles of its latest check, by customer: for exports and the API.
-pub async fn all_with_roles(db: impl SqliteExecutor<'_>) -> Result<Vec<TenantSummary>, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn all_with_roles<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<TenantSummary>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!(
         "SELECT {COLUMNS}, k.roles_present, k.roles_missing, k.apis FROM tenants t JOIN customers c ON c.id = t.customer_id \
          LEFT JOIN (SELECT tenant_id, MAX(id) AS id FROM checks GROUP BY tenant_id) l ON l.tenant_id = t.tenant_id \
          LEFT JOIN checks k ON k.id = l.id WHERE t.removed_at IS NULL ORDER BY c.name COLLATE NOCASE, t.tenant_id"
     ))
-    .fetch_all(db)
-    .await
+    .fetch_all(executor)
+    .await)
 }
 
 /// One tenant (removed or not) with the roles of its latest check.
-pub async fn find_with_roles(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<TenantSummary>, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn find_with_roles<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId) -> Result<Option<TenantSummary>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(&format!(
         "SELECT {COLUMNS}, k.roles_present, k.roles_missing, k.apis FROM tenants t JOIN customers c ON c.id = t.customer_id \
          LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = t.tenant_id) WHERE t.tenant_id = $1"
     ))
     .bind(tenant_id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(executor)
+    .await)
 }
 
 /// When the tenant was removed (offboarded), if it was.
-pub async fn removed_at(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Option<Timestamp>, sqlx::Error> {
+pub async fn removed_at<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId) -> Result<Option<Timestamp>, sqlx::Error> {
     let removed: Option<Option<Timestamp>> =
-        sqlx::query_scalar("SELECT removed_at FROM tenants WHERE tenant_id = $1").bind(tenant_id).fetch_optional(db).await?;
+        on_engine!(db, |executor| sqlx::query_scalar("SELECT removed_at FROM tenants WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(executor)
+            .await)?;
     Ok(removed.flatten())
 }
 
 /// Marks a tenant removed (offboarded); false when there is no such tenant or it was removed already.
-pub async fn mark_removed(db: impl SqliteExecutor<'_>, tenant_id: TenantId, now: Timestamp) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE tenants SET removed_at = $1 WHERE tenant_id = $2 AND removed_at IS NULL")
+pub async fn mark_removed<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId, now: Timestamp) -> Result<bool, sqlx::Error> {
+    let done = on_engine!(db, |executor| sqlx::query("UPDATE tenants SET removed_at = $1 WHERE tenant_id = $2 AND removed_at IS NULL")
         .bind(now)
         .bind(tenant_id)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() == 1)
+        .execute(executor)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// One consent of a tenant's history.
@@ -331,14 +338,14 @@ pub struct ConsentRow {
 }
 
 /// Every consent of a tenant, newest first.
-pub async fn consents(db: impl SqliteExecutor<'_>, tenant_id: TenantId) -> Result<Vec<ConsentRow>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn consents<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId) -> Result<Vec<ConsentRow>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as(
         "SELECT id, invite_id, consented_by_upn, consented_by_oid, consented_at, flow, roles_requested FROM consents \
          WHERE tenant_id = $1 ORDER BY id DESC",
     )
     .bind(tenant_id)
-    .fetch_all(db)
-    .await
+    .fetch_all(executor)
+    .await)
 }
 
 #[cfg(test)]
