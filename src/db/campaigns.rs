@@ -3,7 +3,7 @@
 //! its latest e-mail, so the page always tells the truth without anything to keep in step.
 
 use super::engine::{Exec, on_engine};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 
 use crate::domain::{CampaignTenantState, PermissionSet, TenantId, TenantStatus, Timestamp};
 use crate::i18n::Language;
@@ -55,18 +55,18 @@ pub struct NewCampaign<'a> {
     pub language_default: Language,
 }
 
-pub async fn insert(db: &mut SqliteConnection, new: &NewCampaign<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO campaigns (id, created_at, created_by, permission_set_id, selection, language_default) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(new.id)
-    .bind(now)
-    .bind(new.created_by)
-    .bind(new.permission_set_id)
-    .bind(new.selection)
-    .bind(new.language_default)
-    .execute(db)
-    .await?;
+pub async fn insert<'e>(db: impl Into<Exec<'e>>, new: &NewCampaign<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
+    let sql = "INSERT INTO campaigns (id, created_at, created_by, permission_set_id, selection, language_default) VALUES ($1, $2, $3, $4, $5, $6)";
+    on_engine!(db, |executor| sqlx::query(sql)
+        .bind(new.id)
+        .bind(now)
+        .bind(new.created_by)
+        .bind(new.permission_set_id)
+        .bind(new.selection)
+        .bind(new.language_default)
+        .execute(executor)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -81,33 +81,33 @@ pub struct NewCampaignTenant<'a> {
     pub link_expires_at: Timestamp,
 }
 
-pub async fn insert_tenant(db: &mut SqliteConnection, new: &NewCampaignTenant<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO campaign_tenants (campaign_id, tenant_id, customer, invite_id, recipient, language, outbox_id, link_expires_at, email_status) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT status FROM outbox WHERE id = $7))",
-    )
-    .bind(new.campaign_id)
-    .bind(new.tenant_id)
-    .bind(new.customer)
-    .bind(new.invite_id)
-    .bind(new.recipient)
-    .bind(new.language)
-    .bind(new.outbox_id)
-    .bind(new.link_expires_at)
-    .execute(db)
-    .await?;
+pub async fn insert_tenant<'e>(db: impl Into<Exec<'e>>, new: &NewCampaignTenant<'_>) -> Result<(), sqlx::Error> {
+    let sql = "INSERT INTO campaign_tenants (campaign_id, tenant_id, customer, invite_id, recipient, language, outbox_id, link_expires_at, email_status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT status FROM outbox WHERE id = $7))";
+    on_engine!(db, |executor| sqlx::query(sql)
+        .bind(new.campaign_id)
+        .bind(new.tenant_id)
+        .bind(new.customer)
+        .bind(new.invite_id)
+        .bind(new.recipient)
+        .bind(new.language)
+        .bind(new.outbox_id)
+        .bind(new.link_expires_at)
+        .execute(executor)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// The latest e-mail asked for a tenant of a campaign, and (after its link expired) its new invite.
-pub async fn update_tenant(
-    db: &mut SqliteConnection,
+pub async fn update_tenant<'e>(
+    db: impl Into<Exec<'e>>,
     campaign_id: &str,
     tenant_id: TenantId,
     invite_id: &str,
     outbox_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    on_engine!(db, |executor| sqlx::query(
         "UPDATE campaign_tenants SET invite_id = $1, outbox_id = $2, email_status = (SELECT status FROM outbox WHERE id = $2), \
          link_expires_at = (SELECT CASE WHEN revoked_at < expires_at THEN revoked_at ELSE expires_at END FROM invites WHERE id = $1) \
          WHERE campaign_id = $3 AND tenant_id = $4",
@@ -116,8 +116,9 @@ pub async fn update_tenant(
     .bind(outbox_id)
     .bind(campaign_id)
     .bind(tenant_id)
-    .execute(db)
-    .await?;
+    .execute(executor)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -195,20 +196,12 @@ pub async fn tenants<'e>(db: impl Into<Exec<'e>>, id: &str, now: Timestamp, pick
         Pick::All => (None, i64::MAX, 0),
         Pick::Page { state, limit, offset } => (state, limit, offset),
     };
-    on_engine!(db, |executor| {
-        sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT *, (SELECT sent_at FROM outbox WHERE id = outbox_id) AS email_sent_at FROM (SELECT ct.tenant_id, ct.customer, t.status, {STATE} AS state, ct.invite_id, ct.link_expires_at AS invite_expires_at, \
            ct.recipient, ct.language, ct.email_status, ct.outbox_id, t.last_checked_at {TENANTS_FROM} ORDER BY ct.customer, ct.tenant_id) AS campaign_rows \
          WHERE $3 IS NULL OR state = $3 LIMIT $4 OFFSET $5"
-    ))
-    .bind(now)
-    .bind(id)
-    .bind(state)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(executor)
-    .await
-    })
+    );
+    on_engine!(db, |executor| sqlx::query_as(&sql).bind(now).bind(id).bind(state).bind(limit).bind(offset).fetch_all(executor).await)
 }
 
 /// The campaign (and tenant) an invite was made for, if any.
@@ -232,16 +225,9 @@ pub async fn mark_half_notified<'e>(db: impl Into<Exec<'e>>, id: &str, now: Time
 
 /// Marks the campaign completed; false when it already was (another pass got there first).
 pub async fn mark_completed<'e>(db: impl Into<Exec<'e>>, id: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
-    let done =
-        on_engine!(db, |executor| {
-            sqlx::query(
-        "UPDATE campaigns SET completed_at = $1, half_notified_at = COALESCE(half_notified_at, $1) WHERE id = $2 AND completed_at IS NULL",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(executor)
-    .await.map(|done| done.rows_affected())
-        })?;
+    let sql =
+        "UPDATE campaigns SET completed_at = $1, half_notified_at = COALESCE(half_notified_at, $1) WHERE id = $2 AND completed_at IS NULL";
+    let done = on_engine!(db, |executor| sqlx::query(sql).bind(now).bind(id).execute(executor).await.map(|done| done.rows_affected()))?;
     Ok(done == 1)
 }
 
@@ -288,8 +274,7 @@ const CANDIDATE: &str = "t.removed_at IS NULL AND ($1 = 0 OR t.status = 'needs_r
 /// The tenants a campaign would ask: every tenant on the dashboard, or only those that need re-consent;
 /// in both cases leaving out a tenant already asked by another campaign whose link still works.
 pub async fn candidates<'e>(db: impl Into<Exec<'e>>, only_needs_reconsent: bool, now: Timestamp) -> Result<Vec<Candidate>, sqlx::Error> {
-    on_engine!(db, |executor| {
-        sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT t.tenant_id, t.customer_id, cu.name AS customer, t.consented_by_upn, \
            (SELECT o.recipient FROM invites iv JOIN outbox o ON o.invite_id = iv.id \
               WHERE iv.customer_id = t.customer_id AND o.kind IN ('onboarding', 'reminder') ORDER BY o.created_at DESC LIMIT 1) AS invited_address, \
@@ -297,10 +282,6 @@ pub async fn candidates<'e>(db: impl Into<Exec<'e>>, only_needs_reconsent: bool,
            COALESCE((SELECT language FROM invites WHERE id = t.invite_id), \
                     (SELECT language FROM invites WHERE customer_id = t.customer_id ORDER BY created_at DESC LIMIT 1)) AS language \
          FROM tenants t JOIN customers cu ON cu.id = t.customer_id WHERE {CANDIDATE} ORDER BY t.tenant_id"
-    ))
-    .bind(only_needs_reconsent)
-    .bind(now)
-    .fetch_all(executor)
-    .await
-    })
+    );
+    on_engine!(db, |executor| sqlx::query_as(&sql).bind(only_needs_reconsent).bind(now).fetch_all(executor).await)
 }

@@ -30,32 +30,24 @@ pub struct NewConsentState<'a> {
 }
 
 pub async fn insert<'e>(db: impl Into<Exec<'e>>, new: NewConsentState<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
-    on_engine!(db, |executor| {
-        sqlx::query(
-        "INSERT INTO consent_states (state_hash, session_binding, invite_id, tenant_id, flow, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(new.state_hash)
-    .bind(new.session_binding)
-    .bind(new.invite_id)
-    .bind(new.tenant_id)
-    .bind(new.flow)
-    .bind(now)
-    .bind(new.expires_at)
-    .execute(executor)
-    .await.map(|done| done.rows_affected())
-    })?;
+    let sql = "INSERT INTO consent_states (state_hash, session_binding, invite_id, tenant_id, flow, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    on_engine!(db, |executor| sqlx::query(sql)
+        .bind(new.state_hash)
+        .bind(new.session_binding)
+        .bind(new.invite_id)
+        .bind(new.tenant_id)
+        .bind(new.flow)
+        .bind(now)
+        .bind(new.expires_at)
+        .execute(executor)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 pub async fn find<'e>(db: impl Into<Exec<'e>>, state_hash: &str) -> Result<Option<ConsentState>, sqlx::Error> {
-    on_engine!(db, |executor| {
-        sqlx::query_as(
-        "SELECT state_hash, session_binding, invite_id, tenant_id, flow, created_at, expires_at, used_at, result_tenant_id FROM consent_states WHERE state_hash = $1",
-    )
-    .bind(state_hash)
-    .fetch_optional(executor)
-    .await
-    })
+    let sql = "SELECT state_hash, session_binding, invite_id, tenant_id, flow, created_at, expires_at, used_at, result_tenant_id FROM consent_states WHERE state_hash = $1";
+    on_engine!(db, |executor| sqlx::query_as(sql).bind(state_hash).fetch_optional(executor).await)
 }
 
 /// Marks the state used by the callback that recorded `tenant_id`; false when another callback used it

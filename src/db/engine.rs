@@ -11,7 +11,7 @@
 //! `&pool`, `&mut *transaction`, `&mut connection`.
 
 use sqlx::pool::PoolConnection;
-use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 /// Where a statement runs.
 pub enum Exec<'a> {
@@ -19,6 +19,19 @@ pub enum Exec<'a> {
     Sqlite(&'a mut SqliteConnection),
     PgPool(&'a PgPool),
     Postgres(&'a mut PgConnection),
+}
+
+impl Exec<'_> {
+    /// The same place, for one more statement: a function that runs several takes `Exec` once and
+    /// lends it to each.
+    pub fn reborrow(&mut self) -> Exec<'_> {
+        match self {
+            Exec::SqlitePool(pool) => Exec::SqlitePool(pool),
+            Exec::Sqlite(connection) => Exec::Sqlite(connection),
+            Exec::PgPool(pool) => Exec::PgPool(pool),
+            Exec::Postgres(connection) => Exec::Postgres(connection),
+        }
+    }
 }
 
 impl<'a> From<&'a SqlitePool> for Exec<'a> {
@@ -36,6 +49,12 @@ impl<'a> From<&'a mut SqliteConnection> for Exec<'a> {
 impl<'a> From<&'a mut PoolConnection<Sqlite>> for Exec<'a> {
     fn from(connection: &'a mut PoolConnection<Sqlite>) -> Self {
         Exec::Sqlite(&mut *connection)
+    }
+}
+
+impl<'a, 't> From<&'a mut Transaction<'t, Sqlite>> for Exec<'a> {
+    fn from(transaction: &'a mut Transaction<'t, Sqlite>) -> Self {
+        Exec::Sqlite(&mut *transaction)
     }
 }
 
@@ -74,3 +93,9 @@ macro_rules! on_engine {
     };
 }
 pub(crate) use on_engine;
+
+impl<'a, 't> From<&'a mut Transaction<'t, Postgres>> for Exec<'a> {
+    fn from(transaction: &'a mut Transaction<'t, Postgres>) -> Self {
+        Exec::Postgres(&mut *transaction)
+    }
+}

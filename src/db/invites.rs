@@ -139,13 +139,9 @@ pub enum Binding {
 /// Marks the invite completed for `tenant`, binding it to that tenant, unless it already onboarded
 /// another one. Run it in the write transaction that records the consent, so that two tenants racing
 /// on one link cannot both be recorded.
-pub async fn complete_for_tenant(
-    db: &mut sqlx::SqliteConnection,
-    id: &str,
-    tenant: TenantId,
-    now: Timestamp,
-) -> Result<Binding, sqlx::Error> {
-    let done = sqlx::query(
+pub async fn complete_for_tenant<'e>(db: impl Into<Exec<'e>>, id: &str, tenant: TenantId, now: Timestamp) -> Result<Binding, sqlx::Error> {
+    let mut db = db.into();
+    let done = on_engine!(db.reborrow(), |executor| sqlx::query(
         "UPDATE invites SET completed_at = COALESCE(completed_at, $1), completed_tenant_id = $2 \
          WHERE id = $3 AND (completed_tenant_id IS NULL OR completed_tenant_id = $4)",
     )
@@ -153,13 +149,17 @@ pub async fn complete_for_tenant(
     .bind(tenant)
     .bind(id)
     .bind(tenant)
-    .execute(&mut *db)
-    .await?;
-    if done.rows_affected() == 1 {
+    .execute(executor)
+    .await
+    .map(|done| done.rows_affected()))?;
+    if done == 1 {
         return Ok(Binding::ThisTenant);
     }
     let bound: Option<Option<TenantId>> =
-        sqlx::query_scalar("SELECT completed_tenant_id FROM invites WHERE id = $1").bind(id).fetch_optional(&mut *db).await?;
+        on_engine!(db.reborrow(), |executor| sqlx::query_scalar("SELECT completed_tenant_id FROM invites WHERE id = $1")
+            .bind(id)
+            .fetch_optional(executor)
+            .await)?;
     match bound.flatten() {
         Some(tenant_id) => Ok(Binding::OtherTenant { tenant_id }),
         None => Err(sqlx::Error::RowNotFound),

@@ -2,7 +2,7 @@
 //! `invite_links` (the hash of the onboarding link each sent e-mail carries).
 
 use super::engine::{Exec, on_engine};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::domain::{TenantId, Timestamp};
@@ -53,9 +53,9 @@ pub struct NewMessage<'a> {
 
 /// Queues a message, due at once. Returns its id (a reminder that follows an e-mail already followed
 /// is not inserted: the id is then `None`).
-pub async fn insert_once(conn: &mut SqliteConnection, new: NewMessage<'_>, now: Timestamp) -> Result<Option<String>, sqlx::Error> {
+pub async fn insert_once<'e>(conn: impl Into<Exec<'e>>, new: NewMessage<'_>, now: Timestamp) -> Result<Option<String>, sqlx::Error> {
     let id = Uuid::now_v7().to_string();
-    let done = sqlx::query(
+    let done = on_engine!(conn, |executor| sqlx::query(
         "INSERT INTO outbox (id, kind, recipient, language, invite_id, tenant_id, detail, follows, status, attempts, \
          next_attempt_at, requested_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $10, $11) \
          ON CONFLICT DO NOTHING",
@@ -71,20 +71,21 @@ pub async fn insert_once(conn: &mut SqliteConnection, new: NewMessage<'_>, now: 
     .bind(now)
     .bind(new.requested_by)
     .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok((done.rows_affected() == 1).then_some(id))
+    .execute(executor)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok((done == 1).then_some(id))
 }
 
 /// Queues a message, due at once. Returns its id.
-pub async fn insert(conn: &mut SqliteConnection, new: NewMessage<'_>, now: Timestamp) -> Result<String, sqlx::Error> {
+pub async fn insert<'e>(conn: impl Into<Exec<'e>>, new: NewMessage<'_>, now: Timestamp) -> Result<String, sqlx::Error> {
     insert_once(conn, new, now).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
 /// Queues the onboarding e-mail of an invite (or a resend of it, or a campaign's re-consent e-mail:
 /// the worker composes each by its invite), inside the caller's transaction. Returns the outbox id.
-pub async fn enqueue_onboarding(
-    conn: &mut SqliteConnection,
+pub async fn enqueue_onboarding<'e>(
+    conn: impl Into<Exec<'e>>,
     invite_id: &str,
     recipient: &str,
     language: &str,
@@ -107,18 +108,21 @@ pub async fn enqueue_onboarding(
 
 /// Records that `id` (failed or interrupted) was sent again as `copy`. False when it was already
 /// resent, or is not failed or interrupted: a second click queues nothing.
-pub async fn mark_resent(conn: &mut SqliteConnection, id: &str, copy: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE outbox SET resent_as = $1 WHERE id = $2 AND resent_as IS NULL AND status IN ('failed', 'interrupted')")
-        .bind(copy)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+pub async fn mark_resent<'e>(conn: impl Into<Exec<'e>>, id: &str, copy: &str) -> Result<bool, sqlx::Error> {
+    let done = on_engine!(conn, |executor| sqlx::query(
+        "UPDATE outbox SET resent_as = $1 WHERE id = $2 AND resent_as IS NULL AND status IN ('failed', 'interrupted')"
+    )
+    .bind(copy)
+    .bind(id)
+    .execute(executor)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// One staff notification about a tenant per recipient.
-pub async fn insert_staff_notifications(
-    conn: &mut SqliteConnection,
+pub async fn insert_staff_notifications<'e>(
+    conn: impl Into<Exec<'e>>,
     kind: &str,
     tenant_id: TenantId,
     detail: serde_json::Value,
@@ -129,14 +133,15 @@ pub async fn insert_staff_notifications(
 }
 
 /// One staff notification per recipient, about a tenant or not (a campaign's says which in `detail`).
-pub async fn insert_staff_notices(
-    conn: &mut SqliteConnection,
+pub async fn insert_staff_notices<'e>(
+    conn: impl Into<Exec<'e>>,
     kind: &str,
     tenant_id: Option<TenantId>,
     detail: serde_json::Value,
     recipients: &[String],
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
+    let mut conn = conn.into();
     for recipient in recipients {
         let new = NewMessage {
             kind,
@@ -148,56 +153,66 @@ pub async fn insert_staff_notices(
             follows: None,
             requested_by: "system",
         };
-        insert(conn, new, now).await?;
+        insert(conn.reborrow(), new, now).await?;
     }
     Ok(())
 }
 
 /// Claims the next due message: `queued` → `sending`, one more attempt. Run inside a write
 /// transaction, so two workers never claim the same row.
-pub async fn claim_next(conn: &mut SqliteConnection, now: Timestamp) -> Result<Option<OutboxRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn claim_next<'e>(conn: impl Into<Exec<'e>>, now: Timestamp) -> Result<Option<OutboxRow>, sqlx::Error> {
+    on_engine!(conn, |executor| sqlx::query_as(&format!(
         "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = \
          (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1) \
          RETURNING {COLUMNS}"
     ))
     .bind(now)
-    .fetch_optional(&mut *conn)
-    .await
+    .fetch_optional(executor)
+    .await)
 }
 
 /// The server accepted the message.
-pub async fn mark_sent(conn: &mut SqliteConnection, id: &str, reply: &str, now: Timestamp) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_reply = $2 WHERE id = $3 AND status = 'sending'")
-        .bind(now)
-        .bind(reply)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+pub async fn mark_sent<'e>(conn: impl Into<Exec<'e>>, id: &str, reply: &str, now: Timestamp) -> Result<(), sqlx::Error> {
+    on_engine!(conn, |executor| sqlx::query(
+        "UPDATE outbox SET status = 'sent', sent_at = $1, last_reply = $2 WHERE id = $3 AND status = 'sending'"
+    )
+    .bind(now)
+    .bind(reply)
+    .bind(id)
+    .execute(executor)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// A temporary failure: queued again for `next_attempt_at`. The attempt's link is kept: an error after the message went out (a lost `250`) can mean it arrived,
 /// and its link must then work.
-pub async fn mark_retry(conn: &mut SqliteConnection, id: &str, reply: &str, next_attempt_at: Timestamp) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET status = 'queued', next_attempt_at = $1, last_reply = $2 WHERE id = $3 AND status = 'sending'")
-        .bind(next_attempt_at)
-        .bind(reply)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+pub async fn mark_retry<'e>(conn: impl Into<Exec<'e>>, id: &str, reply: &str, next_attempt_at: Timestamp) -> Result<(), sqlx::Error> {
+    on_engine!(conn, |executor| sqlx::query(
+        "UPDATE outbox SET status = 'queued', next_attempt_at = $1, last_reply = $2 WHERE id = $3 AND status = 'sending'"
+    )
+    .bind(next_attempt_at)
+    .bind(reply)
+    .bind(id)
+    .execute(executor)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// A final state without delivery (`failed` or `cancelled`); the link minted for the attempt is dropped.
-pub async fn mark_final(conn: &mut SqliteConnection, id: &str, status: &str, reply: &str) -> Result<(), sqlx::Error> {
-    delete_links(&mut *conn, id).await?;
-    sqlx::query("UPDATE outbox SET status = $1, last_reply = $2 WHERE id = $3 AND status IN ('sending', 'queued')")
-        .bind(status)
-        .bind(reply)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+pub async fn mark_final<'e>(conn: impl Into<Exec<'e>>, id: &str, status: &str, reply: &str) -> Result<(), sqlx::Error> {
+    let mut conn = conn.into();
+    delete_links(conn.reborrow(), id).await?;
+    on_engine!(conn.reborrow(), |executor| sqlx::query(
+        "UPDATE outbox SET status = $1, last_reply = $2 WHERE id = $3 AND status IN ('sending', 'queued')"
+    )
+    .bind(status)
+    .bind(reply)
+    .bind(id)
+    .execute(executor)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -205,37 +220,39 @@ pub async fn mark_final(conn: &mut SqliteConnection, id: &str, status: &str, rep
 /// recording the answer. They may or may not have been delivered, so they are not sent again
 /// automatically. Returns how many.
 pub async fn mark_interrupted<'e>(db: impl Into<Exec<'e>>) -> Result<u64, sqlx::Error> {
-    let done = on_engine!(db, |executor| {
-        sqlx::query(
-        "UPDATE outbox SET status = 'interrupted', \
+    let sql = "UPDATE outbox SET status = 'interrupted', \
          last_reply = 'interrupted while sending: it may or may not have been delivered' || COALESCE(' (last reply: ' || last_reply || ')', '') \
-         WHERE status = 'sending'",
-    )
-    .execute(executor)
-    .await.map(|done| done.rows_affected())
-    })?;
+         WHERE status = 'sending'";
+    let done = on_engine!(db, |executor| sqlx::query(sql).execute(executor).await.map(|done| done.rows_affected()))?;
     Ok(done)
 }
 
-pub async fn insert_link(
-    conn: &mut SqliteConnection,
+pub async fn insert_link<'e>(
+    conn: impl Into<Exec<'e>>,
     token_hash: &str,
     invite_id: &str,
     outbox_id: &str,
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO invite_links (token_hash, invite_id, outbox_id, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(token_hash)
-        .bind(invite_id)
-        .bind(outbox_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    on_engine!(conn, |executor| sqlx::query(
+        "INSERT INTO invite_links (token_hash, invite_id, outbox_id, created_at) VALUES ($1, $2, $3, $4)"
+    )
+    .bind(token_hash)
+    .bind(invite_id)
+    .bind(outbox_id)
+    .bind(now)
+    .execute(executor)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
-async fn delete_links(conn: &mut SqliteConnection, outbox_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM invite_links WHERE outbox_id = $1").bind(outbox_id).execute(&mut *conn).await?;
+async fn delete_links<'e>(conn: impl Into<Exec<'e>>, outbox_id: &str) -> Result<(), sqlx::Error> {
+    on_engine!(conn, |executor| sqlx::query("DELETE FROM invite_links WHERE outbox_id = $1")
+        .bind(outbox_id)
+        .execute(executor)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 

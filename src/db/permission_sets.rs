@@ -21,13 +21,20 @@ pub async fn all<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<PermissionSetRow>, s
 }
 
 /// Records `set` as first seen at `first_seen_at`, unless it is known; its id either way.
-pub async fn insert_once(db: &mut sqlx::SqliteConnection, set: &PermissionSet, first_seen_at: Timestamp) -> Result<i64, sqlx::Error> {
-    sqlx::query("INSERT INTO permission_sets (permissions, first_seen_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+pub async fn insert_once<'e>(db: impl Into<Exec<'e>>, set: &PermissionSet, first_seen_at: Timestamp) -> Result<i64, sqlx::Error> {
+    let mut db = db.into();
+    on_engine!(db.reborrow(), |executor| sqlx::query(
+        "INSERT INTO permission_sets (permissions, first_seen_at) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+    )
+    .bind(set)
+    .bind(first_seen_at)
+    .execute(executor)
+    .await
+    .map(|done| done.rows_affected()))?;
+    on_engine!(db.reborrow(), |executor| sqlx::query_scalar("SELECT id FROM permission_sets WHERE permissions = $1")
         .bind(set)
-        .bind(first_seen_at)
-        .execute(&mut *db)
-        .await?;
-    sqlx::query_scalar("SELECT id FROM permission_sets WHERE permissions = $1").bind(set).fetch_one(&mut *db).await
+        .fetch_one(executor)
+        .await)
 }
 
 /// What consents asked for, each distinct list with its earliest consent: the history of the sets the

@@ -1,7 +1,7 @@
 //! The `tenants` table (one row per proven tenant) and `consents` (every consent, for history).
 
 use super::engine::{Exec, on_engine};
-use sqlx::{FromRow, Sqlite, Transaction};
+use sqlx::FromRow;
 
 use super::invites::Binding;
 use crate::config::ConsentFlow;
@@ -66,45 +66,51 @@ pub enum Recorded {
 /// Records a consent in a write transaction the caller commits, and completes its invite, binding the
 /// invite to the tenant. A refusal (`OtherCustomer`, `InviteUsedByOtherTenant`) may leave writes in the
 /// transaction: the caller rolls it back.
-pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'_>, now: Timestamp) -> Result<Recorded, sqlx::Error> {
+pub async fn record_consent<'e>(tx: impl Into<Exec<'e>>, consent: Consent<'_>, now: Timestamp) -> Result<Recorded, sqlx::Error> {
+    let mut tx = tx.into();
     // Checked here, in the transaction that records the consent: a completed invite onboards no other
     // tenant, whichever flow or concurrent callback gets here.
-    if let Binding::OtherTenant { tenant_id } = super::invites::complete_for_tenant(tx, consent.invite_id, consent.tenant_id, now).await? {
+    if let Binding::OtherTenant { tenant_id } =
+        super::invites::complete_for_tenant(tx.reborrow(), consent.invite_id, consent.tenant_id, now).await?
+    {
         return Ok(Recorded::InviteUsedByOtherTenant { tenant_id });
     }
     let existing: Option<(String,)> =
-        sqlx::query_as("SELECT customer_id FROM tenants WHERE tenant_id = $1").bind(consent.tenant_id).fetch_optional(&mut **tx).await?;
+        on_engine!(tx.reborrow(), |executor| sqlx::query_as("SELECT customer_id FROM tenants WHERE tenant_id = $1")
+            .bind(consent.tenant_id)
+            .fetch_optional(executor)
+            .await)?;
     let recorded = match existing {
         Some((customer_id,)) if customer_id != consent.customer_id => return Ok(Recorded::OtherCustomer { customer_id }),
         Some(_) => {
-            sqlx::query(
-                "UPDATE tenants SET invite_id = $1, consented_by_upn = $2, consented_by_oid = $3, consented_at = $4, removed_at = NULL WHERE tenant_id = $5",
-            )
-            .bind(consent.invite_id)
-            .bind(consent.upn)
-            .bind(consent.oid)
-            .bind(now)
-            .bind(consent.tenant_id)
-            .execute(&mut **tx)
-            .await?;
+            let sql = "UPDATE tenants SET invite_id = $1, consented_by_upn = $2, consented_by_oid = $3, consented_at = $4, removed_at = NULL WHERE tenant_id = $5";
+            on_engine!(tx.reborrow(), |executor| sqlx::query(sql)
+                .bind(consent.invite_id)
+                .bind(consent.upn)
+                .bind(consent.oid)
+                .bind(now)
+                .bind(consent.tenant_id)
+                .execute(executor)
+                .await
+                .map(|done| done.rows_affected()))?;
             Recorded::Reconsented
         }
         None => {
-            sqlx::query(
-                "INSERT INTO tenants (tenant_id, customer_id, invite_id, consented_by_upn, consented_by_oid, consented_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(consent.tenant_id)
-            .bind(consent.customer_id)
-            .bind(consent.invite_id)
-            .bind(consent.upn)
-            .bind(consent.oid)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+            let sql = "INSERT INTO tenants (tenant_id, customer_id, invite_id, consented_by_upn, consented_by_oid, consented_at) VALUES ($1, $2, $3, $4, $5, $6)";
+            on_engine!(tx.reborrow(), |executor| sqlx::query(sql)
+                .bind(consent.tenant_id)
+                .bind(consent.customer_id)
+                .bind(consent.invite_id)
+                .bind(consent.upn)
+                .bind(consent.oid)
+                .bind(now)
+                .execute(executor)
+                .await
+                .map(|done| done.rows_affected()))?;
             Recorded::New
         }
     };
-    sqlx::query(
+    on_engine!(tx.reborrow(), |executor| sqlx::query(
         "INSERT INTO consents (tenant_id, customer_id, invite_id, consented_by_upn, consented_by_oid, consented_at, flow, roles_requested) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -116,8 +122,9 @@ pub async fn record_consent(tx: &mut Transaction<'_, Sqlite>, consent: Consent<'
     .bind(now)
     .bind(consent.flow)
     .bind(consent.roles_requested)
-    .execute(&mut **tx)
-    .await?;
+    .execute(executor)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(recorded)
 }
 
