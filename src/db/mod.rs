@@ -132,9 +132,16 @@ async fn is_reusable(connection: &mut SqliteConnection) -> Result<bool, sqlx::Er
     Ok(true)
 }
 
+/// The portal's database, as the rest of the code names it (the services hold one and pass `&pool` to the
+/// functions of `db/`).
+pub type Pool = SqlitePool;
+
+/// A transaction opened by [`begin_write`]; pass `&mut transaction` to the functions of `db/`.
+pub type WriteTransaction = Transaction<'static, Sqlite>;
+
 /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two writers
 /// queue on the busy timeout instead of one failing half-way with "database is locked".
-pub async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+pub async fn begin_write(pool: &Pool) -> Result<WriteTransaction, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
