@@ -54,23 +54,29 @@ pub struct ConfigArgs {
     #[arg(long, env = "PORTAL_CLIENT_ID", value_name = "GUID")]
     pub client_id: Option<String>,
 
-    /// Client secret of the app. Prefer the environment or PORTAL_CLIENT_SECRET_FILE: a flag is visible
-    /// to every user of the machine.
-    #[arg(long, env = "PORTAL_CLIENT_SECRET", value_name = "SECRET", hide_env_values = true)]
+    /// Client secret of the app; during a rotation the old and the new, comma-separated. Prefer the
+    /// environment or PORTAL_CLIENT_SECRET_FILE: a flag is visible to every user of the machine.
+    #[arg(long, env = "PORTAL_CLIENT_SECRET", value_name = "SECRET,…", hide_env_values = true)]
     pub client_secret: Option<String>,
 
     /// File holding the client secret (a mounted Key Vault secret, for instance); one trailing newline is
-    /// ignored.
-    #[arg(long, env = "PORTAL_CLIENT_SECRET_FILE", value_name = "PATH")]
-    pub client_secret_file: Option<PathBuf>,
+    /// ignored. Several files comma-separated during a rotation.
+    #[arg(long, env = "PORTAL_CLIENT_SECRET_FILE", value_name = "PATH,…")]
+    pub client_secret_file: Option<String>,
 
-    /// PEM certificate registered on the app, for certificate credentials (with PORTAL_CLIENT_KEY).
-    #[arg(long, env = "PORTAL_CLIENT_CERTIFICATE", value_name = "PATH")]
-    pub client_certificate: Option<PathBuf>,
+    /// When each client secret expires (the Azure portal shows it when the secret is created): an RFC 3339
+    /// date or date-time, comma-separated in the order of the secrets. Staff are warned from 30 days before.
+    #[arg(long, env = "PORTAL_CLIENT_SECRET_EXPIRES_AT", value_name = "DATE,…")]
+    pub client_secret_expires_at: Option<String>,
 
-    /// PEM private key of that certificate.
-    #[arg(long, env = "PORTAL_CLIENT_KEY", value_name = "PATH")]
-    pub client_key: Option<PathBuf>,
+    /// PEM certificate registered on the app, for certificate credentials (with PORTAL_CLIENT_KEY); its
+    /// notAfter is when staff are warned of. Several comma-separated during a rotation.
+    #[arg(long, env = "PORTAL_CLIENT_CERTIFICATE", value_name = "PATH,…")]
+    pub client_certificate: Option<String>,
+
+    /// PEM private key of that certificate (comma-separated in the order of the certificates).
+    #[arg(long, env = "PORTAL_CLIENT_KEY", value_name = "PATH,…")]
+    pub client_key: Option<String>,
 
     /// The partner's own tenant id: staff sign in there, and only there.
     #[arg(long, env = "PORTAL_PARTNER_TENANT_ID", value_name = "GUID")]
@@ -312,6 +318,51 @@ pub enum ClientCredential {
     },
 }
 
+/// One credential as configured: what it is, when it stops working, and where it was given, so that
+/// logs and pages can name it without showing it.
+#[derive(Debug, Clone)]
+pub struct ConfiguredCredential {
+    pub credential: ClientCredential,
+    /// A certificate's notAfter; a secret's PORTAL_CLIENT_SECRET_EXPIRES_AT (None when not given).
+    pub expires_at: Option<time::OffsetDateTime>,
+    /// Its place (from 1) in its variable's comma-separated list.
+    pub position: usize,
+}
+
+impl ConfiguredCredential {
+    /// A credential given alone (tests, the demo).
+    pub fn only(credential: ClientCredential) -> Self {
+        let expires_at = match &credential {
+            ClientCredential::Certificate { certificate_pem, .. } => crate::domain::credential::certificate_not_after(certificate_pem),
+            ClientCredential::Secret(_) => None,
+        };
+        Self { credential, expires_at, position: 1 }
+    }
+
+    pub fn kind(&self) -> crate::domain::credential::CredentialKind {
+        match self.credential {
+            ClientCredential::Secret(_) => crate::domain::credential::CredentialKind::Secret,
+            ClientCredential::Certificate { .. } => crate::domain::credential::CredentialKind::Certificate,
+        }
+    }
+
+    /// How logs and pages name it: its kind and place, a certificate's SHA-1 thumbprint (as the Entra
+    /// admin center lists it), and its expiry; never the secret or the key.
+    pub fn label(&self) -> String {
+        let mut label = format!("{} {}", self.kind().as_str(), self.position);
+        if let ClientCredential::Certificate { certificate_pem, .. } = &self.credential
+            && let Some(thumbprint) = crate::domain::credential::certificate_thumbprint(certificate_pem)
+        {
+            label.push_str(&format!(" (thumbprint {thumbprint})"));
+        }
+        match self.expires_at {
+            Some(at) => label.push_str(&format!(", expires {}", crate::domain::Timestamp::new(at))),
+            None => label.push_str(", expiry unknown"),
+        }
+        label
+    }
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
@@ -332,7 +383,9 @@ pub struct Config {
     pub bind: SocketAddr,
     pub database: DatabaseLocation,
     pub client_id: String,
-    pub credential: ClientCredential,
+    /// Every credential configured, in the order given (secrets first); never empty. Token requests
+    /// try the newest valid one first (`entra::credentials`).
+    pub credentials: Vec<ConfiguredCredential>,
     pub partner_tenant_id: TenantId,
     pub authority_host: Url,
     /// The APIs the app needs roles on, each with the resource its tokens are asked for, in the order of
@@ -392,7 +445,7 @@ impl Config {
             Some(value) => parse_guid("PORTAL_CLIENT_ID", value)?,
             None => return Err(problem("PORTAL_CLIENT_ID", "is missing: set the application (client) id of the partner's Entra app")),
         };
-        let credential = read_credential(args)?;
+        let credentials = read_credentials(args)?;
         let partner_tenant_id = match &args.partner_tenant_id {
             Some(value) => TenantId::parse(value.trim()).map_err(|e| problem("PORTAL_PARTNER_TENANT_ID", e.to_string()))?,
             None => return Err(problem("PORTAL_PARTNER_TENANT_ID", "is missing: set the partner's own tenant id (staff sign in there)")),
@@ -452,7 +505,7 @@ impl Config {
             bind,
             database,
             client_id,
-            credential,
+            credentials,
             partner_tenant_id,
             authority_host,
             required,
@@ -634,48 +687,96 @@ fn parse_guid(variable: &'static str, value: &str) -> Result<String, ConfigError
         .map_err(|_| problem(variable, format!("is not a GUID such as 00000000-0000-0000-0000-000000000000: {value:?}")))
 }
 
-fn read_credential(args: &ConfigArgs) -> Result<ClientCredential, ConfigError> {
-    let secret_given = args.client_secret.is_some() || args.client_secret_file.is_some();
-    let certificate_given = args.client_certificate.is_some() || args.client_key.is_some();
+/// The comma-separated items of a list variable, trimmed; empty items are refused.
+fn list_items(variable: &'static str, value: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let Some(value) = value else { return Ok(Vec::new()) };
+    let items: Vec<String> = value.split(',').map(|item| item.trim().to_owned()).collect();
+    if items.iter().any(String::is_empty) {
+        return Err(problem(variable, "holds an empty item: give the values comma-separated, without an empty one"));
+    }
+    Ok(items)
+}
+
+/// Every credential: the secrets (PORTAL_CLIENT_SECRET or PORTAL_CLIENT_SECRET_FILE, each paired by
+/// position with PORTAL_CLIENT_SECRET_EXPIRES_AT when given), then the certificates (each paired by
+/// position with its key). Secrets and certificates may be given together, to move from one to the
+/// other without downtime.
+fn read_credentials(args: &ConfigArgs) -> Result<Vec<ConfiguredCredential>, ConfigError> {
     if args.client_secret.is_some() && args.client_secret_file.is_some() {
         return Err(problem("PORTAL_CLIENT_SECRET_FILE", "set either PORTAL_CLIENT_SECRET or PORTAL_CLIENT_SECRET_FILE, not both"));
     }
-    if secret_given && certificate_given {
-        return Err(problem("PORTAL_CLIENT_CERTIFICATE", "set either a client secret or a certificate and key, not both"));
-    }
-    if let Some(secret) = &args.client_secret {
-        if secret.trim().is_empty() {
-            return Err(problem("PORTAL_CLIENT_SECRET", "is empty"));
+    let mut secrets = Vec::new();
+    if let Some(value) = &args.client_secret {
+        // Entra's secrets hold no comma and no white space: white space around one is a paste's.
+        for secret in value.split(',').map(str::trim) {
+            if secret.is_empty() {
+                return Err(problem("PORTAL_CLIENT_SECRET", "is empty (or holds an empty item)"));
+            }
+            secrets.push(Secret::new(secret));
         }
-        return Ok(ClientCredential::Secret(Secret::new(secret.clone())));
     }
-    if let Some(path) = &args.client_secret_file {
-        let text = read_file("PORTAL_CLIENT_SECRET_FILE", path)?;
+    for path in list_items("PORTAL_CLIENT_SECRET_FILE", args.client_secret_file.as_deref())? {
+        let path = PathBuf::from(path);
+        let text = read_file("PORTAL_CLIENT_SECRET_FILE", &path)?;
         let secret = text.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(&text);
         if secret.trim().is_empty() {
             return Err(problem("PORTAL_CLIENT_SECRET_FILE", format!("{} is empty", path.display())));
         }
-        return Ok(ClientCredential::Secret(Secret::new(secret)));
+        secrets.push(Secret::new(secret));
     }
-    match (&args.client_certificate, &args.client_key) {
-        (Some(certificate), Some(key)) => {
-            let certificate_pem = read_file("PORTAL_CLIENT_CERTIFICATE", certificate)?;
-            if CertificateDer::from_pem_slice(certificate_pem.as_bytes()).is_err() {
-                return Err(problem("PORTAL_CLIENT_CERTIFICATE", format!("{} holds no PEM certificate", certificate.display())));
-            }
-            let key_pem = read_file("PORTAL_CLIENT_KEY", key)?;
-            if PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).is_err() {
-                return Err(problem("PORTAL_CLIENT_KEY", format!("{} holds no PEM private key", key.display())));
-            }
-            Ok(ClientCredential::Certificate { certificate_pem, key_pem: Secret::new(key_pem) })
+    const EXPIRES: &str = "PORTAL_CLIENT_SECRET_EXPIRES_AT";
+    let expiries = list_items(EXPIRES, args.client_secret_expires_at.as_deref())?;
+    if !expiries.is_empty() && expiries.len() != secrets.len() {
+        return Err(problem(
+            EXPIRES,
+            format!("names {} expiries for {} client secrets: give one per secret, in the same order", expiries.len(), secrets.len()),
+        ));
+    }
+    let mut credentials = Vec::new();
+    for (index, secret) in secrets.into_iter().enumerate() {
+        let expires_at = match expiries.get(index) {
+            Some(value) => Some(crate::domain::credential::parse_expiry(value).map_err(|e| problem(EXPIRES, e))?),
+            None => None,
+        };
+        credentials.push(ConfiguredCredential { credential: ClientCredential::Secret(secret), expires_at, position: index + 1 });
+    }
+    let certificates = list_items("PORTAL_CLIENT_CERTIFICATE", args.client_certificate.as_deref())?;
+    let keys = list_items("PORTAL_CLIENT_KEY", args.client_key.as_deref())?;
+    if keys.len() > certificates.len() {
+        return Err(problem("PORTAL_CLIENT_CERTIFICATE", "is missing: a private key needs its certificate"));
+    }
+    for (index, certificate) in certificates.iter().enumerate() {
+        let certificate = Path::new(certificate);
+        let certificate_pem = read_file("PORTAL_CLIENT_CERTIFICATE", certificate)?;
+        if CertificateDer::from_pem_slice(certificate_pem.as_bytes()).is_err() {
+            return Err(problem("PORTAL_CLIENT_CERTIFICATE", format!("{} holds no PEM certificate", certificate.display())));
         }
-        (Some(_), None) => Err(problem("PORTAL_CLIENT_KEY", "is missing: a certificate needs its private key")),
-        (None, Some(_)) => Err(problem("PORTAL_CLIENT_CERTIFICATE", "is missing: a private key needs its certificate")),
-        (None, None) => Err(problem(
+        let Some(expires_at) = crate::domain::credential::certificate_not_after(&certificate_pem) else {
+            return Err(problem(
+                "PORTAL_CLIENT_CERTIFICATE",
+                format!("{} holds no X.509 certificate the portal can read", certificate.display()),
+            ));
+        };
+        let Some(key) = keys.get(index).map(Path::new) else {
+            return Err(problem("PORTAL_CLIENT_KEY", "is missing: a certificate needs its private key"));
+        };
+        let key_pem = read_file("PORTAL_CLIENT_KEY", key)?;
+        if PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).is_err() {
+            return Err(problem("PORTAL_CLIENT_KEY", format!("{} holds no PEM private key", key.display())));
+        }
+        credentials.push(ConfiguredCredential {
+            credential: ClientCredential::Certificate { certificate_pem, key_pem: Secret::new(key_pem) },
+            expires_at: Some(expires_at),
+            position: index + 1,
+        });
+    }
+    if credentials.is_empty() {
+        return Err(problem(
             "PORTAL_CLIENT_SECRET",
             "no credential: set PORTAL_CLIENT_SECRET, PORTAL_CLIENT_SECRET_FILE, or PORTAL_CLIENT_CERTIFICATE and PORTAL_CLIENT_KEY",
-        )),
+        ));
     }
+    Ok(credentials)
 }
 
 fn read_file(variable: &'static str, path: &Path) -> Result<String, ConfigError> {
@@ -697,7 +798,7 @@ pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocati
         bind: address,
         database,
         client_id: fake_entra::demo::DEMO_CLIENT_ID.to_owned(),
-        credential: ClientCredential::Secret(Secret::new(fake_entra::demo::DEMO_CLIENT_SECRET)),
+        credentials: vec![ConfiguredCredential::only(ClientCredential::Secret(Secret::new(fake_entra::demo::DEMO_CLIENT_SECRET)))],
         partner_tenant_id,
         authority_host: fake.clone(),
         required,
@@ -928,7 +1029,7 @@ mod tests {
             .collect();
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let config = Config::from_args(&args(&flags)).unwrap();
-        match config.credential {
+        match &config.credentials[0].credential {
             ClientCredential::Secret(secret) => assert_eq!(secret.expose(), "from-a-file"),
             other => panic!("{other:?}"),
         }

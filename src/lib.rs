@@ -11,6 +11,7 @@ pub mod app;
 pub mod campaigns;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod db;
 pub mod domain;
 pub mod email;

@@ -42,12 +42,15 @@ pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState)
     let mail_worker = crate::email::worker::spawn(state.clone());
     // Expired sessions are deleted at start and every hour (the store only hides them).
     let session_cleanup = crate::web::sessions::spawn_cleanup(state.db.clone());
+    // The portal's own credentials: warned of at start and every hour as they near their expiry.
+    let credential_watch = crate::credentials::notices::spawn(state.clone());
     let served = server::serve(listener, router(state), server::shutdown_signal()).await;
     schedule.abort();
     // The e-mail being sent, if any, is recorded before the process ends (its SMTP conversation is
     // bounded by the transport's timeout).
     mail_worker.stop(crate::email::WORKER_STOP_GRACE).await;
     session_cleanup.abort();
+    credential_watch.abort();
     match served {
         Ok(()) => {
             tracing::info!("portal stopped");

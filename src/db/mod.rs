@@ -11,6 +11,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod checks;
 pub mod consent_states;
+pub mod credential_notices;
 pub mod customers;
 pub mod engine;
 pub mod invites;

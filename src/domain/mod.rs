@@ -6,6 +6,7 @@ pub mod api;
 mod audit_kind;
 pub mod campaign;
 pub mod clock;
+pub mod credential;
 mod customer_name;
 pub mod email_address;
 pub mod free_text;

@@ -281,6 +281,59 @@ pub fn campaign_email(facts: &CampaignFacts<'_>) -> Result<Composed, ComposeErro
     Ok(Composed { subject: header_value("subject", &subject)?.to_owned(), html, text })
 }
 
+/// What a staff notification about one of the portal's own credentials says (English).
+pub struct CredentialFacts<'a> {
+    /// The credential's label (kind, place, thumbprint, expiry; never the secret).
+    pub label: &'a str,
+    /// `secret` or `certificate`.
+    pub kind: &'a str,
+    pub expires_at: OffsetDateTime,
+    pub days_left: i64,
+    /// The dashboard, whose banner says the same.
+    pub link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/credential_expiring.html")]
+struct CredentialHtml<'a> {
+    f: &'a CredentialFacts<'a>,
+    headline: &'a str,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/credential_expiring.txt")]
+struct CredentialText<'a> {
+    f: &'a CredentialFacts<'a>,
+    headline: &'a str,
+    expires: String,
+}
+
+/// A notification to staff that one of the portal's credentials expires soon (or has expired), with
+/// how to rotate it without downtime.
+pub fn credential_email(facts: &CredentialFacts<'_>) -> Result<Composed, ComposeError> {
+    let render = |r: askama::Result<String>| r.map_err(|e| ComposeError::Render(e.to_string()));
+    let (subject, headline) = match facts.days_left {
+        days if days < 0 => (
+            format!("The portal's client {} has expired", facts.kind),
+            format!("The portal's client {} has expired: checks and sign-ins fail until a valid one is deployed.", facts.kind),
+        ),
+        0 => (format!("The portal's client {} expires today", facts.kind), format!("The portal's client {} expires today.", facts.kind)),
+        1 => (
+            format!("The portal's client {} expires tomorrow", facts.kind),
+            format!("The portal's client {} expires in 1 day.", facts.kind),
+        ),
+        days => (
+            format!("The portal's client {} expires in {days} days", facts.kind),
+            format!("The portal's client {} expires in {days} days.", facts.kind),
+        ),
+    };
+    let expires = Timestamp::new(facts.expires_at).to_string();
+    let html = render(CredentialHtml { f: facts, headline: &headline, expires: expires.clone() }.render())?;
+    let text = render(CredentialText { f: facts, headline: &headline, expires }.render())?;
+    Ok(Composed { subject: header_value("subject", &subject)?.to_owned(), html, text })
+}
+
 /// The message itself: sender, recipient, subject, `Message-ID: <outbox-id@portal-host>` (so a duplicate
 /// can be recognised), and both parts.
 pub fn message(from: &Mailbox, to: &str, composed: &Composed, outbox_id: &str, host: &str) -> Result<Message, ComposeError> {

@@ -46,11 +46,20 @@ pub enum Kind {
     CampaignProgress,
     /// A running campaign's weekly digest.
     CampaignDigest,
+    /// One of the portal's own credentials reached a threshold of days left (`crate::credentials`).
+    CredentialExpiring,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] =
-        [Kind::Onboarding, Kind::Reminder, Kind::TenantConnected, Kind::TenantDegraded, Kind::CampaignProgress, Kind::CampaignDigest];
+    pub const ALL: [Kind; 7] = [
+        Kind::Onboarding,
+        Kind::Reminder,
+        Kind::TenantConnected,
+        Kind::TenantDegraded,
+        Kind::CampaignProgress,
+        Kind::CampaignDigest,
+        Kind::CredentialExpiring,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -60,6 +69,7 @@ impl Kind {
             Kind::TenantDegraded => "tenant_degraded",
             Kind::CampaignProgress => "campaign_progress",
             Kind::CampaignDigest => "campaign_digest",
+            Kind::CredentialExpiring => "credential_expiring",
         }
     }
 

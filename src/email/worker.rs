@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use sqlx::SqlitePool;
 
-use super::compose::{self, CampaignEvent, CampaignFacts, ComposeError, Composed, InviteFacts, StaffEvent, StaffFacts};
+use super::compose::{self, CampaignEvent, CampaignFacts, ComposeError, Composed, CredentialFacts, InviteFacts, StaffEvent, StaffFacts};
 use super::transport::Outcome;
 use super::{EmailSettings, Kind, Mailer};
 use crate::config::Config;
@@ -379,6 +379,21 @@ async fn prepare(
                 created_by: &campaign.created_by,
                 progress,
                 link: &link,
+            })
+        }
+        Kind::CredentialExpiring => {
+            let text = |name: &str| detail.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let number = |name: &str| detail.get(name).and_then(|v| v.as_i64()).unwrap_or_default();
+            let expires_at = text("expires_at");
+            let Some(expires_at) = Timestamp::parse(&expires_at).ok() else {
+                return Ok(Prepared::Fail("the notification names no expiry".into()));
+            };
+            compose::credential_email(&CredentialFacts {
+                label: &text("label"),
+                kind: &text("kind"),
+                expires_at: expires_at.as_datetime(),
+                days_left: number("days_left"),
+                link: &config.public_url_for("/"),
             })
         }
     };

@@ -6,6 +6,7 @@
 //! The HTTP client follows no redirects, has connect and total timeouts, and talks only to the
 //! configured sign-in host.
 
+pub mod credentials;
 pub mod jwks;
 pub mod probe;
 pub mod redirect;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope};
 use serde::Deserialize;
 
-use crate::config::{ClientCredential, Config, TokenVersion};
+use crate::config::{Config, TokenVersion};
 use crate::domain::{Api, Cloud, RoleName, TenantId};
 
 pub use redirect::{Answer, MicrosoftError, PendingSignIn, SignInPurpose};
@@ -35,7 +36,8 @@ pub struct EntraClient {
     /// The sign-in host, without a trailing slash.
     pub(crate) authority: String,
     pub(crate) client_id: String,
-    pub(crate) credential: ClientCredential,
+    /// The app's credentials, tried newest valid first.
+    pub(crate) credentials: Arc<credentials::CredentialChain>,
     /// The API and resource the admin-consent request names (one `/.default` consents to everything
     /// configured on the app registration, across APIs); the v1 flow's code is redeemed for it.
     pub(crate) consent_api: Api,
@@ -79,7 +81,7 @@ impl EntraClient {
         Ok(Self {
             authority: config.authority().to_owned(),
             client_id: config.client_id.clone(),
-            credential: config.credential.clone(),
+            credentials: Arc::new(credentials::CredentialChain::new(&config.credentials, time::OffsetDateTime::now_utc())),
             consent_api,
             consent_resource,
             cloud: config.cloud(),

@@ -63,8 +63,12 @@ pub struct RedeemedTokens {
 }
 
 impl EntraClient {
-    fn client_authentication(&self, token_endpoint: &str) -> Result<Vec<(&'static str, String)>, TokenError> {
-        match &self.credential {
+    fn client_authentication(
+        &self,
+        credential: &ClientCredential,
+        token_endpoint: &str,
+    ) -> Result<Vec<(&'static str, String)>, TokenError> {
+        match credential {
             ClientCredential::Secret(secret) => Ok(vec![("client_secret", secret.expose().to_owned())]),
             ClientCredential::Certificate { certificate_pem, key_pem } => {
                 let failure = |what: &str| TokenError {
@@ -94,9 +98,44 @@ impl EntraClient {
         }
     }
 
-    async fn post_token(&self, endpoint: &str, mut form: Vec<(&'static str, String)>) -> Result<TokenBody, TokenError> {
+    /// Posts to the token endpoint with the credential in use; when Microsoft refuses that credential
+    /// as unknown or expired, with each other one in turn (`super::credentials`).
+    async fn post_token(&self, endpoint: &str, form: Vec<(&'static str, String)>) -> Result<TokenBody, TokenError> {
+        let chain = &self.credentials;
+        let first = chain.current();
+        let mut last_error = None;
+        for step in 0..chain.len() {
+            let index = (first + step) % chain.len();
+            let Some(credential) = chain.get(index) else { break };
+            match self.post_token_with(&credential.credential, endpoint, form.clone()).await {
+                Ok(body) => {
+                    chain.worked(index);
+                    return Ok(body);
+                }
+                Err(error) if super::credentials::is_refused_credential(error.aadsts) && step + 1 < chain.len() => {
+                    chain.refused(index, error.aadsts);
+                    last_error = Some(error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(last_error.unwrap_or(TokenError {
+            status: 0,
+            error: "no client credential configured".into(),
+            aadsts: None,
+            trace_id: None,
+            retry_after_s: None,
+        }))
+    }
+
+    async fn post_token_with(
+        &self,
+        credential: &ClientCredential,
+        endpoint: &str,
+        mut form: Vec<(&'static str, String)>,
+    ) -> Result<TokenBody, TokenError> {
         form.push(("client_id", self.client_id.clone()));
-        form.extend(self.client_authentication(endpoint)?);
+        form.extend(self.client_authentication(credential, endpoint)?);
         let unreachable = |error: String| TokenError { status: 0, error, aadsts: None, trace_id: None, retry_after_s: None };
         let response = self
             .http

@@ -8,6 +8,7 @@ mod helpers;
 mod apis;
 mod browser;
 mod campaigns;
+mod credentials;
 mod dashboard;
 mod defences;
 mod email;

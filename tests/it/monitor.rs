@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::helpers::*;
-use consent_portal::config::{ClientCredential, Config};
+use consent_portal::config::{ClientCredential, Config, ConfiguredCredential};
 use consent_portal::db;
 use consent_portal::domain::{RoleList, Secret, TenantId, Timestamp};
 use consent_portal::monitor::sweep::{Sweeper, Target};
@@ -217,7 +217,8 @@ async fn each_fault_of_the_fake_gives_its_status() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_credentials_are_reported_as_such() {
-    let rig = Rig::new(|config| config.credential = ClientCredential::Secret(Secret::new("wrong"))).await;
+    let rig =
+        Rig::new(|config| config.credentials = vec![ConfiguredCredential::only(ClientCredential::Secret(Secret::new("wrong")))]).await;
     rig.grant(DEMO_CONTOSO, &BOTH, true).await;
     rig.seed(&[DEMO_CONTOSO], DAY).await;
     rig.sweep_all().await;
@@ -561,7 +562,8 @@ async fn checks_authenticate_with_a_certificate_assertion() {
         let (certificate_pem, key_pem, client_id) = (certificate_pem.clone(), key_pem.clone(), client_id.clone());
         move |config| {
             config.client_id = client_id;
-            config.credential = ClientCredential::Certificate { certificate_pem, key_pem: Secret::new(key_pem) };
+            config.credentials =
+                vec![ConfiguredCredential::only(ClientCredential::Certificate { certificate_pem, key_pem: Secret::new(key_pem) })];
         }
     })
     .await;

@@ -114,6 +114,8 @@ pub struct StaffUser {
     pub csrf: String,
     /// What every staff page must say while a required API retires, as of this request.
     pub retirement: Option<RetirementBanner>,
+    /// The portal's own credentials that expire within 30 days (or have expired), as of this request.
+    pub credentials: Vec<crate::credentials::CredentialExpiry>,
 }
 
 impl FromRequestParts<AppState> for StaffUser {
@@ -139,6 +141,7 @@ impl FromRequestParts<AppState> for StaffUser {
                 csrf: current.csrf,
                 // The application's clock, so a test can set the day.
                 retirement: RetirementBanner::on(&state.config.required, state.clock.now().date()),
+                credentials: crate::credentials::expiring(&state.config, state.clock.now()),
             }),
             Some(_) => {
                 let _ = session.flush().await;
@@ -168,7 +171,14 @@ impl StaffUser {
 
     /// The navigation bar of a staff page.
     pub fn nav(&self, current: &'static str) -> Nav {
-        Nav { upn: self.upn.clone(), level: self.level.label(), csrf: self.csrf.clone(), current, retirement: self.retirement.clone() }
+        Nav {
+            upn: self.upn.clone(),
+            level: self.level.label(),
+            csrf: self.csrf.clone(),
+            current,
+            retirement: self.retirement.clone(),
+            credentials: self.credentials.clone(),
+        }
     }
 }
 
@@ -182,6 +192,8 @@ pub struct Nav {
     pub current: &'static str,
     /// The banner of a retiring API, shown by the staff layout on every page.
     pub retirement: Option<RetirementBanner>,
+    /// The banner of the portal's own credentials that expire soon, on every page.
+    pub credentials: Vec<crate::credentials::CredentialExpiry>,
 }
 
 /// Is a staff member signed in on this session? (For `/`.)
