@@ -109,3 +109,7 @@ CREATE TABLE fleet_days (
     total            INTEGER NOT NULL,                 -- tenants not removed
     recorded_at      TEXT NOT NULL
 );
+
+-- The overview's "needs attention" list reads the last 7 days of checks of the tenants that need
+-- attention: by tenant and time, not every check of theirs.
+CREATE INDEX checks_tenant_finished ON checks(tenant_id, finished_at);

@@ -17,6 +17,7 @@ pub mod domain;
 pub mod email;
 pub mod entra;
 pub mod error;
+pub mod fleet;
 pub mod i18n;
 pub mod invites;
 pub mod logging;

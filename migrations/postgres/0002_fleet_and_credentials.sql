@@ -19,3 +19,5 @@ CREATE TABLE fleet_days (
     total            BIGINT NOT NULL,                  -- tenants not removed
     recorded_at      TEXT NOT NULL
 );
+
+CREATE INDEX checks_tenant_finished ON checks(tenant_id, finished_at);

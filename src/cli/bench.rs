@@ -287,7 +287,7 @@ impl SignedInPortal {
         let sign_in = client.get(format!("{url}/staff/sign-in")).send().await?.text().await?;
         let csrf = sign_in.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default().to_owned();
         let signed_in = client.post(format!("{url}/staff/sign-in")).form(&[("csrf", csrf.as_str())]).send().await?;
-        anyhow::ensure!(signed_in.url().path() == "/tenants", "staff sign-in did not reach /tenants (at {})", signed_in.url());
+        anyhow::ensure!(signed_in.url().path() == "/", "staff sign-in did not reach the overview (at {})", signed_in.url());
         Ok(Self { url, client, state, stop: Some(stop), _fake: fake, _scratch: scratch })
     }
 

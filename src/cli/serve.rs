@@ -44,6 +44,8 @@ pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState)
     let session_cleanup = crate::web::sessions::spawn_cleanup(state.db.clone());
     // The portal's own credentials: warned of at start and every hour as they near their expiry.
     let credential_watch = crate::credentials::notices::spawn(state.clone());
+    // The overview's trend: today's counts, at start and every hour.
+    let fleet_days = crate::fleet::spawn(state.db.clone(), state.clock.clone());
     let served = server::serve(listener, router(state), server::shutdown_signal()).await;
     schedule.abort();
     // The e-mail being sent, if any, is recorded before the process ends (its SMTP conversation is
@@ -51,6 +53,7 @@ pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState)
     mail_worker.stop(crate::email::WORKER_STOP_GRACE).await;
     session_cleanup.abort();
     credential_watch.abort();
+    fleet_days.abort();
     match served {
         Ok(()) => {
             tracing::info!("portal stopped");

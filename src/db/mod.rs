@@ -14,6 +14,7 @@ pub mod consent_states;
 pub mod credential_notices;
 pub mod customers;
 pub mod engine;
+pub mod fleet;
 pub mod invites;
 pub mod monitoring;
 pub mod outbox;

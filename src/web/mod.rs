@@ -17,6 +17,7 @@ pub mod language;
 pub mod middleware;
 pub mod onboarding;
 pub mod outbox;
+pub mod overview;
 pub mod pages;
 pub mod sessions;
 pub mod sign_in_callback;

@@ -62,8 +62,11 @@ async fn staff_sign_in(app: &TestApp, browser: &mut Browser, upn: &str) {
     browser.page("staff-sign-in", "form[action='/staff/sign-in'] button[type=submit]").await.click().await.unwrap();
     browser.page("staff-pick-account", PICKER).await;
     browser.click(&account(upn)).await;
-    browser.page("tenants", "table.tenants").await;
+    // Staff land on the fleet overview (checked with axe like every page), then open the tenants.
+    browser.page("overview", "#fleet-bar").await;
     assert!(browser.text(".site-nav").await.contains(upn));
+    browser.click(".site-nav a[href='/tenants']").await;
+    browser.page("tenants", "table.tenants").await;
 }
 
 /// Staff: a new invite for `customer` in `language` from the invites page; returns the link shown.

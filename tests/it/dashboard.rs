@@ -128,7 +128,7 @@ async fn partner_staff_sign_in_with_their_level_and_a_new_session_id() {
     assert!(callback.starts_with(&app.url("/auth/callback?")), "{callback}");
     let signed_in = client.get(&callback).send().await.unwrap();
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&signed_in), "/tenants");
+    assert_eq!(location(&signed_in), "/", "staff land on the fleet overview");
     let after = session_cookie(&signed_in).expect("a new session id at sign-in");
     assert_ne!(before, after);
 
@@ -138,10 +138,10 @@ async fn partner_staff_sign_in_with_their_level_and_a_new_session_id() {
     let html = page.text().await.unwrap();
     assert!(html.contains(ALEX) && html.contains("(admin)"), "{html}");
     assert!(html.contains("Sign out"));
-    // `/` sends staff to the tenants.
+    // `/` is the staff's home: the fleet overview.
     let home = client.get(app.url("/")).send().await.unwrap();
-    assert_eq!(home.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&home), "/tenants");
+    assert_eq!(home.status(), StatusCode::OK);
+    assert!(home.text().await.unwrap().contains("Fleet overview"));
     // The old session id is worth nothing.
     let stale = http_client();
     let old = stale.get(app.url("/tenants")).header("cookie", format!("portal_session={before}")).send().await.unwrap();

@@ -276,7 +276,7 @@ async fn host_and_forwarded_headers_never_change_the_urls_the_portal_builds() {
         assert_eq!(started.status(), StatusCode::SEE_OTHER);
         assert_eq!(query_value(&location(&started), "redirect_uri").as_deref(), Some(sign_in_redirect.as_str()));
         let signed_in = through_the_fake(&staff_browser, &started).await;
-        assert_eq!(location(&signed_in), "/tenants");
+        assert_eq!(location(&signed_in), "/");
         let tenants = forged(staff_browser.get(app.url("/tenants"))).send().await.unwrap().text().await.unwrap();
         assert!(!tenants.contains("evil.example"), "{tenants}");
 

@@ -17,6 +17,7 @@ mod faults;
 mod foundation;
 mod monitor;
 mod onboarding;
+mod overview;
 mod postgres;
 mod retirement;
 mod token_verification;

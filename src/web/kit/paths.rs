@@ -2,6 +2,8 @@
 
 use crate::domain::TenantId;
 
+/// The staff home: the fleet overview (and, for anyone else, what the portal is).
+pub const HOME: &str = "/";
 pub const TENANTS: &str = "/tenants";
 pub const INVITES: &str = "/invites";
 pub const OUTBOX: &str = "/outbox";

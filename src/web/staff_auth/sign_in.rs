@@ -94,10 +94,10 @@ impl IntoResponse for StaffProblem {
     }
 }
 
-/// `GET /staff/sign-in`: one button. Signed-in staff go straight to the tenants.
+/// `GET /staff/sign-in`: one button. Signed-in staff go straight to their home, the overview.
 pub(super) async fn page(State(state): State<AppState>, session: Session, headers: HeaderMap) -> Response {
     if is_signed_in(&session).await {
-        return Redirect::to(paths::TENANTS).into_response();
+        return Redirect::to(paths::HOME).into_response();
     }
     let csrf = CSRF_COOKIE.for_page(&headers);
     let mut response = render(StatusCode::OK, &SignInPage { nav: None, partner: &state.config.partner_name, csrf: &csrf });
@@ -173,5 +173,5 @@ async fn signed_in(state: &AppState, session: &Session, upn: String, name: Optio
     let staff = StaffSession { upn: upn.clone(), name, level, csrf: new_token(), signed_in_at: state.clock.now().unix_timestamp() };
     session.insert(STAFF_KEY, staff).await.map_err(AppError::from)?;
     audit(state, AuditKind::StaffSignedIn, Some(&upn), json!({ "level": level.label() })).await;
-    Ok(Redirect::to(paths::TENANTS).into_response())
+    Ok(Redirect::to(paths::HOME).into_response())
 }
