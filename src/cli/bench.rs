@@ -39,6 +39,8 @@ pub enum BenchCommand {
     TenantsPage(PageBenchArgs),
     /// A re-consent campaign over N tenants: its creation, then its page.
     Campaign(PageBenchArgs),
+    /// The fleet overview (the staff home) over N tenants with D days of checks.
+    Overview(super::bench_overview::OverviewBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +71,7 @@ pub async fn run(command: BenchCommand) -> ExitCode {
         BenchCommand::Sweep(args) => report(sweep(args).await),
         BenchCommand::TenantsPage(args) => report(tenants_page(args).await),
         BenchCommand::Campaign(args) => report(super::bench_campaign::run(args).await),
+        BenchCommand::Overview(args) => report(super::bench_overview::run(args).await),
     }
 }
 

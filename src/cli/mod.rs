@@ -14,6 +14,8 @@ pub mod backup;
 pub mod bench;
 #[cfg(feature = "demo")]
 mod bench_campaign;
+#[cfg(feature = "demo")]
+mod bench_overview;
 pub mod campaign;
 #[cfg(feature = "demo")]
 pub mod demo;

@@ -137,3 +137,15 @@ fn attribute_of(html: &str, id: &str, attribute: &str) -> String {
     let value = tag.split(&format!("{attribute}=\"")).nth(1).unwrap_or_else(|| panic!("no {attribute} on #{id}: {tag}"));
     value.split('"').next().unwrap().to_owned()
 }
+
+#[test]
+fn the_overview_benchmark_runs_and_prints_its_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let output =
+        command_in(dir.path()).args(["bench", "overview", "--tenants", "200", "--days", "10", "--requests", "10"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    for figure in ["tenants=200", "days=10", "checks=8000", "requests=10", "median_ms=", "p95_ms=", "peak_rss_mb="] {
+        assert!(stdout.contains(figure), "{figure} in {stdout}");
+    }
+}
