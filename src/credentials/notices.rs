@@ -1,7 +1,8 @@
 //! The background check of the credentials' expiry: at start and every hour, each credential that
 //! reached a threshold of days left ([`super::THRESHOLDS`]) gets one staff e-mail (to
 //! PORTAL_NOTIFY_EMAILS, through the outbox) per threshold, and every credential within
-//! [`super::WARN_DAYS`] a warning in the log.
+//! [`super::WARN_DAYS`] a warning in the log. [`check`] returns the thresholds newly reached, for
+//! whatever else must hear of them once (an event to other systems).
 
 use std::time::Duration;
 
@@ -21,9 +22,9 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match check(&state, state.clock.now()).await {
-                Ok(0) => {}
-                Ok(queued) => {
-                    tracing::info!(queued, "credential expiry e-mails queued");
+                Ok(reached) if reached.is_empty() => {}
+                Ok(reached) => {
+                    tracing::info!(thresholds = reached.len(), "credential expiry notices recorded and e-mails queued");
                     state.mailer.wake();
                 }
                 Err(error) => tracing::error!(%error, "cannot check the credentials' expiry; trying again in an hour"),
@@ -33,9 +34,20 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// One check at `now`: logs each credential within the warning days and queues the e-mails of the
-/// thresholds reached that were not sent yet. Returns how many e-mails were queued.
-pub async fn check(state: &AppState, now: OffsetDateTime) -> Result<usize, sqlx::Error> {
+/// A credential that reached a threshold of days left for the first time (what a `credential.expiring`
+/// event says).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reached {
+    pub credential: super::CredentialExpiry,
+    /// 30, 14, 7 or 1.
+    pub threshold: i64,
+}
+
+/// One check at `now`: logs each credential within the warning days, records each threshold newly
+/// reached (once per credential, whichever process gets there first) and, in the same transaction,
+/// queues its e-mail to every staff recipient (none while e-mails are off). Returns the thresholds newly
+/// reached.
+pub async fn check(state: &AppState, now: OffsetDateTime) -> Result<Vec<Reached>, sqlx::Error> {
     let expiring = super::expiring(&state.config, now);
     for credential in &expiring {
         tracing::warn!(
@@ -48,14 +60,9 @@ pub async fn check(state: &AppState, now: OffsetDateTime) -> Result<usize, sqlx:
     }
     let recipients: Vec<String> =
         if state.config.email.enabled() { state.config.email.notify.iter().map(ToString::to_string).collect() } else { Vec::new() };
-    // Without recipients nothing is recorded: once e-mails are configured, the threshold then reached
-    // is still sent.
-    if recipients.is_empty() {
-        return Ok(0);
-    }
     let now = Timestamp::new(now);
-    let mut queued = 0;
-    for credential in &expiring {
+    let mut reached = Vec::new();
+    for credential in expiring {
         let Some(threshold) = super::threshold_for(credential.days_left) else { continue };
         let mut tx = db::begin_write(&state.db).await?;
         if db::credential_notices::insert_once(&mut tx, &credential.key, threshold, now).await? {
@@ -67,9 +74,9 @@ pub async fn check(state: &AppState, now: OffsetDateTime) -> Result<usize, sqlx:
                 "threshold": threshold,
             });
             db::outbox::insert_staff_notices(&mut tx, Kind::CredentialExpiring.as_str(), None, detail, &recipients, now).await?;
-            queued += recipients.len();
+            reached.push(Reached { credential, threshold });
         }
         tx.commit().await?;
     }
-    Ok(queued)
+    Ok(reached)
 }
