@@ -276,3 +276,24 @@ async fn migration_0012_keeps_every_email_link_and_campaign_row_and_their_trigge
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_staff_sign_in_falls_back_too_and_the_code_stays_usable() {
+    let now = OffsetDateTime::now_utc();
+    let app = spawn_app_configured(move |config: &mut Config| {
+        config.credentials = vec![
+            secret("a-secret-entra-does-not-know", 1, Some(now + Duration::days(700))),
+            secret(DEMO_CLIENT_SECRET, 2, Some(now + Duration::days(20))),
+        ];
+    })
+    .await;
+    // The first token request of this portal is the sign-in's code redemption.
+    let (client, _) = staff(&app, ALEX).await;
+    let page = client.get(app.url("/tenants")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let statuses: Vec<u64> = {
+        let log: Value = app.client.get(app.fake_url("/_fake/log")).send().await.unwrap().json().await.unwrap();
+        log.as_array().unwrap().iter().filter(|e| e["grant_type"] == "authorization_code").map(|e| e["status"].as_u64().unwrap()).collect()
+    };
+    assert_eq!(statuses, [401, 200], "refused with the newest secret, redeemed with the older one");
+}

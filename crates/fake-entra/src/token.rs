@@ -528,6 +528,19 @@ fn authorization_code(
     let Some(client_id) = client_id else {
         return AadError::missing_parameter("client_id").into_json_response(host);
     };
+    // The client authenticates before the code is looked at (RFC 6749 §4.1.3), as Microsoft's: a
+    // refused credential (an unknown or expired secret) leaves the code usable, so a client holding
+    // two credentials during a rotation can redeem it with the other.
+    let peeked: Option<AuthCode> = fake.state().codes.get(code).cloned();
+    if let Some(peeked) = peeked.filter(|p| p.client_id.eq_ignore_ascii_case(&client_id)) {
+        let directory = fake.directory_for_user(&peeked.user_id, &peeked.client_id);
+        if let (Some((tenant, _)), Some(app)) = (directory.user(&peeked.user_id), directory.app(&peeked.client_id))
+            && (!app.secrets.is_empty() || !app.certificates.is_empty())
+            && let Err(error) = authenticate(fake, app, tenant.id, basic_secret.as_deref(), form)
+        {
+            return error.into_json_response(host);
+        }
+    }
     let pending: Option<AuthCode> = {
         let mut state = fake.state();
         if state.redeemed_codes.contains(code) {
