@@ -20,4 +20,4 @@ CREATE TABLE fleet_days (
     recorded_at      TEXT NOT NULL
 );
 
-CREATE INDEX checks_tenant_finished ON checks(tenant_id, finished_at);
+CREATE INDEX checks_tenant_finished ON checks(tenant_id, finished_at, status);

@@ -13,66 +13,57 @@ pub async fn status_counts<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<(TenantSta
         .await)
 }
 
-/// A tenant whose status needs attention, with what its latest check said, and its status just before
-/// `since` (none when it had no check then).
+/// A tenant whose status needs attention, with what its latest check said and what its checks of the
+/// window (since a moment) say of how it came to it.
 #[derive(Debug, Clone, FromRow)]
 pub struct TroubledTenant {
     pub tenant_id: TenantId,
     pub customer: String,
     pub status: TenantStatus,
     pub status_reason: Option<String>,
+    /// Its status at the window's start (its latest check before it); none without a check then.
     pub status_before: Option<TenantStatus>,
+    /// The status of its latest check in the window that did not need attention, if any.
+    pub last_fine_status: Option<TenantStatus>,
+    /// Its first check in the window after that one (or the first in the window, without one).
+    pub run_start: Option<Timestamp>,
 }
 
-/// One check of a troubled tenant.
-#[derive(Debug, Clone, FromRow)]
-pub struct TroubledCheck {
-    pub tenant_id: TenantId,
-    pub status: TenantStatus,
-    pub finished_at: Timestamp,
-}
-
-/// `status IN ($first, …)` over `statuses`, numbered from `first`.
-fn status_list(first: usize, statuses: &[TenantStatus]) -> String {
-    format!("t.status IN ({})", super::placeholder_list(first, statuses.len()))
-}
-
-/// The tenants (not removed) whose status is one of `statuses`, each with its status before `since`.
+/// The tenants (not removed) whose status is one of `attention`, each with its checks since `since`
+/// summed up: the status before, the latest check not in `attention`, and the first check after it.
+/// One statement of a few index lookups per tenant (index `checks_tenant_finished`, which holds the
+/// status: no row of `checks` is read): 10,000 tenants with 90 days of checks stay fast.
 pub async fn troubled<'e>(
     db: impl Into<Exec<'e>>,
-    statuses: &[TenantStatus],
+    attention: &[TenantStatus],
     since: Timestamp,
 ) -> Result<Vec<TroubledTenant>, sqlx::Error> {
+    let (current, fine) = (super::placeholder_list(2, attention.len()), super::placeholder_list(2 + attention.len(), attention.len()));
+    let last_fine = |column: &str| {
+        format!(
+            "SELECT f.{column} FROM checks f WHERE f.tenant_id = t.tenant_id AND f.finished_at >= $1 AND f.status NOT IN ({fine}) \
+             ORDER BY f.finished_at DESC LIMIT 1"
+        )
+    };
+    // Materialized, so that the latest fine check is looked up once per tenant, not once per check
+    // the outer lookup reads.
     let sql = format!(
-        "SELECT t.tenant_id, c.name AS customer, t.status, t.status_reason, \
-           (SELECT k.status FROM checks k WHERE k.tenant_id = t.tenant_id AND k.finished_at < $1 \
-            ORDER BY k.finished_at DESC LIMIT 1) AS status_before \
-         FROM tenants t JOIN customers c ON c.id = t.customer_id WHERE t.removed_at IS NULL AND {}",
-        status_list(2, statuses)
+        "WITH troubled AS MATERIALIZED (\
+           SELECT t.tenant_id, c.name AS customer, t.status, t.status_reason, \
+             (SELECT k.status FROM checks k WHERE k.tenant_id = t.tenant_id AND k.finished_at < $1 \
+              ORDER BY k.finished_at DESC LIMIT 1) AS status_before, \
+             ({}) AS last_fine_status, ({}) AS last_fine_at \
+           FROM tenants t JOIN customers c ON c.id = t.customer_id WHERE t.removed_at IS NULL AND t.status IN ({current})) \
+         SELECT tenant_id, customer, status, status_reason, status_before, last_fine_status, \
+           (SELECT MIN(k.finished_at) FROM checks k WHERE k.tenant_id = troubled.tenant_id AND k.finished_at >= $1 \
+            AND k.finished_at > COALESCE(troubled.last_fine_at, '')) AS run_start \
+         FROM troubled",
+        last_fine("status"),
+        last_fine("finished_at"),
     );
     on_engine!(db, |executor| {
         let mut query = sqlx::query_as(&sql).bind(since);
-        for status in statuses {
-            query = query.bind(*status);
-        }
-        query.fetch_all(executor).await
-    })
-}
-
-/// The checks since `since` of the tenants whose status is one of `statuses`, per tenant, oldest first.
-pub async fn troubled_checks<'e>(
-    db: impl Into<Exec<'e>>,
-    statuses: &[TenantStatus],
-    since: Timestamp,
-) -> Result<Vec<TroubledCheck>, sqlx::Error> {
-    let sql = format!(
-        "SELECT k.tenant_id, k.status, k.finished_at FROM tenants t JOIN checks k ON k.tenant_id = t.tenant_id \
-         WHERE t.removed_at IS NULL AND {} AND k.finished_at >= $1 ORDER BY k.tenant_id, k.finished_at, k.id",
-        status_list(2, statuses)
-    );
-    on_engine!(db, |executor| {
-        let mut query = sqlx::query_as(&sql).bind(since);
-        for status in statuses {
+        for status in attention.iter().chain(attention) {
             query = query.bind(*status);
         }
         query.fetch_all(executor).await

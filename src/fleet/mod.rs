@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::db::fleet::{FleetDay, TroubledCheck};
+use crate::db::fleet::FleetDay;
 use crate::db::{self, Pool};
 use crate::domain::{SharedClock, TenantId, TenantStatus, Timestamp};
 
@@ -129,20 +129,11 @@ pub async fn overview(db: &Pool, now: OffsetDateTime) -> Result<Overview, sqlx::
 /// The tenants that got worse within [`WORSE_WITHIN_DAYS`] of `now` and need attention still.
 async fn got_worse(db: &Pool, now: OffsetDateTime) -> Result<Vec<GotWorse>, sqlx::Error> {
     let since = Timestamp::new(now - time::Duration::days(WORSE_WITHIN_DAYS));
-    let statuses = attention_statuses();
-    let troubled = db::fleet::troubled(db, &statuses, since).await?;
-    if troubled.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut checks: HashMap<TenantId, Vec<TroubledCheck>> = HashMap::with_capacity(troubled.len());
-    for check in db::fleet::troubled_checks(db, &statuses, since).await? {
-        checks.entry(check.tenant_id).or_default().push(check);
-    }
+    let troubled = db::fleet::troubled(db, &attention_statuses(), since).await?;
     let mut worse: Vec<GotWorse> = troubled
         .into_iter()
         .filter_map(|tenant| {
-            let history = checks.get(&tenant.tenant_id)?;
-            let (since, before) = worsened(tenant.status_before, history)?;
+            let (since, before) = worsened(tenant.status, tenant.status_before, tenant.last_fine_status, tenant.run_start)?;
             let reason = one_line(tenant.status_reason.as_deref().unwrap_or_default());
             Some(GotWorse { tenant_id: tenant.tenant_id, customer: tenant.customer, status: tenant.status, before, since, reason })
         })
@@ -151,33 +142,24 @@ async fn got_worse(db: &Pool, now: OffsetDateTime) -> Result<Vec<GotWorse>, sqlx
     Ok(worse)
 }
 
-/// Whether a tenant's checks of the window (oldest first), after `before` (its status just before the
-/// window), end in a run of checks that need attention within which it got worse: from a status that
-/// did not need attention (or none), or to a more severe one. Returns when that run began (`None`: before
-/// the window) and the status before it.
-fn worsened(before: Option<TenantStatus>, history: &[TroubledCheck]) -> Option<(Option<Timestamp>, Option<TenantStatus>)> {
-    let mut previous = before;
-    // The current run of checks that need attention: when it began (None: before the window), the status
-    // before it, and whether it got worse within the window.
-    let mut run: Option<(Option<Timestamp>, Option<TenantStatus>, bool)> =
-        before.filter(|s| needs_attention(*s)).map(|_| (None, None, false));
-    for check in history {
-        if needs_attention(check.status) {
-            let got_worse = match previous {
-                Some(p) if needs_attention(p) => check.status.severity() > p.severity(),
-                _ => true,
-            };
-            match &mut run {
-                Some((_, _, worse)) => *worse |= got_worse,
-                None => run = Some((Some(check.finished_at), previous, got_worse)),
-            }
-        } else {
-            run = None;
-        }
-        previous = Some(check.status);
+/// Did a tenant now in `status` (which needs attention) get worse within the window? Its current run of
+/// checks that need attention began within it — after a check that did not (`last_fine`, in the
+/// window), or at the window's first check when its status before the window (`before`) did not need
+/// attention or it had no check — or that run began earlier and `status` is more severe than `before`.
+/// Returns when the run began (`None`: before the window) and the status before it.
+fn worsened(
+    status: TenantStatus,
+    before: Option<TenantStatus>,
+    last_fine: Option<TenantStatus>,
+    run_start: Option<Timestamp>,
+) -> Option<(Option<Timestamp>, Option<TenantStatus>)> {
+    if let Some(fine) = last_fine {
+        return run_start.map(|at| (Some(at), Some(fine)));
     }
-    let (since, before_run, got_worse) = run?;
-    got_worse.then_some((since, before_run))
+    match before {
+        Some(previous) if needs_attention(previous) => (status.severity() > previous.severity()).then_some((None, Some(previous))),
+        _ => run_start.map(|at| (Some(at), before)),
+    }
 }
 
 /// The first line of `text`, at most 200 characters.
@@ -215,39 +197,24 @@ mod tests {
 
     use super::*;
 
-    fn check(status: TenantStatus, day: u8) -> TroubledCheck {
-        let at = datetime!(2027-01-01 00:00 UTC) + time::Duration::days(i64::from(day));
-        TroubledCheck {
-            tenant_id: TenantId::parse("00000000-0000-0000-0000-000000000001").unwrap(),
-            status,
-            finished_at: Timestamp::new(at),
-        }
-    }
-
     #[test]
     fn a_tenant_got_worse_when_its_current_problem_began_or_deepened_in_the_window() {
         use TenantStatus::*;
-        let day = |d: u8| Some(Timestamp::new(datetime!(2027-01-01 00:00 UTC) + time::Duration::days(i64::from(d))));
+        let day = |d: i64| Some(Timestamp::new(datetime!(2027-01-01 00:00 UTC) + time::Duration::days(d)));
         // Verified, then consent removed on day 2: since day 2, from verified.
-        assert_eq!(
-            worsened(Some(Verified), &[check(Verified, 1), check(ConsentRemoved, 2), check(ConsentRemoved, 3)]),
-            Some((day(2), Some(Verified)))
-        );
+        assert_eq!(worsened(ConsentRemoved, Some(Verified), Some(Verified), day(2)), Some((day(2), Some(Verified))));
+        // Verified before the window, failing from its first check in it.
+        assert_eq!(worsened(Throttled, Some(Verified), None, day(1)), Some((day(1), Some(Verified))));
         // A new tenant whose first checks fail.
-        assert_eq!(worsened(None, &[check(MissingRoles, 1)]), Some((day(1), None)));
+        assert_eq!(worsened(MissingRoles, None, None, day(1)), Some((day(1), None)));
         // Missing roles for weeks, unchanged: not listed.
-        assert_eq!(worsened(Some(MissingRoles), &[check(MissingRoles, 1), check(MissingRoles, 2)]), None);
+        assert_eq!(worsened(MissingRoles, Some(MissingRoles), None, day(1)), None);
         // Missing roles for weeks, then the consent removed: listed, its problem older than the window.
-        assert_eq!(worsened(Some(MissingRoles), &[check(MissingRoles, 1), check(ConsentRemoved, 2)]), Some((None, None)));
-        // Got worse, recovered, failed again (throttled): the current run counts.
-        assert_eq!(
-            worsened(Some(Verified), &[check(ConsentRemoved, 1), check(Verified, 2), check(Throttled, 3)]),
-            Some((day(3), Some(Verified)))
-        );
-        // Got worse then recovered: not listed.
-        assert_eq!(worsened(Some(Verified), &[check(ConsentRemoved, 1), check(Verified, 2)]), None);
+        assert_eq!(worsened(ConsentRemoved, Some(MissingRoles), None, day(1)), Some((None, Some(MissingRoles))));
         // Better within the problem (consent removed → missing roles) is not worse.
-        assert_eq!(worsened(Some(ConsentRemoved), &[check(MissingRoles, 1)]), None);
+        assert_eq!(worsened(MissingRoles, Some(ConsentRemoved), None, day(1)), None);
+        // No check in the window: nothing to say.
+        assert_eq!(worsened(MissingRoles, Some(Verified), None, None), None);
     }
 
     #[test]
