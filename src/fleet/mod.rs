@@ -3,7 +3,7 @@
 //!
 //! The trend reads one row per day (`fleet_days`, rewritten every hour by [`spawn`] until the day ends),
 //! not every tenant's history: the overview must stay fast with 10,000 tenants and months of checks.
-//! The "got worse" list reads only the checks of the last 7 days of the tenants that need attention now.
+//! The "got worse" list asks a few index lookups of each tenant that needs attention now, not its checks.
 
 use std::collections::HashMap;
 use std::time::Duration;
