@@ -28,8 +28,7 @@ pub struct OverviewBenchArgs {
 /// Checks a day per tenant.
 const CHECKS_PER_DAY: usize = 4;
 
-/// Rows per INSERT: 4 values each, far below either engine's limit on bound values.
-const ROWS_PER_STATEMENT: usize = 500;
+use crate::db::fleet::SEED_ROWS_PER_STATEMENT as ROWS_PER_STATEMENT;
 
 pub async fn run(args: OverviewBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.tenants > 0 && args.requests > 0 && args.days > 0, "--tenants, --days and --requests must be positive");
@@ -84,24 +83,19 @@ async fn seed(pool: &crate::db::Pool, tenants: usize, days: usize) -> anyhow::Re
         for (index, id) in ids.iter().enumerate() {
             rows.push((*id, status_of(index, days_ago), at));
             if rows.len() == ROWS_PER_STATEMENT {
-                insert_checks(&mut tx, &rows).await?;
+                crate::db::fleet::seed_checks(&mut tx, &rows).await?;
                 count += rows.len();
                 rows.clear();
             }
         }
     }
     if !rows.is_empty() {
-        insert_checks(&mut tx, &rows).await?;
+        crate::db::fleet::seed_checks(&mut tx, &rows).await?;
         count += rows.len();
     }
     for (index, id) in ids.iter().enumerate() {
-        sqlx::query("UPDATE tenants SET status = $1, status_reason = $2, last_checked_at = $3 WHERE tenant_id = $4")
-            .bind(status_of(index, 0))
-            .bind(format!("Seeded as {}.", status_of(index, 0).label()))
-            .bind(Timestamp::new(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let status = status_of(index, 0);
+        crate::db::fleet::seed_status(&mut tx, *id, status, &format!("Seeded as {}.", status.label()), Timestamp::new(now)).await?;
     }
     tx.commit().await?;
     for days_ago in (1..days).rev() {
@@ -115,15 +109,4 @@ async fn seed(pool: &crate::db::Pool, tenants: usize, days: usize) -> anyhow::Re
         crate::db::fleet::record_day(pool, &day, Timestamp::new(now)).await?;
     }
     Ok(count)
-}
-
-async fn insert_checks(tx: &mut crate::db::WriteTransaction, rows: &[(TenantId, TenantStatus, Timestamp)]) -> Result<(), sqlx::Error> {
-    let sql =
-        format!("INSERT INTO checks (tenant_id, started_at, finished_at, status) VALUES {}", crate::db::placeholder_rows(rows.len(), 4));
-    let mut query = sqlx::query(&sql);
-    for (id, status, at) in rows {
-        query = query.bind(id).bind(at).bind(at).bind(status);
-    }
-    query.execute(&mut **tx).await?;
-    Ok(())
 }

@@ -105,3 +105,41 @@ pub async fn days_from<'e>(db: impl Into<Exec<'e>>, first: &str) -> Result<Vec<F
         .fetch_all(executor)
         .await)
 }
+
+/// Rows per INSERT of [`seed_checks`]: 4 values each, far below either engine's limit on bound values.
+pub const SEED_ROWS_PER_STATEMENT: usize = 500;
+
+/// Inserts bare checks (a tenant, a status, a time), at most [`SEED_ROWS_PER_STATEMENT`] at once: what
+/// `bench overview` fills months of history with.
+pub async fn seed_checks<'e>(db: impl Into<Exec<'e>>, rows: &[(TenantId, TenantStatus, Timestamp)]) -> Result<(), sqlx::Error> {
+    let sql = format!("INSERT INTO checks (tenant_id, started_at, finished_at, status) VALUES {}", super::placeholder_rows(rows.len(), 4));
+    on_engine!(db, |executor| {
+        let mut query = sqlx::query(&sql);
+        for (id, status, at) in rows {
+            query = query.bind(*id).bind(*at).bind(*at).bind(*status);
+        }
+        query.execute(executor).await.map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Sets a tenant's status as its latest check would (`bench overview`).
+pub async fn seed_status<'e>(
+    db: impl Into<Exec<'e>>,
+    tenant_id: TenantId,
+    status: TenantStatus,
+    reason: &str,
+    at: Timestamp,
+) -> Result<(), sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query(
+        "UPDATE tenants SET status = $1, status_reason = $2, last_checked_at = $3 WHERE tenant_id = $4"
+    )
+    .bind(status)
+    .bind(reason)
+    .bind(at)
+    .bind(tenant_id)
+    .execute(executor)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}

@@ -136,12 +136,16 @@ fn trend_path(trend: &[TrendDay], max: i64, value: fn(&TrendDay) -> Option<i64>)
         };
         let x = step * (index as f64 + 0.5);
         let y = CHART_BOTTOM - (CHART_BOTTOM - CHART_TOP) * value as f64 / max as f64;
-        let command = if drawing { 'L' } else { 'M' };
+        let (x, y) = (number(x), number(y));
         if !path.is_empty() {
             path.push(' ');
         }
-        path.push_str(&format!("{command}{} {}", number(x), number(y)));
-        // A lone point still shows: a zero-length segment with round caps.
+        if drawing {
+            path.push_str(&format!("L{x} {y}"));
+        } else {
+            // Each run starts with a zero-length segment: with round caps a lone day shows as a dot.
+            path.push_str(&format!("M{x} {y} L{x} {y}"));
+        }
         drawing = true;
     }
     path
@@ -189,7 +193,7 @@ mod tests {
             counts,
         };
         let trend = [day(1, Some((10, 0))), day(2, None), day(3, Some((5, 5))), day(4, Some((0, 10)))];
-        assert_eq!(trend_path(&trend, 10, TrendDay::verified), "M37.5 5 M187.5 50 L262.5 95");
+        assert_eq!(trend_path(&trend, 10, TrendDay::verified), "M37.5 5 L37.5 5 M187.5 50 L187.5 50 L262.5 95");
         assert_eq!(number(33.333_333), "33.33");
         assert_eq!(number(50.0), "50");
     }

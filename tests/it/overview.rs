@@ -35,11 +35,11 @@ async fn the_overview_counts_the_fleet_draws_its_trend_and_lists_the_tenants_tha
     let now = OffsetDateTime::now_utc();
     let days_ago = |days: i64| now - Duration::days(days);
     let [steady, lost, stuck, throttled, fresh] = std::array::from_fn(|_| TenantId::new_random());
-    seed_tenants(&app.db, "Steady Ltd", &[steady], Timestamp::new(days_ago(40))).await.unwrap();
-    seed_tenants(&app.db, "Lost Consent Inc", &[lost], Timestamp::new(days_ago(40))).await.unwrap();
-    seed_tenants(&app.db, "Stuck Co", &[stuck], Timestamp::new(days_ago(40))).await.unwrap();
-    seed_tenants(&app.db, "Throttled GmbH", &[throttled], Timestamp::new(days_ago(40))).await.unwrap();
-    seed_tenants(&app.db, "Fresh Srl", &[fresh], Timestamp::new(now)).await.unwrap();
+    seed_tenants(&app.state.db, "Steady Ltd", &[steady], Timestamp::new(days_ago(40))).await.unwrap();
+    seed_tenants(&app.state.db, "Lost Consent Inc", &[lost], Timestamp::new(days_ago(40))).await.unwrap();
+    seed_tenants(&app.state.db, "Stuck Co", &[stuck], Timestamp::new(days_ago(40))).await.unwrap();
+    seed_tenants(&app.state.db, "Throttled GmbH", &[throttled], Timestamp::new(days_ago(40))).await.unwrap();
+    seed_tenants(&app.state.db, "Fresh Srl", &[fresh], Timestamp::new(now)).await.unwrap();
     use TenantStatus::*;
     let history = [
         vec![
@@ -53,12 +53,12 @@ async fn the_overview_counts_the_fleet_draws_its_trend_and_lists_the_tenants_tha
         vec![result(steady, Verified, days_ago(1), "Every role."), result(throttled, Throttled, days_ago(1), "Microsoft asked to wait.")],
     ];
     for (index, batch) in history.iter().enumerate() {
-        record_results(&app.db, batch, &[]).await.unwrap();
+        record_results(&app.state.db, batch, &[]).await.unwrap();
         if index == 0 {
             // Two earlier days of the trend, as the hourly task recorded them then; the days between
             // stay empty.
             for days in [12, 11] {
-                consent_portal::fleet::record_today(&app.db, days_ago(days)).await.unwrap();
+                consent_portal::fleet::record_today(&app.state.db, days_ago(days)).await.unwrap();
             }
         }
     }
