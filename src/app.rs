@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::db::Pool;
 use axum::extract::FromRef;
-use sqlx::SqlitePool;
 
 use crate::config::Config;
 use crate::db::write_probe::Readiness;
@@ -20,7 +20,7 @@ use crate::onboarding::lookup_limiter::LookupLimiter;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub db: SqlitePool,
+    pub db: Pool,
     pub entra: EntraClient,
     /// Failed onboarding-link lookups per client address (guessing tokens is slow).
     pub onboarding_limiter: Arc<LookupLimiter>,
@@ -35,7 +35,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub async fn new(config: Config, db: SqlitePool) -> anyhow::Result<Self> {
+    pub async fn new(config: Config, db: Pool) -> anyhow::Result<Self> {
         Self::with_clock(config, db, Arc::new(SystemClock)).await
     }
 
@@ -44,7 +44,7 @@ impl AppState {
     ///
     /// The required permissions are recorded first (a change is audited, and tenants that consented
     /// before a permission was required show "needs re-consent").
-    pub async fn with_clock(config: Config, db: SqlitePool, clock: SharedClock) -> anyhow::Result<Self> {
+    pub async fn with_clock(config: Config, db: Pool, clock: SharedClock) -> anyhow::Result<Self> {
         let entra = EntraClient::new(&config)?;
         let now = Timestamp::new(clock.now());
         let history = match crate::campaigns::requirements::record_at_start(&db, &config.required, now).await {

@@ -46,7 +46,8 @@ pub struct ConfigArgs {
     #[arg(long, env = "PORTAL_BIND", value_name = "ADDR:PORT", default_value = DEFAULT_BIND)]
     pub bind: String,
 
-    /// SQLite database, created when missing (with its folder).
+    /// The database: a SQLite file, created when missing (with its folder), or a PostgreSQL server
+    /// (`postgres://user@host/database?sslmode=verify-full&sslrootcert=ca.pem`) shared by replicas.
     #[arg(long, env = "PORTAL_DATABASE_URL", value_name = "URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
@@ -353,13 +354,45 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
 }
 
-/// Where the SQLite database lives.
+/// Where the database lives: a SQLite file beside the binary (the default), or a PostgreSQL server that
+/// several replicas share.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseLocation {
-    /// The URL as configured (for messages).
-    pub url: String,
-    /// The database file.
-    pub path: PathBuf,
+pub enum DatabaseLocation {
+    Sqlite {
+        /// The URL as configured (for messages).
+        url: String,
+        /// The database file.
+        path: PathBuf,
+    },
+    Postgres {
+        /// The URL as configured, with libpq's options (`sslmode`, `sslrootcert`); its password is a
+        /// secret, so the whole URL is kept as one.
+        url: Secret,
+    },
+}
+
+impl DatabaseLocation {
+    /// The SQLite database in the file at `path`.
+    pub fn sqlite_file(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        DatabaseLocation::Sqlite { url: format!("sqlite://{}", path.display()), path }
+    }
+
+    /// The SQLite file, when the database is one.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match self {
+            DatabaseLocation::Sqlite { path, .. } => Some(path),
+            DatabaseLocation::Postgres { .. } => None,
+        }
+    }
+
+    /// The location as messages and logs may show it: a PostgreSQL URL without its password.
+    pub fn shown(&self) -> String {
+        match self {
+            DatabaseLocation::Sqlite { path, .. } => path.display().to_string(),
+            DatabaseLocation::Postgres { url } => crate::db::postgres::without_password(url.expose()),
+        }
+    }
 }
 
 /// A configuration error: the variable it concerns and what is wrong, printed as one line.
@@ -607,16 +640,26 @@ pub(crate) fn parse_bind(value: &str) -> Result<SocketAddr, ConfigError> {
         .map_err(|_| problem("PORTAL_BIND", format!("is not an address and port such as 127.0.0.1:8080 or [::]:8080: {value:?}")))
 }
 
-/// Accepts `sqlite://relative/path.db`, `sqlite:///absolute/path.db`, `sqlite:path.db` or a plain path.
+/// Accepts `sqlite://relative/path.db`, `sqlite:///absolute/path.db`, `sqlite:path.db` or a plain path
+/// for SQLite; `postgres://` or `postgresql://` URLs (libpq's form, options included) for PostgreSQL.
 pub fn parse_database_url(value: &str) -> Result<DatabaseLocation, ConfigError> {
     const VAR: &str = "PORTAL_DATABASE_URL";
     let value = value.trim();
+    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        // Parsed here as the driver will parse it, so a mistake stops start-up with the variable's name;
+        // the message never repeats the URL, which may hold a password.
+        if let Err(error) = value.parse::<sqlx::postgres::PgConnectOptions>() {
+            let reason = error.to_string().replace(value, "(the URL)");
+            return Err(problem(VAR, format!("is not a PostgreSQL URL the portal can use: {reason}")));
+        }
+        return Ok(DatabaseLocation::Postgres { url: Secret::new(value) });
+    }
     let path = if let Some(rest) = value.strip_prefix("sqlite://") {
         rest
     } else if let Some(rest) = value.strip_prefix("sqlite:") {
         rest
     } else if value.contains("://") {
-        return Err(problem(VAR, "only SQLite is supported: use sqlite://path/to/file.db"));
+        return Err(problem(VAR, "is neither SQLite nor PostgreSQL: use sqlite://path/to/file.db or postgres://user@host/database"));
     } else {
         value
     };
@@ -625,7 +668,7 @@ pub fn parse_database_url(value: &str) -> Result<DatabaseLocation, ConfigError> 
     if path.is_empty() || path == ":memory:" {
         return Err(problem(VAR, "must name a database file, such as sqlite://data/consent-portal.db"));
     }
-    Ok(DatabaseLocation { url: value.to_owned(), path: PathBuf::from(path) })
+    Ok(DatabaseLocation::Sqlite { url: value.to_owned(), path: PathBuf::from(path) })
 }
 
 fn parse_guid(variable: &'static str, value: &str) -> Result<String, ConfigError> {
@@ -761,7 +804,7 @@ mod tests {
         assert_eq!(config.required[0].resource, "https://api.security.microsoft.com");
         assert_eq!(config.required_permissions(), ["defender:Incident.Read.All", "defender:AdvancedHunting.Read.All"]);
         assert_eq!(config.api_base, None);
-        assert_eq!(config.database.path, PathBuf::from("data/test.db"));
+        assert_eq!(config.database, DatabaseLocation::sqlite_file("data/test.db"));
         assert!(config.is_https());
     }
 
@@ -803,7 +846,8 @@ mod tests {
             ),
             (&["--api-token=short"], "PORTAL_API_TOKEN"),
             (&["--bind=localhost"], "PORTAL_BIND"),
-            (&["--database-url=postgres://db/portal"], "PORTAL_DATABASE_URL"),
+            (&["--database-url=mysql://db/portal"], "PORTAL_DATABASE_URL"),
+            (&["--database-url=postgres://portal:hunter2@db/portal?sslmode=sometimes"], "PORTAL_DATABASE_URL"),
             (&["--client-certificate=/nonexistent.pem"], "PORTAL_CLIENT_CERTIFICATE"),
             (&["--staff-admins=alex@example.com,not-an-address"], "PORTAL_STAFF_ADMINS"),
             (&["--staff-viewers=sam example.com"], "PORTAL_STAFF_VIEWERS"),
@@ -936,10 +980,23 @@ mod tests {
 
     #[test]
     fn database_urls() {
-        assert_eq!(parse_database_url("sqlite:///var/lib/portal/db.sqlite").unwrap().path, PathBuf::from("/var/lib/portal/db.sqlite"));
-        assert_eq!(parse_database_url("sqlite:portal.db?mode=rwc").unwrap().path, PathBuf::from("portal.db"));
-        assert_eq!(parse_database_url("/tmp/x.db").unwrap().path, PathBuf::from("/tmp/x.db"));
+        let file = |url: &str| match parse_database_url(url).unwrap() {
+            DatabaseLocation::Sqlite { path, .. } => path,
+            other => panic!("{url} is not SQLite: {other:?}"),
+        };
+        assert_eq!(file("sqlite:///var/lib/portal/db.sqlite"), PathBuf::from("/var/lib/portal/db.sqlite"));
+        assert_eq!(file("sqlite:portal.db?mode=rwc"), PathBuf::from("portal.db"));
+        assert_eq!(file("/tmp/x.db"), PathBuf::from("/tmp/x.db"));
         assert!(parse_database_url("sqlite::memory:").is_err());
+        for url in
+            ["postgres://portal@db.example/portal", "postgresql://portal:pw@db.example:5433/portal?sslmode=verify-full&sslrootcert=ca.pem"]
+        {
+            assert_eq!(parse_database_url(url).unwrap(), DatabaseLocation::Postgres { url: Secret::new(url) });
+        }
+        // A PostgreSQL URL the driver refuses is named without its password.
+        let refused = parse_database_url("postgres://portal:hunter2@db/portal?sslmode=sometimes").unwrap_err();
+        assert!(!refused.to_string().contains("hunter2"), "{refused}");
+        assert!(!format!("{:?}", parse_database_url("postgres://portal:hunter2@db/portal").unwrap()).contains("hunter2"));
     }
 
     /// The demo app registration in the fake asks for exactly the permissions the demo requires, and its

@@ -3,8 +3,8 @@
 //! weekly digest until it completes. The e-mail worker runs [`advance`] on each
 //! of its passes.
 
+use crate::db::Pool;
 use serde_json::json;
-use sqlx::SqlitePool;
 
 use super::{Error, Refusal};
 use crate::db;
@@ -28,18 +28,12 @@ pub struct CampaignView {
     pub matching: i64,
 }
 
-pub async fn progress(pool: &SqlitePool, id: &str, now: Timestamp) -> Result<Progress, sqlx::Error> {
+pub async fn progress(pool: &Pool, id: &str, now: Timestamp) -> Result<Progress, sqlx::Error> {
     Ok(Progress::from_counts(&db::campaigns::counts(pool, id, now).await?))
 }
 
 /// Campaign `id`: its progress at `now`, and page `page` (from 1) of its tenants in `state`.
-pub async fn show(
-    pool: &SqlitePool,
-    id: &str,
-    now: Timestamp,
-    state: Option<CampaignTenantState>,
-    page: i64,
-) -> Result<CampaignView, Error> {
+pub async fn show(pool: &Pool, id: &str, now: Timestamp, state: Option<CampaignTenantState>, page: i64) -> Result<CampaignView, Error> {
     let campaign = db::campaigns::find(pool, id).await?.ok_or(Refusal::NotFound)?;
     let progress = progress(pool, id, now).await?;
     let matching = state.map_or(progress.total() + progress.removed, |state| progress.count(state));
@@ -50,14 +44,14 @@ pub async fn show(
 }
 
 /// Every tenant of campaign `id`, for the export.
-pub async fn all_tenants(pool: &SqlitePool, id: &str, now: Timestamp) -> Result<(CampaignRow, Vec<CampaignTenantRow>), Error> {
+pub async fn all_tenants(pool: &Pool, id: &str, now: Timestamp) -> Result<(CampaignRow, Vec<CampaignTenantRow>), Error> {
     let campaign = db::campaigns::find(pool, id).await?.ok_or(Refusal::NotFound)?;
     let tenants = db::campaigns::tenants(pool, id, now, Pick::All).await?;
     Ok((campaign, tenants))
 }
 
 /// Every campaign, newest first, with its progress at `now`.
-pub async fn list(pool: &SqlitePool, now: Timestamp) -> Result<Vec<(CampaignRow, Progress)>, Error> {
+pub async fn list(pool: &Pool, now: Timestamp) -> Result<Vec<(CampaignRow, Progress)>, Error> {
     let mut listed = Vec::new();
     for campaign in db::campaigns::list(pool).await? {
         let progress = progress(pool, &campaign.id, now).await?;
@@ -78,7 +72,7 @@ pub struct Advanced {
 /// queues the staff notifications that are due — half way, completed, the weekly digest — one per
 /// address of `notify` (none when `notify` is empty). Each milestone is marked in the transaction that
 /// queues it, so it is told once.
-pub async fn advance(pool: &SqlitePool, notify: &[String], now: Timestamp) -> Result<Advanced, sqlx::Error> {
+pub async fn advance(pool: &Pool, notify: &[String], now: Timestamp) -> Result<Advanced, sqlx::Error> {
     let mut advanced = Advanced::default();
     for campaign in db::campaigns::running(pool).await? {
         let progress = progress(pool, &campaign.id, now).await?;
@@ -98,24 +92,24 @@ pub async fn advance(pool: &SqlitePool, notify: &[String], now: Timestamp) -> Re
         let mut tx = db::begin_write(pool).await?;
         let kind = match milestone {
             Some("completed") => {
-                if !db::campaigns::mark_completed(&mut *tx, &campaign.id, now).await? {
+                if !db::campaigns::mark_completed(&mut tx, &campaign.id, now).await? {
                     continue;
                 }
                 let event = NewAuditEvent {
                     detail: json!({ "campaign": campaign.id, "progress": progress }),
                     ..NewAuditEvent::new(AuditKind::CampaignCompleted, Some("system"))
                 };
-                db::audit::record(&mut *tx, event, now).await?;
+                db::audit::record(&mut tx, event, now).await?;
                 advanced.completed += 1;
                 "campaign_progress"
             }
             Some(_) => {
-                db::campaigns::mark_half_notified(&mut *tx, &campaign.id, now).await?;
+                db::campaigns::mark_half_notified(&mut tx, &campaign.id, now).await?;
                 advanced.half_way += 1;
                 "campaign_progress"
             }
             None => {
-                db::campaigns::mark_digest(&mut *tx, &campaign.id, now).await?;
+                db::campaigns::mark_digest(&mut tx, &campaign.id, now).await?;
                 advanced.digests += 1;
                 "campaign_digest"
             }

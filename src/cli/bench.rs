@@ -129,7 +129,7 @@ async fn sweep(args: SweepBenchArgs) -> anyhow::Result<()> {
     let (fake_url, _fake_runtime) = start_fake_on_own_runtime(directory)?;
 
     let path = scratch.0.join("bench.db");
-    let database = DatabaseLocation { url: format!("sqlite://{}", path.display()), path };
+    let database = DatabaseLocation::sqlite_file(path);
     let mut config = demo_config("127.0.0.1:0".parse()?, &fake_url, database).map_err(anyhow::Error::msg)?;
     config.checks.concurrency = args.concurrency;
     config.checks.timeout = Duration::from_secs(120);
@@ -251,7 +251,7 @@ pub(super) struct SignedInPortal {
 
 impl SignedInPortal {
     /// Starts it on a database that `seed` fills first.
-    pub async fn start(seed: impl AsyncFnOnce(&sqlx::SqlitePool) -> anyhow::Result<()>) -> anyhow::Result<Self> {
+    pub async fn start(seed: impl AsyncFnOnce(&crate::db::Pool) -> anyhow::Result<()>) -> anyhow::Result<Self> {
         let scratch = Scratch(std::env::temp_dir().join(format!("consent-portal-bench-{}", uuid::Uuid::new_v4())));
         std::fs::create_dir_all(&scratch.0)?;
         let portal_listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -268,7 +268,7 @@ impl SignedInPortal {
         let fake = server::start(fake_listener, fake, None);
 
         let path = scratch.0.join("bench.db");
-        let database = DatabaseLocation { url: format!("sqlite://{}", path.display()), path };
+        let database = DatabaseLocation::sqlite_file(path);
         let config = demo_config(portal_address, &fake_url, database).map_err(anyhow::Error::msg)?;
         let pool = crate::db::open(&config.database).await?;
         seed(&pool).await?;
@@ -318,7 +318,7 @@ impl Drop for SignedInPortal {
 }
 
 /// N tenants of 100 customers, with statuses of every kind and a check each.
-pub(super) async fn seed_checked_tenants(pool: &sqlx::SqlitePool, tenants: usize) -> anyhow::Result<()> {
+pub(super) async fn seed_checked_tenants(pool: &crate::db::Pool, tenants: usize) -> anyhow::Result<()> {
     use crate::domain::{ApiResults, RoleList, TenantStatus, Timestamp};
     let consented = Timestamp::new(OffsetDateTime::now_utc() - time::Duration::days(30));
     let ids: Vec<crate::domain::TenantId> = (0..tenants).map(|_| crate::domain::TenantId::new_random()).collect();

@@ -6,7 +6,9 @@ use super::engine::{Exec, on_engine};
 use std::collections::HashMap;
 
 use serde_json::json;
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use sqlx::{Connection, SqliteConnection};
+
+use super::Pool;
 
 use crate::domain::{ApiResults, AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
 
@@ -43,13 +45,16 @@ pub struct DueTenant {
 
 /// Stores results in one write transaction. Returns the tenants that went from verified to worse; for
 /// each, a "tenant degraded" e-mail is queued to every address of `notify` in the same transaction.
-pub async fn record_results(
-    pool: &SqlitePool,
-    results: &[CheckResult],
-    notify: &[String],
-) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
-    let mut connection = pool.acquire().await?;
-    record_results_on(&mut connection, results, notify).await
+pub async fn record_results(pool: &Pool, results: &[CheckResult], notify: &[String]) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
+    match pool {
+        Pool::Sqlite(pool) => record_results_on(&mut *pool.acquire().await?, results, notify).await,
+        Pool::Postgres(_) => {
+            let mut tx = super::begin_write(pool).await?;
+            let degraded = record_results_in(&mut tx, results, notify).await?;
+            tx.commit().await?;
+            Ok(degraded)
+        }
+    }
 }
 
 /// [`record_results`] on a connection the caller holds: a sweep writes all its batches on one, whose
@@ -62,6 +67,18 @@ pub async fn record_results_on(
     notify: &[String],
 ) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
     let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
+    let degraded = record_results_in(&mut tx, results, notify).await?;
+    tx.commit().await?;
+    Ok(degraded)
+}
+
+/// Stores results inside the write transaction `tx`.
+async fn record_results_in<'e>(
+    tx: impl Into<Exec<'e>>,
+    results: &[CheckResult],
+    notify: &[String],
+) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
+    let mut tx = tx.into();
     // Each tenant's status before this batch, and its customer, read in a few statements rather than
     // one per result; a removed tenant is not there, and its result is not stored.
     let mut rows: Vec<(TenantId, TenantStatus, String)> = Vec::with_capacity(results.len());
@@ -70,21 +87,23 @@ pub async fn record_results_on(
             "SELECT tenant_id, status, customer_id FROM tenants WHERE removed_at IS NULL AND tenant_id IN ({})",
             super::placeholder_list(1, chunk.len())
         );
-        let mut query = sqlx::query_as(&sql);
-        for result in chunk {
-            query = query.bind(result.tenant_id);
-        }
-        rows.extend(query.fetch_all(&mut *tx).await?);
+        rows.extend(on_engine!(tx.reborrow(), |executor| {
+            let mut query = sqlx::query_as(&sql);
+            for result in chunk {
+                query = query.bind(result.tenant_id);
+            }
+            query.fetch_all(executor).await
+        })?);
     }
     let mut current: HashMap<TenantId, (TenantStatus, String)> =
         rows.into_iter().map(|(tenant_id, status, customer_id)| (tenant_id, (status, customer_id))).collect();
     let stored: Vec<&CheckResult> = results.iter().filter(|result| current.contains_key(&result.tenant_id)).collect();
 
     for chunk in stored.chunks(ROWS_PER_STATEMENT) {
-        insert_checks(&mut tx, chunk).await?;
+        insert_checks(tx.reborrow(), chunk).await?;
     }
     for chunk in tenant_updates(&stored).chunks(ROWS_PER_STATEMENT) {
-        update_tenants(&mut tx, chunk).await?;
+        update_tenants(tx.reborrow(), chunk).await?;
     }
 
     let mut degraded = Vec::new();
@@ -100,13 +119,19 @@ pub async fn record_results_on(
                 detail: detail.clone(),
                 ..super::audit::NewAuditEvent::new(AuditKind::TenantDegraded, Some("system"))
             };
-            super::audit::record(&mut *tx, event, result.finished_at).await?;
-            super::outbox::insert_staff_notifications(&mut tx, "tenant_degraded", result.tenant_id, detail, notify, result.finished_at)
-                .await?;
+            super::audit::record(tx.reborrow(), event, result.finished_at).await?;
+            super::outbox::insert_staff_notifications(
+                tx.reborrow(),
+                "tenant_degraded",
+                result.tenant_id,
+                detail,
+                notify,
+                result.finished_at,
+            )
+            .await?;
             degraded.push((result.tenant_id, result.status));
         }
     }
-    tx.commit().await?;
     Ok(degraded)
 }
 
@@ -120,31 +145,32 @@ const ROWS_PER_STATEMENT: usize = 50;
 const IDS_PER_STATEMENT: usize = 500;
 
 /// One row in `checks` per result, in their order.
-async fn insert_checks(tx: &mut SqliteConnection, results: &[&CheckResult]) -> Result<(), sqlx::Error> {
+async fn insert_checks<'e>(tx: impl Into<Exec<'e>>, results: &[&CheckResult]) -> Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO checks (tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail, \
          token_header, token_claims, api_status, apis) VALUES {}",
         super::placeholder_rows(results.len(), 13)
     );
-    let mut query = sqlx::query(&sql);
-    for result in results {
-        query = query
-            .bind(result.tenant_id)
-            .bind(result.started_at)
-            .bind(result.finished_at)
-            .bind(result.status)
-            .bind(&result.roles_present)
-            .bind(&result.roles_missing)
-            .bind(result.error_code)
-            .bind(&result.trace_id)
-            .bind(&result.reason)
-            .bind(&result.token_header)
-            .bind(&result.token_claims)
-            .bind(result.api_status)
-            .bind(&result.apis);
-    }
-    query.execute(tx).await?;
-    Ok(())
+    on_engine!(tx, |executor| {
+        let mut query = sqlx::query(&sql);
+        for result in results {
+            query = query
+                .bind(result.tenant_id)
+                .bind(result.started_at)
+                .bind(result.finished_at)
+                .bind(result.status)
+                .bind(&result.roles_present)
+                .bind(&result.roles_missing)
+                .bind(result.error_code)
+                .bind(&result.trace_id)
+                .bind(&result.reason)
+                .bind(&result.token_header)
+                .bind(&result.token_claims)
+                .bind(result.api_status)
+                .bind(&result.apis);
+        }
+        query.execute(executor).await.map(|_| ())
+    })
 }
 
 /// What a batch changes on one tenant: its latest result's status, reason and times, and the longest
@@ -177,7 +203,7 @@ fn tenant_updates<'a>(results: &[&'a CheckResult]) -> Vec<TenantUpdate<'a>> {
 
 /// Each tenant's status, reason, last and next check. The wait only ever grows: a check that was not
 /// throttled (run by another process, say) does not shorten a wait Microsoft asked for.
-async fn update_tenants(tx: &mut SqliteConnection, updates: &[TenantUpdate<'_>]) -> Result<(), sqlx::Error> {
+async fn update_tenants<'e>(tx: impl Into<Exec<'e>>, updates: &[TenantUpdate<'_>]) -> Result<(), sqlx::Error> {
     let sql = format!(
         "WITH batch (tenant_id, status, status_reason, checked_at, next_check_at, not_before) AS (VALUES {}) \
          UPDATE tenants SET status = batch.status, status_reason = batch.status_reason, last_checked_at = batch.checked_at, \
@@ -187,19 +213,20 @@ async fn update_tenants(tx: &mut SqliteConnection, updates: &[TenantUpdate<'_>])
          FROM batch WHERE tenants.tenant_id = batch.tenant_id",
         super::placeholder_rows(updates.len(), 6)
     );
-    let mut query = sqlx::query(&sql);
-    for update in updates {
-        let result = update.latest;
-        query = query
-            .bind(result.tenant_id)
-            .bind(result.status)
-            .bind(&result.reason)
-            .bind(result.finished_at)
-            .bind(result.next_check_at)
-            .bind(update.not_before);
-    }
-    query.execute(tx).await?;
-    Ok(())
+    on_engine!(tx, |executor| {
+        let mut query = sqlx::query(&sql);
+        for update in updates {
+            let result = update.latest;
+            query = query
+                .bind(result.tenant_id)
+                .bind(result.status)
+                .bind(&result.reason)
+                .bind(result.finished_at)
+                .bind(result.next_check_at)
+                .bind(update.not_before);
+        }
+        query.execute(executor).await.map(|_| ())
+    })
 }
 
 /// Tenants whose next check is due at `now` (or never planned) and that Microsoft did not ask to leave
@@ -246,16 +273,17 @@ pub async fn not_before<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId) -> Res
 
 /// Records tenants for one customer directly, consented (and the customer created) at `consented_at`
 /// (benchmarks and tests).
-pub async fn seed_tenants(pool: &SqlitePool, customer: &str, tenant_ids: &[TenantId], consented_at: Timestamp) -> Result<(), sqlx::Error> {
+pub async fn seed_tenants(pool: &Pool, customer: &str, tenant_ids: &[TenantId], consented_at: Timestamp) -> Result<(), sqlx::Error> {
     let mut tx = super::begin_write(pool).await?;
-    let customer = super::customers::insert(&mut *tx, customer, None, consented_at).await?;
+    let customer = super::customers::insert(&mut tx, customer, None, consented_at).await?;
     for tenant_id in tenant_ids {
-        sqlx::query("INSERT INTO tenants (tenant_id, customer_id, consented_at) VALUES ($1, $2, $3)")
+        on_engine!(&mut tx, |executor| sqlx::query("INSERT INTO tenants (tenant_id, customer_id, consented_at) VALUES ($1, $2, $3)")
             .bind(tenant_id)
             .bind(&customer.id)
             .bind(consented_at)
-            .execute(&mut *tx)
-            .await?;
+            .execute(executor)
+            .await
+            .map(|_| ()))?;
     }
     tx.commit().await
 }

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use super::compose::{self, CampaignEvent, CampaignFacts, ComposeError, Composed, InviteFacts, StaffEvent, StaffFacts};
 use super::transport::Outcome;
@@ -59,7 +59,7 @@ impl Drop for Worker {
 /// of the partner and the portal) and the mailer (its transport, and the bell that wakes the worker).
 #[derive(Clone)]
 pub struct Context {
-    pub db: SqlitePool,
+    pub db: Pool,
     pub config: Arc<Config>,
     pub mailer: Arc<Mailer>,
     /// The time of each pass.
@@ -135,14 +135,14 @@ async fn run_pass(context: &Context, now: OffsetDateTime, stopping: Option<&watc
 /// expired), its latest onboarding or reminder e-mail sent at least `reminder_after_days` ago, nothing
 /// of it waiting, fewer than `reminder_max` reminders so far. A reminder follows one sent e-mail (a
 /// unique index), so the same due moment never gives two. Returns how many were queued.
-pub async fn queue_reminders(pool: &sqlx::SqlitePool, settings: &EmailSettings, now: OffsetDateTime) -> Result<usize, sqlx::Error> {
+pub async fn queue_reminders(pool: &crate::db::Pool, settings: &EmailSettings, now: OffsetDateTime) -> Result<usize, sqlx::Error> {
     if settings.reminder_max == 0 || !settings.enabled() {
         return Ok(0);
     }
     let now = Timestamp::new(now);
     let sent_before = now - time::Duration::days(i64::from(settings.reminder_after_days));
     let mut tx = db::begin_write(pool).await?;
-    let candidates = db::outbox::reminder_candidates(&mut *tx, now, sent_before, i64::from(settings.reminder_max)).await?;
+    let candidates = db::outbox::reminder_candidates(&mut tx, now, sent_before, i64::from(settings.reminder_max)).await?;
     let mut queued = 0;
     let mut seen = std::collections::HashSet::new();
     for candidate in candidates {
@@ -260,7 +260,7 @@ async fn record(
                     detail: json!({ "outbox_id": row.id, "email": row.kind, "to": row.recipient }),
                     ..NewAuditEvent::new(AuditKind::InviteSent, row.requested_by.as_deref())
                 };
-                db::audit::record(&mut *tx, event, now).await?;
+                db::audit::record(&mut tx, event, now).await?;
             }
             tracing::info!(outbox_id = %row.id, kind = %row.kind, "e-mail sent");
             Delivery::Sent
@@ -284,12 +284,7 @@ async fn record(
 
 /// Composes a claimed row; for a customer e-mail, mints its link (stored as a hash, in the claiming
 /// transaction).
-async fn prepare(
-    context: &Context,
-    tx: &mut sqlx::SqliteConnection,
-    row: &OutboxRow,
-    now: OffsetDateTime,
-) -> Result<Prepared, sqlx::Error> {
+async fn prepare(context: &Context, tx: &mut db::WriteTransaction, row: &OutboxRow, now: OffsetDateTime) -> Result<Prepared, sqlx::Error> {
     let config = &context.config;
     let Some(kind) = Kind::parse(&row.kind) else {
         return Ok(Prepared::Fail(format!("unknown kind {:?}", row.kind)));

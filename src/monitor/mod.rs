@@ -15,7 +15,7 @@ use crate::entra::EntraClient;
 pub fn sweeper(
     config: &Config,
     entra: &EntraClient,
-    db: sqlx::SqlitePool,
+    db: crate::db::Pool,
     clock: SharedClock,
     history: Arc<RequirementHistory>,
 ) -> Arc<sweep::Sweeper> {

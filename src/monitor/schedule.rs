@@ -13,7 +13,7 @@ const TICK: Duration = Duration::from_secs(30);
 const PER_TICK: i64 = 5_000;
 
 /// Starts the schedule in the background.
-pub fn spawn(sweeper: Arc<Sweeper>, pool: sqlx::SqlitePool) -> tokio::task::JoinHandle<()> {
+pub fn spawn(sweeper: Arc<Sweeper>, pool: crate::db::Pool) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(5)).await;
         loop {

@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde::Serialize;
+use sqlx::Sqlite;
 use sqlx::pool::PoolConnection;
-use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 pub use super::check::Target;
 use super::check::{CheckContext, CheckOutcome, check_tenant, to_result};
 use crate::db;
+use crate::db::Pool;
 use crate::db::monitoring::CheckResult;
 use crate::domain::{SharedClock, TenantId, TenantStatus, Timestamp};
 
@@ -44,7 +45,7 @@ pub struct SweepProgress {
 /// Runs sweeps, one at a time, and reports their progress.
 pub struct Sweeper {
     ctx: CheckContext,
-    db: SqlitePool,
+    db: Pool,
     concurrency: usize,
     timeout: Duration,
     running: AtomicBool,
@@ -55,7 +56,7 @@ pub struct Sweeper {
 }
 
 impl Sweeper {
-    pub fn new(ctx: CheckContext, db: SqlitePool, concurrency: usize, timeout: Duration) -> Self {
+    pub fn new(ctx: CheckContext, db: Pool, concurrency: usize, timeout: Duration) -> Self {
         Self {
             ctx,
             db,
@@ -228,7 +229,7 @@ fn backoff(attempt: u32) -> Duration {
 
 /// Writes results as they come, in batches; the sweep's checks never wait on the database. Every batch
 /// goes through one connection, kept for the sweep (see [`db::monitoring::record_results_on`]).
-async fn write_batches(db: SqlitePool, notify: Vec<String>, mut receiver: mpsc::Receiver<CheckResult>) -> Result<(), sqlx::Error> {
+async fn write_batches(db: Pool, notify: Vec<String>, mut receiver: mpsc::Receiver<CheckResult>) -> Result<(), sqlx::Error> {
     let mut writer = Writer { db, notify, connection: None, first_error: None };
     let mut batch: Vec<CheckResult> = Vec::with_capacity(BATCH);
     loop {
@@ -260,7 +261,7 @@ async fn write_batches(db: SqlitePool, notify: Vec<String>, mut receiver: mpsc::
 
 /// The sweep's writer: its connection, taken from the pool at the first batch, and the first error.
 struct Writer {
-    db: SqlitePool,
+    db: Pool,
     notify: Vec<String>,
     connection: Option<PoolConnection<Sqlite>>,
     first_error: Option<sqlx::Error>,
@@ -286,9 +287,14 @@ impl Writer {
     }
 
     async fn write(&mut self, batch: &[CheckResult]) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
+        let sqlite = match &self.db {
+            Pool::Sqlite(sqlite) => sqlite,
+            // PostgreSQL keeps its buffers for every connection: nothing to gain from keeping one.
+            Pool::Postgres(_) => return db::monitoring::record_results(&self.db, batch, &self.notify).await,
+        };
         let mut connection = match self.connection.take() {
             Some(connection) => connection,
-            None => self.db.acquire().await?,
+            None => sqlite.acquire().await?,
         };
         let written = db::monitoring::record_results_on(&mut connection, batch, &self.notify).await;
         // After a failure the connection goes back to the pool, which closes it if the failure left it

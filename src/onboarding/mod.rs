@@ -20,8 +20,8 @@ mod start;
 
 use std::sync::Arc;
 
+use crate::db::Pool;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
 pub use consent::Issued;
@@ -47,7 +47,7 @@ pub const STEP_LIFETIME: time::Duration = time::Duration::minutes(15);
 /// What onboarding works with.
 #[derive(Clone)]
 pub struct Onboarding {
-    pub db: SqlitePool,
+    pub db: Pool,
     pub entra: EntraClient,
     pub config: Arc<Config>,
     /// The first check after a consent.

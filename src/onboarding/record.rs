@@ -61,7 +61,7 @@ impl Onboarding {
             detail: json!({ "flow": db::types::flow_text(state.flow), "roles_requested": requested }),
             ..NewAuditEvent::new(kind, upn.or(object_id))
         };
-        db::audit::record(&mut *tx, event, now).await?;
+        db::audit::record(&mut tx, event, now).await?;
         let notify = &self.config.email.notify;
         email::notify_tenant_connected(&mut tx, notify, tenant, &invite.customer_name, upn.or(object_id), kind, now).await?;
         tx.commit().await?;

@@ -22,7 +22,7 @@ const LIDIA: &str = "lidia@fourthcoffee.example";
 async fn migrating_app(clock: SharedClock, notify: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database = database_in(dir.path());
-    let db = consent_portal::db::open(&database).await.unwrap();
+    let db = open_db(&database).await;
     record_history(&db, &[(DEFENDER_ONLY, 200)], clock.now()).await;
     let notify: Vec<lettre::Address> = notify.iter().map(|a| a.parse().unwrap()).collect();
     spawn_app_on(dir, database, db, clock, move |config| config.email.notify = notify).await
@@ -43,7 +43,7 @@ fn defender_only() -> Value {
 async fn onboarded(app: &TestApp, customer: &str, tenant: &str, days_ago: i64, admin: &str, language: &str) -> String {
     let id = TenantId::parse(tenant).unwrap();
     let consented = app.state.clock.now() - time::Duration::days(days_ago);
-    consent_portal::db::monitoring::seed_tenants(&app.db, customer, &[id], Timestamp::new(consented)).await.unwrap();
+    consent_portal::db::monitoring::seed_tenants(&app.state.db, customer, &[id], Timestamp::new(consented)).await.unwrap();
     Invite::new(customer).send_to(admin).language(language).create(&app.db).await;
     worker::run_once(&app.state, app.state.clock.now()).await.unwrap();
     app.state.sweeper.check_now(Target::new(id, Some(consented))).await.unwrap().status.as_str().to_owned()
@@ -104,7 +104,7 @@ async fn a_permission_set_change_marks_only_the_tenants_that_consented_before_it
     .await;
     let id = TenantId::parse(DEMO_NORTHWIND).unwrap();
     let consented = app.state.clock.now() - time::Duration::hours(3);
-    consent_portal::db::monitoring::seed_tenants(&app.db, "Northwind", &[id], Timestamp::new(consented)).await.unwrap();
+    consent_portal::db::monitoring::seed_tenants(&app.state.db, "Northwind", &[id], Timestamp::new(consented)).await.unwrap();
     let outcome = app.state.sweeper.check_now(Target::new(id, Some(consented))).await.unwrap();
     assert_eq!(outcome.status.as_str(), "missing_roles", "{}", outcome.reason);
 

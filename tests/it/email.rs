@@ -395,7 +395,7 @@ async fn reminders_follow_the_schedule() {
     let queue = |at: OffsetDateTime| {
         let db = app.db.clone();
         let settings = app.state.config.email.clone();
-        async move { worker::queue_reminders(&db, &settings, at).await.unwrap() }
+        async move { worker::queue_reminders(&db.into(), &settings, at).await.unwrap() }
     };
     assert_eq!(queue(start + 2 * day).await, 0, "not before 3 days");
     let first = start + 3 * day + minute;
@@ -448,7 +448,7 @@ async fn smtp_down_queues_then_delivers_once_across_a_restart() {
     // The portal restarts (a new application on the same database) and the server comes back.
     let sink = smtp.start(port);
     let database = database_in(app.dir.path());
-    let pool = db::open(&database).await.unwrap();
+    let pool = open_db(&database).await;
     let restarted = spawn_app_full(tempfile::tempdir().unwrap(), database, pool, move |config| smtp_settings(config, port)).await;
     let later = now + time::Duration::hours(2);
     assert_eq!(worker::run_once(&restarted.state, later).await.unwrap().sent, 1);
@@ -569,7 +569,7 @@ async fn staff_are_told_when_a_tenant_connects_and_when_it_degrades() {
         not_before: None,
     };
     let notify = app.state.config.email.notify.iter().map(ToString::to_string).collect::<Vec<_>>();
-    db::monitoring::record_results(&app.db, &[result], &notify).await.unwrap();
+    db::monitoring::record_results(&app.state.db, &[result], &notify).await.unwrap();
     app.state.mailer.wake();
     let messages = sink.wait_for(4).await;
     assert_eq!(messages.len(), 4);

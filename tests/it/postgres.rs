@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use consent_portal::config::DatabaseLocation;
 use consent_portal::db;
 
-use crate::helpers::{PgCluster, postgres_programs, require};
+use crate::helpers::{PgCluster, open_db, postgres_programs, require};
 
 /// Tables and their columns (`table.column`, `?` after a column that may be NULL), indexes and
 /// triggers, by name.
@@ -20,8 +20,8 @@ struct Schema {
 
 async fn sqlite_schema() -> Schema {
     let dir = tempfile::tempdir().unwrap();
-    let location = DatabaseLocation { url: "sqlite://portal.db".into(), path: dir.path().join("portal.db") };
-    let pool = db::open(&location).await.unwrap();
+    let location = DatabaseLocation::sqlite_file(dir.path().join("portal.db"));
+    let pool = open_db(&location).await;
     let rows: Vec<(String, String, bool, bool)> = sqlx::query_as(
         "SELECT m.name, c.name, c.\"notnull\", c.pk > 0 FROM sqlite_master m, pragma_table_info(m.name) c \
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx_%'",
