@@ -127,6 +127,11 @@ pub struct ConfigArgs {
     #[arg(long, env = "PORTAL_CHECK_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = 30)]
     pub check_timeout_seconds: u64,
 
+    /// With several replicas: how long a replica holds the tenants it took for a sweep before another
+    /// replica may take them over (the lease of a replica that stopped mid-sweep runs out).
+    #[arg(long, env = "PORTAL_CHECK_LEASE_SECONDS", value_name = "SECONDS", default_value_t = 600)]
+    pub check_lease_seconds: u64,
+
     /// Whether a check also calls each required API with its token (Graph: GET /v1.0/security/incidents?$top=1,
     /// Defender XDR: GET /api/incidents?$top=1, Defender for Endpoint: GET /api/alerts?$top=1).
     #[arg(long, env = "PORTAL_API_PROBE", value_name = "on|off", default_value = "on", value_parser = parse_switch, action = clap::ArgAction::Set)]
@@ -275,6 +280,8 @@ pub struct CheckSettings {
     pub concurrency: usize,
     pub interval: std::time::Duration,
     pub timeout: std::time::Duration,
+    /// How long the tenants a sweep took stay its own (see `db::monitoring::lease_due`).
+    pub lease: std::time::Duration,
     pub api_probe: bool,
     pub token_version: TokenVersion,
 }
@@ -285,6 +292,7 @@ impl Default for CheckSettings {
             concurrency: 16,
             interval: std::time::Duration::from_secs(6 * 3600),
             timeout: std::time::Duration::from_secs(30),
+            lease: std::time::Duration::from_secs(600),
             api_probe: true,
             token_version: TokenVersion::V2,
         }
@@ -463,6 +471,9 @@ impl Config {
         if !(1..=600).contains(&args.check_timeout_seconds) {
             return Err(problem("PORTAL_CHECK_TIMEOUT_SECONDS", "must be between 1 and 600"));
         }
+        if !(5..=86_400).contains(&args.check_lease_seconds) {
+            return Err(problem("PORTAL_CHECK_LEASE_SECONDS", "must be between 5 and 86400"));
+        }
         let staff = StaffAccess {
             admin_role: parse_staff_role("PORTAL_STAFF_ADMIN_ROLE", &args.staff_admin_role)?,
             viewer_role: parse_staff_role("PORTAL_STAFF_VIEWER_ROLE", &args.staff_viewer_role)?,
@@ -477,6 +488,7 @@ impl Config {
             concurrency: args.check_concurrency,
             interval: std::time::Duration::from_secs(args.check_interval_hours * 3600),
             timeout: std::time::Duration::from_secs(args.check_timeout_seconds),
+            lease: std::time::Duration::from_secs(args.check_lease_seconds),
             api_probe: args.api_probe,
             token_version: args.token_version,
         };

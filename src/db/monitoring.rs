@@ -2,7 +2,7 @@
 //! next check, and a `tenant.degraded` audit event when a verified tenant got worse), and the tenants
 //! due for a check.
 
-use super::engine::{Exec, on_engine};
+use super::engine::{Engine, Exec, on_engine};
 use std::collections::HashMap;
 
 use serde_json::json;
@@ -241,6 +241,37 @@ pub async fn due<'e>(db: impl Into<Exec<'e>>, now: Timestamp, limit: i64) -> Res
     .bind(limit)
     .fetch_all(executor)
     .await)
+}
+
+/// Takes the tenants [`due`] at `now` (at most `limit`) for a sweep of this replica: their next check is
+/// set to `lease_until`, so no other replica sharing the database takes them meanwhile; the sweep's
+/// results set it again to the real next check. A replica that stops mid-sweep leaves its tenants due
+/// again when the lease runs out, and another replica takes them then. On PostgreSQL the rows are
+/// locked as they are taken and a row another replica is taking is skipped, not waited for.
+pub async fn lease_due<'e>(
+    db: impl Into<Exec<'e>>,
+    now: Timestamp,
+    limit: i64,
+    lease_until: Timestamp,
+) -> Result<Vec<DueTenant>, sqlx::Error> {
+    let db = db.into();
+    let skip_locked = match db.engine() {
+        Engine::Sqlite => "",
+        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
+        "UPDATE tenants SET next_check_at = $3 WHERE tenant_id IN (SELECT tenant_id FROM tenants WHERE removed_at IS NULL \
+         AND (next_check_at IS NULL OR next_check_at <= $1) AND (not_before IS NULL OR not_before <= $1) \
+         ORDER BY next_check_at IS NOT NULL, next_check_at LIMIT $2{skip_locked}) \
+         RETURNING tenant_id, consented_at, not_before"
+    );
+    on_engine!(db, |executor| sqlx::query_as(&sql).bind(now).bind(limit).bind(lease_until).fetch_all(executor).await)
+}
+
+/// Takes every tenant for a sweep of this replica ("check all"), as [`lease_due`] takes the due ones.
+pub async fn lease_all<'e>(db: impl Into<Exec<'e>>, lease_until: Timestamp) -> Result<Vec<DueTenant>, sqlx::Error> {
+    let sql = "UPDATE tenants SET next_check_at = $1 WHERE removed_at IS NULL RETURNING tenant_id, consented_at, not_before";
+    on_engine!(db, |executor| sqlx::query_as(sql).bind(lease_until).fetch_all(executor).await)
 }
 
 /// Every tenant (for "check all").

@@ -71,10 +71,10 @@ pub fn spawn(context: impl Into<Context>) -> Worker {
     let context: Context = context.into();
     let (stop, mut stopping) = watch::channel(false);
     let task = tokio::spawn(async move {
-        match db::outbox::mark_interrupted(&context.db).await {
-            Ok(0) => {}
-            Ok(count) => tracing::warn!(count, "e-mails were interrupted while sending; staff can resend them from /outbox"),
-            Err(error) => tracing::error!(%error, "cannot check the outbox for interrupted e-mails"),
+        // A SQLite database has one portal: what it left `sending` was interrupted. Replicas on
+        // PostgreSQL share the outbox: only claims whose lease ran out are, checked at every pass.
+        if !context.db.is_postgres() {
+            report_interrupted(db::outbox::mark_interrupted(&context.db, None).await);
         }
         while !*stopping.borrow() {
             if let Err(error) = run_pass(&context, context.clock.now(), Some(&stopping)).await {
@@ -89,6 +89,18 @@ pub fn spawn(context: impl Into<Context>) -> Worker {
     });
     Worker { stop, task: Some(task) }
 }
+
+fn report_interrupted(marked: Result<u64, sqlx::Error>) {
+    match marked {
+        Ok(0) => {}
+        Ok(count) => tracing::warn!(count, "e-mails were interrupted while sending; staff can resend them from /outbox"),
+        Err(error) => tracing::error!(%error, "cannot check the outbox for interrupted e-mails"),
+    }
+}
+
+/// How long a replica holds an e-mail it claimed: far longer than a delivery takes (the SMTP client's
+/// timeouts are a minute), so a row still `sending` after it was left by a replica that stopped.
+const SENDING_LEASE: time::Duration = time::Duration::minutes(10);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -107,6 +119,9 @@ pub async fn run_once(context: impl Into<Context>, now: OffsetDateTime) -> Resul
 
 /// A pass that ends early, between two messages, once `stopping` says so.
 async fn run_pass(context: &Context, now: OffsetDateTime, stopping: Option<&watch::Receiver<bool>>) -> Result<Pass, sqlx::Error> {
+    if context.db.is_postgres() {
+        report_interrupted(db::outbox::mark_interrupted(&context.db, Some(Timestamp::new(now))).await);
+    }
     let mut pass = Pass { reminders_queued: queue_reminders(&context.db, &context.config.email, now).await?, ..Pass::default() };
     // Campaigns complete (and staff are told) whether or not e-mails can be sent.
     let notify: Vec<String> =
@@ -184,7 +199,7 @@ enum Prepared {
 /// Claims, composes, sends and records the next due message; `None` when nothing is due.
 async fn deliver_next(context: &Context, now: OffsetDateTime) -> Result<Option<Delivery>, sqlx::Error> {
     let mut tx = db::begin_write(&context.db).await?;
-    let Some(row) = db::outbox::claim_next(&mut tx, Timestamp::new(now)).await? else {
+    let Some(row) = db::outbox::claim_next(&mut tx, Timestamp::new(now), Timestamp::new(now + SENDING_LEASE)).await? else {
         tx.commit().await?;
         return Ok(None);
     };

@@ -28,5 +28,6 @@ pub fn sweeper(
         interval: config.checks.interval,
         notify: config.email.notify.iter().map(ToString::to_string).collect(),
     };
-    Arc::new(sweep::Sweeper::new(ctx, db, config.checks.concurrency, config.checks.timeout))
+    let sweeper = sweep::Sweeper::new(ctx, db, config.checks.concurrency, config.checks.timeout);
+    Arc::new(sweeper.leasing_for(config.checks.lease))
 }

@@ -27,6 +27,8 @@ const MAX_ATTEMPTS: u32 = 4;
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 /// Results written per transaction, at most.
 const BATCH: usize = 500;
+/// How long a sweep holds its tenants unless configured (`PORTAL_CHECK_LEASE_SECONDS`).
+const DEFAULT_LEASE: Duration = Duration::from_secs(600);
 /// A partial batch is written after this long.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
@@ -48,6 +50,8 @@ pub struct Sweeper {
     db: Pool,
     concurrency: usize,
     timeout: Duration,
+    /// How long the tenants of a sweep are this replica's (see [`db::monitoring::lease_due`]).
+    lease: Duration,
     running: AtomicBool,
     total: AtomicUsize,
     done: AtomicUsize,
@@ -62,12 +66,23 @@ impl Sweeper {
             db,
             concurrency: concurrency.max(1),
             timeout,
+            lease: DEFAULT_LEASE,
             running: AtomicBool::new(false),
             total: AtomicUsize::new(0),
             done: AtomicUsize::new(0),
             verified: AtomicUsize::new(0),
             times: Mutex::new((None, None)),
         }
+    }
+
+    /// The same sweeper, holding the tenants of its sweeps for `lease`.
+    pub fn leasing_for(self, lease: Duration) -> Self {
+        Self { lease, ..self }
+    }
+
+    /// The end of a lease taken now.
+    pub fn lease_until(&self) -> Timestamp {
+        Timestamp::new(self.clock().now() + self.lease)
     }
 
     pub fn progress(&self) -> SweepProgress {
@@ -122,7 +137,7 @@ impl Sweeper {
         self.reset(0);
         let sweeper = self.clone();
         tokio::spawn(async move {
-            match db::monitoring::all(&sweeper.db).await {
+            match db::monitoring::lease_all(&sweeper.db, sweeper.lease_until()).await {
                 Ok(rows) => {
                     let targets = rows.iter().map(Target::from_row).collect();
                     if let Err(error) = sweeper.run(targets).await {
