@@ -17,5 +17,6 @@ mod foundation;
 mod monitor;
 mod onboarding;
 mod postgres;
+mod replicas;
 mod retirement;
 mod token_verification;
