@@ -21,8 +21,8 @@ const NOTIFY: &str = "ops@fabrikampartner.example";
 
 /// The PostgreSQL server, the fake and the SMTP server the replicas share.
 struct Shared {
-    /// Kept running while the replicas use it (stopped when dropped).
-    _cluster: PgCluster,
+    /// Stopped when dropped.
+    cluster: PgCluster,
     database_url: String,
     fake: fake_entra::server::FakeServer,
     smtp: SmtpSink,
@@ -45,7 +45,7 @@ impl Shared {
         let fake = spawn_fake(&public_url).await;
         let smtp_port = free_port();
         let smtp = smtp_server.start(smtp_port);
-        Some(Shared { _cluster: cluster, database_url, fake, smtp, smtp_port, public_url, public_port, logs: tempfile::tempdir().unwrap() })
+        Some(Shared { cluster, database_url, fake, smtp, smtp_port, public_url, public_port, logs: tempfile::tempdir().unwrap() })
     }
 
     /// The real binary's `serve` on `port` (the first replica on the public port), on the shared database.
@@ -192,6 +192,88 @@ async fn a_customer_starts_on_one_replica_and_finishes_on_the_other() {
     let messages = shared.smtp.wait_for(1).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(shared.smtp.messages().len(), 1, "{messages:?}");
+}
+
+/// Microsoft's `Retry-After` for a tenant, met by one replica, holds for the other: "check now" on B
+/// right after A was throttled does not ask Microsoft again.
+#[tokio::test]
+async fn a_retry_after_met_by_one_replica_holds_for_the_other() {
+    let Some(shared) = Shared::start().await else { return };
+    set_auto(&PortalAt { base_url: shared.public_url.clone(), fake_url: shared.fake.url.clone() }, None, Some("accept")).await;
+    let b_port = free_port();
+    let (a, b) = (shared.public_url.clone(), format!("http://127.0.0.1:{b_port}"));
+    let _replica_a = shared.replica("a", shared.public_port, &[]);
+    let _replica_b = shared.replica("b", b_port, &[]);
+    let (tenant, admin) = shared.customer_tenant("Throttled Ltd").await;
+    let link = shared.invite(&a, "Throttled Ltd").await;
+    assert_eq!(onboard_across(&shared, &link, &admin, &a, &a).await.0, StatusCode::OK);
+
+    let faults = format!("{}/_fake/tenants/{tenant}/faults", shared.fake.url);
+    let throttled = http_client().put(faults).json(&json!({"token_status": 429, "retry_after_s": 600})).send().await.unwrap();
+    assert_eq!(throttled.status(), StatusCode::NO_CONTENT);
+    let (staff_client, csrf) = staff(&PortalAt { base_url: a.clone(), fake_url: shared.fake.url.clone() }, ALEX).await;
+    let check_now = async |base: &str| {
+        let response = staff_client.post(format!("{base}/tenants/{tenant}/check")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert!(response.status().is_success() || response.status().is_redirection(), "{}", response.status());
+    };
+    check_now(&a).await;
+    let asked = token_requests(&shared.fake.url, &tenant.to_string()).await.len();
+    assert!(asked > 0, "A asked Microsoft for the tenant's token");
+    check_now(&b).await;
+    assert_eq!(token_requests(&shared.fake.url, &tenant.to_string()).await.len(), asked, "B asked again within the Retry-After");
+}
+
+/// Two admins of one tenant finishing their consents at the same moment, one through each replica:
+/// one tenant is recorded, with both consents.
+#[tokio::test]
+async fn consents_racing_on_two_replicas_for_one_tenant_record_one_tenant() {
+    let Some(shared) = Shared::start().await else { return };
+    set_auto(&PortalAt { base_url: shared.public_url.clone(), fake_url: shared.fake.url.clone() }, None, Some("accept")).await;
+    let b_port = free_port();
+    let (a, b) = (shared.public_url.clone(), format!("http://127.0.0.1:{b_port}"));
+    let _replica_a = shared.replica("a", shared.public_port, &[]);
+    let _replica_b = shared.replica("b", b_port, &[]);
+    let db = shared.db().await;
+    let db::Pool::Postgres(pg) = &db else { unreachable!() };
+    for round in 0..5 {
+        let (tenant, admin) = shared.customer_tenant(&format!("Raced {round}")).await;
+        let (first, second) = (shared.invite(&a, &format!("Raced {round}")).await, shared.invite(&b, &format!("Raced {round}")).await);
+        let (one, other) = tokio::join!(onboard_across(&shared, &first, &admin, &a, &b), onboard_across(&shared, &second, &admin, &b, &a));
+        assert_eq!((one.0, other.0), (StatusCode::OK, StatusCode::OK), "{}\n{}", one.1, other.1);
+        let rows: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE tenant_id = $1").bind(tenant.to_string()).fetch_one(pg).await.unwrap();
+        assert_eq!(rows, 1, "round {round}");
+    }
+}
+
+/// A replica that loses its database answers 503 (`/readyz` and writes), keeps serving what needs no
+/// database, and recovers by itself when the database is back.
+#[tokio::test]
+async fn a_replica_that_loses_the_database_answers_503_and_recovers_by_itself() {
+    let Some(shared) = Shared::start().await else { return };
+    let a = shared.public_url.clone();
+    let _replica_a = shared.replica("a", shared.public_port, &[]);
+    let ready = async || http_client().get(format!("{a}/readyz")).send().await.unwrap().status();
+    assert_eq!(ready().await, StatusCode::OK);
+
+    shared.cluster.stop();
+    let unavailable = within(Duration::from_secs(30), async || (ready().await == StatusCode::SERVICE_UNAVAILABLE).then_some(())).await;
+    assert!(unavailable.is_some(), "/readyz still answers 200 without a database:\n{}", shared.logs());
+    let write = http_client()
+        .post(format!("{a}/api/v1/invites"))
+        .bearer_auth(API_TOKEN)
+        .json(&json!({"customer": "While down"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), StatusCode::SERVICE_UNAVAILABLE, "{}", shared.logs());
+    assert!(write.headers().contains_key("retry-after"));
+    assert_eq!(http_client().get(format!("{a}/healthz")).send().await.unwrap().status(), StatusCode::OK);
+
+    shared.cluster.start_again();
+    let recovered = within(Duration::from_secs(60), async || (ready().await == StatusCode::OK).then_some(())).await;
+    assert!(recovered.is_some(), "/readyz did not recover:\n{}", shared.logs());
+    shared.invite(&a, "After the database came back").await;
 }
 
 /// 200 customers onboard at once, each starting on one replica and finishing on the other: every

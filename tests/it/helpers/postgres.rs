@@ -61,10 +61,7 @@ impl PgCluster {
         let mut cluster = PgCluster { folder, bin, run_as, port };
         let data = cluster.data().display().to_string();
         cluster.run("initdb", &["-D", &data, "-U", "portal", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"]);
-        let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off -c max_connections=200",
-            cluster.folder.path().display()
-        );
+        let options = cluster.server_options();
         let log = cluster.folder.path().join("server.log").display().to_string();
         let started = cluster.try_run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "30", "start"]);
         if !started.status.success() {
@@ -72,7 +69,7 @@ impl PgCluster {
             // Taken by another process between finding the port and binding it: once more on another.
             if log.contains("could not bind") {
                 cluster.port = free_port();
-                let options = options.replace(&format!("-p {port} "), &format!("-p {} ", cluster.port));
+                let options = cluster.server_options();
                 cluster.run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "30", "start"]);
             } else {
                 panic!("pg_ctl start failed: {}\n{log}", String::from_utf8_lossy(&started.stderr));
@@ -92,6 +89,16 @@ impl PgCluster {
         let mut admin = sqlx::PgConnection::connect(&self.url("postgres")).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await.unwrap();
         self.url(name)
+    }
+
+    /// The server's options: this port, loopback only, its socket in its own folder, no fsync (a test's
+    /// data need not survive a power cut).
+    fn server_options(&self) -> String {
+        format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off -c max_connections=200",
+            self.port,
+            self.folder.path().display()
+        )
     }
 
     fn data(&self) -> PathBuf {
@@ -119,6 +126,23 @@ impl PgCluster {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
+    }
+}
+
+impl PgCluster {
+    /// Stops the server, as a restart or a failover does: every client loses its connections. (A
+    /// clean stop: with fsync off, an immediate one may lose what the server had not written out.)
+    pub fn stop(&self) {
+        let data = self.data().display().to_string();
+        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
+    }
+
+    /// Starts the stopped server again, on the same port.
+    pub fn start_again(&self) {
+        let data = self.data().display().to_string();
+        let options = self.server_options();
+        let log = self.folder.path().join("server.log").display().to_string();
+        self.run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "30", "start"]);
     }
 }
 
