@@ -39,6 +39,10 @@ pub enum BenchCommand {
     TenantsPage(PageBenchArgs),
     /// A re-consent campaign over N tenants: its creation, then its page.
     Campaign(PageBenchArgs),
+    /// N consent callbacks, on one portal or on replicas sharing PostgreSQL.
+    Consent(super::bench_replicas::ConsentBenchArgs),
+    /// A sweep of N tenants split between replicas sharing PostgreSQL.
+    SweepReplicas(super::bench_replicas::SweepReplicasBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +73,8 @@ pub async fn run(command: BenchCommand) -> ExitCode {
         BenchCommand::Sweep(args) => report(sweep(args).await),
         BenchCommand::TenantsPage(args) => report(tenants_page(args).await),
         BenchCommand::Campaign(args) => report(super::bench_campaign::run(args).await),
+        BenchCommand::Consent(args) => report(super::bench_replicas::consent(args).await),
+        BenchCommand::SweepReplicas(args) => report(super::bench_replicas::sweep_replicas(args).await),
     }
 }
 
@@ -93,7 +99,7 @@ pub fn peak_rss_mb() -> f64 {
 }
 
 /// A scratch folder removed when dropped.
-pub(super) struct Scratch(std::path::PathBuf);
+pub(super) struct Scratch(pub(super) std::path::PathBuf);
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -360,7 +366,7 @@ pub(super) async fn seed_checked_tenants(pool: &crate::db::Pool, tenants: usize)
 
 /// Starts the fake on a runtime of its own, in its own threads; returns its URL and a guard that stops
 /// it when dropped.
-fn start_fake_on_own_runtime(directory: Directory) -> anyhow::Result<(String, FakeThread)> {
+pub(super) fn start_fake_on_own_runtime(directory: Directory) -> anyhow::Result<(String, FakeThread)> {
     let (url_sender, url_receiver) = std::sync::mpsc::channel::<anyhow::Result<String>>();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new().name("fake-entra".into()).spawn(move || {
@@ -397,7 +403,7 @@ fn start_fake_on_own_runtime(directory: Directory) -> anyhow::Result<(String, Fa
 }
 
 /// Stops the fake's thread when dropped.
-struct FakeThread {
+pub(super) struct FakeThread {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }

@@ -14,6 +14,7 @@ pub mod backup;
 pub mod bench;
 #[cfg(feature = "demo")]
 mod bench_campaign;
+mod bench_replicas;
 pub mod campaign;
 #[cfg(feature = "demo")]
 pub mod demo;

@@ -11,7 +11,8 @@ use crate::db;
 use crate::domain::Timestamp;
 
 const TICK: Duration = Duration::from_secs(30);
-const PER_TICK: i64 = 5_000;
+/// The most tenants a replica takes at one tick.
+pub const PER_TICK: i64 = 5_000;
 
 /// Starts the schedule in the background.
 pub fn spawn(sweeper: Arc<Sweeper>, pool: crate::db::Pool) -> tokio::task::JoinHandle<()> {
