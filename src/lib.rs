@@ -25,3 +25,4 @@ pub mod server;
 pub mod startup;
 pub mod tenants;
 pub mod web;
+pub mod webhooks;

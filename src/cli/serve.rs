@@ -40,6 +40,8 @@ pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState)
     crate::startup::warn_of_retirements(&state.config.required, state.clock.now().date());
     let schedule = crate::monitor::schedule::spawn(state.sweeper.clone(), state.db.clone());
     let mail_worker = crate::email::worker::spawn(state.clone());
+    let webhook_worker = crate::webhooks::worker::spawn((&state).into());
+    let webhook_grace = crate::webhooks::worker::stop_grace(state.webhooks.settings());
     // Expired sessions are deleted at start and every hour (the store only hides them).
     let session_cleanup = crate::web::sessions::spawn_cleanup(state.db.clone());
     let served = server::serve(listener, router(state), server::shutdown_signal()).await;
@@ -47,6 +49,7 @@ pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState)
     // The e-mail being sent, if any, is recorded before the process ends (its SMTP conversation is
     // bounded by the transport's timeout).
     mail_worker.stop(crate::email::WORKER_STOP_GRACE).await;
+    webhook_worker.stop(webhook_grace).await;
     session_cleanup.abort();
     match served {
         Ok(()) => {

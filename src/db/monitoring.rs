@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use serde_json::json;
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 
+use crate::config::WebhookSettings;
 use crate::domain::{ApiResults, AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
+use crate::webhooks::{Event, EventType, TenantFacts};
 
 /// One check's result, ready to store. The token's header and claims are JSON text already.
 #[derive(Debug, Clone)]
@@ -43,23 +45,29 @@ pub struct DueTenant {
 
 /// Stores results in one write transaction. Returns the tenants that went from verified to worse; for
 /// each, a "tenant degraded" e-mail is queued to every address of `notify` in the same transaction.
+/// No webhook event is queued (benchmarks and tests; the monitor uses [`record_results_on`]).
 pub async fn record_results(
     pool: &SqlitePool,
     results: &[CheckResult],
     notify: &[String],
 ) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
     let mut connection = pool.acquire().await?;
-    record_results_on(&mut connection, results, notify).await
+    record_results_on(&mut connection, results, notify, &WebhookSettings::default()).await
 }
 
 /// [`record_results`] on a connection the caller holds: a sweep writes all its batches on one, whose
 /// page cache stays warm from one batch to the next (SQLite drops a connection's cache when another
 /// connection wrote since its last transaction, which is what taking any connection from the pool for
 /// each batch amounts to).
+///
+/// A tenant that went from verified to worse also gets a `tenant.degraded` webhook event, and one
+/// whose check had found a problem and that is verified again a `tenant.recovered` event, queued for
+/// `webhooks` in the same transaction.
 pub async fn record_results_on(
     connection: &mut SqliteConnection,
     results: &[CheckResult],
     notify: &[String],
+    webhooks: &WebhookSettings,
 ) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
     let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
     // Each tenant's status before this batch, and its customer, read in a few statements rather than
@@ -105,9 +113,35 @@ pub async fn record_results_on(
                 .await?;
             degraded.push((result.tenant_id, result.status));
         }
+        let event_type = match (previous, result.status) {
+            (TenantStatus::Verified, TenantStatus::Verified) => None,
+            (TenantStatus::Verified, _) => Some(EventType::TenantDegraded),
+            (previous, TenantStatus::Verified) if had_a_problem(previous) => Some(EventType::TenantRecovered),
+            _ => None,
+        };
+        if let Some(event_type) = event_type
+            && webhooks.enabled()
+        {
+            let customer = super::tenants::find(&mut *tx, result.tenant_id).await?.map(|t| t.customer).unwrap_or_default();
+            let facts = TenantFacts {
+                tenant_id: result.tenant_id,
+                customer: &customer,
+                status: result.status,
+                roles_missing: &result.roles_missing.0,
+            };
+            let extra = json!({ "previous_status": previous.as_str(), "reason": result.reason });
+            let event = Event::tenant(event_type, &facts, extra, result.finished_at);
+            crate::webhooks::enqueue(&mut *tx, webhooks, &event, None).await?;
+        }
     }
     tx.commit().await?;
     Ok(degraded)
+}
+
+/// Was a tenant in `status` found with a problem, so that verified is a recovery? Not before its first
+/// check, nor while its roles propagate after a consent: verified then is its first success.
+fn had_a_problem(status: TenantStatus) -> bool {
+    !matches!(status, TenantStatus::Verified | TenantStatus::NeverChecked | TenantStatus::Propagating)
 }
 
 /// Rows written by one INSERT or UPDATE statement: each statement is a round trip to SQLite's thread

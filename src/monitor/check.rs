@@ -41,6 +41,8 @@ pub struct CheckContext {
     pub interval: Duration,
     /// Staff addresses told when a verified tenant gets worse.
     pub notify: Vec<String>,
+    /// Where tenant.degraded and tenant.recovered events go, and the bell of their worker.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// The time of each check (and of the waits Microsoft asks for).
     pub clock: SharedClock,
     /// Since when each required permission has been required: a role missing from a tenant that

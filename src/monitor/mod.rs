@@ -27,6 +27,7 @@ pub fn sweeper(
         api_probe: config.checks.api_probe,
         interval: config.checks.interval,
         notify: config.email.notify.iter().map(ToString::to_string).collect(),
+        webhooks: crate::webhooks::Webhooks::new(&config.webhooks),
     };
     Arc::new(sweep::Sweeper::new(ctx, db, config.checks.concurrency, config.checks.timeout))
 }

@@ -23,6 +23,7 @@ pub mod sign_in_callback;
 pub mod staff_auth;
 pub mod sweep;
 pub mod tenants;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(invites::routes())
         .merge(campaigns::routes())
         .merge(outbox::routes())
+        .merge(webhooks::routes())
         .merge(api::routes())
         .fallback(not_found)
         .layer(sessions::layer(&state))

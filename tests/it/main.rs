@@ -19,3 +19,4 @@ mod onboarding;
 mod postgres;
 mod retirement;
 mod token_verification;
+mod webhooks;
