@@ -19,6 +19,7 @@ pub mod error;
 pub mod i18n;
 pub mod invites;
 pub mod logging;
+pub mod metrics;
 pub mod monitor;
 pub mod onboarding;
 pub mod server;

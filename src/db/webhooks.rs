@@ -176,9 +176,8 @@ pub async fn requeue_interrupted<'e>(db: impl Into<Exec<'e>>, now: Timestamp) ->
 /// Staff send a delivered or failed event again: the same row, the same body and webhook-id, due at
 /// once, retried for another `give_up_at`. False when it is queued or sending already.
 pub async fn resend<'e>(db: impl Into<Exec<'e>>, id: i64, give_up_at: Timestamp, actor: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
-    let done =
-        on_engine!(db, |executor| {
-            sqlx::query(
+    let done = on_engine!(db, |executor| {
+        sqlx::query(
         "UPDATE webhook_deliveries SET status = 'queued', next_attempt_at = $1, give_up_at = $2, requested_by = $3, delivered_at = NULL \
          WHERE id = $4 AND status IN ('delivered', 'failed')"
     )
@@ -189,7 +188,7 @@ pub async fn resend<'e>(db: impl Into<Exec<'e>>, id: i64, give_up_at: Timestamp,
     .execute(executor)
     .await
     .map(|done| done.rows_affected())
-        })?;
+    })?;
     Ok(done == 1)
 }
 

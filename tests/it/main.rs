@@ -14,6 +14,7 @@ mod email;
 mod fake_entra_cli;
 mod faults;
 mod foundation;
+mod metrics;
 mod monitor;
 mod onboarding;
 mod postgres;
