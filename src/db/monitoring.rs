@@ -9,8 +9,8 @@ use serde_json::json;
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use crate::config::WebhookSettings;
+use crate::domain::webhook_event::{Event, EventType, TenantFacts};
 use crate::domain::{ApiResults, AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
-use crate::webhooks::{Event, EventType, TenantFacts};
 
 /// One check's result, ready to store. The token's header and claims are JSON text already.
 #[derive(Debug, Clone)]
@@ -131,7 +131,7 @@ pub async fn record_results_on(
             };
             let extra = json!({ "previous_status": previous.as_str(), "reason": result.reason });
             let event = Event::tenant(event_type, &facts, extra, result.finished_at);
-            crate::webhooks::enqueue(&mut *tx, webhooks, &event, None).await?;
+            super::webhooks::enqueue(&mut *tx, webhooks, &event, None).await?;
         }
     }
     tx.commit().await?;

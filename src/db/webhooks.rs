@@ -4,6 +4,8 @@
 use super::engine::{Exec, on_engine};
 use sqlx::FromRow;
 
+use crate::config::WebhookSettings;
+use crate::domain::webhook_event::Event;
 use crate::domain::{TenantId, Timestamp};
 
 /// A delivery as the table keeps it, shown as it is on the Webhooks page.
@@ -71,6 +73,38 @@ pub async fn insert<'e>(db: impl Into<Exec<'e>>, new: NewDelivery<'_>, now: Time
     Ok(())
 }
 
+/// Queues `event` for every configured endpoint, inside the caller's transaction; nothing when
+/// webhooks are off. Returns the event's `webhook-id`. Wake the worker ([`Webhooks::wake`]) after the
+/// transaction commits.
+pub async fn enqueue<'e>(
+    db: impl Into<Exec<'e>>,
+    settings: &WebhookSettings,
+    event: &Event,
+    requested_by: Option<&str>,
+) -> Result<Option<String>, sqlx::Error> {
+    if !settings.enabled() {
+        return Ok(None);
+    }
+    let mut db = db.into();
+    let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+    let body = event.body();
+    let give_up_at = event.at + time::Duration::try_from(settings.give_up_after).unwrap_or(time::Duration::DAY);
+    for endpoint in &settings.endpoints {
+        let new = NewDelivery {
+            message_id: &message_id,
+            endpoint: &endpoint.key,
+            endpoint_origin: &endpoint.origin,
+            event_type: event.event_type.as_str(),
+            tenant_id: event.tenant_id,
+            body: &body,
+            give_up_at,
+            requested_by,
+        };
+        insert(db.reborrow(), new, event.at).await?;
+    }
+    Ok(Some(message_id))
+}
+
 /// Claims the next due delivery (`queued` → `sending`, one more attempt) whose endpoint is still
 /// configured (`endpoints`) and that no earlier event of the same tenant to the same endpoint is still
 /// waiting for: a tenant's events arrive in order. Run inside a write transaction.
@@ -83,7 +117,7 @@ pub async fn claim_next<'e>(db: impl Into<Exec<'e>>, endpoints: &[String], now: 
          (SELECT d.id FROM webhook_deliveries d WHERE d.status = 'queued' AND d.next_attempt_at <= $1 AND d.endpoint IN ({}) \
           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint = d.endpoint AND e.tenant_id = d.tenant_id \
                           AND e.id < d.id AND e.status IN ('queued', 'sending')) \
-          ORDER BY d.next_attempt_at, d.id LIMIT 1) \
+          ORDER BY d.next_attempt_at, d.id LIMIT 1) AND status = 'queued' \
          RETURNING {COLUMNS}",
         super::placeholder_list(2, endpoints.len())
     );
