@@ -231,6 +231,39 @@ async fn a_tenants_later_event_waits_for_its_earlier_one() {
     assert_all_verified(&receiver);
 }
 
+/// An event not accepted by the end of its retry window is given up (failed), and the tenant's next
+/// event goes on.
+#[tokio::test]
+async fn an_event_is_given_up_after_its_window_and_the_next_one_goes_on() {
+    let Some(python) = python() else { return };
+    let receiver = Receiver::start(&python);
+    // A window of nothing: the first failure is the last (the default is 24 hours).
+    let settings = WebhookSettings { give_up_after: Duration::ZERO, ..webhook_settings(&receiver) };
+    let app = spawn_app_configured(move |config| config.webhooks = settings).await;
+    let tenant = TenantId::parse(DEMO_CONTOSO).unwrap();
+    let now = Timestamp::new(time::OffsetDateTime::now_utc());
+    let mut tx = db::begin_write(&app.db).await.unwrap();
+    for n in [1, 2] {
+        let event = Event {
+            event_type: webhooks::EventType::TenantDegraded,
+            tenant_id: Some(tenant),
+            data: serde_json::json!({ "n": n }),
+            at: now,
+        };
+        webhooks::enqueue(&mut tx, app.state.webhooks.settings(), &event, None).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    receiver.fail_next(1).await;
+    let pass = worker::run_once(&(&app.state).into()).await.unwrap();
+    assert_eq!((pass.failed, pass.delivered), (1, 1));
+    let rows = db::webhooks::list_recent(&app.db, 10).await.unwrap();
+    let first = rows.iter().find(|row| row.body.contains(r#""n":1"#)).unwrap();
+    assert_eq!(first.status, "failed");
+    assert_eq!(first.last_http_status, Some(500));
+    assert!(first.last_error.as_deref().unwrap_or_default().starts_with("given up after 1 attempts"), "{first:?}");
+    assert_eq!(receiver.accepted()[0]["event"]["data"]["n"], 2);
+}
+
 /// A restart (a new application on the same database) sends nothing delivered again, retries what
 /// was waiting and what a crash left half-sent, each under the webhook-id it had.
 #[tokio::test]
@@ -318,6 +351,31 @@ async fn staff_send_a_test_event_and_resend_one() {
     assert_eq!(resent.status(), StatusCode::SEE_OTHER);
     let accepted = receiver.wait_for_accepted(2).await;
     assert_eq!(accepted[1]["webhook_id"], accepted[0]["webhook_id"], "a resend is the same event");
+    assert_all_verified(&receiver);
+}
+
+/// The credential-expiry check's event: which credential, when it expires, the days left.
+#[tokio::test]
+async fn a_credential_expiring_event_names_the_credential_and_its_days_left() {
+    let Some(python) = python() else { return };
+    let receiver = Receiver::start(&python);
+    let app = hooked_app(&receiver).await;
+    let now = Timestamp::new(time::OffsetDateTime::now_utc());
+    let expires_at = now + time::Duration::days(7);
+    let mut tx = db::begin_write(&app.db).await.unwrap();
+    webhooks::enqueue_credential_expiring(&mut tx, app.state.webhooks.settings(), "client secret (2026)", "secret", expires_at, 7, now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    worker::run_once(&(&app.state).into()).await.unwrap();
+    let accepted = receiver.accepted();
+    assert_eq!(accepted.len(), 1);
+    let event = &accepted[0]["event"];
+    assert_eq!(event["type"], "credential.expiring");
+    assert_eq!(event["data"]["label"], "client secret (2026)");
+    assert_eq!(event["data"]["kind"], "secret");
+    assert_eq!(event["data"]["days_left"], 7);
+    assert_eq!(event["data"]["expires_at"], expires_at.to_string());
     assert_all_verified(&receiver);
 }
 
