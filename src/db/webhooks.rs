@@ -241,12 +241,25 @@ pub async fn list_recent<'e>(db: impl Into<Exec<'e>>, limit: i64) -> Result<Vec<
         .await)
 }
 
-/// When the next queued delivery is due, if any: the worker sleeps until then.
-pub async fn next_due<'e>(db: impl Into<Exec<'e>>) -> Result<Option<Timestamp>, sqlx::Error> {
-    let found: Option<Option<Timestamp>> =
-        on_engine!(db, |executor| sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'queued'")
-            .fetch_optional(executor)
-            .await)?;
+/// When the next delivery that could be claimed is due, if any: the worker sleeps until then. One that
+/// waits behind an earlier event of its tenant does not count (the earlier one's time does).
+pub async fn next_due<'e>(db: impl Into<Exec<'e>>, endpoints: &[String]) -> Result<Option<Timestamp>, sqlx::Error> {
+    if endpoints.is_empty() {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d WHERE d.status = 'queued' AND d.endpoint IN ({}) \
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint = d.endpoint AND e.tenant_id = d.tenant_id \
+                         AND e.id < d.id AND e.status IN ('queued', 'sending'))",
+        super::placeholder_list(1, endpoints.len())
+    );
+    let found: Option<Option<Timestamp>> = on_engine!(db, |executor| {
+        let mut query = sqlx::query_scalar(&sql);
+        for endpoint in endpoints {
+            query = query.bind(endpoint);
+        }
+        query.fetch_optional(executor).await
+    })?;
     Ok(found.flatten())
 }
 

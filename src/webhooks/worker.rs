@@ -111,7 +111,7 @@ fn keys(settings: &WebhookSettings) -> Vec<String> {
 
 /// The time until the next queued delivery is due, within `[50 ms, POLL_INTERVAL]`.
 async fn until_next_due(context: &Context) -> Duration {
-    let next = match db::webhooks::next_due(&context.db).await {
+    let next = match db::webhooks::next_due(&context.db, &keys(context.webhooks.settings())).await {
         Ok(Some(next)) => next,
         _ => return POLL_INTERVAL,
     };

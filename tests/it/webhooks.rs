@@ -223,6 +223,10 @@ async fn a_tenants_later_event_waits_for_its_earlier_one() {
             .collect()
     };
     assert_eq!(order(&receiver.seen()), [(a.to_string(), 1), (b.to_string(), 1)], "a's second event waits for its first");
+    // The worker sleeps until a's retry, not on a's second event (due, but held back).
+    let keys = vec![settings.endpoints[0].key.clone()];
+    let next = db::webhooks::next_due(&app.db, &keys).await.unwrap().unwrap();
+    assert!(next > now, "{next} is the retry's time");
 
     // After the wait, a's first event, then its second.
     tokio::time::sleep(Duration::from_millis(2500)).await;
