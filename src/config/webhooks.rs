@@ -190,6 +190,14 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_shows_neither_the_secret_nor_the_urls_token() {
+        let settings = parse_webhook_settings(Some("https://hooks.example.com/in/t0k3n-in-path?key=t0k3n-in-query"), Some(SECRET)).unwrap();
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("https://hooks.example.com") && shown.contains("[redacted]"), "{shown}");
+        assert!(!shown.contains("t0k3n") && !shown.contains(SECRET.trim_start_matches("whsec_")), "{shown}");
+    }
+
+    #[test]
     fn the_secret_goes_with_the_urls_and_its_prefix_is_optional() {
         assert!(!parse_webhook_settings(None, None).unwrap().enabled());
         assert_eq!(parse_webhook_settings(Some("https://a.example/"), None).unwrap_err().variable, "PORTAL_WEBHOOK_SECRET");
