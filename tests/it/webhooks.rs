@@ -80,6 +80,16 @@ impl Receiver {
         assert_eq!(http_client().post(url).send().await.unwrap().status(), StatusCode::NO_CONTENT);
     }
 
+    /// Waits until `count` requests were reported (the receiver reports each before it answers, but
+    /// its report is read in the background).
+    async fn wait_for_seen(&self, count: usize) -> Vec<Value> {
+        eventually(&format!("{count} requests at the receiver"), async || {
+            let seen = self.seen();
+            (seen.len() >= count).then_some(seen)
+        })
+        .await
+    }
+
     async fn wait_for_accepted(&self, count: usize) -> Vec<Value> {
         eventually(&format!("{count} events accepted by the receiver"), async || {
             let accepted = self.accepted();
@@ -104,6 +114,12 @@ fn webhook_settings(receiver: &Receiver) -> WebhookSettings {
         retry_base: Duration::from_secs(1),
         ..WebhookSettings::default()
     }
+}
+
+/// Webhooks to `receiver`, retried after 2 s at least (1.6 with the jitter): stored to the second, a
+/// retry after 1 s could be due again within the pass that scheduled it.
+fn slow_retry_settings(receiver: &Receiver) -> WebhookSettings {
+    WebhookSettings { retry_base: Duration::from_secs(2), ..webhook_settings(receiver) }
 }
 
 async fn hooked_app(receiver: &Receiver) -> TestApp {
@@ -196,7 +212,8 @@ async fn a_tenants_events_are_signed_retried_and_in_order() {
 async fn a_tenants_later_event_waits_for_its_earlier_one() {
     let Some(python) = python() else { return };
     let receiver = Receiver::start(&python);
-    let app = hooked_app(&receiver).await;
+    let settings = slow_retry_settings(&receiver);
+    let app = spawn_app_configured(move |config| config.webhooks = settings).await;
     let settings = app.state.webhooks.settings().clone();
     let (a, b) = (TenantId::parse(DEMO_CONTOSO).unwrap(), TenantId::parse("22222222-2222-2222-2222-222222222222").unwrap());
     let now = Timestamp::new(time::OffsetDateTime::now_utc());
@@ -222,16 +239,16 @@ async fn a_tenants_later_event_waits_for_its_earlier_one() {
             .map(|e| (e["event"]["data"]["tenant_id"].as_str().unwrap().to_owned(), e["event"]["data"]["n"].as_i64().unwrap()))
             .collect()
     };
-    assert_eq!(order(&receiver.seen()), [(a.to_string(), 1), (b.to_string(), 1)], "a's second event waits for its first");
+    assert_eq!(order(&receiver.wait_for_seen(2).await), [(a.to_string(), 1), (b.to_string(), 1)], "a's second event waits for its first");
     // The worker sleeps until a's retry, not on a's second event (due, but held back).
     let keys = vec![settings.endpoints[0].key.clone()];
     let next = db::webhooks::next_due(&app.db, &keys).await.unwrap().unwrap();
     assert!(next > now, "{next} is the retry's time");
 
     // After the wait, a's first event, then its second.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     worker::run_once(&context).await.unwrap();
-    assert_eq!(order(&receiver.accepted()), [(b.to_string(), 1), (a.to_string(), 1), (a.to_string(), 2)]);
+    assert_eq!(order(&receiver.wait_for_accepted(3).await), [(b.to_string(), 1), (a.to_string(), 1), (a.to_string(), 2)]);
     assert_all_verified(&receiver);
 }
 
@@ -265,7 +282,7 @@ async fn an_event_is_given_up_after_its_window_and_the_next_one_goes_on() {
     assert_eq!(first.status, "failed");
     assert_eq!(first.last_http_status, Some(500));
     assert!(first.last_error.as_deref().unwrap_or_default().starts_with("given up after 1 attempts"), "{first:?}");
-    assert_eq!(receiver.accepted()[0]["event"]["data"]["n"], 2);
+    assert_eq!(receiver.wait_for_accepted(1).await[0]["event"]["data"]["n"], 2);
 }
 
 /// A restart (a new application on the same database) sends nothing delivered again, retries what
@@ -274,7 +291,8 @@ async fn an_event_is_given_up_after_its_window_and_the_next_one_goes_on() {
 async fn a_restart_sends_no_event_twice_and_keeps_the_webhook_ids() {
     let Some(python) = python() else { return };
     let receiver = Receiver::start(&python);
-    let mut first = hooked_app(&receiver).await;
+    let first_settings = slow_retry_settings(&receiver);
+    let mut first = spawn_app_configured(move |config| config.webhooks = first_settings).await;
     let settings = first.state.webhooks.settings().clone();
     let now = || Timestamp::new(time::OffsetDateTime::now_utc());
     let queue = async |db: &db::Pool, name: &str| {
@@ -287,6 +305,7 @@ async fn a_restart_sends_no_event_twice_and_keeps_the_webhook_ids() {
     let delivered = queue(&first.db, "delivered").await;
     receiver.fail_next(1).await;
     worker::run_once(&(&first.state).into()).await.unwrap();
+    assert_eq!(receiver.wait_for_seen(2).await.len(), 2);
     assert_eq!(receiver.accepted().len(), 1);
     // A crash while posting: claimed, never answered.
     let half_sent = queue(&first.db, "half-sent").await;
@@ -372,7 +391,7 @@ async fn a_credential_expiring_event_names_the_credential_and_its_days_left() {
         .unwrap();
     tx.commit().await.unwrap();
     worker::run_once(&(&app.state).into()).await.unwrap();
-    let accepted = receiver.accepted();
+    let accepted = receiver.wait_for_accepted(1).await;
     assert_eq!(accepted.len(), 1);
     let event = &accepted[0]["event"];
     assert_eq!(event["type"], "credential.expiring");
