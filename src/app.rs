@@ -15,6 +15,7 @@ use crate::entra::EntraClient;
 use crate::monitor::sweep::Sweeper;
 use crate::onboarding::Onboarding;
 use crate::onboarding::lookup_limiter::LookupLimiter;
+use crate::webhooks::Webhooks;
 
 /// Everything a handler may need. Cheap to clone: each piece is shared.
 #[derive(Clone)]
@@ -32,6 +33,8 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     /// The time, for everything the portal records (the system's; tests may set another).
     pub clock: SharedClock,
+    /// Where events go, and the bell that wakes the webhook worker.
+    pub webhooks: Arc<Webhooks>,
 }
 
 impl AppState {
@@ -59,8 +62,10 @@ impl AppState {
         };
         let sweeper = crate::monitor::sweeper(&config, &entra, db.clone(), clock.clone(), Arc::new(history));
         let mailer = Mailer::new(&config.email.transport)?;
+        let webhooks = sweeper.webhooks().clone();
         Ok(Self {
             mailer,
+            webhooks,
             sweeper,
             config: Arc::new(config),
             db,
@@ -81,6 +86,7 @@ impl FromRef<AppState> for Onboarding {
             config: state.config.clone(),
             sweeper: state.sweeper.clone(),
             mailer: state.mailer.clone(),
+            webhooks: state.webhooks.clone(),
             clock: state.clock.clone(),
             limiter: state.onboarding_limiter.clone(),
         }
@@ -97,5 +103,12 @@ impl From<&AppState> for crate::email::worker::Context {
 impl From<AppState> for crate::email::worker::Context {
     fn from(state: AppState) -> Self {
         Self::from(&state)
+    }
+}
+
+/// The webhook worker runs on the database, the webhooks and the clock of the application.
+impl From<&AppState> for crate::webhooks::worker::Context {
+    fn from(state: &AppState) -> Self {
+        Self { db: state.db.clone(), webhooks: state.webhooks.clone(), clock: state.clock.clone() }
     }
 }

@@ -14,10 +14,14 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use url::{Host, Url};
 
 mod email;
+mod metrics;
 mod trusted_proxies;
+mod webhooks;
 
 pub use email::{DEFAULT_REMINDER_AFTER_DAYS, DEFAULT_REMINDER_MAX, EmailSettings, SmtpUrl, TransportSettings};
+pub use metrics::MetricsSettings;
 pub use trusted_proxies::TrustedProxies;
+pub use webhooks::{WebhookEndpoint, WebhookSecret, WebhookSettings};
 
 use crate::domain::api::{Api, Cloud, RequiredApi, group_by_api, parse_permission_list};
 use crate::domain::free_text::refuse_hidden;
@@ -200,6 +204,26 @@ pub struct ConfigArgs {
     /// Forwarded and X-Request-Id believed. Unset: the connection's peer is the client.
     #[arg(long, env = "PORTAL_TRUSTED_PROXIES", value_name = "ADDRS")]
     pub trusted_proxies: Option<String>,
+
+    /// Where signed events (tenant.connected, tenant.degraded, ...) are posted: comma-separated https
+    /// URLs (plain http only on loopback). Needs PORTAL_WEBHOOK_SECRET.
+    #[arg(long, env = "PORTAL_WEBHOOK_URLS", value_name = "URLS", hide_env_values = true)]
+    pub webhook_urls: Option<String>,
+
+    /// The Standard Webhooks secret events are signed with: whsec_ followed by base64 of 24 to 64
+    /// random bytes (the prefix may be left out).
+    #[arg(long, env = "PORTAL_WEBHOOK_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
+    /// The bearer token GET /metrics asks for on the main listener (at least 32 characters). Without it,
+    /// /metrics answers 404 there.
+    #[arg(long, env = "PORTAL_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// A separate listener serving only /metrics, such as 127.0.0.1:9090 (with PORTAL_METRICS_TOKEN set,
+    /// it asks for the token too).
+    #[arg(long, env = "PORTAL_METRICS_BIND", value_name = "ADDR:PORT")]
+    pub metrics_bind: Option<String>,
 }
 
 pub const DEFAULT_STAFF_ADMIN_ROLE: &str = "Portal.Admin";
@@ -357,6 +381,8 @@ pub struct Config {
     pub staff: StaffAccess,
     pub email: EmailSettings,
     pub trusted_proxies: TrustedProxies,
+    pub webhooks: WebhookSettings,
+    pub metrics: MetricsSettings,
     /// How long a request may take before it is answered 503: [`REQUEST_TIMEOUT`], not an option of
     /// its own (a test shortens it).
     pub request_timeout: std::time::Duration,
@@ -484,6 +510,8 @@ impl Config {
         let email = email::parse_email_settings(args)?;
         let trusted_proxies =
             TrustedProxies::parse(args.trusted_proxies.as_deref().unwrap_or_default()).map_err(|e| problem("PORTAL_TRUSTED_PROXIES", e))?;
+        let webhooks = webhooks::parse_webhook_settings(args.webhook_urls.as_deref(), args.webhook_secret.as_deref())?;
+        let metrics = metrics::parse_metrics_settings(args.metrics_token.as_deref(), args.metrics_bind.as_deref())?;
         let checks = CheckSettings {
             concurrency: args.check_concurrency,
             interval: std::time::Duration::from_secs(args.check_interval_hours * 3600),
@@ -510,6 +538,8 @@ impl Config {
             staff,
             email,
             trusted_proxies,
+            webhooks,
+            metrics,
             request_timeout: REQUEST_TIMEOUT,
         })
     }
@@ -770,6 +800,8 @@ pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocati
             ..EmailSettings::default()
         },
         trusted_proxies: TrustedProxies::default(),
+        webhooks: WebhookSettings::default(),
+        metrics: MetricsSettings::default(),
         request_timeout: REQUEST_TIMEOUT,
     })
 }

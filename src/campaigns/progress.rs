@@ -7,10 +7,12 @@ use crate::db::Pool;
 use serde_json::json;
 
 use super::{Error, Refusal};
+use crate::config::WebhookSettings;
 use crate::db;
 use crate::db::audit::NewAuditEvent;
 use crate::db::campaigns::{CampaignRow, CampaignTenantRow, Pick};
 use crate::domain::{AuditKind, CampaignTenantState, Progress, Timestamp};
+use crate::webhooks::Event;
 
 /// Tenants shown per page of a campaign.
 pub const TENANTS_PAGE_SIZE: i64 = 50;
@@ -72,7 +74,9 @@ pub struct Advanced {
 /// queues the staff notifications that are due — half way, completed, the weekly digest — one per
 /// address of `notify` (none when `notify` is empty). Each milestone is marked in the transaction that
 /// queues it, so it is told once.
-pub async fn advance(pool: &Pool, notify: &[String], now: Timestamp) -> Result<Advanced, sqlx::Error> {
+///
+/// A completion also queues a `campaign.completed` webhook event for `webhooks`, in its transaction.
+pub async fn advance(pool: &Pool, notify: &[String], webhooks: &WebhookSettings, now: Timestamp) -> Result<Advanced, sqlx::Error> {
     let mut advanced = Advanced::default();
     for campaign in db::campaigns::running(pool).await? {
         let progress = progress(pool, &campaign.id, now).await?;
@@ -100,6 +104,9 @@ pub async fn advance(pool: &Pool, notify: &[String], now: Timestamp) -> Result<A
                     ..NewAuditEvent::new(AuditKind::CampaignCompleted, Some("system"))
                 };
                 db::audit::record(&mut tx, event, now).await?;
+                let progress = serde_json::to_value(progress).unwrap_or_default();
+                let event = Event::campaign_completed(&campaign.id, &campaign.created_by, campaign.created_at, progress, now);
+                crate::webhooks::enqueue(&mut tx, webhooks, &event, None).await?;
                 advanced.completed += 1;
                 "campaign_progress"
             }

@@ -21,6 +21,7 @@ pub mod postgres;
 pub mod sessions;
 pub mod tenants;
 pub mod types;
+pub mod webhooks;
 pub mod write_probe;
 
 use std::path::Path;

@@ -10,6 +10,8 @@ use sqlx::{Connection, SqliteConnection};
 
 use super::Pool;
 
+use crate::config::WebhookSettings;
+use crate::domain::webhook_event::{Event, EventType, TenantFacts};
 use crate::domain::{ApiResults, AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
 
 /// One check's result, ready to store. The token's header and claims are JSON text already.
@@ -45,12 +47,23 @@ pub struct DueTenant {
 
 /// Stores results in one write transaction. Returns the tenants that went from verified to worse; for
 /// each, a "tenant degraded" e-mail is queued to every address of `notify` in the same transaction.
+/// No webhook event is queued (benchmarks and tests; the monitor uses [`record_results_with`]).
 pub async fn record_results(pool: &Pool, results: &[CheckResult], notify: &[String]) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
+    record_results_with(pool, results, notify, &WebhookSettings::default()).await
+}
+
+/// [`record_results`], queueing the webhook events of the changes for `webhooks` in the same transaction.
+pub async fn record_results_with(
+    pool: &Pool,
+    results: &[CheckResult],
+    notify: &[String],
+    webhooks: &WebhookSettings,
+) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
     match pool {
-        Pool::Sqlite(pool) => record_results_on(&mut *pool.acquire().await?, results, notify).await,
+        Pool::Sqlite(pool) => record_results_on(&mut *pool.acquire().await?, results, notify, webhooks).await,
         Pool::Postgres(_) => {
             let mut tx = super::begin_write(pool).await?;
-            let degraded = record_results_in(&mut tx, results, notify).await?;
+            let degraded = record_results_in(&mut tx, results, notify, webhooks).await?;
             tx.commit().await?;
             Ok(degraded)
         }
@@ -61,13 +74,18 @@ pub async fn record_results(pool: &Pool, results: &[CheckResult], notify: &[Stri
 /// page cache stays warm from one batch to the next (SQLite drops a connection's cache when another
 /// connection wrote since its last transaction, which is what taking any connection from the pool for
 /// each batch amounts to).
+///
+/// A tenant that went from verified to worse also gets a `tenant.degraded` webhook event, and one
+/// whose check had found a problem and that is verified again a `tenant.recovered` event, queued for
+/// `webhooks` in the same transaction.
 pub async fn record_results_on(
     connection: &mut SqliteConnection,
     results: &[CheckResult],
     notify: &[String],
+    webhooks: &WebhookSettings,
 ) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
     let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
-    let degraded = record_results_in(&mut tx, results, notify).await?;
+    let degraded = record_results_in(&mut tx, results, notify, webhooks).await?;
     tx.commit().await?;
     Ok(degraded)
 }
@@ -77,6 +95,7 @@ async fn record_results_in<'e>(
     tx: impl Into<Exec<'e>>,
     results: &[CheckResult],
     notify: &[String],
+    webhooks: &WebhookSettings,
 ) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
     let mut tx = tx.into();
     // Each tenant's status before this batch, and its customer, read in a few statements rather than
@@ -131,8 +150,34 @@ async fn record_results_in<'e>(
             .await?;
             degraded.push((result.tenant_id, result.status));
         }
+        let event_type = match (previous, result.status) {
+            (TenantStatus::Verified, TenantStatus::Verified) => None,
+            (TenantStatus::Verified, _) => Some(EventType::TenantDegraded),
+            (previous, TenantStatus::Verified) if had_a_problem(previous) => Some(EventType::TenantRecovered),
+            _ => None,
+        };
+        if let Some(event_type) = event_type
+            && webhooks.enabled()
+        {
+            let customer = super::tenants::find(tx.reborrow(), result.tenant_id).await?.map(|t| t.customer).unwrap_or_default();
+            let facts = TenantFacts {
+                tenant_id: result.tenant_id,
+                customer: &customer,
+                status: result.status,
+                roles_missing: &result.roles_missing.0,
+            };
+            let extra = json!({ "previous_status": previous.as_str(), "reason": result.reason });
+            let event = Event::tenant(event_type, &facts, extra, result.finished_at);
+            super::webhooks::enqueue(tx.reborrow(), webhooks, &event, None).await?;
+        }
     }
     Ok(degraded)
+}
+
+/// Was a tenant in `status` found with a problem, so that verified is a recovery? Not before its first
+/// check, nor while its roles propagate after a consent: verified then is its first success.
+fn had_a_problem(status: TenantStatus) -> bool {
+    !matches!(status, TenantStatus::Verified | TenantStatus::NeverChecked | TenantStatus::Propagating)
 }
 
 /// Rows written by one INSERT or UPDATE statement: each statement is a round trip to SQLite's thread

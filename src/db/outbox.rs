@@ -326,3 +326,17 @@ pub async fn reminder_candidates<'e>(
     .fetch_all(executor)
     .await)
 }
+
+/// How many e-mails are in each state: the `portal_emails` metric.
+pub async fn count_by_status<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetch_all(executor).await)
+}
+
+/// When the oldest e-mail still waiting to be sent (queued or sending) was queued.
+pub async fn oldest_pending<'e>(db: impl Into<Exec<'e>>) -> Result<Option<Timestamp>, sqlx::Error> {
+    let found: Option<Option<Timestamp>> =
+        on_engine!(db, |executor| sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE status IN ('queued', 'sending')")
+            .fetch_optional(executor)
+            .await)?;
+    Ok(found.flatten())
+}

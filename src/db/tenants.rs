@@ -414,6 +414,13 @@ pub async fn consents<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId) -> Resul
     .await)
 }
 
+/// How many tenants (not removed) are in each status: the `portal_tenants` metric.
+pub async fn count_by_status<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as("SELECT status, COUNT(*) FROM tenants WHERE removed_at IS NULL GROUP BY status")
+        .fetch_all(executor)
+        .await)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -127,7 +127,7 @@ async fn run_pass(context: &Context, now: OffsetDateTime, stopping: Option<&watc
     let notify: Vec<String> =
         if context.config.email.enabled() { context.config.email.notify.iter().map(ToString::to_string).collect() } else { Vec::new() };
     // A campaign that cannot be moved on now is tried again at the next pass; it holds no e-mail back.
-    if let Err(error) = crate::campaigns::progress::advance(&context.db, &notify, Timestamp::new(now)).await {
+    if let Err(error) = crate::campaigns::progress::advance(&context.db, &notify, &context.config.webhooks, Timestamp::new(now)).await {
         tracing::error!(%error, "cannot move the re-consent campaigns on; trying again at the next pass");
     }
     if !context.config.email.enabled() {

@@ -27,6 +27,7 @@ pub fn sweeper(
         api_probe: config.checks.api_probe,
         interval: config.checks.interval,
         notify: config.email.notify.iter().map(ToString::to_string).collect(),
+        webhooks: crate::webhooks::Webhooks::new(&config.webhooks),
     };
     let sweeper = sweep::Sweeper::new(ctx, db, config.checks.concurrency, config.checks.timeout);
     Arc::new(sweeper.leasing_for(config.checks.lease))

@@ -109,12 +109,14 @@ impl Sweeper {
         let target = Target { not_before: target.not_before.max(stored), ..target };
         let started_at = self.ctx.clock.now();
         let outcome = check_tenant(&self.ctx, &target).await;
-        db::monitoring::record_results(
+        db::monitoring::record_results_with(
             &self.db,
             &[to_result(&self.ctx, target.tenant, outcome.clone(), started_at, target.consented_at)],
             &self.ctx.notify,
+            self.ctx.webhooks.settings(),
         )
         .await?;
+        self.ctx.webhooks.wake();
         tracing::info!(tenant = %target.tenant, status = %outcome.status, "tenant checked");
         Ok(outcome)
     }
@@ -122,6 +124,11 @@ impl Sweeper {
     /// The clock the checks run on.
     pub fn clock(&self) -> &SharedClock {
         &self.ctx.clock
+    }
+
+    /// The webhooks the checks' events go to (the application shares them).
+    pub fn webhooks(&self) -> &Arc<crate::webhooks::Webhooks> {
+        &self.ctx.webhooks
     }
 
     pub fn is_running(&self) -> bool {
@@ -176,7 +183,7 @@ impl Sweeper {
         self.reset(targets.len());
         tracing::info!(tenants = targets.len(), concurrency = self.concurrency, "sweep started");
         let (sender, receiver) = mpsc::channel::<CheckResult>(BATCH * 2);
-        let writer = tokio::spawn(write_batches(self.db.clone(), self.ctx.notify.clone(), receiver));
+        let writer = tokio::spawn(write_batches(self.db.clone(), self.ctx.notify.clone(), self.ctx.webhooks.clone(), receiver));
         let concurrency = self.concurrency;
         futures::stream::iter(targets)
             .for_each_concurrent(concurrency, |target| {
@@ -244,8 +251,13 @@ fn backoff(attempt: u32) -> Duration {
 
 /// Writes results as they come, in batches; the sweep's checks never wait on the database. Every batch
 /// goes through one connection, kept for the sweep (see [`db::monitoring::record_results_on`]).
-async fn write_batches(db: Pool, notify: Vec<String>, mut receiver: mpsc::Receiver<CheckResult>) -> Result<(), sqlx::Error> {
-    let mut writer = Writer { db, notify, connection: None, first_error: None };
+async fn write_batches(
+    db: Pool,
+    notify: Vec<String>,
+    webhooks: Arc<crate::webhooks::Webhooks>,
+    mut receiver: mpsc::Receiver<CheckResult>,
+) -> Result<(), sqlx::Error> {
+    let mut writer = Writer { db, notify, webhooks, connection: None, first_error: None };
     let mut batch: Vec<CheckResult> = Vec::with_capacity(BATCH);
     loop {
         let next = if batch.is_empty() {
@@ -278,6 +290,7 @@ async fn write_batches(db: Pool, notify: Vec<String>, mut receiver: mpsc::Receiv
 struct Writer {
     db: Pool,
     notify: Vec<String>,
+    webhooks: Arc<crate::webhooks::Webhooks>,
     connection: Option<PoolConnection<Sqlite>>,
     first_error: Option<sqlx::Error>,
 }
@@ -289,6 +302,7 @@ impl Writer {
         }
         match self.write(batch).await {
             Ok(degraded) => {
+                self.webhooks.wake();
                 for (tenant, status) in degraded {
                     tracing::warn!(%tenant, %status, "a verified tenant got worse");
                 }
@@ -305,13 +319,15 @@ impl Writer {
         let sqlite = match &self.db {
             Pool::Sqlite(sqlite) => sqlite,
             // PostgreSQL keeps its buffers for every connection: nothing to gain from keeping one.
-            Pool::Postgres(_) => return db::monitoring::record_results(&self.db, batch, &self.notify).await,
+            Pool::Postgres(_) => {
+                return db::monitoring::record_results_with(&self.db, batch, &self.notify, self.webhooks.settings()).await;
+            }
         };
         let mut connection = match self.connection.take() {
             Some(connection) => connection,
             None => sqlite.acquire().await?,
         };
-        let written = db::monitoring::record_results_on(&mut connection, batch, &self.notify).await;
+        let written = db::monitoring::record_results_on(&mut connection, batch, &self.notify, self.webhooks.settings()).await;
         // After a failure the connection goes back to the pool, which closes it if the failure left it
         // inside a transaction (`db::is_reusable`); the next batch takes another.
         if written.is_ok() {

@@ -54,6 +54,8 @@ pub struct Onboarding {
     pub sweeper: Arc<Sweeper>,
     /// Woken when a consent queued the staff's notification.
     pub mailer: Arc<Mailer>,
+    /// Woken when a consent queued its `tenant.connected` event.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
     pub clock: SharedClock,
     /// Failed link lookups per client address.
     pub limiter: Arc<LookupLimiter>,

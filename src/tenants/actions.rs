@@ -13,6 +13,7 @@ use crate::i18n::Language;
 use crate::invites::{self, CreatedInvite};
 use crate::monitor::check::CheckOutcome;
 use crate::monitor::sweep::{Sweeper, Target};
+use crate::webhooks::{Event, EventType, TenantFacts, Webhooks};
 
 /// How long a re-consent link stays valid, in days.
 pub const RECONSENT_DAYS: i64 = 14;
@@ -49,8 +50,9 @@ pub async fn reconsent(db: &Pool, clock: &dyn Clock, tenant: TenantId, actor: &s
 }
 
 /// Removes `tenant` from the dashboard (offboarding: its row stays, marked removed), with a
-/// `tenant.removed` event naming `actor`, in one transaction. Removing it again changes nothing.
-pub async fn remove(db: &Pool, clock: &dyn Clock, tenant: TenantId, actor: &str) -> Result<TenantRow, Error> {
+/// `tenant.removed` audit event naming `actor` and webhook event, in one transaction. Removing it again
+/// changes nothing.
+pub async fn remove(db: &Pool, clock: &dyn Clock, webhooks: &Webhooks, tenant: TenantId, actor: &str) -> Result<TenantRow, Error> {
     let row = recorded(db, tenant).await?;
     let now = clock::now(clock);
     let mut tx = db::begin_write(db).await?;
@@ -62,7 +64,14 @@ pub async fn remove(db: &Pool, clock: &dyn Clock, tenant: TenantId, actor: &str)
             ..NewAuditEvent::new(AuditKind::TenantRemoved, Some(actor))
         };
         db::audit::record(&mut tx, event, now).await?;
+        if webhooks.enabled() {
+            let missing = db::checks::latest(&mut tx, tenant).await?.map(|check| check.roles_missing.0).unwrap_or_default();
+            let facts = TenantFacts { tenant_id: tenant, customer: &row.customer, status: row.status, roles_missing: &missing };
+            let event = Event::tenant(EventType::TenantRemoved, &facts, json!({ "removed_by": actor }), now);
+            crate::webhooks::enqueue(&mut tx, webhooks.settings(), &event, Some(actor)).await?;
+        }
     }
     tx.commit().await?;
+    webhooks.wake();
     Ok(row)
 }

@@ -48,12 +48,13 @@ mod tests {
         crate::db::monitoring::seed_tenants(&db, "Banana Ltd", &[banana], at).await.unwrap();
         crate::db::monitoring::seed_tenants(&db, "apple Ltd", &[apple], at).await.unwrap();
         crate::db::monitoring::seed_tenants(&db, "Cherry Ltd", &[cherry], at).await.unwrap();
-        remove(&db, &clock, cherry, "alex").await.unwrap();
-        remove(&db, &clock, cherry, "alex").await.unwrap();
+        let webhooks = crate::webhooks::Webhooks::new(&crate::config::WebhookSettings::default());
+        remove(&db, &clock, &webhooks, cherry, "alex").await.unwrap();
+        remove(&db, &clock, &webhooks, cherry, "alex").await.unwrap();
         let listed: Vec<TenantId> = list(&db).await.unwrap().into_iter().map(|t| t.tenant_id).collect();
         assert_eq!(listed, [apple, banana]);
         assert!(matches!(find(&db, cherry).await, Err(Error::Refused(Refusal::NotFound))));
-        assert!(matches!(remove(&db, &clock, TenantId::new_random(), "alex").await, Err(Error::Refused(Refusal::NotFound))));
+        assert!(matches!(remove(&db, &clock, &webhooks, TenantId::new_random(), "alex").await, Err(Error::Refused(Refusal::NotFound))));
         let removed: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'tenant.removed'").fetch_one(&sqlite).await.unwrap();
         assert_eq!(removed, 1);

@@ -25,7 +25,16 @@ async fn migrating_app(clock: SharedClock, notify: &[&str]) -> TestApp {
     let db = open_db(&database).await;
     record_history(&db, &[(DEFENDER_ONLY, 200)], clock.now()).await;
     let notify: Vec<lettre::Address> = notify.iter().map(|a| a.parse().unwrap()).collect();
-    spawn_app_on(dir, database, db, clock, move |config| config.email.notify = notify).await
+    spawn_app_on(dir, database, db, clock, move |config| {
+        config.email.notify = notify;
+        // Events are queued (no webhook worker runs here): a campaign's completion queues one.
+        config.webhooks = consent_portal::config::WebhookSettings {
+            endpoints: vec![consent_portal::config::WebhookEndpoint::parse("https://hooks.fabrikam.example/portal").unwrap()],
+            secret: Some(consent_portal::config::WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap()),
+            ..Default::default()
+        };
+    })
+    .await
 }
 
 async fn grant(app: &TestApp, tenant: &str, permissions: Value) {
@@ -190,6 +199,12 @@ async fn a_campaign_pins_an_invite_emails_it_in_italian_refuses_another_tenant_a
     let completed: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'campaign.completed'").fetch_one(&app.db).await.unwrap();
     assert_eq!(completed, 1);
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM webhook_deliveries WHERE event_type = 'campaign.completed'").fetch_all(&app.db).await.unwrap();
+    assert_eq!(events.len(), 1, "one campaign.completed event, queued with the completion");
+    let event: Value = serde_json::from_str(&events[0]).unwrap();
+    assert_eq!((event["data"]["campaign_id"].as_str(), event["data"]["created_by"].as_str()), (Some(id.as_str()), Some(ALEX)));
+    assert_eq!(event["data"]["progress"]["reconsented"], 1);
     let list = client.get(app.url("/campaigns")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("completed"), "{list}");
 }
