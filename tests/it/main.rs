@@ -11,6 +11,7 @@ mod campaigns;
 mod dashboard;
 mod defences;
 mod email;
+mod engines;
 mod fake_entra_cli;
 mod faults;
 mod foundation;
