@@ -137,6 +137,45 @@ impl PgCluster {
         self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
     }
 
+    /// Turns TLS on with the certificate and key of `pki` (`cert.pem`, `key.pem`, as
+    /// `fake_entra::server::tls_self_signed` writes them next to their `ca.pem`); clients may still
+    /// connect without TLS.
+    pub async fn enable_tls(&self, pki: &Path) {
+        use sqlx::Connection;
+        use std::os::unix::fs::PermissionsExt;
+        for name in ["cert.pem", "key.pem"] {
+            let copy = self.folder.path().join(name);
+            std::fs::copy(pki.join(name), &copy).unwrap();
+            // PostgreSQL refuses a key that others may read.
+            std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if let Some(user) = &self.run_as {
+                std::os::unix::fs::chown(&copy, Some(id_of(user, "-u")), Some(id_of(user, "-g"))).unwrap();
+            }
+        }
+        let mut admin = sqlx::PgConnection::connect(&self.url("postgres")).await.unwrap();
+        let folder = self.folder.path().display().to_string();
+        for setting in [
+            format!("ALTER SYSTEM SET ssl_cert_file = '{folder}/cert.pem'"),
+            format!("ALTER SYSTEM SET ssl_key_file = '{folder}/key.pem'"),
+            "ALTER SYSTEM SET ssl = on".to_owned(),
+        ] {
+            sqlx::query(&setting).execute(&mut admin).await.unwrap();
+        }
+        sqlx::query("SELECT pg_reload_conf()").execute(&mut admin).await.unwrap();
+        // The reload is asynchronous: wait until new connections are offered TLS.
+        for _ in 0..50 {
+            let on: String = sqlx::query_scalar("SHOW ssl")
+                .fetch_one(&mut sqlx::PgConnection::connect(&self.url("postgres")).await.unwrap())
+                .await
+                .unwrap();
+            if on == "on" {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("PostgreSQL did not turn TLS on");
+    }
+
     /// Starts the stopped server again, on the same port.
     pub fn start_again(&self) {
         let data = self.data().display().to_string();
