@@ -111,25 +111,9 @@ async fn sweep(args: SweepBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.tenants > 0 && args.concurrency > 0, "--tenants and --concurrency must be positive");
     let scratch = Scratch(std::env::temp_dir().join(format!("consent-portal-bench-{}", uuid::Uuid::new_v4())));
     std::fs::create_dir_all(&scratch.0)?;
-    // The demo's permissions: Microsoft Graph's and the Defender XDR API's, two tokens per tenant.
-    let permissions = fake_entra::demo::demo_permissions();
     let consented = OffsetDateTime::now_utc() - time::Duration::days(1);
     let tenants: Vec<TenantId> = (0..args.tenants).map(|_| TenantId::new_random()).collect();
-    let mut directory = Directory::empty();
-    directory.apps.push(AppRegistration {
-        client_id: DEMO_CLIENT_ID.into(),
-        display_name: "Benchmark app".into(),
-        secrets: vec![AppSecret { value: DEMO_CLIENT_SECRET.into(), expires_at: None }],
-        certificates: Vec::new(),
-        redirect_uris: Vec::new(),
-        permissions: permissions.clone(),
-    });
-    for (i, id) in tenants.iter().enumerate() {
-        let mut tenant = Tenant::new(*id, &format!("Tenant {i}"), vec![format!("tenant{i}.example")]);
-        tenant.set_grant(DEMO_CLIENT_ID, permissions.clone(), true, consented);
-        tenant.faults = Faults { token_latency_ms: Some(args.latency_ms), ..Faults::default() };
-        directory.tenants.push(tenant);
-    }
+    let directory = sweep_directory(&tenants, args.latency_ms, consented);
     // The fake stands in for Microsoft, which is not in our process: it gets a runtime (and threads)
     // of its own, so its work does not queue behind the portal's tasks.
     let (fake_url, _fake_runtime) = start_fake_on_own_runtime(directory)?;
@@ -194,6 +178,29 @@ async fn sweep(args: SweepBenchArgs) -> anyhow::Result<()> {
         cpu_model()
     );
     Ok(())
+}
+
+/// The fake's directory for a sweep: the demo's app, and `tenants` that granted it every permission
+/// the demo requires (Microsoft Graph's and the Defender XDR API's: two tokens per tenant) at
+/// `consented`, each token answered after `latency_ms`.
+pub(super) fn sweep_directory(tenants: &[TenantId], latency_ms: u64, consented: OffsetDateTime) -> Directory {
+    let permissions = fake_entra::demo::demo_permissions();
+    let mut directory = Directory::empty();
+    directory.apps.push(AppRegistration {
+        client_id: DEMO_CLIENT_ID.into(),
+        display_name: "Benchmark app".into(),
+        secrets: vec![AppSecret { value: DEMO_CLIENT_SECRET.into(), expires_at: None }],
+        certificates: Vec::new(),
+        redirect_uris: Vec::new(),
+        permissions: permissions.clone(),
+    });
+    for (i, id) in tenants.iter().enumerate() {
+        let mut tenant = Tenant::new(*id, &format!("Tenant {i}"), vec![format!("tenant{i}.example")]);
+        tenant.set_grant(DEMO_CLIENT_ID, permissions.clone(), true, consented);
+        tenant.faults = Faults { token_latency_ms: Some(latency_ms), ..Faults::default() };
+        directory.tenants.push(tenant);
+    }
+    directory
 }
 
 /// The name of the portal's sweep thread (and of its runtime's blocking threads).

@@ -26,10 +26,9 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use fake_entra::TenantId as FakeTenantId;
-use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
-use fake_entra::directory::{AppRegistration, AppSecret, Directory, Faults, Tenant, User};
+use fake_entra::directory::{Tenant, User};
 
-use super::bench::{Scratch, peak_rss_mb, start_fake_on_own_runtime};
+use super::bench::{Scratch, peak_rss_mb, start_fake_on_own_runtime, sweep_directory};
 use crate::config::{DatabaseLocation, demo_config};
 use crate::domain::{CustomerName, Secret, SystemClock, TenantId, Timestamp};
 
@@ -248,24 +247,9 @@ pub async fn sweep_replicas(args: SweepReplicasBenchArgs) -> anyhow::Result<()> 
         "--tenants, --concurrency and --replicas must be positive"
     );
     let database = BenchDatabase::create(Some(&args.database_url)).await?;
-    let permissions = fake_entra::demo::demo_permissions();
     let consented = OffsetDateTime::now_utc() - time::Duration::days(1);
     let tenants: Vec<FakeTenantId> = (0..args.tenants).map(|_| FakeTenantId::new_random()).collect();
-    let mut directory = Directory::empty();
-    directory.apps.push(AppRegistration {
-        client_id: DEMO_CLIENT_ID.into(),
-        display_name: "Benchmark app".into(),
-        secrets: vec![AppSecret { value: DEMO_CLIENT_SECRET.into(), expires_at: None }],
-        certificates: Vec::new(),
-        redirect_uris: Vec::new(),
-        permissions: permissions.clone(),
-    });
-    for (i, id) in tenants.iter().enumerate() {
-        let mut tenant = Tenant::new(*id, &format!("Tenant {i}"), vec![format!("tenant{i}.example")]);
-        tenant.set_grant(DEMO_CLIENT_ID, permissions.clone(), true, consented);
-        tenant.faults = Faults { token_latency_ms: Some(args.latency_ms), ..Faults::default() };
-        directory.tenants.push(tenant);
-    }
+    let directory = sweep_directory(&tenants, args.latency_ms, consented);
     let (fake_url, _fake_runtime) = start_fake_on_own_runtime(directory)?;
     let mut config = demo_config("127.0.0.1:0".parse()?, &fake_url, database.location.clone()).map_err(anyhow::Error::msg)?;
     config.checks.concurrency = args.concurrency;

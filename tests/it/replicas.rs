@@ -84,6 +84,21 @@ impl Shared {
         ["a", "b"].iter().map(|name| format!("--- {name}:\n{}", std::fs::read_to_string(self.log_path(name)).unwrap_or_default())).collect()
     }
 
+    /// Two replicas, A on the public port and B on another, with customers' consents accepted at
+    /// Microsoft without a page; their base URLs, and the guards that stop them.
+    async fn two_replicas(&self) -> (String, String, [ChildGuard; 2]) {
+        set_auto(&self.portal_at(&self.public_url), None, Some("accept")).await;
+        let b_port = free_port();
+        let (a, b) = (self.public_url.clone(), format!("http://127.0.0.1:{b_port}"));
+        let replicas = [self.replica("a", self.public_port, &[]), self.replica("b", b_port, &[])];
+        (a, b, replicas)
+    }
+
+    /// The replica at `base`, for the helpers that drive a portal.
+    fn portal_at(&self, base: &str) -> PortalAt {
+        PortalAt { base_url: base.to_owned(), fake_url: self.fake.url.clone() }
+    }
+
     /// The shared database, as the portal opens it.
     async fn db(&self) -> db::Pool {
         db::open(&DatabaseLocation::Postgres { url: Secret::new(&self.database_url) }).await.unwrap()
@@ -167,11 +182,7 @@ async fn onboard_across(shared: &Shared, link: &str, user_id: &str, start: &str,
 #[tokio::test]
 async fn a_customer_starts_on_one_replica_and_finishes_on_the_other() {
     let Some(shared) = Shared::start().await else { return };
-    set_auto(&PortalAt { base_url: shared.public_url.clone(), fake_url: shared.fake.url.clone() }, None, Some("accept")).await;
-    let b_port = free_port();
-    let (a, b) = (shared.public_url.clone(), format!("http://127.0.0.1:{b_port}"));
-    let _replica_a = shared.replica("a", shared.public_port, &[]);
-    let _replica_b = shared.replica("b", b_port, &[]);
+    let (a, b, _replicas) = shared.two_replicas().await;
 
     let (tenant, admin) = shared.customer_tenant("Contoso Replicated").await;
     let link = shared.invite(&a, "Contoso Replicated").await;
@@ -183,7 +194,7 @@ async fn a_customer_starts_on_one_replica_and_finishes_on_the_other() {
     }
 
     // Staff: signed in through replica A, then reading a page of replica B with the same cookie.
-    let (staff_client, _) = staff(&PortalAt { base_url: a.clone(), fake_url: shared.fake.url.clone() }, ALEX).await;
+    let (staff_client, _) = staff(&shared.portal_at(&a), ALEX).await;
     let tenants_page = staff_client.get(format!("{b}/tenants")).send().await.unwrap();
     assert_eq!(tenants_page.status(), StatusCode::OK, "the session opened on A is known to B");
     assert!(tenants_page.text().await.unwrap().contains("Contoso Replicated"));
@@ -199,11 +210,7 @@ async fn a_customer_starts_on_one_replica_and_finishes_on_the_other() {
 #[tokio::test]
 async fn a_retry_after_met_by_one_replica_holds_for_the_other() {
     let Some(shared) = Shared::start().await else { return };
-    set_auto(&PortalAt { base_url: shared.public_url.clone(), fake_url: shared.fake.url.clone() }, None, Some("accept")).await;
-    let b_port = free_port();
-    let (a, b) = (shared.public_url.clone(), format!("http://127.0.0.1:{b_port}"));
-    let _replica_a = shared.replica("a", shared.public_port, &[]);
-    let _replica_b = shared.replica("b", b_port, &[]);
+    let (a, b, _replicas) = shared.two_replicas().await;
     let (tenant, admin) = shared.customer_tenant("Throttled Ltd").await;
     let link = shared.invite(&a, "Throttled Ltd").await;
     assert_eq!(onboard_across(&shared, &link, &admin, &a, &a).await.0, StatusCode::OK);
@@ -211,7 +218,7 @@ async fn a_retry_after_met_by_one_replica_holds_for_the_other() {
     let faults = format!("{}/_fake/tenants/{tenant}/faults", shared.fake.url);
     let throttled = http_client().put(faults).json(&json!({"token_status": 429, "retry_after_s": 600})).send().await.unwrap();
     assert_eq!(throttled.status(), StatusCode::NO_CONTENT);
-    let (staff_client, csrf) = staff(&PortalAt { base_url: a.clone(), fake_url: shared.fake.url.clone() }, ALEX).await;
+    let (staff_client, csrf) = staff(&shared.portal_at(&a), ALEX).await;
     let check_now = async |base: &str| {
         let response = staff_client.post(format!("{base}/tenants/{tenant}/check")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
         assert!(response.status().is_success() || response.status().is_redirection(), "{}", response.status());
@@ -228,11 +235,7 @@ async fn a_retry_after_met_by_one_replica_holds_for_the_other() {
 #[tokio::test]
 async fn consents_racing_on_two_replicas_for_one_tenant_record_one_tenant() {
     let Some(shared) = Shared::start().await else { return };
-    set_auto(&PortalAt { base_url: shared.public_url.clone(), fake_url: shared.fake.url.clone() }, None, Some("accept")).await;
-    let b_port = free_port();
-    let (a, b) = (shared.public_url.clone(), format!("http://127.0.0.1:{b_port}"));
-    let _replica_a = shared.replica("a", shared.public_port, &[]);
-    let _replica_b = shared.replica("b", b_port, &[]);
+    let (a, b, _replicas) = shared.two_replicas().await;
     let db = shared.db().await;
     let db::Pool::Postgres(pg) = &db else { unreachable!() };
     for round in 0..5 {
@@ -281,11 +284,7 @@ async fn a_replica_that_loses_the_database_answers_503_and_recovers_by_itself() 
 #[tokio::test]
 async fn two_hundred_consents_over_two_replicas_are_each_recorded_and_mailed_once() {
     let Some(shared) = Shared::start().await else { return };
-    set_auto(&PortalAt { base_url: shared.public_url.clone(), fake_url: shared.fake.url.clone() }, None, Some("accept")).await;
-    let b_port = free_port();
-    let (a, b) = (shared.public_url.clone(), format!("http://127.0.0.1:{b_port}"));
-    let _replica_a = shared.replica("a", shared.public_port, &[]);
-    let _replica_b = shared.replica("b", b_port, &[]);
+    let (a, b, _replicas) = shared.two_replicas().await;
 
     const CUSTOMERS: usize = 200;
     let mut customers = Vec::with_capacity(CUSTOMERS);
