@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::db::Pool;
 use axum::extract::FromRef;
-use sqlx::SqlitePool;
 
 use crate::config::Config;
 use crate::db::write_probe::Readiness;
@@ -15,12 +15,13 @@ use crate::entra::EntraClient;
 use crate::monitor::sweep::Sweeper;
 use crate::onboarding::Onboarding;
 use crate::onboarding::lookup_limiter::LookupLimiter;
+use crate::webhooks::Webhooks;
 
 /// Everything a handler may need. Cheap to clone: each piece is shared.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub db: SqlitePool,
+    pub db: Pool,
     pub entra: EntraClient,
     /// Failed onboarding-link lookups per client address (guessing tokens is slow).
     pub onboarding_limiter: Arc<LookupLimiter>,
@@ -32,10 +33,12 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     /// The time, for everything the portal records (the system's; tests may set another).
     pub clock: SharedClock,
+    /// Where events go, and the bell that wakes the webhook worker.
+    pub webhooks: Arc<Webhooks>,
 }
 
 impl AppState {
-    pub async fn new(config: Config, db: SqlitePool) -> anyhow::Result<Self> {
+    pub async fn new(config: Config, db: Pool) -> anyhow::Result<Self> {
         Self::with_clock(config, db, Arc::new(SystemClock)).await
     }
 
@@ -44,7 +47,7 @@ impl AppState {
     ///
     /// The required permissions are recorded first (a change is audited, and tenants that consented
     /// before a permission was required show "needs re-consent").
-    pub async fn with_clock(config: Config, db: SqlitePool, clock: SharedClock) -> anyhow::Result<Self> {
+    pub async fn with_clock(config: Config, db: Pool, clock: SharedClock) -> anyhow::Result<Self> {
         let entra = EntraClient::new(&config)?;
         let now = Timestamp::new(clock.now());
         let history = match crate::campaigns::requirements::record_at_start(&db, &config.required, now).await {
@@ -59,8 +62,10 @@ impl AppState {
         };
         let sweeper = crate::monitor::sweeper(&config, &entra, db.clone(), clock.clone(), Arc::new(history));
         let mailer = Mailer::new(&config.email.transport)?;
+        let webhooks = sweeper.webhooks().clone();
         Ok(Self {
             mailer,
+            webhooks,
             sweeper,
             config: Arc::new(config),
             db,
@@ -81,6 +86,7 @@ impl FromRef<AppState> for Onboarding {
             config: state.config.clone(),
             sweeper: state.sweeper.clone(),
             mailer: state.mailer.clone(),
+            webhooks: state.webhooks.clone(),
             clock: state.clock.clone(),
             limiter: state.onboarding_limiter.clone(),
         }
@@ -97,5 +103,12 @@ impl From<&AppState> for crate::email::worker::Context {
 impl From<AppState> for crate::email::worker::Context {
     fn from(state: AppState) -> Self {
         Self::from(&state)
+    }
+}
+
+/// The webhook worker runs on the database, the webhooks and the clock of the application.
+impl From<&AppState> for crate::webhooks::worker::Context {
+    fn from(state: &AppState) -> Self {
+        Self { db: state.db.clone(), webhooks: state.webhooks.clone(), clock: state.clock.clone() }
     }
 }

@@ -14,10 +14,14 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use url::{Host, Url};
 
 mod email;
+mod metrics;
 mod trusted_proxies;
+mod webhooks;
 
 pub use email::{DEFAULT_REMINDER_AFTER_DAYS, DEFAULT_REMINDER_MAX, EmailSettings, SmtpUrl, TransportSettings};
+pub use metrics::MetricsSettings;
 pub use trusted_proxies::TrustedProxies;
+pub use webhooks::{WebhookEndpoint, WebhookSecret, WebhookSettings};
 
 use crate::domain::api::{Api, Cloud, RequiredApi, group_by_api, parse_permission_list};
 use crate::domain::free_text::refuse_hidden;
@@ -46,7 +50,8 @@ pub struct ConfigArgs {
     #[arg(long, env = "PORTAL_BIND", value_name = "ADDR:PORT", default_value = DEFAULT_BIND)]
     pub bind: String,
 
-    /// SQLite database, created when missing (with its folder).
+    /// The database: a SQLite file, created when missing (with its folder), or a PostgreSQL server
+    /// (`postgres://user@host/database?sslmode=verify-full&sslrootcert=ca.pem`) shared by replicas.
     #[arg(long, env = "PORTAL_DATABASE_URL", value_name = "URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
@@ -132,6 +137,11 @@ pub struct ConfigArgs {
     #[arg(long, env = "PORTAL_CHECK_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = 30)]
     pub check_timeout_seconds: u64,
 
+    /// With several replicas: how long a replica holds the tenants it took for a sweep before another
+    /// replica may take them over (the lease of a replica that stopped mid-sweep runs out).
+    #[arg(long, env = "PORTAL_CHECK_LEASE_SECONDS", value_name = "SECONDS", default_value_t = 600)]
+    pub check_lease_seconds: u64,
+
     /// Whether a check also calls each required API with its token (Graph: GET /v1.0/security/incidents?$top=1,
     /// Defender XDR: GET /api/incidents?$top=1, Defender for Endpoint: GET /api/alerts?$top=1).
     #[arg(long, env = "PORTAL_API_PROBE", value_name = "on|off", default_value = "on", value_parser = parse_switch, action = clap::ArgAction::Set)]
@@ -200,6 +210,26 @@ pub struct ConfigArgs {
     /// Forwarded and X-Request-Id believed. Unset: the connection's peer is the client.
     #[arg(long, env = "PORTAL_TRUSTED_PROXIES", value_name = "ADDRS")]
     pub trusted_proxies: Option<String>,
+
+    /// Where signed events (tenant.connected, tenant.degraded, ...) are posted: comma-separated https
+    /// URLs (plain http only on loopback). Needs PORTAL_WEBHOOK_SECRET.
+    #[arg(long, env = "PORTAL_WEBHOOK_URLS", value_name = "URLS", hide_env_values = true)]
+    pub webhook_urls: Option<String>,
+
+    /// The Standard Webhooks secret events are signed with: whsec_ followed by base64 of 24 to 64
+    /// random bytes (the prefix may be left out).
+    #[arg(long, env = "PORTAL_WEBHOOK_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
+    /// The bearer token GET /metrics asks for on the main listener (at least 32 characters). Without it,
+    /// /metrics answers 404 there.
+    #[arg(long, env = "PORTAL_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// A separate listener serving only /metrics, such as 127.0.0.1:9090 (with PORTAL_METRICS_TOKEN set,
+    /// it asks for the token too).
+    #[arg(long, env = "PORTAL_METRICS_BIND", value_name = "ADDR:PORT")]
+    pub metrics_bind: Option<String>,
 }
 
 pub const DEFAULT_STAFF_ADMIN_ROLE: &str = "Portal.Admin";
@@ -280,6 +310,8 @@ pub struct CheckSettings {
     pub concurrency: usize,
     pub interval: std::time::Duration,
     pub timeout: std::time::Duration,
+    /// How long the tenants a sweep took stay its own (see `db::monitoring::lease_due`).
+    pub lease: std::time::Duration,
     pub api_probe: bool,
     pub token_version: TokenVersion,
 }
@@ -290,6 +322,7 @@ impl Default for CheckSettings {
             concurrency: 16,
             interval: std::time::Duration::from_secs(6 * 3600),
             timeout: std::time::Duration::from_secs(30),
+            lease: std::time::Duration::from_secs(600),
             api_probe: true,
             token_version: TokenVersion::V2,
         }
@@ -401,18 +434,52 @@ pub struct Config {
     pub staff: StaffAccess,
     pub email: EmailSettings,
     pub trusted_proxies: TrustedProxies,
+    pub webhooks: WebhookSettings,
+    pub metrics: MetricsSettings,
     /// How long a request may take before it is answered 503: [`REQUEST_TIMEOUT`], not an option of
     /// its own (a test shortens it).
     pub request_timeout: std::time::Duration,
 }
 
-/// Where the SQLite database lives.
+/// Where the database lives: a SQLite file beside the binary (the default), or a PostgreSQL server that
+/// several replicas share.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseLocation {
-    /// The URL as configured (for messages).
-    pub url: String,
-    /// The database file.
-    pub path: PathBuf,
+pub enum DatabaseLocation {
+    Sqlite {
+        /// The URL as configured (for messages).
+        url: String,
+        /// The database file.
+        path: PathBuf,
+    },
+    Postgres {
+        /// The URL as configured, with libpq's options (`sslmode`, `sslrootcert`); its password is a
+        /// secret, so the whole URL is kept as one.
+        url: Secret,
+    },
+}
+
+impl DatabaseLocation {
+    /// The SQLite database in the file at `path`.
+    pub fn sqlite_file(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        DatabaseLocation::Sqlite { url: format!("sqlite://{}", path.display()), path }
+    }
+
+    /// The SQLite file, when the database is one.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match self {
+            DatabaseLocation::Sqlite { path, .. } => Some(path),
+            DatabaseLocation::Postgres { .. } => None,
+        }
+    }
+
+    /// The location as messages and logs may show it: a PostgreSQL URL without its password.
+    pub fn shown(&self) -> String {
+        match self {
+            DatabaseLocation::Sqlite { path, .. } => path.display().to_string(),
+            DatabaseLocation::Postgres { url } => crate::db::postgres::without_password(url.expose()),
+        }
+    }
 }
 
 /// A configuration error: the variable it concerns and what is wrong, printed as one line.
@@ -483,6 +550,9 @@ impl Config {
         if !(1..=600).contains(&args.check_timeout_seconds) {
             return Err(problem("PORTAL_CHECK_TIMEOUT_SECONDS", "must be between 1 and 600"));
         }
+        if !(5..=86_400).contains(&args.check_lease_seconds) {
+            return Err(problem("PORTAL_CHECK_LEASE_SECONDS", "must be between 5 and 86400"));
+        }
         let staff = StaffAccess {
             admin_role: parse_staff_role("PORTAL_STAFF_ADMIN_ROLE", &args.staff_admin_role)?,
             viewer_role: parse_staff_role("PORTAL_STAFF_VIEWER_ROLE", &args.staff_viewer_role)?,
@@ -493,10 +563,13 @@ impl Config {
         let email = email::parse_email_settings(args)?;
         let trusted_proxies =
             TrustedProxies::parse(args.trusted_proxies.as_deref().unwrap_or_default()).map_err(|e| problem("PORTAL_TRUSTED_PROXIES", e))?;
+        let webhooks = webhooks::parse_webhook_settings(args.webhook_urls.as_deref(), args.webhook_secret.as_deref())?;
+        let metrics = metrics::parse_metrics_settings(args.metrics_token.as_deref(), args.metrics_bind.as_deref())?;
         let checks = CheckSettings {
             concurrency: args.check_concurrency,
             interval: std::time::Duration::from_secs(args.check_interval_hours * 3600),
             timeout: std::time::Duration::from_secs(args.check_timeout_seconds),
+            lease: std::time::Duration::from_secs(args.check_lease_seconds),
             api_probe: args.api_probe,
             token_version: args.token_version,
         };
@@ -518,6 +591,8 @@ impl Config {
             staff,
             email,
             trusted_proxies,
+            webhooks,
+            metrics,
             request_timeout: REQUEST_TIMEOUT,
         })
     }
@@ -660,16 +735,26 @@ pub(crate) fn parse_bind(value: &str) -> Result<SocketAddr, ConfigError> {
         .map_err(|_| problem("PORTAL_BIND", format!("is not an address and port such as 127.0.0.1:8080 or [::]:8080: {value:?}")))
 }
 
-/// Accepts `sqlite://relative/path.db`, `sqlite:///absolute/path.db`, `sqlite:path.db` or a plain path.
+/// Accepts `sqlite://relative/path.db`, `sqlite:///absolute/path.db`, `sqlite:path.db` or a plain path
+/// for SQLite; `postgres://` or `postgresql://` URLs (libpq's form, options included) for PostgreSQL.
 pub fn parse_database_url(value: &str) -> Result<DatabaseLocation, ConfigError> {
     const VAR: &str = "PORTAL_DATABASE_URL";
     let value = value.trim();
+    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        // Parsed here as the driver will parse it, so a mistake stops start-up with the variable's name;
+        // the message never repeats the URL, which may hold a password.
+        if let Err(error) = value.parse::<sqlx::postgres::PgConnectOptions>() {
+            let reason = error.to_string().replace(value, "(the URL)");
+            return Err(problem(VAR, format!("is not a PostgreSQL URL the portal can use: {reason}")));
+        }
+        return Ok(DatabaseLocation::Postgres { url: Secret::new(value) });
+    }
     let path = if let Some(rest) = value.strip_prefix("sqlite://") {
         rest
     } else if let Some(rest) = value.strip_prefix("sqlite:") {
         rest
     } else if value.contains("://") {
-        return Err(problem(VAR, "only SQLite is supported: use sqlite://path/to/file.db"));
+        return Err(problem(VAR, "is neither SQLite nor PostgreSQL: use sqlite://path/to/file.db or postgres://user@host/database"));
     } else {
         value
     };
@@ -678,7 +763,7 @@ pub fn parse_database_url(value: &str) -> Result<DatabaseLocation, ConfigError> 
     if path.is_empty() || path == ":memory:" {
         return Err(problem(VAR, "must name a database file, such as sqlite://data/consent-portal.db"));
     }
-    Ok(DatabaseLocation { url: value.to_owned(), path: PathBuf::from(path) })
+    Ok(DatabaseLocation::Sqlite { url: value.to_owned(), path: PathBuf::from(path) })
 }
 
 fn parse_guid(variable: &'static str, value: &str) -> Result<String, ConfigError> {
@@ -816,6 +901,8 @@ pub fn demo_config(address: SocketAddr, fake_url: &str, database: DatabaseLocati
             ..EmailSettings::default()
         },
         trusted_proxies: TrustedProxies::default(),
+        webhooks: WebhookSettings::default(),
+        metrics: MetricsSettings::default(),
         request_timeout: REQUEST_TIMEOUT,
     })
 }
@@ -862,7 +949,7 @@ mod tests {
         assert_eq!(config.required[0].resource, "https://api.security.microsoft.com");
         assert_eq!(config.required_permissions(), ["defender:Incident.Read.All", "defender:AdvancedHunting.Read.All"]);
         assert_eq!(config.api_base, None);
-        assert_eq!(config.database.path, PathBuf::from("data/test.db"));
+        assert_eq!(config.database, DatabaseLocation::sqlite_file("data/test.db"));
         assert!(config.is_https());
     }
 
@@ -904,7 +991,8 @@ mod tests {
             ),
             (&["--api-token=short"], "PORTAL_API_TOKEN"),
             (&["--bind=localhost"], "PORTAL_BIND"),
-            (&["--database-url=postgres://db/portal"], "PORTAL_DATABASE_URL"),
+            (&["--database-url=mysql://db/portal"], "PORTAL_DATABASE_URL"),
+            (&["--database-url=postgres://portal:hunter2@db/portal?sslmode=sometimes"], "PORTAL_DATABASE_URL"),
             (&["--client-certificate=/nonexistent.pem"], "PORTAL_CLIENT_CERTIFICATE"),
             (&["--staff-admins=alex@example.com,not-an-address"], "PORTAL_STAFF_ADMINS"),
             (&["--staff-viewers=sam example.com"], "PORTAL_STAFF_VIEWERS"),
@@ -1037,10 +1125,23 @@ mod tests {
 
     #[test]
     fn database_urls() {
-        assert_eq!(parse_database_url("sqlite:///var/lib/portal/db.sqlite").unwrap().path, PathBuf::from("/var/lib/portal/db.sqlite"));
-        assert_eq!(parse_database_url("sqlite:portal.db?mode=rwc").unwrap().path, PathBuf::from("portal.db"));
-        assert_eq!(parse_database_url("/tmp/x.db").unwrap().path, PathBuf::from("/tmp/x.db"));
+        let file = |url: &str| match parse_database_url(url).unwrap() {
+            DatabaseLocation::Sqlite { path, .. } => path,
+            other => panic!("{url} is not SQLite: {other:?}"),
+        };
+        assert_eq!(file("sqlite:///var/lib/portal/db.sqlite"), PathBuf::from("/var/lib/portal/db.sqlite"));
+        assert_eq!(file("sqlite:portal.db?mode=rwc"), PathBuf::from("portal.db"));
+        assert_eq!(file("/tmp/x.db"), PathBuf::from("/tmp/x.db"));
         assert!(parse_database_url("sqlite::memory:").is_err());
+        for url in
+            ["postgres://portal@db.example/portal", "postgresql://portal:pw@db.example:5433/portal?sslmode=verify-full&sslrootcert=ca.pem"]
+        {
+            assert_eq!(parse_database_url(url).unwrap(), DatabaseLocation::Postgres { url: Secret::new(url) });
+        }
+        // A PostgreSQL URL the driver refuses is named without its password.
+        let refused = parse_database_url("postgres://portal:hunter2@db/portal?sslmode=sometimes").unwrap_err();
+        assert!(!refused.to_string().contains("hunter2"), "{refused}");
+        assert!(!format!("{:?}", parse_database_url("postgres://portal:hunter2@db/portal").unwrap()).contains("hunter2"));
     }
 
     /// The demo app registration in the fake asks for exactly the permissions the demo requires, and its

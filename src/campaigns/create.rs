@@ -3,8 +3,8 @@
 //! the outbox; the campaign and its `campaign.created` event. All in one write transaction: a campaign
 //! is there whole or not at all. The e-mails leave at the SMTP server's pace, through the outbox.
 
+use crate::db::Pool;
 use serde_json::json;
-use sqlx::SqlitePool;
 use uuid::Uuid;
 
 use super::{Error, Refusal};
@@ -42,13 +42,13 @@ pub struct CreatedCampaign {
     pub emails_queued: usize,
 }
 
-pub async fn create(pool: &SqlitePool, now: Timestamp, request: CampaignRequest<'_>) -> Result<CreatedCampaign, Error> {
+pub async fn create(pool: &Pool, now: Timestamp, request: CampaignRequest<'_>) -> Result<CreatedCampaign, Error> {
     if request.send && !request.emails_enabled {
         return Err(Refusal::EmailsOff.into());
     }
     let expires_at = now + time::Duration::days(CAMPAIGN_LINK_DAYS);
     let mut tx = db::begin_write(pool).await?;
-    let candidates = db::campaigns::candidates(&mut *tx, request.selection == Selection::NeedsReconsent, now).await?;
+    let candidates = db::campaigns::candidates(&mut tx, request.selection == Selection::NeedsReconsent, now).await?;
     if candidates.is_empty() {
         return Err(Refusal::NoTenants.into());
     }
@@ -76,7 +76,7 @@ pub async fn create(pool: &SqlitePool, now: Timestamp, request: CampaignRequest<
             language,
             expires_at,
         };
-        let invite = db::invites::insert(&mut *tx, new_invite, now).await?;
+        let invite = db::invites::insert(&mut tx, new_invite, now).await?;
         let event = NewAuditEvent {
             customer_id: Some(&candidate.customer_id),
             invite_id: Some(&invite.id),
@@ -84,7 +84,7 @@ pub async fn create(pool: &SqlitePool, now: Timestamp, request: CampaignRequest<
             detail: json!({ "expires_at": invite.expires_at, "reconsent": true, "campaign": id }),
             ..NewAuditEvent::new(AuditKind::InviteCreated, Some(request.actor))
         };
-        db::audit::record(&mut *tx, event, now).await?;
+        db::audit::record(&mut tx, event, now).await?;
         let outbox_id = match (&recipient, request.send) {
             (Some(address), true) => {
                 emails_queued += 1;
@@ -114,7 +114,7 @@ pub async fn create(pool: &SqlitePool, now: Timestamp, request: CampaignRequest<
         }),
         ..NewAuditEvent::new(AuditKind::CampaignCreated, Some(request.actor))
     };
-    db::audit::record(&mut *tx, event, now).await?;
+    db::audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(CreatedCampaign { id, tenants: candidates.len(), emails_queued })
 }

@@ -15,7 +15,7 @@ pub mod resend;
 pub use create::{CAMPAIGN_LINK_DAYS, CampaignRequest, CreatedCampaign, create};
 pub use progress::{CampaignView, TENANTS_PAGE_SIZE, list, show};
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use crate::domain::Timestamp;
 use crate::error::UseCaseError;
@@ -29,7 +29,7 @@ pub struct DashboardPanel {
     pub askable: i64,
 }
 
-pub async fn dashboard_panel(pool: &SqlitePool, now: Timestamp) -> Result<DashboardPanel, Error> {
+pub async fn dashboard_panel(pool: &Pool, now: Timestamp) -> Result<DashboardPanel, Error> {
     let change = requirements::latest_change(pool).await?;
     let askable = crate::db::campaigns::count_candidates(pool, true, now).await?;
     Ok(DashboardPanel { change, askable })

@@ -3,14 +3,16 @@
 //! weekly digest until it completes. The e-mail worker runs [`advance`] on each
 //! of its passes.
 
+use crate::db::Pool;
 use serde_json::json;
-use sqlx::SqlitePool;
 
 use super::{Error, Refusal};
+use crate::config::WebhookSettings;
 use crate::db;
 use crate::db::audit::NewAuditEvent;
 use crate::db::campaigns::{CampaignRow, CampaignTenantRow, Pick};
 use crate::domain::{AuditKind, CampaignTenantState, Progress, Timestamp};
+use crate::webhooks::Event;
 
 /// Tenants shown per page of a campaign.
 pub const TENANTS_PAGE_SIZE: i64 = 50;
@@ -28,18 +30,12 @@ pub struct CampaignView {
     pub matching: i64,
 }
 
-pub async fn progress(pool: &SqlitePool, id: &str, now: Timestamp) -> Result<Progress, sqlx::Error> {
+pub async fn progress(pool: &Pool, id: &str, now: Timestamp) -> Result<Progress, sqlx::Error> {
     Ok(Progress::from_counts(&db::campaigns::counts(pool, id, now).await?))
 }
 
 /// Campaign `id`: its progress at `now`, and page `page` (from 1) of its tenants in `state`.
-pub async fn show(
-    pool: &SqlitePool,
-    id: &str,
-    now: Timestamp,
-    state: Option<CampaignTenantState>,
-    page: i64,
-) -> Result<CampaignView, Error> {
+pub async fn show(pool: &Pool, id: &str, now: Timestamp, state: Option<CampaignTenantState>, page: i64) -> Result<CampaignView, Error> {
     let campaign = db::campaigns::find(pool, id).await?.ok_or(Refusal::NotFound)?;
     let progress = progress(pool, id, now).await?;
     let matching = state.map_or(progress.total() + progress.removed, |state| progress.count(state));
@@ -50,14 +46,14 @@ pub async fn show(
 }
 
 /// Every tenant of campaign `id`, for the export.
-pub async fn all_tenants(pool: &SqlitePool, id: &str, now: Timestamp) -> Result<(CampaignRow, Vec<CampaignTenantRow>), Error> {
+pub async fn all_tenants(pool: &Pool, id: &str, now: Timestamp) -> Result<(CampaignRow, Vec<CampaignTenantRow>), Error> {
     let campaign = db::campaigns::find(pool, id).await?.ok_or(Refusal::NotFound)?;
     let tenants = db::campaigns::tenants(pool, id, now, Pick::All).await?;
     Ok((campaign, tenants))
 }
 
 /// Every campaign, newest first, with its progress at `now`.
-pub async fn list(pool: &SqlitePool, now: Timestamp) -> Result<Vec<(CampaignRow, Progress)>, Error> {
+pub async fn list(pool: &Pool, now: Timestamp) -> Result<Vec<(CampaignRow, Progress)>, Error> {
     let mut listed = Vec::new();
     for campaign in db::campaigns::list(pool).await? {
         let progress = progress(pool, &campaign.id, now).await?;
@@ -78,7 +74,9 @@ pub struct Advanced {
 /// queues the staff notifications that are due — half way, completed, the weekly digest — one per
 /// address of `notify` (none when `notify` is empty). Each milestone is marked in the transaction that
 /// queues it, so it is told once.
-pub async fn advance(pool: &SqlitePool, notify: &[String], now: Timestamp) -> Result<Advanced, sqlx::Error> {
+///
+/// A completion also queues a `campaign.completed` webhook event for `webhooks`, in its transaction.
+pub async fn advance(pool: &Pool, notify: &[String], webhooks: &WebhookSettings, now: Timestamp) -> Result<Advanced, sqlx::Error> {
     let mut advanced = Advanced::default();
     for campaign in db::campaigns::running(pool).await? {
         let progress = progress(pool, &campaign.id, now).await?;
@@ -98,24 +96,27 @@ pub async fn advance(pool: &SqlitePool, notify: &[String], now: Timestamp) -> Re
         let mut tx = db::begin_write(pool).await?;
         let kind = match milestone {
             Some("completed") => {
-                if !db::campaigns::mark_completed(&mut *tx, &campaign.id, now).await? {
+                if !db::campaigns::mark_completed(&mut tx, &campaign.id, now).await? {
                     continue;
                 }
                 let event = NewAuditEvent {
                     detail: json!({ "campaign": campaign.id, "progress": progress }),
                     ..NewAuditEvent::new(AuditKind::CampaignCompleted, Some("system"))
                 };
-                db::audit::record(&mut *tx, event, now).await?;
+                db::audit::record(&mut tx, event, now).await?;
+                let progress = serde_json::to_value(progress).unwrap_or_default();
+                let event = Event::campaign_completed(&campaign.id, &campaign.created_by, campaign.created_at, progress, now);
+                crate::webhooks::enqueue(&mut tx, webhooks, &event, None).await?;
                 advanced.completed += 1;
                 "campaign_progress"
             }
             Some(_) => {
-                db::campaigns::mark_half_notified(&mut *tx, &campaign.id, now).await?;
+                db::campaigns::mark_half_notified(&mut tx, &campaign.id, now).await?;
                 advanced.half_way += 1;
                 "campaign_progress"
             }
             None => {
-                db::campaigns::mark_digest(&mut *tx, &campaign.id, now).await?;
+                db::campaigns::mark_digest(&mut tx, &campaign.id, now).await?;
                 advanced.digests += 1;
                 "campaign_digest"
             }

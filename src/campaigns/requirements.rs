@@ -3,8 +3,8 @@
 //! `permissions.changed` audit event, shown on the dashboard, and every tenant is checked again soon,
 //! so that its status says what the new set lacks.
 
+use crate::db::Pool;
 use serde_json::json;
-use sqlx::SqlitePool;
 
 use crate::db;
 use crate::db::audit::NewAuditEvent;
@@ -23,17 +23,17 @@ pub struct Change {
 /// On the first start of a database that has consents but no sets yet (one that predates this
 /// record), the sets are first rebuilt from the consents: each recorded what was required when it was
 /// given, so the earliest consent asking for a set is when that set was first seen.
-pub async fn record_at_start(pool: &SqlitePool, required: &[RequiredApi], now: Timestamp) -> Result<RequirementHistory, sqlx::Error> {
+pub async fn record_at_start(pool: &Pool, required: &[RequiredApi], now: Timestamp) -> Result<RequirementHistory, sqlx::Error> {
     let current = PermissionSet::of(required);
     let mut tx = db::begin_write(pool).await?;
-    if db::permission_sets::all(&mut *tx).await?.is_empty() {
-        for (set, first_seen) in db::permission_sets::asked_by_consents(&mut *tx).await? {
+    if db::permission_sets::all(&mut tx).await?.is_empty() {
+        for (set, first_seen) in db::permission_sets::asked_by_consents(&mut tx).await? {
             db::permission_sets::insert_once(&mut tx, &set, first_seen).await?;
         }
     }
     let previous = match last_recorded(&mut tx).await? {
         Some(set) => Some(set),
-        None => db::permission_sets::asked_by_latest_consent(&mut *tx).await?,
+        None => db::permission_sets::asked_by_latest_consent(&mut tx).await?,
     };
     db::permission_sets::insert_once(&mut tx, &current, now).await?;
     if previous.as_ref() != Some(&current) {
@@ -48,10 +48,10 @@ pub async fn record_at_start(pool: &SqlitePool, required: &[RequiredApi], now: T
             }),
             ..NewAuditEvent::new(AuditKind::PermissionsChanged, Some("system"))
         };
-        db::audit::record(&mut *tx, event, now).await?;
+        db::audit::record(&mut tx, event, now).await?;
         if previous.is_some() {
             // Every status was judged against the old set: check each tenant again at the next pass.
-            sqlx::query("UPDATE tenants SET next_check_at = NULL WHERE removed_at IS NULL").execute(&mut *tx).await?;
+            db::tenants::check_all_at_next_pass(&mut tx).await?;
             tracing::warn!(
                 added = %added.join(","),
                 removed = %removed.join(","),
@@ -59,14 +59,14 @@ pub async fn record_at_start(pool: &SqlitePool, required: &[RequiredApi], now: T
             );
         }
     }
-    let history = history_of(&db::permission_sets::all(&mut *tx).await?);
+    let history = history_of(&db::permission_sets::all(&mut tx).await?);
     tx.commit().await?;
     Ok(history)
 }
 
 /// The history as recorded, with the configured set counted from `now` if it is not recorded yet
 /// (commands that check tenants without serving, such as `validate`).
-pub async fn history(pool: &SqlitePool, required: &[RequiredApi], now: Timestamp) -> Result<RequirementHistory, sqlx::Error> {
+pub async fn history(pool: &Pool, required: &[RequiredApi], now: Timestamp) -> Result<RequirementHistory, sqlx::Error> {
     let mut rows = db::permission_sets::all(pool).await?;
     let current = PermissionSet::of(required);
     if !rows.iter().any(|row| row.permissions == current) {
@@ -86,8 +86,8 @@ fn history_of(rows: &[db::permission_sets::PermissionSetRow]) -> RequirementHist
 }
 
 /// The set of the latest `permissions.changed` event: the set the portal last started with.
-async fn last_recorded(db: &mut sqlx::SqliteConnection) -> Result<Option<PermissionSet>, sqlx::Error> {
-    let event = db::audit::latest_of_kind(&mut *db, AuditKind::PermissionsChanged).await?;
+async fn last_recorded<'e>(db: impl Into<db::engine::Exec<'e>>) -> Result<Option<PermissionSet>, sqlx::Error> {
+    let event = db::audit::latest_of_kind(db, AuditKind::PermissionsChanged).await?;
     Ok(event.and_then(|event| permissions_in(&event.detail, "permissions")))
 }
 
@@ -98,7 +98,7 @@ fn permissions_in(detail: &str, field: &str) -> Option<PermissionSet> {
 }
 
 /// The latest change of the required permissions (not the first start, which changes nothing).
-pub async fn latest_change(pool: &SqlitePool) -> Result<Option<Change>, sqlx::Error> {
+pub async fn latest_change(pool: &Pool) -> Result<Option<Change>, sqlx::Error> {
     let Some(event) = db::audit::latest_of_kind(pool, AuditKind::PermissionsChanged).await? else {
         return Ok(None);
     };

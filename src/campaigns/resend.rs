@@ -3,8 +3,8 @@
 //! invite, pinned to it like the first. A tenant whose e-mail is still waiting to go, or for which no
 //! address is known, is left as it is.
 
+use crate::db::Pool;
 use serde_json::json;
-use sqlx::SqlitePool;
 
 use super::{Error, Refusal};
 use crate::db;
@@ -17,7 +17,7 @@ use crate::domain::{AuditKind, CampaignTenantState, InviteToken, TenantId, Times
 /// Queues the e-mails of campaign `id` again: of `tenant`, or of every tenant not re-consented yet.
 /// Returns how many were queued (the caller wakes the e-mail worker).
 pub async fn resend(
-    pool: &SqlitePool,
+    pool: &Pool,
     now: Timestamp,
     emails_enabled: bool,
     id: &str,
@@ -29,7 +29,7 @@ pub async fn resend(
     }
     let campaign = db::campaigns::find(pool, id).await?.ok_or(Refusal::NotFound)?;
     let mut tx = db::begin_write(pool).await?;
-    let rows = db::campaigns::tenants(&mut *tx, id, now, db::campaigns::Pick::All).await?;
+    let rows = db::campaigns::tenants(&mut tx, id, now, db::campaigns::Pick::All).await?;
     let targets: Vec<&CampaignTenantRow> = match tenant {
         Some(tenant) => {
             let row = rows.iter().find(|row| row.tenant_id == tenant).ok_or(Refusal::NotFound)?;
@@ -41,8 +41,7 @@ pub async fn resend(
     for row in targets.into_iter().filter(|row| row.can_ask_again()) {
         let Some(address) = row.recipient.as_deref().and_then(|a| parse_address(a).ok()) else { continue };
         let invite_id = if row.state == CampaignTenantState::LinkExpired {
-            let customer_id: String =
-                sqlx::query_scalar("SELECT customer_id FROM invites WHERE id = $1").bind(&row.invite_id).fetch_one(&mut *tx).await?;
+            let customer_id = db::invites::find(&mut tx, &row.invite_id).await?.ok_or(sqlx::Error::RowNotFound)?.invite.customer_id;
             let token = InviteToken::generate();
             let new = NewInvite {
                 customer_id: &customer_id,
@@ -52,7 +51,7 @@ pub async fn resend(
                 language: row.language,
                 expires_at: now + time::Duration::days(super::CAMPAIGN_LINK_DAYS),
             };
-            let invite = db::invites::insert(&mut *tx, new, now).await?;
+            let invite = db::invites::insert(&mut tx, new, now).await?;
             let event = NewAuditEvent {
                 customer_id: Some(&customer_id),
                 invite_id: Some(&invite.id),
@@ -60,7 +59,7 @@ pub async fn resend(
                 detail: json!({ "expires_at": invite.expires_at, "reconsent": true, "campaign": id, "replaces": row.invite_id }),
                 ..NewAuditEvent::new(AuditKind::InviteCreated, Some(actor))
             };
-            db::audit::record(&mut *tx, event, now).await?;
+            db::audit::record(&mut tx, event, now).await?;
             invite.id
         } else {
             row.invite_id.clone()
@@ -74,7 +73,7 @@ pub async fn resend(
         detail: json!({ "campaign": campaign.id, "emails_queued": queued }),
         ..NewAuditEvent::new(AuditKind::CampaignResent, Some(actor))
     };
-    db::audit::record(&mut *tx, event, now).await?;
+    db::audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(queued)
 }

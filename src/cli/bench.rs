@@ -41,6 +41,10 @@ pub enum BenchCommand {
     Campaign(PageBenchArgs),
     /// The fleet overview (the staff home) over N tenants with D days of checks.
     Overview(super::bench_overview::OverviewBenchArgs),
+    /// N consent callbacks, on one portal or on replicas sharing PostgreSQL.
+    Consent(super::bench_replicas::ConsentBenchArgs),
+    /// A sweep of N tenants split between replicas sharing PostgreSQL.
+    SweepReplicas(super::bench_replicas::SweepReplicasBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +76,8 @@ pub async fn run(command: BenchCommand) -> ExitCode {
         BenchCommand::TenantsPage(args) => report(tenants_page(args).await),
         BenchCommand::Campaign(args) => report(super::bench_campaign::run(args).await),
         BenchCommand::Overview(args) => report(super::bench_overview::run(args).await),
+        BenchCommand::Consent(args) => report(super::bench_replicas::consent(args).await),
+        BenchCommand::SweepReplicas(args) => report(super::bench_replicas::sweep_replicas(args).await),
     }
 }
 
@@ -96,7 +102,7 @@ pub fn peak_rss_mb() -> f64 {
 }
 
 /// A scratch folder removed when dropped.
-pub(super) struct Scratch(std::path::PathBuf);
+pub(super) struct Scratch(pub(super) std::path::PathBuf);
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -108,31 +114,15 @@ async fn sweep(args: SweepBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.tenants > 0 && args.concurrency > 0, "--tenants and --concurrency must be positive");
     let scratch = Scratch(std::env::temp_dir().join(format!("consent-portal-bench-{}", uuid::Uuid::new_v4())));
     std::fs::create_dir_all(&scratch.0)?;
-    // The demo's permissions: Microsoft Graph's and the Defender XDR API's, two tokens per tenant.
-    let permissions = fake_entra::demo::demo_permissions();
     let consented = OffsetDateTime::now_utc() - time::Duration::days(1);
     let tenants: Vec<TenantId> = (0..args.tenants).map(|_| TenantId::new_random()).collect();
-    let mut directory = Directory::empty();
-    directory.apps.push(AppRegistration {
-        client_id: DEMO_CLIENT_ID.into(),
-        display_name: "Benchmark app".into(),
-        secrets: vec![AppSecret { value: DEMO_CLIENT_SECRET.into(), expires_at: None }],
-        certificates: Vec::new(),
-        redirect_uris: Vec::new(),
-        permissions: permissions.clone(),
-    });
-    for (i, id) in tenants.iter().enumerate() {
-        let mut tenant = Tenant::new(*id, &format!("Tenant {i}"), vec![format!("tenant{i}.example")]);
-        tenant.set_grant(DEMO_CLIENT_ID, permissions.clone(), true, consented);
-        tenant.faults = Faults { token_latency_ms: Some(args.latency_ms), ..Faults::default() };
-        directory.tenants.push(tenant);
-    }
+    let directory = sweep_directory(&tenants, args.latency_ms, consented);
     // The fake stands in for Microsoft, which is not in our process: it gets a runtime (and threads)
     // of its own, so its work does not queue behind the portal's tasks.
     let (fake_url, _fake_runtime) = start_fake_on_own_runtime(directory)?;
 
     let path = scratch.0.join("bench.db");
-    let database = DatabaseLocation { url: format!("sqlite://{}", path.display()), path };
+    let database = DatabaseLocation::sqlite_file(path);
     let mut config = demo_config("127.0.0.1:0".parse()?, &fake_url, database).map_err(anyhow::Error::msg)?;
     config.checks.concurrency = args.concurrency;
     config.checks.timeout = Duration::from_secs(120);
@@ -191,6 +181,29 @@ async fn sweep(args: SweepBenchArgs) -> anyhow::Result<()> {
         cpu_model()
     );
     Ok(())
+}
+
+/// The fake's directory for a sweep: the demo's app, and `tenants` that granted it every permission
+/// the demo requires (Microsoft Graph's and the Defender XDR API's: two tokens per tenant) at
+/// `consented`, each token answered after `latency_ms`.
+pub(super) fn sweep_directory(tenants: &[TenantId], latency_ms: u64, consented: OffsetDateTime) -> Directory {
+    let permissions = fake_entra::demo::demo_permissions();
+    let mut directory = Directory::empty();
+    directory.apps.push(AppRegistration {
+        client_id: DEMO_CLIENT_ID.into(),
+        display_name: "Benchmark app".into(),
+        secrets: vec![AppSecret { value: DEMO_CLIENT_SECRET.into(), expires_at: None }],
+        certificates: Vec::new(),
+        redirect_uris: Vec::new(),
+        permissions: permissions.clone(),
+    });
+    for (i, id) in tenants.iter().enumerate() {
+        let mut tenant = Tenant::new(*id, &format!("Tenant {i}"), vec![format!("tenant{i}.example")]);
+        tenant.set_grant(DEMO_CLIENT_ID, permissions.clone(), true, consented);
+        tenant.faults = Faults { token_latency_ms: Some(latency_ms), ..Faults::default() };
+        directory.tenants.push(tenant);
+    }
+    directory
 }
 
 /// The name of the portal's sweep thread (and of its runtime's blocking threads).
@@ -254,7 +267,7 @@ pub(super) struct SignedInPortal {
 
 impl SignedInPortal {
     /// Starts it on a database that `seed` fills first.
-    pub async fn start(seed: impl AsyncFnOnce(&sqlx::SqlitePool) -> anyhow::Result<()>) -> anyhow::Result<Self> {
+    pub async fn start(seed: impl AsyncFnOnce(&crate::db::Pool) -> anyhow::Result<()>) -> anyhow::Result<Self> {
         let scratch = Scratch(std::env::temp_dir().join(format!("consent-portal-bench-{}", uuid::Uuid::new_v4())));
         std::fs::create_dir_all(&scratch.0)?;
         let portal_listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -271,7 +284,7 @@ impl SignedInPortal {
         let fake = server::start(fake_listener, fake, None);
 
         let path = scratch.0.join("bench.db");
-        let database = DatabaseLocation { url: format!("sqlite://{}", path.display()), path };
+        let database = DatabaseLocation::sqlite_file(path);
         let config = demo_config(portal_address, &fake_url, database).map_err(anyhow::Error::msg)?;
         let pool = crate::db::open(&config.database).await?;
         seed(&pool).await?;
@@ -321,7 +334,7 @@ impl Drop for SignedInPortal {
 }
 
 /// N tenants of 100 customers, with statuses of every kind and a check each.
-pub(super) async fn seed_checked_tenants(pool: &sqlx::SqlitePool, tenants: usize) -> anyhow::Result<()> {
+pub(super) async fn seed_checked_tenants(pool: &crate::db::Pool, tenants: usize) -> anyhow::Result<()> {
     use crate::domain::{ApiResults, RoleList, TenantStatus, Timestamp};
     let consented = Timestamp::new(OffsetDateTime::now_utc() - time::Duration::days(30));
     let ids: Vec<crate::domain::TenantId> = (0..tenants).map(|_| crate::domain::TenantId::new_random()).collect();
@@ -363,7 +376,7 @@ pub(super) async fn seed_checked_tenants(pool: &sqlx::SqlitePool, tenants: usize
 
 /// Starts the fake on a runtime of its own, in its own threads; returns its URL and a guard that stops
 /// it when dropped.
-fn start_fake_on_own_runtime(directory: Directory) -> anyhow::Result<(String, FakeThread)> {
+pub(super) fn start_fake_on_own_runtime(directory: Directory) -> anyhow::Result<(String, FakeThread)> {
     let (url_sender, url_receiver) = std::sync::mpsc::channel::<anyhow::Result<String>>();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new().name("fake-entra".into()).spawn(move || {
@@ -400,7 +413,7 @@ fn start_fake_on_own_runtime(directory: Directory) -> anyhow::Result<(String, Fa
 }
 
 /// Stops the fake's thread when dropped.
-struct FakeThread {
+pub(super) struct FakeThread {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }

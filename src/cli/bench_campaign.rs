@@ -18,7 +18,8 @@ pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
     let portal = SignedInPortal::start(async |pool| {
         seed_checked_tenants(pool, args.tenants).await?;
         // Who consented, for each tenant: where its campaign e-mail goes.
-        sqlx::query("UPDATE tenants SET consented_by_upn = 'admin-' || rowid || '@customer.example'").execute(pool).await?;
+        let crate::db::Pool::Sqlite(sqlite) = pool else { anyhow::bail!("the benchmark's portal runs on SQLite") };
+        sqlx::query("UPDATE tenants SET consented_by_upn = 'admin-' || rowid || '@customer.example'").execute(sqlite).await?;
         Ok(())
     })
     .await?;

@@ -52,7 +52,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     let fake_server = fake_entra::server::start(fake_listener, fake, None);
 
     let path = args.data_dir.join("portal.db");
-    let database = DatabaseLocation { url: format!("sqlite://{}", path.display()), path };
+    let database = DatabaseLocation::sqlite_file(path);
     let config = match demo_config(address, &fake_server.url, database) {
         Ok(config) => config,
         Err(error) => return refuse_to_start(error),
@@ -112,7 +112,7 @@ fn print_welcome(config: &Config, fake_url: &str, invite_url: &str) {
     println!("    {invite_url}");
     println!("  E-mails go to an in-memory mailbox; sign in as staff and open {}outbox to read them.", config.public_url);
     println!("  Fake Microsoft sign-in and Defender API: {fake_url}/");
-    println!("  Database:  {}", config.database.path.display());
+    println!("  Database:  {}", config.database.shown());
     println!();
     println!("  Accounts to pick on the fake sign-in page:");
     println!("    partner staff   alex@fabrikampartner.example (admin), sam@fabrikampartner.example (viewer)");

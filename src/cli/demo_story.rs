@@ -5,9 +5,9 @@
 //! re-consent. A re-consent campaign asks both; Northwind counts as done, Fourth Coffee's Italian
 //! e-mail waits in the in-memory mailbox. Seeded once per demo database.
 
+use crate::db::Pool;
 use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_FOURTH_COFFEE, DEMO_FOURTH_COFFEE_CONSENT_AGE_DAYS, DEMO_NORTHWIND, demo_permissions};
 use fake_entra::directory::Directory;
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
 use crate::app::AppState;
@@ -38,7 +38,7 @@ pub fn grant_northwind_everything(directory: &mut Directory) {
 
 /// Seeds the history and the consents before the portal starts (so it sees the change of permissions at
 /// its start); `false` when the database already holds the story.
-pub async fn seed_history(db: &SqlitePool) -> anyhow::Result<bool> {
+pub async fn seed_history(db: &Pool) -> anyhow::Result<bool> {
     let fourth_coffee = TenantId::parse(DEMO_FOURTH_COFFEE)?;
     if db::tenants::find(db, fourth_coffee).await?.is_some() {
         return Ok(false);

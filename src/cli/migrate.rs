@@ -14,7 +14,7 @@ pub async fn run(args: DatabaseArgs) -> ExitCode {
     match db::open(&location).await {
         Ok(pool) => {
             pool.close().await;
-            println!("migrations applied to {}", location.path.display());
+            println!("migrations applied to {}", location.shown());
             ExitCode::SUCCESS
         }
         Err(error) => refuse_to_start(format_args!("PORTAL_DATABASE_URL: {error}")),

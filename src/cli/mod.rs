@@ -16,6 +16,7 @@ pub mod bench;
 mod bench_campaign;
 #[cfg(feature = "demo")]
 mod bench_overview;
+mod bench_replicas;
 pub mod campaign;
 #[cfg(feature = "demo")]
 pub mod demo;
@@ -150,7 +151,7 @@ pub struct AdminArgs {
 }
 
 /// Opens the database of `admin` (applying migrations), or the exit status of a refusal to start.
-async fn open_database(admin: &AdminArgs) -> Result<sqlx::SqlitePool, ExitCode> {
+async fn open_database(admin: &AdminArgs) -> Result<crate::db::Pool, ExitCode> {
     let location = config::parse_database_url(&admin.database_url).map_err(refuse_to_start)?;
     db::open(&location).await.map_err(|error| refuse_to_start(format_args!("PORTAL_DATABASE_URL: {error}")))
 }

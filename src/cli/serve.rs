@@ -38,8 +38,14 @@ pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState)
     crate::i18n::load();
     // On the application's clock, as the staff pages' banner.
     crate::startup::warn_of_retirements(&state.config.required, state.clock.now().date());
+    let metrics_listener = match crate::web::metrics::spawn_separate_listener(&state).await {
+        Ok(listener) => listener,
+        Err(error) => return crate::startup::refuse_to_start(error),
+    };
     let schedule = crate::monitor::schedule::spawn(state.sweeper.clone(), state.db.clone());
     let mail_worker = crate::email::worker::spawn(state.clone());
+    let webhook_worker = crate::webhooks::worker::spawn((&state).into());
+    let webhook_grace = crate::webhooks::worker::stop_grace(state.webhooks.settings());
     // Expired sessions are deleted at start and every hour (the store only hides them).
     let session_cleanup = crate::web::sessions::spawn_cleanup(state.db.clone());
     // The portal's own credentials: warned of at start and every hour as they near their expiry.
@@ -48,9 +54,13 @@ pub(crate) async fn serve_until_shutdown(listener: TcpListener, state: AppState)
     let fleet_days = crate::fleet::spawn(state.db.clone(), state.clock.clone());
     let served = server::serve(listener, router(state), server::shutdown_signal()).await;
     schedule.abort();
+    if let Some((_, task)) = metrics_listener {
+        task.abort();
+    }
     // The e-mail being sent, if any, is recorded before the process ends (its SMTP conversation is
     // bounded by the transport's timeout).
     mail_worker.stop(crate::email::WORKER_STOP_GRACE).await;
+    webhook_worker.stop(webhook_grace).await;
     session_cleanup.abort();
     credential_watch.abort();
     fleet_days.abort();

@@ -266,7 +266,7 @@ pub async fn count_candidates<'e>(db: impl Into<Exec<'e>>, only_needs_reconsent:
 }
 
 /// Which tenants a campaign asks (`$1`: only those that need re-consent; `$2`: now).
-const CANDIDATE: &str = "t.removed_at IS NULL AND ($1 = 0 OR t.status = 'needs_reconsent') \
+const CANDIDATE: &str = "t.removed_at IS NULL AND (NOT $1 OR t.status = 'needs_reconsent') \
      AND NOT EXISTS (SELECT 1 FROM campaign_tenants ct JOIN campaigns cp ON cp.id = ct.campaign_id JOIN invites i ON i.id = ct.invite_id \
                      WHERE ct.tenant_id = t.tenant_id AND cp.completed_at IS NULL AND i.revoked_at IS NULL \
                        AND i.completed_at IS NULL AND i.expires_at > $2)";

@@ -56,14 +56,17 @@ pub struct TokenDetail {
     pub apis: Option<ApiResults>,
 }
 
-/// The decoded token kept with a check, when the schema keeps one (`token_header`, `token_claims`).
-pub async fn token_detail(db: &sqlx::SqlitePool, check_id: i64) -> Result<Option<TokenDetail>, sqlx::Error> {
-    let columns: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('checks') WHERE name IN ('token_header', 'token_claims')")
-            .fetch_one(db)
-            .await?;
-    if columns < 2 {
-        return Ok(None);
+/// The decoded token kept with a check, when the schema keeps one (`token_header`, `token_claims`:
+/// PostgreSQL's always does; a SQLite file is asked).
+pub async fn token_detail<'e>(db: impl Into<Exec<'e>>, check_id: i64) -> Result<Option<TokenDetail>, sqlx::Error> {
+    let mut db = db.into();
+    if let Exec::SqlitePool(pool) = db {
+        let sql = "SELECT COUNT(*) FROM pragma_table_info('checks') WHERE name IN ('token_header', 'token_claims')";
+        let columns: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
+        if columns < 2 {
+            return Ok(None);
+        }
     }
-    sqlx::query_as("SELECT token_header, token_claims, apis FROM checks WHERE id = $1").bind(check_id).fetch_optional(db).await
+    let sql = "SELECT token_header, token_claims, apis FROM checks WHERE id = $1";
+    on_engine!(db.reborrow(), |executor| sqlx::query_as(sql).bind(check_id).fetch_optional(executor).await)
 }

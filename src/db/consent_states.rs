@@ -2,7 +2,7 @@
 //! single use, expiring, bound to a browser session, an invite and (v2) the signed-in tenant.
 
 use super::engine::{Exec, on_engine};
-use sqlx::{FromRow, Sqlite, Transaction};
+use sqlx::FromRow;
 
 use crate::config::ConsentFlow;
 use crate::domain::{TenantId, Timestamp};
@@ -52,17 +52,14 @@ pub async fn find<'e>(db: impl Into<Exec<'e>>, state_hash: &str) -> Result<Optio
 
 /// Marks the state used by the callback that recorded `tenant_id`; false when another callback used it
 /// first (the caller's transaction then changes nothing).
-pub async fn mark_used(
-    tx: &mut Transaction<'_, Sqlite>,
-    state_hash: &str,
-    tenant_id: TenantId,
-    now: Timestamp,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE consent_states SET used_at = $1, result_tenant_id = $2 WHERE state_hash = $3 AND used_at IS NULL")
+pub async fn mark_used<'e>(tx: impl Into<Exec<'e>>, state_hash: &str, tenant_id: TenantId, now: Timestamp) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE consent_states SET used_at = $1, result_tenant_id = $2 WHERE state_hash = $3 AND used_at IS NULL";
+    let done = on_engine!(tx, |executor| sqlx::query(sql)
         .bind(now)
         .bind(tenant_id)
         .bind(state_hash)
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected() == 1)
+        .execute(executor)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }

@@ -21,7 +21,21 @@ pub enum Exec<'a> {
     Postgres(&'a mut PgConnection),
 }
 
+/// Which engine a statement runs on, for the few statements whose text differs between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
 impl Exec<'_> {
+    pub fn engine(&self) -> Engine {
+        match self {
+            Exec::SqlitePool(_) | Exec::Sqlite(_) => Engine::Sqlite,
+            Exec::PgPool(_) | Exec::Postgres(_) => Engine::Postgres,
+        }
+    }
+
     /// The same place, for one more statement: a function that runs several takes `Exec` once and
     /// lends it to each.
     pub fn reborrow(&mut self) -> Exec<'_> {
@@ -97,5 +111,23 @@ pub(crate) use on_engine;
 impl<'a, 't> From<&'a mut Transaction<'t, Postgres>> for Exec<'a> {
     fn from(transaction: &'a mut Transaction<'t, Postgres>) -> Self {
         Exec::Postgres(&mut *transaction)
+    }
+}
+
+impl<'a> From<&'a super::Pool> for Exec<'a> {
+    fn from(pool: &'a super::Pool) -> Self {
+        match pool {
+            super::Pool::Sqlite(pool) => Exec::SqlitePool(pool),
+            super::Pool::Postgres(pool) => Exec::PgPool(pool),
+        }
+    }
+}
+
+impl<'a> From<&'a mut super::WriteTransaction> for Exec<'a> {
+    fn from(transaction: &'a mut super::WriteTransaction) -> Self {
+        match transaction {
+            super::WriteTransaction::Sqlite(transaction) => Exec::Sqlite(&mut *transaction),
+            super::WriteTransaction::Postgres(transaction) => Exec::Postgres(&mut *transaction),
+        }
     }
 }

@@ -23,6 +23,7 @@ pub mod postgres;
 pub mod sessions;
 pub mod tenants;
 pub mod types;
+pub mod webhooks;
 pub mod write_probe;
 
 use std::path::Path;
@@ -30,7 +31,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{Connection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::config::DatabaseLocation;
 use crate::domain::Timestamp;
@@ -71,18 +72,30 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
 /// The page cache of each connection, in KiB (negative: SQLite's unit for a size in KiB).
 const PAGE_CACHE_KIB: &str = "-8000";
 
-/// Opens (creating when missing) the database and its folder, checks it can be written, and applies the
-/// migrations. Any failure here is a reason not to start.
-pub async fn open(location: &DatabaseLocation) -> Result<SqlitePool, OpenError> {
-    let path = location.path.display().to_string();
-    if let Some(folder) = location.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+/// Opens the database (SQLite: creating it and its folder when missing), checks it can be written, and
+/// applies the migrations. Any failure here is a reason not to start.
+pub async fn open(location: &DatabaseLocation) -> Result<Pool, OpenError> {
+    match location {
+        DatabaseLocation::Sqlite { path, .. } => open_sqlite(path).await.map(Pool::Sqlite),
+        DatabaseLocation::Postgres { url } => {
+            let pool = Pool::Postgres(postgres::open(url.expose()).await?);
+            write_probe::write(&pool).await.map_err(|source| OpenError::Open { path: location.shown(), source })?;
+            Ok(pool)
+        }
+    }
+}
+
+/// Opens the SQLite database in `file` (see [`open`]).
+pub async fn open_sqlite(file: &Path) -> Result<SqlitePool, OpenError> {
+    let path = file.display().to_string();
+    if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder).map_err(|source| OpenError::CreateFolder { path: folder.display().to_string(), source })?;
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
         .after_release(|connection, _| Box::pin(is_reusable(connection)))
-        .connect_with(connect_options(&location.path))
+        .connect_with(connect_options(file))
         .await
         .map_err(|source| match is_read_only(&source) {
             true => OpenError::ReadOnly { path: path.clone(), source },
@@ -134,17 +147,81 @@ async fn is_reusable(connection: &mut SqliteConnection) -> Result<bool, sqlx::Er
     Ok(true)
 }
 
-/// The portal's database, as the rest of the code names it (the services hold one and pass `&pool` to the
-/// functions of `db/`).
-pub type Pool = SqlitePool;
+/// The portal's database: SQLite beside the binary (the default), or PostgreSQL shared by several
+/// replicas. Cheap to clone (a pool is shared); pass `&pool` to the functions of `db/`.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Pool {
+    /// Waits for the connections in use to come back, then closes them all.
+    pub async fn close(&self) {
+        match self {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Pool::Postgres(_))
+    }
+}
+
+impl From<SqlitePool> for Pool {
+    fn from(pool: SqlitePool) -> Self {
+        Pool::Sqlite(pool)
+    }
+}
+
+impl From<PgPool> for Pool {
+    fn from(pool: PgPool) -> Self {
+        Pool::Postgres(pool)
+    }
+}
 
 /// A transaction opened by [`begin_write`]; pass `&mut transaction` to the functions of `db/`.
-pub type WriteTransaction = Transaction<'static, Sqlite>;
+pub enum WriteTransaction {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
 
-/// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two writers
-/// queue on the busy timeout instead of one failing half-way with "database is locked".
+impl WriteTransaction {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            WriteTransaction::Sqlite(transaction) => transaction.commit().await,
+            WriteTransaction::Postgres(transaction) => transaction.commit().await,
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            WriteTransaction::Sqlite(transaction) => transaction.rollback().await,
+            WriteTransaction::Postgres(transaction) => transaction.rollback().await,
+        }
+    }
+}
+
+/// Starts a write transaction that runs alone, as every write transaction of the portal expects: they
+/// read, decide and write, and two of them deciding on the same rows at once must queue, not interleave.
+///
+/// - SQLite: `BEGIN IMMEDIATE` takes the database's write lock at once, so two writers queue on the
+///   busy timeout instead of one failing half-way with "database is locked".
+/// - PostgreSQL: the transaction first takes one transaction-scoped advisory lock that every write
+///   transaction of every replica takes ([`postgres::WRITE_LOCK`]), so they run one at a time across
+///   replicas as they do on SQLite, and each statement after the lock sees what the previous holder
+///   committed (READ COMMITTED takes a snapshot per statement). The lock goes with the commit or the
+///   rollback, or with the connection when a replica dies.
 pub async fn begin_write(pool: &Pool) -> Result<WriteTransaction, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+    match pool {
+        Pool::Sqlite(pool) => Ok(WriteTransaction::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+        Pool::Postgres(pool) => {
+            let mut transaction = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(postgres::WRITE_LOCK).execute(&mut *transaction).await?;
+            Ok(WriteTransaction::Postgres(transaction))
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,13 +247,16 @@ pub async fn backup(pool: &SqlitePool, target: &Path) -> Result<(), BackupError>
     Ok(())
 }
 
-/// Is this error SQLite saying it cannot write (read-only file or folder, full disk, I/O error, or a
-/// lock that outlasted the busy timeout)? Such errors make the request answer 503, not 500.
+/// Is this error the database saying it cannot write now (SQLite: read-only file or folder, full disk,
+/// I/O error, a lock that outlasted the busy timeout; PostgreSQL: the server unreachable, shutting
+/// down, out of resources, or a read-only standby)? Such errors make the request answer 503, not 500,
+/// and go away by themselves when the database comes back.
 pub fn is_unavailable_for_writes(error: &sqlx::Error) -> bool {
     is_read_only(error)
         || sqlite_primary_code(error)
             .is_some_and(|code| matches!(code, SQLITE_BUSY | SQLITE_LOCKED | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN))
-        || matches!(error, sqlx::Error::PoolTimedOut)
+        || postgres::is_unavailable(error)
+        || matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
 }
 
 fn is_read_only(error: &sqlx::Error) -> bool {

@@ -2,12 +2,16 @@
 //! next check, and a `tenant.degraded` audit event when a verified tenant got worse), and the tenants
 //! due for a check.
 
-use super::engine::{Exec, on_engine};
+use super::engine::{Engine, Exec, on_engine};
 use std::collections::HashMap;
 
 use serde_json::json;
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use sqlx::{Connection, SqliteConnection};
 
+use super::Pool;
+
+use crate::config::WebhookSettings;
+use crate::domain::webhook_event::{Event, EventType, TenantFacts};
 use crate::domain::{ApiResults, AuditKind, RoleList, TenantId, TenantStatus, Timestamp};
 
 /// One check's result, ready to store. The token's header and claims are JSON text already.
@@ -43,25 +47,57 @@ pub struct DueTenant {
 
 /// Stores results in one write transaction. Returns the tenants that went from verified to worse; for
 /// each, a "tenant degraded" e-mail is queued to every address of `notify` in the same transaction.
-pub async fn record_results(
-    pool: &SqlitePool,
+/// No webhook event is queued (benchmarks and tests; the monitor uses [`record_results_with`]).
+pub async fn record_results(pool: &Pool, results: &[CheckResult], notify: &[String]) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
+    record_results_with(pool, results, notify, &WebhookSettings::default()).await
+}
+
+/// [`record_results`], queueing the webhook events of the changes for `webhooks` in the same transaction.
+pub async fn record_results_with(
+    pool: &Pool,
     results: &[CheckResult],
     notify: &[String],
+    webhooks: &WebhookSettings,
 ) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
-    let mut connection = pool.acquire().await?;
-    record_results_on(&mut connection, results, notify).await
+    match pool {
+        Pool::Sqlite(pool) => record_results_on(&mut *pool.acquire().await?, results, notify, webhooks).await,
+        Pool::Postgres(_) => {
+            let mut tx = super::begin_write(pool).await?;
+            let degraded = record_results_in(&mut tx, results, notify, webhooks).await?;
+            tx.commit().await?;
+            Ok(degraded)
+        }
+    }
 }
 
 /// [`record_results`] on a connection the caller holds: a sweep writes all its batches on one, whose
 /// page cache stays warm from one batch to the next (SQLite drops a connection's cache when another
 /// connection wrote since its last transaction, which is what taking any connection from the pool for
 /// each batch amounts to).
+///
+/// A tenant that went from verified to worse also gets a `tenant.degraded` webhook event, and one
+/// whose check had found a problem and that is verified again a `tenant.recovered` event, queued for
+/// `webhooks` in the same transaction.
 pub async fn record_results_on(
     connection: &mut SqliteConnection,
     results: &[CheckResult],
     notify: &[String],
+    webhooks: &WebhookSettings,
 ) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
     let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
+    let degraded = record_results_in(&mut tx, results, notify, webhooks).await?;
+    tx.commit().await?;
+    Ok(degraded)
+}
+
+/// Stores results inside the write transaction `tx`.
+async fn record_results_in<'e>(
+    tx: impl Into<Exec<'e>>,
+    results: &[CheckResult],
+    notify: &[String],
+    webhooks: &WebhookSettings,
+) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
+    let mut tx = tx.into();
     // Each tenant's status before this batch, and its customer, read in a few statements rather than
     // one per result; a removed tenant is not there, and its result is not stored.
     let mut rows: Vec<(TenantId, TenantStatus, String)> = Vec::with_capacity(results.len());
@@ -70,21 +106,23 @@ pub async fn record_results_on(
             "SELECT tenant_id, status, customer_id FROM tenants WHERE removed_at IS NULL AND tenant_id IN ({})",
             super::placeholder_list(1, chunk.len())
         );
-        let mut query = sqlx::query_as(&sql);
-        for result in chunk {
-            query = query.bind(result.tenant_id);
-        }
-        rows.extend(query.fetch_all(&mut *tx).await?);
+        rows.extend(on_engine!(tx.reborrow(), |executor| {
+            let mut query = sqlx::query_as(&sql);
+            for result in chunk {
+                query = query.bind(result.tenant_id);
+            }
+            query.fetch_all(executor).await
+        })?);
     }
     let mut current: HashMap<TenantId, (TenantStatus, String)> =
         rows.into_iter().map(|(tenant_id, status, customer_id)| (tenant_id, (status, customer_id))).collect();
     let stored: Vec<&CheckResult> = results.iter().filter(|result| current.contains_key(&result.tenant_id)).collect();
 
     for chunk in stored.chunks(ROWS_PER_STATEMENT) {
-        insert_checks(&mut tx, chunk).await?;
+        insert_checks(tx.reborrow(), chunk).await?;
     }
     for chunk in tenant_updates(&stored).chunks(ROWS_PER_STATEMENT) {
-        update_tenants(&mut tx, chunk).await?;
+        update_tenants(tx.reborrow(), chunk).await?;
     }
 
     let mut degraded = Vec::new();
@@ -100,14 +138,46 @@ pub async fn record_results_on(
                 detail: detail.clone(),
                 ..super::audit::NewAuditEvent::new(AuditKind::TenantDegraded, Some("system"))
             };
-            super::audit::record(&mut *tx, event, result.finished_at).await?;
-            super::outbox::insert_staff_notifications(&mut tx, "tenant_degraded", result.tenant_id, detail, notify, result.finished_at)
-                .await?;
+            super::audit::record(tx.reborrow(), event, result.finished_at).await?;
+            super::outbox::insert_staff_notifications(
+                tx.reborrow(),
+                "tenant_degraded",
+                result.tenant_id,
+                detail,
+                notify,
+                result.finished_at,
+            )
+            .await?;
             degraded.push((result.tenant_id, result.status));
         }
+        let event_type = match (previous, result.status) {
+            (TenantStatus::Verified, TenantStatus::Verified) => None,
+            (TenantStatus::Verified, _) => Some(EventType::TenantDegraded),
+            (previous, TenantStatus::Verified) if had_a_problem(previous) => Some(EventType::TenantRecovered),
+            _ => None,
+        };
+        if let Some(event_type) = event_type
+            && webhooks.enabled()
+        {
+            let customer = super::tenants::find(tx.reborrow(), result.tenant_id).await?.map(|t| t.customer).unwrap_or_default();
+            let facts = TenantFacts {
+                tenant_id: result.tenant_id,
+                customer: &customer,
+                status: result.status,
+                roles_missing: &result.roles_missing.0,
+            };
+            let extra = json!({ "previous_status": previous.as_str(), "reason": result.reason });
+            let event = Event::tenant(event_type, &facts, extra, result.finished_at);
+            super::webhooks::enqueue(tx.reborrow(), webhooks, &event, None).await?;
+        }
     }
-    tx.commit().await?;
     Ok(degraded)
+}
+
+/// Was a tenant in `status` found with a problem, so that verified is a recovery? Not before its first
+/// check, nor while its roles propagate after a consent: verified then is its first success.
+fn had_a_problem(status: TenantStatus) -> bool {
+    !matches!(status, TenantStatus::Verified | TenantStatus::NeverChecked | TenantStatus::Propagating)
 }
 
 /// Rows written by one INSERT or UPDATE statement: each statement is a round trip to SQLite's thread
@@ -120,31 +190,32 @@ const ROWS_PER_STATEMENT: usize = 50;
 const IDS_PER_STATEMENT: usize = 500;
 
 /// One row in `checks` per result, in their order.
-async fn insert_checks(tx: &mut SqliteConnection, results: &[&CheckResult]) -> Result<(), sqlx::Error> {
+async fn insert_checks<'e>(tx: impl Into<Exec<'e>>, results: &[&CheckResult]) -> Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO checks (tenant_id, started_at, finished_at, status, roles_present, roles_missing, error_code, trace_id, detail, \
          token_header, token_claims, api_status, apis) VALUES {}",
         super::placeholder_rows(results.len(), 13)
     );
-    let mut query = sqlx::query(&sql);
-    for result in results {
-        query = query
-            .bind(result.tenant_id)
-            .bind(result.started_at)
-            .bind(result.finished_at)
-            .bind(result.status)
-            .bind(&result.roles_present)
-            .bind(&result.roles_missing)
-            .bind(result.error_code)
-            .bind(&result.trace_id)
-            .bind(&result.reason)
-            .bind(&result.token_header)
-            .bind(&result.token_claims)
-            .bind(result.api_status)
-            .bind(&result.apis);
-    }
-    query.execute(tx).await?;
-    Ok(())
+    on_engine!(tx, |executor| {
+        let mut query = sqlx::query(&sql);
+        for result in results {
+            query = query
+                .bind(result.tenant_id)
+                .bind(result.started_at)
+                .bind(result.finished_at)
+                .bind(result.status)
+                .bind(&result.roles_present)
+                .bind(&result.roles_missing)
+                .bind(result.error_code)
+                .bind(&result.trace_id)
+                .bind(&result.reason)
+                .bind(&result.token_header)
+                .bind(&result.token_claims)
+                .bind(result.api_status)
+                .bind(&result.apis);
+        }
+        query.execute(executor).await.map(|_| ())
+    })
 }
 
 /// What a batch changes on one tenant: its latest result's status, reason and times, and the longest
@@ -177,7 +248,7 @@ fn tenant_updates<'a>(results: &[&'a CheckResult]) -> Vec<TenantUpdate<'a>> {
 
 /// Each tenant's status, reason, last and next check. The wait only ever grows: a check that was not
 /// throttled (run by another process, say) does not shorten a wait Microsoft asked for.
-async fn update_tenants(tx: &mut SqliteConnection, updates: &[TenantUpdate<'_>]) -> Result<(), sqlx::Error> {
+async fn update_tenants<'e>(tx: impl Into<Exec<'e>>, updates: &[TenantUpdate<'_>]) -> Result<(), sqlx::Error> {
     let sql = format!(
         "WITH batch (tenant_id, status, status_reason, checked_at, next_check_at, not_before) AS (VALUES {}) \
          UPDATE tenants SET status = batch.status, status_reason = batch.status_reason, last_checked_at = batch.checked_at, \
@@ -187,19 +258,20 @@ async fn update_tenants(tx: &mut SqliteConnection, updates: &[TenantUpdate<'_>])
          FROM batch WHERE tenants.tenant_id = batch.tenant_id",
         super::placeholder_rows(updates.len(), 6)
     );
-    let mut query = sqlx::query(&sql);
-    for update in updates {
-        let result = update.latest;
-        query = query
-            .bind(result.tenant_id)
-            .bind(result.status)
-            .bind(&result.reason)
-            .bind(result.finished_at)
-            .bind(result.next_check_at)
-            .bind(update.not_before);
-    }
-    query.execute(tx).await?;
-    Ok(())
+    on_engine!(tx, |executor| {
+        let mut query = sqlx::query(&sql);
+        for update in updates {
+            let result = update.latest;
+            query = query
+                .bind(result.tenant_id)
+                .bind(result.status)
+                .bind(&result.reason)
+                .bind(result.finished_at)
+                .bind(result.next_check_at)
+                .bind(update.not_before);
+        }
+        query.execute(executor).await.map(|_| ())
+    })
 }
 
 /// Tenants whose next check is due at `now` (or never planned) and that Microsoft did not ask to leave
@@ -214,6 +286,37 @@ pub async fn due<'e>(db: impl Into<Exec<'e>>, now: Timestamp, limit: i64) -> Res
     .bind(limit)
     .fetch_all(executor)
     .await)
+}
+
+/// Takes the tenants [`due`] at `now` (at most `limit`) for a sweep of this replica: their next check is
+/// set to `lease_until`, so no other replica sharing the database takes them meanwhile; the sweep's
+/// results set it again to the real next check. A replica that stops mid-sweep leaves its tenants due
+/// again when the lease runs out, and another replica takes them then. On PostgreSQL the rows are
+/// locked as they are taken and a row another replica is taking is skipped, not waited for.
+pub async fn lease_due<'e>(
+    db: impl Into<Exec<'e>>,
+    now: Timestamp,
+    limit: i64,
+    lease_until: Timestamp,
+) -> Result<Vec<DueTenant>, sqlx::Error> {
+    let db = db.into();
+    let skip_locked = match db.engine() {
+        Engine::Sqlite => "",
+        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
+        "UPDATE tenants SET next_check_at = $3 WHERE tenant_id IN (SELECT tenant_id FROM tenants WHERE removed_at IS NULL \
+         AND (next_check_at IS NULL OR next_check_at <= $1) AND (not_before IS NULL OR not_before <= $1) \
+         ORDER BY next_check_at IS NOT NULL, next_check_at LIMIT $2{skip_locked}) \
+         RETURNING tenant_id, consented_at, not_before"
+    );
+    on_engine!(db, |executor| sqlx::query_as(&sql).bind(now).bind(limit).bind(lease_until).fetch_all(executor).await)
+}
+
+/// Takes every tenant for a sweep of this replica ("check all"), as [`lease_due`] takes the due ones.
+pub async fn lease_all<'e>(db: impl Into<Exec<'e>>, lease_until: Timestamp) -> Result<Vec<DueTenant>, sqlx::Error> {
+    let sql = "UPDATE tenants SET next_check_at = $1 WHERE removed_at IS NULL RETURNING tenant_id, consented_at, not_before";
+    on_engine!(db, |executor| sqlx::query_as(sql).bind(lease_until).fetch_all(executor).await)
 }
 
 /// Every tenant (for "check all").
@@ -246,16 +349,17 @@ pub async fn not_before<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId) -> Res
 
 /// Records tenants for one customer directly, consented (and the customer created) at `consented_at`
 /// (benchmarks and tests).
-pub async fn seed_tenants(pool: &SqlitePool, customer: &str, tenant_ids: &[TenantId], consented_at: Timestamp) -> Result<(), sqlx::Error> {
+pub async fn seed_tenants(pool: &Pool, customer: &str, tenant_ids: &[TenantId], consented_at: Timestamp) -> Result<(), sqlx::Error> {
     let mut tx = super::begin_write(pool).await?;
-    let customer = super::customers::insert(&mut *tx, customer, None, consented_at).await?;
+    let customer = super::customers::insert(&mut tx, customer, None, consented_at).await?;
     for tenant_id in tenant_ids {
-        sqlx::query("INSERT INTO tenants (tenant_id, customer_id, consented_at) VALUES ($1, $2, $3)")
+        on_engine!(&mut tx, |executor| sqlx::query("INSERT INTO tenants (tenant_id, customer_id, consented_at) VALUES ($1, $2, $3)")
             .bind(tenant_id)
             .bind(&customer.id)
             .bind(consented_at)
-            .execute(&mut *tx)
-            .await?;
+            .execute(executor)
+            .await
+            .map(|_| ()))?;
     }
     tx.commit().await
 }

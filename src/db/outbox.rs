@@ -1,7 +1,7 @@
 //! The `outbox` table (one row per e-mail to send: what to say and to whom, its delivery state) and
 //! `invite_links` (the hash of the onboarding link each sent e-mail carries).
 
-use super::engine::{Exec, on_engine};
+use super::engine::{Engine, Exec, on_engine};
 use sqlx::FromRow;
 use uuid::Uuid;
 
@@ -158,17 +158,22 @@ pub async fn insert_staff_notices<'e>(
     Ok(())
 }
 
-/// Claims the next due message: `queued` → `sending`, one more attempt. Run inside a write
-/// transaction, so two workers never claim the same row.
-pub async fn claim_next<'e>(conn: impl Into<Exec<'e>>, now: Timestamp) -> Result<Option<OutboxRow>, sqlx::Error> {
-    on_engine!(conn, |executor| sqlx::query_as(&format!(
-        "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = \
-         (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1) \
+/// Claims the next due message: `queued` → `sending`, one more attempt, and its `next_attempt_at` set to
+/// `lease_until`: a row still `sending` after that belonged to a replica that stopped mid-send (see
+/// [`mark_interrupted`]). Run inside a write transaction, so two workers never claim the same row; on
+/// PostgreSQL the row is also locked, and a row another replica holds is skipped, not waited for.
+pub async fn claim_next<'e>(conn: impl Into<Exec<'e>>, now: Timestamp, lease_until: Timestamp) -> Result<Option<OutboxRow>, sqlx::Error> {
+    let conn = conn.into();
+    let skip_locked = match conn.engine() {
+        Engine::Sqlite => "",
+        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2 WHERE id = \
+         (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1{skip_locked}) \
          RETURNING {COLUMNS}"
-    ))
-    .bind(now)
-    .fetch_optional(executor)
-    .await)
+    );
+    on_engine!(conn, |executor| sqlx::query_as(&sql).bind(now).bind(lease_until).fetch_optional(executor).await)
 }
 
 /// The server accepted the message.
@@ -216,14 +221,17 @@ pub async fn mark_final<'e>(conn: impl Into<Exec<'e>>, id: &str, status: &str, r
     Ok(())
 }
 
-/// At start-up: rows left `sending` by a process that stopped between talking to the server and
-/// recording the answer. They may or may not have been delivered, so they are not sent again
-/// automatically. Returns how many.
-pub async fn mark_interrupted<'e>(db: impl Into<Exec<'e>>) -> Result<u64, sqlx::Error> {
+/// Rows left `sending` by a process that stopped between talking to the server and recording the
+/// answer. They may or may not have been delivered, so they are not sent again automatically. With
+/// `lease_expired_before`, only the rows whose claim expired before it (another replica may still be
+/// sending the others); without, every one (at the start of the only process of a SQLite database).
+/// Returns how many.
+pub async fn mark_interrupted<'e>(db: impl Into<Exec<'e>>, lease_expired_before: Option<Timestamp>) -> Result<u64, sqlx::Error> {
     let sql = "UPDATE outbox SET status = 'interrupted', \
          last_reply = 'interrupted while sending: it may or may not have been delivered' || COALESCE(' (last reply: ' || last_reply || ')', '') \
-         WHERE status = 'sending'";
-    let done = on_engine!(db, |executor| sqlx::query(sql).execute(executor).await.map(|done| done.rows_affected()))?;
+         WHERE status = 'sending' AND ($1 IS NULL OR next_attempt_at < $1)";
+    let done =
+        on_engine!(db, |executor| sqlx::query(sql).bind(lease_expired_before).execute(executor).await.map(|done| done.rows_affected()))?;
     Ok(done)
 }
 
@@ -317,4 +325,18 @@ pub async fn reminder_candidates<'e>(
     .bind(max)
     .fetch_all(executor)
     .await)
+}
+
+/// How many e-mails are in each state: the `portal_emails` metric.
+pub async fn count_by_status<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetch_all(executor).await)
+}
+
+/// When the oldest e-mail still waiting to be sent (queued or sending) was queued.
+pub async fn oldest_pending<'e>(db: impl Into<Exec<'e>>) -> Result<Option<Timestamp>, sqlx::Error> {
+    let found: Option<Option<Timestamp>> =
+        on_engine!(db, |executor| sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE status IN ('queued', 'sending')")
+            .fetch_optional(executor)
+            .await)?;
+    Ok(found.flatten())
 }

@@ -1,8 +1,7 @@
 //! PostgreSQL, for several replicas sharing one database: its pool and its migrations
 //! (`migrations/postgres/`, the same schema as SQLite's, which a test compares).
 //!
-//! The portal's statements still run on SQLite only: this module opens a PostgreSQL database and keeps
-//! its schema up to date, the first step of running every statement on either engine.
+//! Every statement of `db/` runs on either engine (see [`super::engine`]).
 
 use std::time::Duration;
 
@@ -14,6 +13,10 @@ use super::OpenError;
 /// The migrations in `migrations/postgres/`, embedded in the binary; as on SQLite, a migration that was
 /// applied and has since changed stops start-up.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The key of the advisory lock that every write transaction takes (see [`super::begin_write`]): any
+/// constant, the same in every replica; the bytes of "consent" read as a number.
+pub const WRITE_LOCK: i64 = 0x63_6f6e_7365_6e74;
 
 /// Opens a pool on the database of `url` (`postgres://` or `postgresql://`, with libpq's options:
 /// `sslmode=require` or `verify-full`, `sslrootcert=` a CA file) and applies the migrations.
@@ -28,6 +31,18 @@ pub async fn open(url: &str) -> Result<PgPool, OpenError> {
         .map_err(|source| OpenError::Open { path: shown.clone(), source })?;
     MIGRATOR.run(&pool).await.map_err(|source| OpenError::Migrate { path: shown, source })?;
     Ok(pool)
+}
+
+/// Is this PostgreSQL saying it cannot take the statement now, for a reason that passes: a lost
+/// connection (SQLSTATE class 08), too many connections or a full disk (53), the server shutting down
+/// or restarting (57P01–57P03), or a standby that takes no writes (25006, after a failover).
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    let Some(database_error) = error.as_database_error() else { return false };
+    if database_error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_none() {
+        return false;
+    }
+    let Some(code) = database_error.code() else { return false };
+    code.starts_with("08") || code.starts_with("53") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "25006")
 }
 
 /// `url` as it may be shown in messages and logs: the password replaced by `***`.

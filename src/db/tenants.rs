@@ -1,6 +1,6 @@
 //! The `tenants` table (one row per proven tenant) and `consents` (every consent, for history).
 
-use super::engine::{Exec, on_engine};
+use super::engine::{Engine, Exec, on_engine};
 use sqlx::FromRow;
 
 use super::invites::Binding;
@@ -172,8 +172,19 @@ impl SortKey {
     }
 
     /// The ORDER BY terms (fixed text, never from the request), on `t` (tenants) and `c` (customers).
-    fn order_by(self, descending: bool) -> String {
+    fn order_by(self, descending: bool, engine: Engine) -> String {
         let direction = if descending { "DESC" } else { "ASC" };
+        if engine == Engine::Postgres {
+            // The same orders in PostgreSQL's words: names compared without case (as SQLite's NOCASE,
+            // which folds ASCII only, so does `lower` on a database in the C locale), and NULL, which
+            // PostgreSQL sorts after everything else, kept last in both directions.
+            return match self {
+                Self::Customer => format!("lower(c.name) {direction}, t.tenant_id"),
+                Self::Status => format!("t.status {direction}, lower(c.name), t.tenant_id"),
+                Self::LastCheck => format!("t.last_checked_at {direction} NULLS LAST, t.tenant_id"),
+                Self::ConsentedAt => format!("t.consented_at {direction}, t.tenant_id"),
+            };
+        }
         match self {
             Self::Customer => format!("c.name COLLATE NOCASE {direction}, t.tenant_id"),
             Self::Status => format!("t.status {direction}, c.name COLLATE NOCASE, t.tenant_id"),
@@ -187,7 +198,14 @@ impl SortKey {
     }
 
     /// Where a page's tenants are picked from: customers only when the order needs their names.
-    fn source(self) -> &'static str {
+    fn source(self, engine: Engine) -> &'static str {
+        if engine == Engine::Postgres {
+            // PostgreSQL plans the joins itself (and has no CROSS JOIN … ON).
+            return match self {
+                Self::Customer | Self::Status => "tenants t JOIN customers c ON c.id = t.customer_id",
+                Self::LastCheck | Self::ConsentedAt => "tenants t",
+            };
+        }
         match self {
             // Customers by name (`customers_name_nocase`), then each one's tenants in order
             // (`tenants_customer`): reading stops at the end of the page instead of sorting every
@@ -214,10 +232,19 @@ pub struct TenantQuery<'a> {
 /// The filter of the tenants list, on `t` (tenants); `$1` is the status, `$2` the LIKE pattern of the
 /// search and `$3` the same pattern when the search could be part of a tenant id. The customers whose
 /// name matches are looked up once, not once per tenant. `tenants_customer` holds every column named
-/// here, so a search reads that index and not the table.
-const FILTER: &str = "t.removed_at IS NULL AND ($1 IS NULL OR t.status = $1) \
-     AND ($2 IS NULL OR t.customer_id IN (SELECT id FROM customers WHERE name LIKE $2 ESCAPE '\\') \
-     OR t.tenant_id LIKE $3 ESCAPE '\\' OR t.consented_by_upn LIKE $2 ESCAPE '\\')";
+/// here, so a search reads that index and not the table. `LIKE` is the search's comparison: SQLite's
+/// ignores case (of ASCII letters); PostgreSQL's `ILIKE` is its equivalent.
+fn filter(engine: Engine) -> String {
+    let like = match engine {
+        Engine::Sqlite => "LIKE",
+        Engine::Postgres => "ILIKE",
+    };
+    format!(
+        "t.removed_at IS NULL AND ($1 IS NULL OR t.status = $1) \
+         AND ($2 IS NULL OR t.customer_id IN (SELECT id FROM customers WHERE name {like} $2 ESCAPE '\\') \
+         OR t.tenant_id {like} $3 ESCAPE '\\' OR t.consented_by_upn {like} $2 ESCAPE '\\')"
+    )
+}
 
 const COLUMNS: &str = "t.tenant_id, t.customer_id, c.name AS customer, t.invite_id, t.display_name, t.consented_by_upn, t.consented_by_oid, \
      t.consented_at, t.status, t.status_reason, t.last_checked_at";
@@ -242,41 +269,66 @@ fn could_be_in_tenant_id(search: &str) -> bool {
 }
 
 /// A page of tenants and the number of tenants that match the query.
-pub async fn search(db: &sqlx::SqlitePool, query: &TenantQuery<'_>) -> Result<(Vec<TenantSummary>, i64), sqlx::Error> {
+pub async fn search<'e>(db: impl Into<Exec<'e>>, query: &TenantQuery<'_>) -> Result<(Vec<TenantSummary>, i64), sqlx::Error> {
+    let mut db = db.into();
+    let engine = db.engine();
     let pattern = like_pattern(query.search);
     let tenant_id_pattern = pattern.as_ref().filter(|_| query.search.is_some_and(could_be_in_tenant_id));
     let status = query.status;
-    let order = query.sort.order_by(query.descending);
-    let source = query.sort.source();
-    // The page's tenants by rowid first, from as few columns as the order and the filter need; their
-    // rows and latest checks then for those 50 only (CROSS JOIN: the page is the outer loop, or SQLite
-    // may read every tenant again to join them to it).
-    let sql = format!(
-        "WITH page AS (SELECT t.rowid AS rid FROM {source} WHERE {FILTER} ORDER BY {order} LIMIT $4 OFFSET $5) \
-         SELECT {COLUMNS}, k.roles_present, k.roles_missing FROM page CROSS JOIN tenants t ON t.rowid = page.rid \
-         CROSS JOIN customers c ON c.id = t.customer_id \
-         LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = t.tenant_id) \
-         ORDER BY {order}"
-    );
-    let rows: Vec<TenantSummary> =
-        sqlx::query_as(&sql).bind(status).bind(&pattern).bind(tenant_id_pattern).bind(query.limit).bind(query.offset).fetch_all(db).await?;
+    let order = query.sort.order_by(query.descending, engine);
+    let source = query.sort.source(engine);
+    let filter = filter(engine);
+    let sql = match engine {
+        // The page's tenants by rowid first, from as few columns as the order and the filter need;
+        // their rows and latest checks then for those 50 only (CROSS JOIN: the page is the outer loop,
+        // or SQLite may read every tenant again to join them to it).
+        Engine::Sqlite => format!(
+            "WITH page AS (SELECT t.rowid AS rid FROM {source} WHERE {filter} ORDER BY {order} LIMIT $4 OFFSET $5) \
+             SELECT {COLUMNS}, k.roles_present, k.roles_missing FROM page CROSS JOIN tenants t ON t.rowid = page.rid \
+             CROSS JOIN customers c ON c.id = t.customer_id \
+             LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = t.tenant_id) \
+             ORDER BY {order}"
+        ),
+        // The same page by primary key (PostgreSQL has no rowid, and orders its joins itself).
+        Engine::Postgres => format!(
+            "WITH page AS (SELECT t.tenant_id AS rid FROM {source} WHERE {filter} ORDER BY {order} LIMIT $4 OFFSET $5) \
+             SELECT {COLUMNS}, k.roles_present, k.roles_missing FROM page JOIN tenants t ON t.tenant_id = page.rid \
+             JOIN customers c ON c.id = t.customer_id \
+             LEFT JOIN checks k ON k.id = (SELECT MAX(id) FROM checks WHERE tenant_id = t.tenant_id) \
+             ORDER BY {order}"
+        ),
+    };
+    let rows: Vec<TenantSummary> = on_engine!(db.reborrow(), |executor| sqlx::query_as(&sql)
+        .bind(status)
+        .bind(&pattern)
+        .bind(tenant_id_pattern)
+        .bind(query.limit)
+        .bind(query.offset)
+        .fetch_all(executor)
+        .await)?;
     // A page that is not full is the last one: the matches are counted already.
     let found = rows.len() as i64;
     if query.limit > 0 && found < query.limit && (found > 0 || query.offset == 0) {
         return Ok((rows, query.offset + found));
     }
     let total: i64 = match (&pattern, status) {
-        (None, None) => sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE removed_at IS NULL").fetch_one(db).await?,
+        (None, None) => on_engine!(db, |executor| sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE removed_at IS NULL")
+            .fetch_one(executor)
+            .await)?,
         (None, Some(status)) => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE status = $1 AND removed_at IS NULL").bind(status).fetch_one(db).await?
+            on_engine!(db, |executor| sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE status = $1 AND removed_at IS NULL")
+                .bind(status)
+                .fetch_one(executor)
+                .await)?
         }
         (Some(_), _) => {
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tenants t WHERE {FILTER}"))
+            let sql = format!("SELECT COUNT(*) FROM tenants t WHERE {filter}");
+            on_engine!(db, |executor| sqlx::query_scalar(&sql)
                 .bind(status)
                 .bind(&pattern)
                 .bind(tenant_id_pattern)
-                .fetch_one(db)
-                .await?
+                .fetch_one(executor)
+                .await)?
         }
     };
     Ok((rows, total))
@@ -291,13 +343,14 @@ pub async fn status_counts<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<(TenantSta
 
 /// Every tenant (not removed) with the roles of its latest check, by customer: for exports and the API.
 pub async fn all_with_roles<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<TenantSummary>, sqlx::Error> {
-    on_engine!(db, |executor| sqlx::query_as(&format!(
+    let db = db.into();
+    let order = SortKey::Customer.order_by(false, db.engine());
+    let sql = format!(
         "SELECT {COLUMNS}, k.roles_present, k.roles_missing, k.apis FROM tenants t JOIN customers c ON c.id = t.customer_id \
          LEFT JOIN (SELECT tenant_id, MAX(id) AS id FROM checks GROUP BY tenant_id) l ON l.tenant_id = t.tenant_id \
-         LEFT JOIN checks k ON k.id = l.id WHERE t.removed_at IS NULL ORDER BY c.name COLLATE NOCASE, t.tenant_id"
-    ))
-    .fetch_all(executor)
-    .await)
+         LEFT JOIN checks k ON k.id = l.id WHERE t.removed_at IS NULL ORDER BY {order}"
+    );
+    on_engine!(db, |executor| sqlx::query_as(&sql).fetch_all(executor).await)
 }
 
 /// One tenant (removed or not) with the roles of its latest check.
@@ -309,6 +362,12 @@ pub async fn find_with_roles<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId) -
     .bind(tenant_id)
     .fetch_optional(executor)
     .await)
+}
+
+/// Plans a check of every tenant (not removed) at the monitor's next pass.
+pub async fn check_all_at_next_pass<'e>(db: impl Into<Exec<'e>>) -> Result<u64, sqlx::Error> {
+    let sql = "UPDATE tenants SET next_check_at = NULL WHERE removed_at IS NULL";
+    on_engine!(db, |executor| sqlx::query(sql).execute(executor).await.map(|done| done.rows_affected()))
 }
 
 /// When the tenant was removed (offboarded), if it was.
@@ -355,6 +414,13 @@ pub async fn consents<'e>(db: impl Into<Exec<'e>>, tenant_id: TenantId) -> Resul
     .await)
 }
 
+/// How many tenants (not removed) are in each status: the `portal_tenants` metric.
+pub async fn count_by_status<'e>(db: impl Into<Exec<'e>>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    on_engine!(db, |executor| sqlx::query_as("SELECT status, COUNT(*) FROM tenants WHERE removed_at IS NULL GROUP BY status")
+        .fetch_all(executor)
+        .await)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,9 +437,9 @@ mod tests {
     /// page promises across customers of the same name, removed tenants left out, counts exact.
     #[tokio::test]
     async fn pages_keep_their_order_across_customers_of_the_same_name_and_count_what_matches() {
-        use crate::config::DatabaseLocation;
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::open(&DatabaseLocation { url: String::new(), path: dir.path().join("portal.db") }).await.unwrap();
+        let sqlite = crate::db::open_sqlite(&dir.path().join("portal.db")).await.unwrap();
+        let db = crate::db::Pool::from(sqlite.clone());
         let at = Timestamp::parse("2026-11-01T10:00:00Z").unwrap();
         let mut all = Vec::new();
         for name in ["acme", "Beta", "ACME", "Acme"] {
@@ -385,7 +451,12 @@ mod tests {
         mark_removed(&db, removed, at).await.unwrap();
         for (i, (_, id)) in all.iter().enumerate().filter(|(i, _)| i % 3 != 0) {
             let checked = format!("2026-11-{:02}T10:00:00Z", 2 + i % 5);
-            sqlx::query("UPDATE tenants SET last_checked_at = ? WHERE tenant_id = ?").bind(checked).bind(id).execute(&db).await.unwrap();
+            sqlx::query("UPDATE tenants SET last_checked_at = ? WHERE tenant_id = ?")
+                .bind(checked)
+                .bind(id)
+                .execute(&sqlite)
+                .await
+                .unwrap();
         }
         let page = |sort, descending, offset| TenantQuery { sort, descending, limit: 10, offset, ..TenantQuery::default() };
         let ids = |rows: Vec<TenantSummary>| rows.into_iter().map(|r| r.tenant.tenant_id).collect::<Vec<_>>();

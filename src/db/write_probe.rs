@@ -6,10 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::Mutex;
+
+use super::Pool;
+use super::engine::{Exec, on_engine};
 
 /// How long one write probe's answer stands: `/readyz` is unauthenticated and polled, and each probe
 /// is a synced write, so however often it is asked the database sees at most one probe a second.
@@ -18,10 +20,14 @@ const PROBE_STANDS_FOR: Duration = Duration::from_secs(1);
 /// Writes the time of the probe into the probe's row, to the nanosecond: SQLite writes nothing at all
 /// for an UPDATE that leaves a row as it was, so two probes within one second (start-up's and the first
 /// `/readyz`) would both "succeed" on a full disk if the time were stored to the second.
-pub async fn write(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+pub async fn write<'e>(db: impl Into<Exec<'e>>) -> Result<(), sqlx::Error> {
     let now = OffsetDateTime::now_utc();
     let probed_at = now.format(&Rfc3339).unwrap_or_else(|_| super::timestamp_text(now));
-    sqlx::query("UPDATE write_probe SET probed_at = $1 WHERE id = 1").bind(probed_at).execute(pool).await.map(|_| ())
+    on_engine!(db, |executor| sqlx::query("UPDATE write_probe SET probed_at = $1 WHERE id = 1")
+        .bind(&probed_at)
+        .execute(executor)
+        .await
+        .map(|_| ()))
 }
 
 /// The last write probe's answer, shared by the requests of the next second. Requests that come
@@ -32,7 +38,7 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    pub async fn database_takes_writes(&self, db: &SqlitePool) -> bool {
+    pub async fn database_takes_writes(&self, db: &Pool) -> bool {
         let mut last = self.last.lock().await;
         if let Some((at, answer)) = *last
             && at.elapsed() < PROBE_STANDS_FOR

@@ -19,6 +19,7 @@ mod secret;
 mod tenant_id;
 mod tenant_status;
 mod timestamp;
+pub mod webhook_event;
 
 pub use api::{Api, ApiResult, ApiResults, Cloud, Permission, RequiredApi, Verification};
 pub use audit_kind::AuditKind;

@@ -21,7 +21,6 @@ use std::sync::Arc;
 
 use lettre::Address;
 use serde_json::json;
-use sqlx::SqliteConnection;
 
 pub use crate::config::{DEFAULT_REMINDER_AFTER_DAYS, DEFAULT_REMINDER_MAX, EmailSettings, SmtpUrl, TransportSettings};
 use crate::db;
@@ -115,7 +114,7 @@ impl Mailer {
 /// Queues "tenant connected" for every staff recipient of `notify`, inside the transaction that records
 /// the consent. `kind` is the audit kind (`tenant.consented` or `tenant.reconsented`).
 pub async fn notify_tenant_connected(
-    conn: &mut SqliteConnection,
+    conn: &mut db::WriteTransaction,
     notify: &[Address],
     tenant_id: TenantId,
     customer: &str,

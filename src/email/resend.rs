@@ -1,7 +1,7 @@
 //! Sending a failed or interrupted e-mail again, once, as a new message (a new id, and for a customer
 //! e-mail a new link when it is sent).
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use super::EmailSettings;
 use crate::db;
@@ -36,7 +36,7 @@ impl From<sqlx::Error> for Error {
 
 /// Queues e-mail `id` again for `requested_by`, at `now`; the id of the copy. A reminder goes again as
 /// an onboarding e-mail.
-pub async fn send_again(db: &SqlitePool, settings: &EmailSettings, now: Timestamp, id: &str, requested_by: &str) -> Result<String, Error> {
+pub async fn send_again(db: &Pool, settings: &EmailSettings, now: Timestamp, id: &str, requested_by: &str) -> Result<String, Error> {
     if !settings.enabled() {
         return Err(Error::Refused(Refusal::EmailsOff));
     }

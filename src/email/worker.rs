@@ -15,7 +15,7 @@ use tokio::sync::watch;
 
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use super::compose::{self, CampaignEvent, CampaignFacts, ComposeError, Composed, CredentialFacts, InviteFacts, StaffEvent, StaffFacts};
 use super::transport::Outcome;
@@ -59,7 +59,7 @@ impl Drop for Worker {
 /// of the partner and the portal) and the mailer (its transport, and the bell that wakes the worker).
 #[derive(Clone)]
 pub struct Context {
-    pub db: SqlitePool,
+    pub db: Pool,
     pub config: Arc<Config>,
     pub mailer: Arc<Mailer>,
     /// The time of each pass.
@@ -71,10 +71,10 @@ pub fn spawn(context: impl Into<Context>) -> Worker {
     let context: Context = context.into();
     let (stop, mut stopping) = watch::channel(false);
     let task = tokio::spawn(async move {
-        match db::outbox::mark_interrupted(&context.db).await {
-            Ok(0) => {}
-            Ok(count) => tracing::warn!(count, "e-mails were interrupted while sending; staff can resend them from /outbox"),
-            Err(error) => tracing::error!(%error, "cannot check the outbox for interrupted e-mails"),
+        // A SQLite database has one portal: what it left `sending` was interrupted. Replicas on
+        // PostgreSQL share the outbox: only claims whose lease ran out are, checked at every pass.
+        if !context.db.is_postgres() {
+            report_interrupted(db::outbox::mark_interrupted(&context.db, None).await);
         }
         while !*stopping.borrow() {
             if let Err(error) = run_pass(&context, context.clock.now(), Some(&stopping)).await {
@@ -89,6 +89,18 @@ pub fn spawn(context: impl Into<Context>) -> Worker {
     });
     Worker { stop, task: Some(task) }
 }
+
+fn report_interrupted(marked: Result<u64, sqlx::Error>) {
+    match marked {
+        Ok(0) => {}
+        Ok(count) => tracing::warn!(count, "e-mails were interrupted while sending; staff can resend them from /outbox"),
+        Err(error) => tracing::error!(%error, "cannot check the outbox for interrupted e-mails"),
+    }
+}
+
+/// How long a replica holds an e-mail it claimed: far longer than a delivery takes (the SMTP client's
+/// timeouts are a minute), so a row still `sending` after it was left by a replica that stopped.
+const SENDING_LEASE: time::Duration = time::Duration::minutes(10);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -107,12 +119,15 @@ pub async fn run_once(context: impl Into<Context>, now: OffsetDateTime) -> Resul
 
 /// A pass that ends early, between two messages, once `stopping` says so.
 async fn run_pass(context: &Context, now: OffsetDateTime, stopping: Option<&watch::Receiver<bool>>) -> Result<Pass, sqlx::Error> {
+    if context.db.is_postgres() {
+        report_interrupted(db::outbox::mark_interrupted(&context.db, Some(Timestamp::new(now))).await);
+    }
     let mut pass = Pass { reminders_queued: queue_reminders(&context.db, &context.config.email, now).await?, ..Pass::default() };
     // Campaigns complete (and staff are told) whether or not e-mails can be sent.
     let notify: Vec<String> =
         if context.config.email.enabled() { context.config.email.notify.iter().map(ToString::to_string).collect() } else { Vec::new() };
     // A campaign that cannot be moved on now is tried again at the next pass; it holds no e-mail back.
-    if let Err(error) = crate::campaigns::progress::advance(&context.db, &notify, Timestamp::new(now)).await {
+    if let Err(error) = crate::campaigns::progress::advance(&context.db, &notify, &context.config.webhooks, Timestamp::new(now)).await {
         tracing::error!(%error, "cannot move the re-consent campaigns on; trying again at the next pass");
     }
     if !context.config.email.enabled() {
@@ -135,14 +150,14 @@ async fn run_pass(context: &Context, now: OffsetDateTime, stopping: Option<&watc
 /// expired), its latest onboarding or reminder e-mail sent at least `reminder_after_days` ago, nothing
 /// of it waiting, fewer than `reminder_max` reminders so far. A reminder follows one sent e-mail (a
 /// unique index), so the same due moment never gives two. Returns how many were queued.
-pub async fn queue_reminders(pool: &sqlx::SqlitePool, settings: &EmailSettings, now: OffsetDateTime) -> Result<usize, sqlx::Error> {
+pub async fn queue_reminders(pool: &crate::db::Pool, settings: &EmailSettings, now: OffsetDateTime) -> Result<usize, sqlx::Error> {
     if settings.reminder_max == 0 || !settings.enabled() {
         return Ok(0);
     }
     let now = Timestamp::new(now);
     let sent_before = now - time::Duration::days(i64::from(settings.reminder_after_days));
     let mut tx = db::begin_write(pool).await?;
-    let candidates = db::outbox::reminder_candidates(&mut *tx, now, sent_before, i64::from(settings.reminder_max)).await?;
+    let candidates = db::outbox::reminder_candidates(&mut tx, now, sent_before, i64::from(settings.reminder_max)).await?;
     let mut queued = 0;
     let mut seen = std::collections::HashSet::new();
     for candidate in candidates {
@@ -184,7 +199,7 @@ enum Prepared {
 /// Claims, composes, sends and records the next due message; `None` when nothing is due.
 async fn deliver_next(context: &Context, now: OffsetDateTime) -> Result<Option<Delivery>, sqlx::Error> {
     let mut tx = db::begin_write(&context.db).await?;
-    let Some(row) = db::outbox::claim_next(&mut tx, Timestamp::new(now)).await? else {
+    let Some(row) = db::outbox::claim_next(&mut tx, Timestamp::new(now), Timestamp::new(now + SENDING_LEASE)).await? else {
         tx.commit().await?;
         return Ok(None);
     };
@@ -260,7 +275,7 @@ async fn record(
                     detail: json!({ "outbox_id": row.id, "email": row.kind, "to": row.recipient }),
                     ..NewAuditEvent::new(AuditKind::InviteSent, row.requested_by.as_deref())
                 };
-                db::audit::record(&mut *tx, event, now).await?;
+                db::audit::record(&mut tx, event, now).await?;
             }
             tracing::info!(outbox_id = %row.id, kind = %row.kind, "e-mail sent");
             Delivery::Sent
@@ -284,12 +299,7 @@ async fn record(
 
 /// Composes a claimed row; for a customer e-mail, mints its link (stored as a hash, in the claiming
 /// transaction).
-async fn prepare(
-    context: &Context,
-    tx: &mut sqlx::SqliteConnection,
-    row: &OutboxRow,
-    now: OffsetDateTime,
-) -> Result<Prepared, sqlx::Error> {
+async fn prepare(context: &Context, tx: &mut db::WriteTransaction, row: &OutboxRow, now: OffsetDateTime) -> Result<Prepared, sqlx::Error> {
     let config = &context.config;
     let Some(kind) = Kind::parse(&row.kind) else {
         return Ok(Prepared::Fail(format!("unknown kind {:?}", row.kind)));

@@ -137,14 +137,21 @@ impl EntraClient {
         form.push(("client_id", self.client_id.clone()));
         form.extend(self.client_authentication(credential, endpoint)?);
         let unreachable = |error: String| TokenError { status: 0, error, aadsts: None, trace_id: None, retry_after_s: None };
+        let grant_type = form.iter().find(|(name, _)| *name == "grant_type").map(|(_, value)| value.clone()).unwrap_or_default();
+        let started = std::time::Instant::now();
         let response = self
             .http
             .post(endpoint)
             .form(&form)
             .send()
             .await
-            .map_err(|e| unreachable(if e.is_timeout() { "timeout".into() } else { format!("unreachable: {}", e.without_url()) }))?;
+            .map_err(|e| unreachable(if e.is_timeout() { "timeout".into() } else { format!("unreachable: {}", e.without_url()) }));
+        crate::metrics::observe_token_request(&grant_type, started.elapsed());
+        let response = response?;
         let status = response.status();
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            crate::metrics::count_throttled("token");
+        }
         let retry_after_s =
             response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
         let body = response.bytes().await.map_err(|e| unreachable(format!("unreadable answer: {}", e.without_url())))?;

@@ -1,8 +1,8 @@
 //! Creating invites: a customer (found by name or created), a fresh token (only its hash is stored), an
 //! expiry, an optional pinned tenant, and the `invite.created` audit event — in one transaction.
 
+use crate::db::Pool;
 use serde_json::json;
-use sqlx::SqlitePool;
 
 use crate::db;
 use crate::db::audit::NewAuditEvent;
@@ -55,14 +55,14 @@ pub fn validate_customer(name: &str, email: Option<&str>) -> Result<CustomerName
     Ok(name)
 }
 
-pub async fn create(pool: &SqlitePool, clock: &dyn Clock, request: InviteRequest<'_>) -> Result<CreatedInvite, sqlx::Error> {
+pub async fn create(pool: &Pool, clock: &dyn Clock, request: InviteRequest<'_>) -> Result<CreatedInvite, sqlx::Error> {
     let now = clock::now(clock);
     let name = request.customer.as_str();
     let token = InviteToken::generate();
     let mut tx = db::begin_write(pool).await?;
-    let customer = match db::customers::find_by_name(&mut *tx, name).await? {
+    let customer = match db::customers::find_by_name(&mut tx, name).await? {
         Some(customer) => customer,
-        None => db::customers::insert(&mut *tx, name, request.email, now).await?,
+        None => db::customers::insert(&mut tx, name, request.email, now).await?,
     };
     let new = db::invites::NewInvite {
         customer_id: &customer.id,
@@ -72,7 +72,7 @@ pub async fn create(pool: &SqlitePool, clock: &dyn Clock, request: InviteRequest
         language: request.language,
         expires_at: now + request.valid_for,
     };
-    let invite = db::invites::insert(&mut *tx, new, now).await?;
+    let invite = db::invites::insert(&mut tx, new, now).await?;
     let event = NewAuditEvent {
         customer_id: Some(&customer.id),
         invite_id: Some(&invite.id),
@@ -80,7 +80,7 @@ pub async fn create(pool: &SqlitePool, clock: &dyn Clock, request: InviteRequest
         detail: json!({ "expires_at": invite.expires_at, "pinned_domain": request.pinned_domain }),
         ..NewAuditEvent::new(AuditKind::InviteCreated, Some(request.actor))
     };
-    db::audit::record(&mut *tx, event, now).await?;
+    db::audit::record(&mut tx, event, now).await?;
     let outbox_id = match &request.send_to {
         Some(address) => {
             Some(db::outbox::enqueue_onboarding(&mut tx, &invite.id, address.as_ref(), request.language.code(), request.actor, now).await?)
@@ -94,7 +94,7 @@ pub async fn create(pool: &SqlitePool, clock: &dyn Clock, request: InviteRequest
 /// A new invite for an existing customer (a re-consent link from the dashboard), pinned to `tenant`,
 /// with its `invite.created` audit event, in one transaction.
 pub async fn create_for_customer(
-    pool: &SqlitePool,
+    pool: &Pool,
     clock: &dyn Clock,
     customer_id: &str,
     tenant: TenantId,
@@ -113,7 +113,7 @@ pub async fn create_for_customer(
         language,
         expires_at: now + valid_for,
     };
-    let invite = db::invites::insert(&mut *tx, new, now).await?;
+    let invite = db::invites::insert(&mut tx, new, now).await?;
     let event = NewAuditEvent {
         customer_id: Some(customer_id),
         invite_id: Some(&invite.id),
@@ -121,7 +121,7 @@ pub async fn create_for_customer(
         detail: json!({ "expires_at": invite.expires_at, "reconsent": true }),
         ..NewAuditEvent::new(AuditKind::InviteCreated, Some(actor))
     };
-    db::audit::record(&mut *tx, event, now).await?;
+    db::audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(CreatedInvite { invite, token, outbox_id: None })
 }

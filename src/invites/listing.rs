@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use crate::db;
 use crate::db::audit::AuditEvent;
@@ -27,7 +27,7 @@ pub struct InvitesPage {
 }
 
 /// Page `page` of `page_size` invites.
-pub async fn page(db: &SqlitePool, clock: &dyn Clock, page: i64, page_size: i64) -> Result<InvitesPage, Failure> {
+pub async fn page(db: &Pool, clock: &dyn Clock, page: i64, page_size: i64) -> Result<InvitesPage, Failure> {
     let total = db::invites::count(db).await?;
     let pages = ((total + page_size - 1) / page_size).max(1);
     let page = page.clamp(1, pages);

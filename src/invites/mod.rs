@@ -46,13 +46,13 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::config::{DatabaseLocation, EmailSettings, TransportSettings};
+    use crate::config::{EmailSettings, TransportSettings};
     use crate::domain::{CustomerName, ManualClock};
     use crate::i18n::Language;
 
-    async fn database(dir: &tempfile::TempDir) -> sqlx::SqlitePool {
+    async fn database(dir: &tempfile::TempDir) -> crate::db::Pool {
         let path = dir.path().join("portal.db");
-        crate::db::open(&DatabaseLocation { url: String::new(), path }).await.unwrap()
+        crate::db::open_sqlite(&path).await.unwrap().into()
     }
 
     fn request<'a>(customer: &'a CustomerName, contact: Option<&'a str>) -> InviteRequest<'a> {
@@ -80,7 +80,7 @@ mod tests {
         assert_eq!(revoke(&db, &clock, &created.invite.id, "cli").await.unwrap(), Revoked::Already);
         assert!(matches!(revoke(&db, &clock, "no-such-invite", "cli").await, Err(Error::Refused(Refusal::NotFound))));
         let revoked_at: String =
-            sqlx::query_scalar("SELECT revoked_at FROM invites WHERE id = ?").bind(&created.invite.id).fetch_one(&db).await.unwrap();
+            crate::db::invites::find(&db, &created.invite.id).await.unwrap().unwrap().invite.revoked_at.unwrap().to_string();
         assert_eq!(revoked_at, "2026-11-25T10:00:00Z", "stamped by the clock given");
     }
 

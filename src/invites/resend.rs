@@ -1,7 +1,7 @@
 //! Sending an open invite's onboarding e-mail again, with a new link of its own, to the address of its
 //! last e-mail or else the customer's contact address.
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use super::{Error, Refusal};
 use crate::config::EmailSettings;
@@ -10,7 +10,7 @@ use crate::domain::email_address::parse_address;
 use crate::domain::{Clock, InviteStatus, clock};
 
 /// Queues the onboarding e-mail of invite `id` again, for `actor`; the id of the queued e-mail.
-pub async fn resend(db: &SqlitePool, clock: &dyn Clock, settings: &EmailSettings, id: &str, actor: &str) -> Result<String, Error> {
+pub async fn resend(db: &Pool, clock: &dyn Clock, settings: &EmailSettings, id: &str, actor: &str) -> Result<String, Error> {
     if !settings.enabled() {
         return Err(Refusal::EmailsOff.into());
     }

@@ -1,8 +1,8 @@
 //! Revoking an invite: its links stop working at once (410), and an `invite.revoked` audit event names
 //! who did it.
 
+use crate::db::Pool;
 use serde_json::json;
-use sqlx::SqlitePool;
 
 use super::{Error, Refusal};
 use crate::db;
@@ -19,13 +19,13 @@ pub enum Revoked {
 }
 
 /// Revokes invite `id` for `actor` (a staff UPN, "cli"), in one transaction with its audit event.
-pub async fn revoke(db: &SqlitePool, clock: &dyn Clock, id: &str, actor: &str) -> Result<Revoked, Error> {
+pub async fn revoke(db: &Pool, clock: &dyn Clock, id: &str, actor: &str) -> Result<Revoked, Error> {
     let now = clock::now(clock);
     let mut tx = db::begin_write(db).await?;
-    let Some(invite) = db::invites::find(&mut *tx, id).await? else {
+    let Some(invite) = db::invites::find(&mut tx, id).await? else {
         return Err(Refusal::NotFound.into());
     };
-    if !db::invites::revoke(&mut *tx, id, now).await? {
+    if !db::invites::revoke(&mut tx, id, now).await? {
         return Ok(Revoked::Already);
     }
     let event = NewAuditEvent {
@@ -35,7 +35,7 @@ pub async fn revoke(db: &SqlitePool, clock: &dyn Clock, id: &str, actor: &str) -
         detail: json!({}),
         ..NewAuditEvent::new(AuditKind::InviteRevoked, Some(actor))
     };
-    db::audit::record(&mut *tx, event, now).await?;
+    db::audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(Revoked::Now)
 }

@@ -41,6 +41,8 @@ pub struct CheckContext {
     pub interval: Duration,
     /// Staff addresses told when a verified tenant gets worse.
     pub notify: Vec<String>,
+    /// Where tenant.degraded and tenant.recovered events go, and the bell of their worker.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// The time of each check (and of the waits Microsoft asks for).
     pub clock: SharedClock,
     /// Since when each required permission has been required: a role missing from a tenant that
@@ -280,6 +282,7 @@ async fn check_api(ctx: &CheckContext, tenant: TenantId, consented_at: Option<Of
             401 => (status, reason) = (TenantStatus::TokenInvalid, "The API refused the token (401).".into()),
             403 => (status, reason) = (TenantStatus::MissingRoles, "The API says the application lacks the permission (403).".into()),
             429 => {
+                crate::metrics::count_throttled("api");
                 retry_after = probe.retry_after_s.map(Duration::from_secs);
                 (status, reason) = (TenantStatus::Throttled, "The API is throttling this tenant (429).".into());
             }
@@ -366,6 +369,10 @@ pub fn to_result(
     consented_at: Option<OffsetDateTime>,
 ) -> CheckResult {
     let now = ctx.clock.now();
+    // Every check becomes a result here, once: the place to count them.
+    for api in &outcome.apis {
+        crate::metrics::count_check(&api.api.to_string(), api.status);
+    }
     let worst = outcome.worst_api.and_then(|i| outcome.apis.get(i));
     let (token_header, token_claims) = (
         worst.and_then(|a| a.token_header.as_ref()).map(Value::to_string),

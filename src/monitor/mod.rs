@@ -15,7 +15,7 @@ use crate::entra::EntraClient;
 pub fn sweeper(
     config: &Config,
     entra: &EntraClient,
-    db: sqlx::SqlitePool,
+    db: crate::db::Pool,
     clock: SharedClock,
     history: Arc<RequirementHistory>,
 ) -> Arc<sweep::Sweeper> {
@@ -27,6 +27,8 @@ pub fn sweeper(
         api_probe: config.checks.api_probe,
         interval: config.checks.interval,
         notify: config.email.notify.iter().map(ToString::to_string).collect(),
+        webhooks: crate::webhooks::Webhooks::new(&config.webhooks),
     };
-    Arc::new(sweep::Sweeper::new(ctx, db, config.checks.concurrency, config.checks.timeout))
+    let sweeper = sweep::Sweeper::new(ctx, db, config.checks.concurrency, config.checks.timeout);
+    Arc::new(sweeper.leasing_for(config.checks.lease))
 }

@@ -1,4 +1,5 @@
-//! The schedule: every half minute, the tenants whose next check is due are swept. After a consent the
+//! The schedule: every half minute, the tenants whose next check is due are taken (leased: replicas
+//! sharing a database never take the same tenant) and swept. After a consent the
 //! next checks fall at about 1, 5, 15 and 60 minutes while roles are propagating (see
 //! `check::next_check`); then every PORTAL_CHECK_INTERVAL_HOURS.
 
@@ -10,15 +11,17 @@ use crate::db;
 use crate::domain::Timestamp;
 
 const TICK: Duration = Duration::from_secs(30);
-const PER_TICK: i64 = 5_000;
+/// The most tenants a replica takes at one tick.
+pub const PER_TICK: i64 = 5_000;
 
 /// Starts the schedule in the background.
-pub fn spawn(sweeper: Arc<Sweeper>, pool: sqlx::SqlitePool) -> tokio::task::JoinHandle<()> {
+pub fn spawn(sweeper: Arc<Sweeper>, pool: crate::db::Pool) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(5)).await;
         loop {
             if !sweeper.is_running() {
-                match db::monitoring::due(&pool, Timestamp::new(sweeper.clock().now()), PER_TICK).await {
+                let now = Timestamp::new(sweeper.clock().now());
+                match db::monitoring::lease_due(&pool, now, PER_TICK, sweeper.lease_until()).await {
                     Ok(rows) if !rows.is_empty() => {
                         let targets: Vec<Target> = rows.iter().map(Target::from_row).collect();
                         if let Err(error) = sweeper.sweep(targets).await {

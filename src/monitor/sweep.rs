@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde::Serialize;
+use sqlx::Sqlite;
 use sqlx::pool::PoolConnection;
-use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 pub use super::check::Target;
 use super::check::{CheckContext, CheckOutcome, check_tenant, to_result};
 use crate::db;
+use crate::db::Pool;
 use crate::db::monitoring::CheckResult;
 use crate::domain::{SharedClock, TenantId, TenantStatus, Timestamp};
 
@@ -26,6 +27,8 @@ const MAX_ATTEMPTS: u32 = 4;
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 /// Results written per transaction, at most.
 const BATCH: usize = 500;
+/// How long a sweep holds its tenants unless configured (`PORTAL_CHECK_LEASE_SECONDS`).
+const DEFAULT_LEASE: Duration = Duration::from_secs(600);
 /// A partial batch is written after this long.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
@@ -44,9 +47,11 @@ pub struct SweepProgress {
 /// Runs sweeps, one at a time, and reports their progress.
 pub struct Sweeper {
     ctx: CheckContext,
-    db: SqlitePool,
+    db: Pool,
     concurrency: usize,
     timeout: Duration,
+    /// How long the tenants of a sweep are this replica's (see [`db::monitoring::lease_due`]).
+    lease: Duration,
     running: AtomicBool,
     total: AtomicUsize,
     done: AtomicUsize,
@@ -55,18 +60,29 @@ pub struct Sweeper {
 }
 
 impl Sweeper {
-    pub fn new(ctx: CheckContext, db: SqlitePool, concurrency: usize, timeout: Duration) -> Self {
+    pub fn new(ctx: CheckContext, db: Pool, concurrency: usize, timeout: Duration) -> Self {
         Self {
             ctx,
             db,
             concurrency: concurrency.max(1),
             timeout,
+            lease: DEFAULT_LEASE,
             running: AtomicBool::new(false),
             total: AtomicUsize::new(0),
             done: AtomicUsize::new(0),
             verified: AtomicUsize::new(0),
             times: Mutex::new((None, None)),
         }
+    }
+
+    /// The same sweeper, holding the tenants of its sweeps for `lease`.
+    pub fn leasing_for(self, lease: Duration) -> Self {
+        Self { lease, ..self }
+    }
+
+    /// The end of a lease taken now.
+    pub fn lease_until(&self) -> Timestamp {
+        Timestamp::new(self.clock().now() + self.lease)
     }
 
     pub fn progress(&self) -> SweepProgress {
@@ -93,12 +109,14 @@ impl Sweeper {
         let target = Target { not_before: target.not_before.max(stored), ..target };
         let started_at = self.ctx.clock.now();
         let outcome = check_tenant(&self.ctx, &target).await;
-        db::monitoring::record_results(
+        db::monitoring::record_results_with(
             &self.db,
             &[to_result(&self.ctx, target.tenant, outcome.clone(), started_at, target.consented_at)],
             &self.ctx.notify,
+            self.ctx.webhooks.settings(),
         )
         .await?;
+        self.ctx.webhooks.wake();
         tracing::info!(tenant = %target.tenant, status = %outcome.status, "tenant checked");
         Ok(outcome)
     }
@@ -106,6 +124,11 @@ impl Sweeper {
     /// The clock the checks run on.
     pub fn clock(&self) -> &SharedClock {
         &self.ctx.clock
+    }
+
+    /// The webhooks the checks' events go to (the application shares them).
+    pub fn webhooks(&self) -> &Arc<crate::webhooks::Webhooks> {
+        &self.ctx.webhooks
     }
 
     pub fn is_running(&self) -> bool {
@@ -121,7 +144,7 @@ impl Sweeper {
         self.reset(0);
         let sweeper = self.clone();
         tokio::spawn(async move {
-            match db::monitoring::all(&sweeper.db).await {
+            match db::monitoring::lease_all(&sweeper.db, sweeper.lease_until()).await {
                 Ok(rows) => {
                     let targets = rows.iter().map(Target::from_row).collect();
                     if let Err(error) = sweeper.run(targets).await {
@@ -160,7 +183,7 @@ impl Sweeper {
         self.reset(targets.len());
         tracing::info!(tenants = targets.len(), concurrency = self.concurrency, "sweep started");
         let (sender, receiver) = mpsc::channel::<CheckResult>(BATCH * 2);
-        let writer = tokio::spawn(write_batches(self.db.clone(), self.ctx.notify.clone(), receiver));
+        let writer = tokio::spawn(write_batches(self.db.clone(), self.ctx.notify.clone(), self.ctx.webhooks.clone(), receiver));
         let concurrency = self.concurrency;
         futures::stream::iter(targets)
             .for_each_concurrent(concurrency, |target| {
@@ -228,8 +251,13 @@ fn backoff(attempt: u32) -> Duration {
 
 /// Writes results as they come, in batches; the sweep's checks never wait on the database. Every batch
 /// goes through one connection, kept for the sweep (see [`db::monitoring::record_results_on`]).
-async fn write_batches(db: SqlitePool, notify: Vec<String>, mut receiver: mpsc::Receiver<CheckResult>) -> Result<(), sqlx::Error> {
-    let mut writer = Writer { db, notify, connection: None, first_error: None };
+async fn write_batches(
+    db: Pool,
+    notify: Vec<String>,
+    webhooks: Arc<crate::webhooks::Webhooks>,
+    mut receiver: mpsc::Receiver<CheckResult>,
+) -> Result<(), sqlx::Error> {
+    let mut writer = Writer { db, notify, webhooks, connection: None, first_error: None };
     let mut batch: Vec<CheckResult> = Vec::with_capacity(BATCH);
     loop {
         let next = if batch.is_empty() {
@@ -260,8 +288,9 @@ async fn write_batches(db: SqlitePool, notify: Vec<String>, mut receiver: mpsc::
 
 /// The sweep's writer: its connection, taken from the pool at the first batch, and the first error.
 struct Writer {
-    db: SqlitePool,
+    db: Pool,
     notify: Vec<String>,
+    webhooks: Arc<crate::webhooks::Webhooks>,
     connection: Option<PoolConnection<Sqlite>>,
     first_error: Option<sqlx::Error>,
 }
@@ -273,6 +302,7 @@ impl Writer {
         }
         match self.write(batch).await {
             Ok(degraded) => {
+                self.webhooks.wake();
                 for (tenant, status) in degraded {
                     tracing::warn!(%tenant, %status, "a verified tenant got worse");
                 }
@@ -286,11 +316,18 @@ impl Writer {
     }
 
     async fn write(&mut self, batch: &[CheckResult]) -> Result<Vec<(TenantId, TenantStatus)>, sqlx::Error> {
+        let sqlite = match &self.db {
+            Pool::Sqlite(sqlite) => sqlite,
+            // PostgreSQL keeps its buffers for every connection: nothing to gain from keeping one.
+            Pool::Postgres(_) => {
+                return db::monitoring::record_results_with(&self.db, batch, &self.notify, self.webhooks.settings()).await;
+            }
+        };
         let mut connection = match self.connection.take() {
             Some(connection) => connection,
-            None => self.db.acquire().await?,
+            None => sqlite.acquire().await?,
         };
-        let written = db::monitoring::record_results_on(&mut connection, batch, &self.notify).await;
+        let written = db::monitoring::record_results_on(&mut connection, batch, &self.notify, self.webhooks.settings()).await;
         // After a failure the connection goes back to the pool, which closes it if the failure left it
         // inside a transaction (`db::is_reusable`); the next batch takes another.
         if written.is_ok() {

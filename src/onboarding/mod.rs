@@ -20,8 +20,8 @@ mod start;
 
 use std::sync::Arc;
 
+use crate::db::Pool;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
 pub use consent::Issued;
@@ -47,13 +47,15 @@ pub const STEP_LIFETIME: time::Duration = time::Duration::minutes(15);
 /// What onboarding works with.
 #[derive(Clone)]
 pub struct Onboarding {
-    pub db: SqlitePool,
+    pub db: Pool,
     pub entra: EntraClient,
     pub config: Arc<Config>,
     /// The first check after a consent.
     pub sweeper: Arc<Sweeper>,
     /// Woken when a consent queued the staff's notification.
     pub mailer: Arc<Mailer>,
+    /// Woken when a consent queued its `tenant.connected` event.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
     pub clock: SharedClock,
     /// Failed link lookups per client address.
     pub limiter: Arc<LookupLimiter>,

@@ -10,8 +10,9 @@ use crate::db::checks::CheckRow;
 use crate::db::consent_states::ConsentState;
 use crate::db::invites::InviteWithCustomer;
 use crate::db::tenants::{Recorded, TenantRow};
-use crate::domain::{AuditKind, RoleList, TenantId};
+use crate::domain::{AuditKind, RoleList, TenantId, TenantStatus};
 use crate::i18n::Language;
+use crate::webhooks::{self, Event, EventType, TenantFacts};
 use crate::{db, email};
 
 /// What the result page shows of a recorded tenant: its row and its latest check (if any).
@@ -61,11 +62,20 @@ impl Onboarding {
             detail: json!({ "flow": db::types::flow_text(state.flow), "roles_requested": requested }),
             ..NewAuditEvent::new(kind, upn.or(object_id))
         };
-        db::audit::record(&mut *tx, event, now).await?;
+        db::audit::record(&mut tx, event, now).await?;
         let notify = &self.config.email.notify;
         email::notify_tenant_connected(&mut tx, notify, tenant, &invite.customer_name, upn.or(object_id), kind, now).await?;
+        if self.webhooks.enabled() {
+            let status = db::tenants::find(&mut tx, tenant).await?.map_or(TenantStatus::NeverChecked, |row| row.status);
+            let missing = db::checks::latest(&mut tx, tenant).await?.map(|check| check.roles_missing.0).unwrap_or_default();
+            let facts = TenantFacts { tenant_id: tenant, customer: &invite.customer_name, status, roles_missing: &missing };
+            let extra = json!({ "reconsent": kind == AuditKind::TenantReconsented, "consented_by": upn.or(object_id) });
+            let event = Event::tenant(EventType::TenantConnected, &facts, extra, now);
+            webhooks::enqueue(&mut tx, self.webhooks.settings(), &event, None).await?;
+        }
         tx.commit().await?;
         self.mailer.wake();
+        self.webhooks.wake();
         Ok(Some(recorded))
     }
 

@@ -1,8 +1,8 @@
 //! The list of tenants as it leaves the portal: the CSV and JSON exports, the JSON API and
 //! `tenants list` give each tenant in this one shape.
 
+use crate::db::Pool;
 use serde::Serialize;
-use sqlx::SqlitePool;
 
 use super::{Error, Refusal};
 use crate::db;
@@ -88,12 +88,12 @@ impl From<TenantSummary> for TenantListing {
 }
 
 /// Every tenant that was not removed, by customer (without regard to case), then tenant id.
-pub async fn list(db: &SqlitePool) -> Result<Vec<TenantListing>, Error> {
+pub async fn list(db: &Pool) -> Result<Vec<TenantListing>, Error> {
     Ok(db::tenants::all_with_roles(db).await?.into_iter().map(TenantListing::from).collect())
 }
 
 /// One tenant that was not removed.
-pub async fn find(db: &SqlitePool, tenant: TenantId) -> Result<TenantListing, Error> {
+pub async fn find(db: &Pool, tenant: TenantId) -> Result<TenantListing, Error> {
     let row = db::tenants::find_with_roles(db, tenant).await?.ok_or(Refusal::NotFound)?;
     if db::tenants::removed_at(db, tenant).await?.is_some() {
         return Err(Refusal::NotFound.into());

@@ -33,7 +33,6 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::config::DatabaseLocation;
     use crate::domain::{Clock, ManualClock, TenantId, Timestamp};
 
     /// One list for the exports, the API and the command line: by customer whatever the case, removed
@@ -41,21 +40,23 @@ mod tests {
     #[tokio::test]
     async fn the_list_is_by_customer_regardless_of_case_and_leaves_removed_tenants_out() {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::open(&DatabaseLocation { url: String::new(), path: dir.path().join("portal.db") }).await.unwrap();
+        let sqlite = crate::db::open_sqlite(&dir.path().join("portal.db")).await.unwrap();
+        let db = crate::db::Pool::from(sqlite.clone());
         let clock = ManualClock::at(datetime!(2026-11-25 10:00 UTC));
         let at = Timestamp::new(clock.now());
         let (apple, banana, cherry) = (TenantId::new_random(), TenantId::new_random(), TenantId::new_random());
         crate::db::monitoring::seed_tenants(&db, "Banana Ltd", &[banana], at).await.unwrap();
         crate::db::monitoring::seed_tenants(&db, "apple Ltd", &[apple], at).await.unwrap();
         crate::db::monitoring::seed_tenants(&db, "Cherry Ltd", &[cherry], at).await.unwrap();
-        remove(&db, &clock, cherry, "alex").await.unwrap();
-        remove(&db, &clock, cherry, "alex").await.unwrap();
+        let webhooks = crate::webhooks::Webhooks::new(&crate::config::WebhookSettings::default());
+        remove(&db, &clock, &webhooks, cherry, "alex").await.unwrap();
+        remove(&db, &clock, &webhooks, cherry, "alex").await.unwrap();
         let listed: Vec<TenantId> = list(&db).await.unwrap().into_iter().map(|t| t.tenant_id).collect();
         assert_eq!(listed, [apple, banana]);
         assert!(matches!(find(&db, cherry).await, Err(Error::Refused(Refusal::NotFound))));
-        assert!(matches!(remove(&db, &clock, TenantId::new_random(), "alex").await, Err(Error::Refused(Refusal::NotFound))));
+        assert!(matches!(remove(&db, &clock, &webhooks, TenantId::new_random(), "alex").await, Err(Error::Refused(Refusal::NotFound))));
         let removed: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'tenant.removed'").fetch_one(&db).await.unwrap();
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'tenant.removed'").fetch_one(&sqlite).await.unwrap();
         assert_eq!(removed, 1);
     }
 }

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::db::Pool;
 use serde_json::Value;
-use sqlx::SqlitePool;
 
 use crate::db;
 use crate::db::checks::{CheckRow, TokenDetail};
@@ -52,7 +52,7 @@ pub struct Degradation {
     pub to: TenantStatus,
 }
 
-pub async fn search(db: &SqlitePool, clock: &dyn Clock, search: &Search<'_>) -> Result<SearchPage, Failure> {
+pub async fn search(db: &Pool, clock: &dyn Clock, search: &Search<'_>) -> Result<SearchPage, Failure> {
     let size = search.page_size;
     let requested = search.page.clamp(1, 1_000_000);
     let query = TenantQuery {
@@ -104,7 +104,7 @@ impl TenantRecord {
 }
 
 /// The record of `tenant` with its `history` latest checks, if it is recorded.
-pub async fn record(db: &SqlitePool, tenant: TenantId, history: i64) -> Result<Option<TenantRecord>, Failure> {
+pub async fn record(db: &Pool, tenant: TenantId, history: i64) -> Result<Option<TenantRecord>, Failure> {
     let Some(summary) = db::tenants::find_with_roles(db, tenant).await? else {
         return Ok(None);
     };

@@ -14,6 +14,7 @@ pub mod health;
 pub mod invites;
 pub mod kit;
 pub mod language;
+pub mod metrics;
 pub mod middleware;
 pub mod onboarding;
 pub mod outbox;
@@ -24,6 +25,7 @@ pub mod sign_in_callback;
 pub mod staff_auth;
 pub mod sweep;
 pub mod tenants;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -66,7 +68,9 @@ pub fn router(state: AppState) -> Router {
         .merge(invites::routes())
         .merge(campaigns::routes())
         .merge(outbox::routes())
+        .merge(webhooks::routes())
         .merge(api::routes())
+        .merge(metrics::routes())
         .fallback(not_found)
         .layer(sessions::layer(&state))
         .layer(axum::middleware::from_fn(sessions::store_unavailable_is_503))
@@ -82,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(DefaultOnResponse::new().level(Level::INFO)))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .layer(axum::middleware::from_fn_with_state(state.clone(), client_address::identify_client))
         .with_state(state)
 }

@@ -10,12 +10,12 @@
 use std::cell::Cell;
 use std::time::Duration;
 
+use crate::db::Pool;
 use async_trait::async_trait;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
@@ -67,7 +67,7 @@ pub async fn store_unavailable_is_503(request: Request, next: Next) -> Response 
 /// The session store on the portal's database.
 #[derive(Debug, Clone)]
 pub struct PortalSessionStore {
-    db: SqlitePool,
+    db: Pool,
 }
 
 fn store_error(error: sqlx::Error) -> session_store::Error {
@@ -112,7 +112,7 @@ impl SessionStore for PortalSessionStore {
 
 /// Deletes expired sessions now and every hour. A failure (a full disk) is logged and tried again at
 /// the next round, so the clean-up outlives it.
-pub fn spawn_cleanup(db: SqlitePool) -> tokio::task::JoinHandle<()> {
+pub fn spawn_cleanup(db: Pool) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut rounds = tokio::time::interval(CLEANUP_INTERVAL);
         loop {

@@ -25,7 +25,7 @@ async fn grant(app: &TestApp, tenant: &str, permissions: Value) {
 async fn check_contoso(app: &TestApp) -> consent_portal::monitor::check::CheckOutcome {
     let tenant = TenantId::parse(DEMO_CONTOSO).unwrap();
     let consented = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-    consent_portal::db::monitoring::seed_tenants(&app.db, "Contoso", &[tenant], Timestamp::new(consented)).await.unwrap();
+    consent_portal::db::monitoring::seed_tenants(&app.state.db, "Contoso", &[tenant], Timestamp::new(consented)).await.unwrap();
     app.state.sweeper.check_now(Target::new(tenant, Some(consented))).await.unwrap()
 }
 

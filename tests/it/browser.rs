@@ -356,7 +356,7 @@ async fn spawn_app_after_permissions_grew() -> TestApp {
 async fn contoso_needs_re_consent(app: &TestApp) {
     let tenant = TenantId::parse(DEMO_CONTOSO).unwrap();
     let consented_at = OffsetDateTime::now_utc() - time::Duration::days(100);
-    consent_portal::db::monitoring::seed_tenants(&app.db, "Contoso", &[tenant], Timestamp::new(consented_at)).await.unwrap();
+    consent_portal::db::monitoring::seed_tenants(&app.state.db, "Contoso", &[tenant], Timestamp::new(consented_at)).await.unwrap();
     Invite::new("Contoso").send_to(MEGAN).language("it").create(&app.db).await;
     consent_portal::email::worker::run_once(&app.state, OffsetDateTime::now_utc()).await.unwrap();
     let grant = json!({"permissions": {"defender": ["Incident.Read.All", "AdvancedHunting.Read.All"]}});

@@ -22,10 +22,19 @@ const LIDIA: &str = "lidia@fourthcoffee.example";
 async fn migrating_app(clock: SharedClock, notify: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database = database_in(dir.path());
-    let db = consent_portal::db::open(&database).await.unwrap();
+    let db = open_db(&database).await;
     record_history(&db, &[(DEFENDER_ONLY, 200)], clock.now()).await;
     let notify: Vec<lettre::Address> = notify.iter().map(|a| a.parse().unwrap()).collect();
-    spawn_app_on(dir, database, db, clock, move |config| config.email.notify = notify).await
+    spawn_app_on(dir, database, db, clock, move |config| {
+        config.email.notify = notify;
+        // Events are queued (no webhook worker runs here): a campaign's completion queues one.
+        config.webhooks = consent_portal::config::WebhookSettings {
+            endpoints: vec![consent_portal::config::WebhookEndpoint::parse("https://hooks.fabrikam.example/portal").unwrap()],
+            secret: Some(consent_portal::config::WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap()),
+            ..Default::default()
+        };
+    })
+    .await
 }
 
 async fn grant(app: &TestApp, tenant: &str, permissions: Value) {
@@ -43,7 +52,7 @@ fn defender_only() -> Value {
 async fn onboarded(app: &TestApp, customer: &str, tenant: &str, days_ago: i64, admin: &str, language: &str) -> String {
     let id = TenantId::parse(tenant).unwrap();
     let consented = app.state.clock.now() - time::Duration::days(days_ago);
-    consent_portal::db::monitoring::seed_tenants(&app.db, customer, &[id], Timestamp::new(consented)).await.unwrap();
+    consent_portal::db::monitoring::seed_tenants(&app.state.db, customer, &[id], Timestamp::new(consented)).await.unwrap();
     Invite::new(customer).send_to(admin).language(language).create(&app.db).await;
     worker::run_once(&app.state, app.state.clock.now()).await.unwrap();
     app.state.sweeper.check_now(Target::new(id, Some(consented))).await.unwrap().status.as_str().to_owned()
@@ -104,7 +113,7 @@ async fn a_permission_set_change_marks_only_the_tenants_that_consented_before_it
     .await;
     let id = TenantId::parse(DEMO_NORTHWIND).unwrap();
     let consented = app.state.clock.now() - time::Duration::hours(3);
-    consent_portal::db::monitoring::seed_tenants(&app.db, "Northwind", &[id], Timestamp::new(consented)).await.unwrap();
+    consent_portal::db::monitoring::seed_tenants(&app.state.db, "Northwind", &[id], Timestamp::new(consented)).await.unwrap();
     let outcome = app.state.sweeper.check_now(Target::new(id, Some(consented))).await.unwrap();
     assert_eq!(outcome.status.as_str(), "missing_roles", "{}", outcome.reason);
 
@@ -190,6 +199,12 @@ async fn a_campaign_pins_an_invite_emails_it_in_italian_refuses_another_tenant_a
     let completed: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'campaign.completed'").fetch_one(&app.db).await.unwrap();
     assert_eq!(completed, 1);
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM webhook_deliveries WHERE event_type = 'campaign.completed'").fetch_all(&app.db).await.unwrap();
+    assert_eq!(events.len(), 1, "one campaign.completed event, queued with the completion");
+    let event: Value = serde_json::from_str(&events[0]).unwrap();
+    assert_eq!((event["data"]["campaign_id"].as_str(), event["data"]["created_by"].as_str()), (Some(id.as_str()), Some(ALEX)));
+    assert_eq!(event["data"]["progress"]["reconsented"], 1);
     let list = client.get(app.url("/campaigns")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("completed"), "{list}");
 }

@@ -702,7 +702,7 @@ async fn the_invites_page_names_the_tenant_a_completed_invite_is_bound_to() {
     let (invite_id, _) = create_invite(&app, Invite::new("Contoso").expires_in(time::Duration::days(1))).await;
     let list = client.get(app.url("/invites")).send().await.unwrap().text().await.unwrap();
     assert!(!list.contains("data-connected-tenant"), "an open invite is bound to nothing: {list}");
-    let mut tx = consent_portal::db::begin_write(&app.db).await.unwrap();
+    let mut tx = consent_portal::db::begin_write(&app.state.db).await.unwrap();
     let (contoso, woodgrove) = (TenantId::parse(DEMO_CONTOSO).unwrap(), TenantId::parse(DEMO_WOODGROVE).unwrap());
     let now = consent_portal::domain::clock::now(app.state.clock.as_ref());
     let bound = consent_portal::db::invites::complete_for_tenant(&mut tx, &invite_id, contoso, now).await.unwrap();

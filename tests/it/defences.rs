@@ -325,7 +325,7 @@ async fn host_and_forwarded_headers_never_change_the_urls_the_portal_builds() {
 async fn contoso_and_an_admin(app: &TestApp) -> (reqwest::Client, String) {
     let tenant = TenantId::parse(DEMO_CONTOSO).unwrap();
     let consented = Timestamp::new(OffsetDateTime::now_utc() - time::Duration::days(1));
-    db::monitoring::seed_tenants(&app.db, "Contoso", &[tenant], consented).await.unwrap();
+    db::monitoring::seed_tenants(&app.state.db, "Contoso", &[tenant], consented).await.unwrap();
     staff(app, ALEX).await
 }
 
@@ -541,11 +541,11 @@ async fn a_read_only_database_stops_start_up_with_exit_2_naming_it() {
     // shared-memory index (nothing left in the log to fold in).
     let source = tempfile::tempdir().unwrap();
     let location = database_in(source.path());
-    let pool = db::open(&location).await.unwrap();
+    let pool = open_db(&location).await;
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
     let alone = SmallFilesystem::mount("8m");
     let with_index = SmallFilesystem::mount("8m");
-    std::fs::copy(&location.path, alone.path.join("portal.db")).unwrap();
+    std::fs::copy(location.sqlite_path().unwrap(), alone.path.join("portal.db")).unwrap();
     for suffix in ["", "-wal", "-shm"] {
         std::fs::copy(source.path().join(format!("portal.db{suffix}")), with_index.path.join(format!("portal.db{suffix}"))).unwrap();
     }

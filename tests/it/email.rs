@@ -3,8 +3,6 @@
 //! built-in fake identity platform, and the real binary for `invite create --send`. Without aiosmtpd
 //! the tests that need it are skipped, saying so (in CI they fail: `helpers::require`).
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::helpers::*;
@@ -18,83 +16,6 @@ use time::OffsetDateTime;
 
 // ---------------------------------------------------------------------------------------------------
 // The SMTP server
-
-/// A Python interpreter that has aiosmtpd (`.ci/run` installs it), to run the SMTP sink.
-struct Aiosmtpd {
-    python: PathBuf,
-}
-
-fn aiosmtpd() -> Result<Aiosmtpd, Missing> {
-    let python = python_with(&["aiosmtpd"], "apt-get install python3-aiosmtpd, or pip install aiosmtpd")?;
-    Ok(Aiosmtpd { python })
-}
-
-impl Aiosmtpd {
-    fn start(&self, port: u16) -> SmtpSink {
-        self.start_with(port, &[])
-    }
-
-    /// The sink with TLS: `mode` is `starttls` or `smtps`, with the certificate and key in `pki`.
-    fn start_tls(&self, port: u16, mode: &str, pki: &std::path::Path) -> SmtpSink {
-        let (cert, key) = (pki.join("cert.pem"), pki.join("key.pem"));
-        self.start_with(port, &[mode, cert.to_str().unwrap(), key.to_str().unwrap()])
-    }
-
-    fn start_with(&self, port: u16, extra: &[&str]) -> SmtpSink {
-        let out = tempfile::tempdir().unwrap();
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
-        let mut child = Command::new(&self.python)
-            .arg(script)
-            .arg(port.to_string())
-            .arg(out.path())
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the SMTP sink");
-        let mut line = String::new();
-        use std::io::BufRead;
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
-        SmtpSink { child, out }
-    }
-}
-
-/// aiosmtpd on 127.0.0.1:`port`, writing what it accepts to a folder; killed when dropped.
-struct SmtpSink {
-    child: Child,
-    out: tempfile::TempDir,
-}
-
-impl SmtpSink {
-    /// Every message received, oldest first.
-    fn messages(&self) -> Vec<Value> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(self.out.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-            .collect();
-        names.sort();
-        names.iter().map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()).collect()
-    }
-
-    /// Waits until `count` messages arrived (the worker runs in the background).
-    async fn wait_for(&self, count: usize) -> Vec<Value> {
-        eventually(&format!("{count} messages at the SMTP server"), async || {
-            let messages = self.messages();
-            (messages.len() >= count).then_some(messages)
-        })
-        .await
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn smtp_settings(config: &mut consent_portal::config::Config, port: u16) {
     config.email.transport = TransportSettings::Smtp(SmtpUrl::parse(&format!("smtp://127.0.0.1:{port}")).unwrap());
@@ -395,7 +316,7 @@ async fn reminders_follow_the_schedule() {
     let queue = |at: OffsetDateTime| {
         let db = app.db.clone();
         let settings = app.state.config.email.clone();
-        async move { worker::queue_reminders(&db, &settings, at).await.unwrap() }
+        async move { worker::queue_reminders(&db.into(), &settings, at).await.unwrap() }
     };
     assert_eq!(queue(start + 2 * day).await, 0, "not before 3 days");
     let first = start + 3 * day + minute;
@@ -448,7 +369,7 @@ async fn smtp_down_queues_then_delivers_once_across_a_restart() {
     // The portal restarts (a new application on the same database) and the server comes back.
     let sink = smtp.start(port);
     let database = database_in(app.dir.path());
-    let pool = db::open(&database).await.unwrap();
+    let pool = open_db(&database).await;
     let restarted = spawn_app_full(tempfile::tempdir().unwrap(), database, pool, move |config| smtp_settings(config, port)).await;
     let later = now + time::Duration::hours(2);
     assert_eq!(worker::run_once(&restarted.state, later).await.unwrap().sent, 1);
@@ -569,7 +490,7 @@ async fn staff_are_told_when_a_tenant_connects_and_when_it_degrades() {
         not_before: None,
     };
     let notify = app.state.config.email.notify.iter().map(ToString::to_string).collect::<Vec<_>>();
-    db::monitoring::record_results(&app.db, &[result], &notify).await.unwrap();
+    db::monitoring::record_results(&app.state.db, &[result], &notify).await.unwrap();
     app.state.mailer.wake();
     let messages = sink.wait_for(4).await;
     assert_eq!(messages.len(), 4);

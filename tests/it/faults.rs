@@ -166,7 +166,7 @@ async fn a_full_disk_answers_503_and_the_portal_recovers_by_itself_when_space_is
 async fn a_connection_left_inside_a_transaction_never_goes_back_into_the_pool() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
-    let pool = consent_portal::db::open(&location).await.unwrap();
+    let pool = open_db(&location).await;
     // SQLite inside a transaction that sqlx does not count: what a failed COMMIT or RELEASE leaves.
     let mut connection = pool.acquire().await.unwrap();
     sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await.unwrap();
@@ -174,7 +174,7 @@ async fn a_connection_left_inside_a_transaction_never_goes_back_into_the_pool() 
     drop(connection);
 
     // Another process gets the write lock (within the busy timeout), and nothing half-done was kept.
-    let options = SqliteConnectOptions::new().filename(&location.path).busy_timeout(Duration::from_secs(5));
+    let options = SqliteConnectOptions::new().filename(location.sqlite_path().unwrap()).busy_timeout(Duration::from_secs(5));
     let mut other = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
     sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
     sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
@@ -182,7 +182,10 @@ async fn a_connection_left_inside_a_transaction_never_goes_back_into_the_pool() 
     assert_eq!(customers, 0);
     // And the pool's connections all write.
     for round in 0..10 {
-        let mut tx = consent_portal::db::begin_write(&pool).await.unwrap();
+        let consent_portal::db::WriteTransaction::Sqlite(mut tx) = consent_portal::db::begin_write(&pool.clone().into()).await.unwrap()
+        else {
+            unreachable!()
+        };
         sqlx::query("UPDATE write_probe SET probed_at = ?").bind(round.to_string()).execute(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();
     }
@@ -193,8 +196,8 @@ async fn a_connection_left_inside_a_transaction_never_goes_back_into_the_pool() 
 async fn the_api_answers_json_503_with_retry_after_when_the_database_cannot_answer() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
-    consent_portal::db::open(&location).await.unwrap().close().await;
-    let options = SqliteConnectOptions::new().filename(&location.path);
+    open_db(&location).await.close().await;
+    let options = SqliteConnectOptions::new().filename(location.sqlite_path().unwrap());
     let pool = sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_millis(200))

@@ -206,7 +206,7 @@ async fn a_panicking_handler_gets_the_500_page_without_its_message() {
 async fn migrations_apply_twice_without_change() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
-    let first = db::open(&location).await.unwrap();
+    let first = open_db(&location).await;
     let applied: Vec<(i64, Vec<u8>)> =
         sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations ORDER BY version").fetch_all(&first).await.unwrap();
     assert!(!applied.is_empty());
@@ -214,7 +214,7 @@ async fn migrations_apply_twice_without_change() {
         sqlx::query_as("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name").fetch_all(&first).await.unwrap();
     first.close().await;
 
-    let second = db::open(&location).await.unwrap();
+    let second = open_db(&location).await;
     let again: Vec<(i64, Vec<u8>)> =
         sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations ORDER BY version").fetch_all(&second).await.unwrap();
     let schema_again: Vec<(String,)> =
@@ -244,7 +244,7 @@ async fn invites_completed_before_0007_are_bound_to_the_tenant_of_their_first_co
         }
     }
     let location = database_in(dir.path());
-    let options = SqliteConnectOptions::new().filename(&location.path).create_if_missing(true);
+    let options = SqliteConnectOptions::new().filename(location.sqlite_path().unwrap()).create_if_missing(true);
     let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
     sqlx::migrate::Migrator::new(earlier.as_path()).await.unwrap().run(&pool).await.unwrap();
     let script = [
@@ -262,7 +262,7 @@ async fn invites_completed_before_0007_are_bound_to_the_tenant_of_their_first_co
     }
     pool.close().await;
 
-    let pool = db::open(&location).await.unwrap();
+    let pool = open_db(&location).await;
     let bound: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT id, completed_tenant_id FROM invites ORDER BY id").fetch_all(&pool).await.unwrap();
     assert_eq!(bound, [("open".to_owned(), None), ("used".to_owned(), Some("aaaa".to_owned()))]);
@@ -272,7 +272,7 @@ async fn invites_completed_before_0007_are_bound_to_the_tenant_of_their_first_co
 async fn a_changed_migration_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
-    let pool = db::open(&location).await.unwrap();
+    let pool = open_db(&location).await;
     // As if the migration file had been edited after it was applied.
     sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1").execute(&pool).await.unwrap();
     pool.close().await;
@@ -284,7 +284,7 @@ async fn a_changed_migration_is_refused() {
 #[tokio::test]
 async fn foreign_keys_are_enforced() {
     let dir = tempfile::tempdir().unwrap();
-    let pool = db::open(&database_in(dir.path())).await.unwrap();
+    let pool = open_db(&database_in(dir.path())).await;
     let result = sqlx::query(
         "INSERT INTO invites (id, customer_id, token_hash, created_at, expires_at) VALUES ('i', 'no-such-customer', 'h', 'now', 'later')",
     )
@@ -297,10 +297,12 @@ async fn foreign_keys_are_enforced() {
 async fn writes_on_a_read_only_database_answer_503_and_reads_keep_working() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
-    let writable = db::open(&location).await.unwrap();
+    let writable = open_db(&location).await;
     let invite = Invite::new("Contoso").expires_in(time::Duration::days(1)).create(&writable).await;
     writable.close().await;
-    let read_only = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(&location.path).read_only(true)).await.unwrap();
+    let read_only = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(location.sqlite_path().unwrap()).read_only(true))
+        .await
+        .unwrap();
 
     let error = db::customers::insert(&read_only, "Contoso", None, clock::now(&SystemClock)).await.unwrap_err();
     assert!(db::is_unavailable_for_writes(&error), "{error}");
@@ -328,13 +330,13 @@ async fn writes_on_a_read_only_database_answer_503_and_reads_keep_working() {
 async fn a_backup_opens_and_holds_the_rows() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
-    let pool = db::open(&location).await.unwrap();
+    let pool = open_db(&location).await;
     db::customers::insert(&pool, "Contoso", Some("it@contoso.example"), clock::now(&SystemClock)).await.unwrap();
     db::customers::insert(&pool, "Northwind", None, clock::now(&SystemClock)).await.unwrap();
 
     let target = dir.path().join("backup.db");
     db::backup(&pool, &target).await.unwrap();
-    let copy = db::open(&DatabaseLocation { url: String::new(), path: target.clone() }).await.unwrap();
+    let copy = db::open(&DatabaseLocation::sqlite_file(target.clone())).await.unwrap();
     assert_eq!(db::customers::count(&copy).await.unwrap(), 2);
     copy.close().await;
 
@@ -773,7 +775,7 @@ fn the_docker_build_context_holds_every_file_the_build_reads() {
 async fn expired_sessions_are_deleted_by_a_running_portal() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
-    let pool = db::open(&location).await.unwrap();
+    let pool = open_db(&location).await;
     sqlx::query("INSERT INTO tower_sessions (id, data, expiry_date) VALUES ('expired', x'00', '1970-01-01T00:00:01Z'), ('current', x'00', '2100-01-01T00:00:00Z')")
         .execute(&pool)
         .await

@@ -35,7 +35,7 @@ impl Rig {
         // require more.
         require_permissions(&mut config, DEFENDER_ONLY);
         configure(&mut config);
-        let pool = db::open(&config.database).await.unwrap();
+        let pool = open_db(&config.database).await;
         Rig { fake, pool, config, client: reqwest::Client::new(), _dir: dir }
     }
 
@@ -45,7 +45,7 @@ impl Rig {
         let dir = tempfile::tempdir().unwrap();
         let env = [
             ("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080".to_owned()),
-            ("PORTAL_DATABASE_URL", format!("sqlite://{}", self.config.database.path.display())),
+            ("PORTAL_DATABASE_URL", format!("sqlite://{}", self.config.database.sqlite_path().unwrap().display())),
             ("PORTAL_CLIENT_ID", DEMO_CLIENT_ID.to_owned()),
             ("PORTAL_CLIENT_SECRET", fake_entra::demo::DEMO_CLIENT_SECRET.to_owned()),
             ("PORTAL_PARTNER_TENANT_ID", fake_entra::demo::DEMO_PARTNER_TENANT_ID.to_owned()),
@@ -64,7 +64,7 @@ impl Rig {
         consent_portal::monitor::sweeper(
             &self.config,
             &entra,
-            self.pool.clone(),
+            self.pool.clone().into(),
             Arc::new(consent_portal::domain::SystemClock),
             Arc::default(),
         )
@@ -74,7 +74,7 @@ impl Rig {
     async fn seed(&self, tenants: &[&str], age: time::Duration) {
         let ids: Vec<TenantId> = tenants.iter().map(|t| TenantId::parse(t).unwrap()).collect();
         let at = Timestamp::new(time::OffsetDateTime::now_utc() - age);
-        db::monitoring::seed_tenants(&self.pool, &format!("Customer {}", uuid::Uuid::new_v4()), &ids, at).await.unwrap();
+        db::monitoring::seed_tenants(&self.pool.clone().into(), &format!("Customer {}", uuid::Uuid::new_v4()), &ids, at).await.unwrap();
     }
 
     async fn grant(&self, tenant: &str, roles: &[&str], enabled: bool) {
@@ -441,11 +441,11 @@ async fn a_stored_wait_is_never_shortened_by_the_result_of_another_check() {
         not_before: not_before.map(|at| Timestamp::parse(at).unwrap()),
     };
     for not_before in [Some("2099-01-01T01:00:00Z"), Some("2099-01-01T00:10:00Z"), None] {
-        db::monitoring::record_results(&rig.pool, &[result(not_before)], &[]).await.unwrap();
+        db::monitoring::record_results(&rig.pool.clone().into(), &[result(not_before)], &[]).await.unwrap();
         let stored = db::monitoring::not_before(&rig.pool, TenantId::parse(DEMO_CONTOSO).unwrap()).await.unwrap();
         assert_eq!(stored.map(|at| at.to_string()).as_deref(), Some("2099-01-01T01:00:00Z"));
     }
-    db::monitoring::record_results(&rig.pool, &[result(Some("2099-01-01T02:00:00Z"))], &[]).await.unwrap();
+    db::monitoring::record_results(&rig.pool.clone().into(), &[result(Some("2099-01-01T02:00:00Z"))], &[]).await.unwrap();
     let stored = db::monitoring::not_before(&rig.pool, TenantId::parse(DEMO_CONTOSO).unwrap()).await.unwrap();
     assert_eq!(stored.map(|at| at.to_string()).as_deref(), Some("2099-01-01T02:00:00Z"));
 }
@@ -458,7 +458,7 @@ async fn a_batch_stores_every_result_as_if_stored_one_by_one() {
     let rig = Rig::new(|_| {}).await;
     let ids: Vec<TenantId> = (0..120).map(|_| TenantId::new_random()).collect();
     let at = Timestamp::new(time::OffsetDateTime::now_utc() - DAY);
-    db::monitoring::seed_tenants(&rig.pool, "Batch customer", &ids, at).await.unwrap();
+    db::monitoring::seed_tenants(&rig.pool.clone().into(), "Batch customer", &ids, at).await.unwrap();
     sqlx::query("UPDATE tenants SET removed_at = ? WHERE tenant_id = ?").bind(at).bind(ids[7]).execute(&rig.pool).await.unwrap();
     let result = |tenant_id: TenantId, status: TenantStatus, not_before: Option<&str>| db::monitoring::CheckResult {
         tenant_id,
@@ -481,7 +481,7 @@ async fn a_batch_stores_every_result_as_if_stored_one_by_one() {
     batch[3] = result(ids[3], TenantStatus::Throttled, Some("2099-01-01T02:00:00Z"));
     batch.push(result(ids[3], TenantStatus::Throttled, Some("2099-01-01T01:00:00Z")));
     batch.push(result(ids[3], TenantStatus::Verified, None));
-    db::monitoring::record_results(&rig.pool, &batch, &[]).await.unwrap();
+    db::monitoring::record_results(&rig.pool.clone().into(), &batch, &[]).await.unwrap();
 
     let checks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checks").fetch_one(&rig.pool).await.unwrap();
     assert_eq!(checks, 121, "every result but the removed tenant's: 119 tenants, one of them three times");

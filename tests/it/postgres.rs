@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use consent_portal::config::DatabaseLocation;
 use consent_portal::db;
 
-use crate::helpers::{PgCluster, postgres_programs, require};
+use crate::helpers::{PgCluster, open_db, postgres_programs, require};
 
 /// Tables and their columns (`table.column`, `?` after a column that may be NULL), indexes and
 /// triggers, by name.
@@ -20,8 +20,8 @@ struct Schema {
 
 async fn sqlite_schema() -> Schema {
     let dir = tempfile::tempdir().unwrap();
-    let location = DatabaseLocation { url: "sqlite://portal.db".into(), path: dir.path().join("portal.db") };
-    let pool = db::open(&location).await.unwrap();
+    let location = DatabaseLocation::sqlite_file(dir.path().join("portal.db"));
+    let pool = open_db(&location).await;
     let rows: Vec<(String, String, bool, bool)> = sqlx::query_as(
         "SELECT m.name, c.name, c.\"notnull\", c.pk > 0 FROM sqlite_master m, pragma_table_info(m.name) c \
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx_%'",
@@ -216,4 +216,47 @@ async fn each_domain_type_is_stored_as_the_same_text_on_postgres() {
     // Text that is not a value of the type does not decode.
     let bad: Result<(TenantStatus,), _> = sqlx::query_as("SELECT 'fine'::text").fetch_one(&pool).await;
     assert!(bad.is_err());
+}
+
+/// `backup` copies SQLite files only: on PostgreSQL it says to use `pg_dump` (exit 2) instead of
+/// pretending, before it connects to anything.
+#[test]
+fn backup_on_postgresql_says_to_use_pg_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = crate::helpers::command_in(dir.path())
+        .args(["backup", "copy.db"])
+        .env("PORTAL_DATABASE_URL", "postgres://portal:hunter2@127.0.0.1:9/portal")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("back it up with pg_dump"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!dir.path().join("copy.db").exists());
+}
+
+/// `sslmode=verify-full` with the server's CA in `sslrootcert`: the portal connects over TLS (rustls),
+/// checking the server's certificate and name; with another CA it refuses to connect.
+#[tokio::test]
+async fn the_portal_connects_over_tls_and_checks_the_server_certificate() {
+    let Some(bin) = require(postgres_programs()) else { return };
+    let cluster = PgCluster::start(bin);
+    let pki = tempfile::tempdir().unwrap();
+    fake_entra::server::tls_self_signed(pki.path()).unwrap();
+    cluster.enable_tls(pki.path()).await;
+    let url = cluster.create_database("portal").await;
+    let ca = pki.path().join("ca.pem").display().to_string();
+
+    let verified = format!("{url}?sslmode=verify-full&sslrootcert={ca}");
+    let pool = db::open(&DatabaseLocation::Postgres { url: consent_portal::domain::Secret::new(verified) }).await.unwrap();
+    let db::Pool::Postgres(pg) = &pool else { unreachable!() };
+    let encrypted: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetch_one(pg).await.unwrap();
+    assert!(encrypted, "the connection is not encrypted");
+    pool.close().await;
+
+    let other = tempfile::tempdir().unwrap();
+    fake_entra::server::tls_self_signed(other.path()).unwrap();
+    let wrong_ca = format!("{url}?sslmode=verify-full&sslrootcert={}", other.path().join("ca.pem").display());
+    let refused = db::open(&DatabaseLocation::Postgres { url: consent_portal::domain::Secret::new(wrong_ca) }).await;
+    assert!(refused.is_err(), "a server certificate from another CA was accepted");
 }

@@ -159,7 +159,7 @@ async fn remove(
     if form.confirm.as_deref() != Some("yes") {
         return Err(AppError::BadRequest("Tick the confirmation box to remove the tenant.".into()));
     }
-    let row = tenants::remove(&state.db, &*state.clock, tenant, &staff.upn).await?;
+    let row = tenants::remove(&state.db, &*state.clock, &state.webhooks, tenant, &staff.upn).await?;
     let page = RemovedPage {
         nav: Some(staff.nav("tenants")),
         customer: row.customer,

@@ -80,8 +80,12 @@ impl Drop for TestApp {
 }
 
 pub fn database_in(dir: &Path) -> DatabaseLocation {
-    let path = dir.join("portal.db");
-    DatabaseLocation { url: format!("sqlite://{}", path.display()), path }
+    DatabaseLocation::sqlite_file(dir.join("portal.db"))
+}
+
+/// Opens (and migrates) the SQLite database at `location`, as the portal does at start.
+pub async fn open_db(location: &DatabaseLocation) -> SqlitePool {
+    consent_portal::db::open_sqlite(location.sqlite_path().unwrap()).await.unwrap()
 }
 
 /// Starts the real router on 127.0.0.1:0 with a fresh database in a temporary folder.
@@ -98,7 +102,7 @@ pub async fn spawn_app_with(dir: TempDir, database: DatabaseLocation, db: Sqlite
 pub async fn spawn_app_configured(configure: impl FnOnce(&mut consent_portal::config::Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database = database_in(dir.path());
-    let db = consent_portal::db::open(&database).await.unwrap();
+    let db = open_db(&database).await;
     spawn_app_full(dir, database, db, configure).await
 }
 
@@ -119,7 +123,7 @@ pub async fn spawn_app_on_clock(clock: SharedClock) -> TestApp {
 pub async fn spawn_app_on_clock_configured(clock: SharedClock, configure: impl FnOnce(&mut consent_portal::config::Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database = database_in(dir.path());
-    let db = consent_portal::db::open(&database).await.unwrap();
+    let db = open_db(&database).await;
     start(dir, database, db, configure, clock).await
 }
 
@@ -140,7 +144,7 @@ pub async fn spawn_app_on(
 pub async fn spawn_app_with_history(history: &[(&str, i64)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database = database_in(dir.path());
-    let db = consent_portal::db::open(&database).await.unwrap();
+    let db = open_db(&database).await;
     record_history(&db, history, time::OffsetDateTime::now_utc()).await;
     spawn_app_full(dir, database, db, |_| {}).await
 }
@@ -151,7 +155,7 @@ pub async fn record_history(db: &SqlitePool, history: &[(&str, i64)], now: time:
     for (permissions, days_ago) in history {
         let required = group_by_api(&parse_permission_list(permissions).unwrap(), Cloud::Global).unwrap();
         let at = consent_portal::domain::Timestamp::new(now - time::Duration::days(*days_ago));
-        consent_portal::campaigns::requirements::record_at_start(db, &required, at).await.unwrap();
+        consent_portal::campaigns::requirements::record_at_start(&db.clone().into(), &required, at).await.unwrap();
     }
 }
 
@@ -176,7 +180,7 @@ async fn start(
     let fake = spawn_fake(&format!("http://{address}")).await;
     let mut config = consent_portal::config::demo_config(address, &fake.url, database).unwrap();
     configure(&mut config);
-    let state = AppState::with_clock(config, db.clone(), clock).await.unwrap();
+    let state = AppState::with_clock(config, db.clone().into(), clock).await.unwrap();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(consent_portal::server::serve(listener, router(state.clone()), async move {
         let _ = stopped.await;

@@ -59,7 +59,7 @@ impl<'a> Invite<'a> {
             actor: "test",
             send_to: self.email.filter(|_| self.send).map(|address| consent_portal::email::parse_address(address).unwrap()),
         };
-        consent_portal::invites::create(db, &SystemClock, request).await.unwrap()
+        consent_portal::invites::create(&db.clone().into(), &SystemClock, request).await.unwrap()
     }
 }
 

@@ -61,10 +61,7 @@ impl PgCluster {
         let mut cluster = PgCluster { folder, bin, run_as, port };
         let data = cluster.data().display().to_string();
         cluster.run("initdb", &["-D", &data, "-U", "portal", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"]);
-        let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off -c max_connections=200",
-            cluster.folder.path().display()
-        );
+        let options = cluster.server_options();
         let log = cluster.folder.path().join("server.log").display().to_string();
         let started = cluster.try_run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "30", "start"]);
         if !started.status.success() {
@@ -72,7 +69,7 @@ impl PgCluster {
             // Taken by another process between finding the port and binding it: once more on another.
             if log.contains("could not bind") {
                 cluster.port = free_port();
-                let options = options.replace(&format!("-p {port} "), &format!("-p {} ", cluster.port));
+                let options = cluster.server_options();
                 cluster.run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "30", "start"]);
             } else {
                 panic!("pg_ctl start failed: {}\n{log}", String::from_utf8_lossy(&started.stderr));
@@ -92,6 +89,16 @@ impl PgCluster {
         let mut admin = sqlx::PgConnection::connect(&self.url("postgres")).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await.unwrap();
         self.url(name)
+    }
+
+    /// The server's options: this port, loopback only, its socket in its own folder, no fsync (a test's
+    /// data need not survive a power cut).
+    fn server_options(&self) -> String {
+        format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off -c max_connections=200",
+            self.port,
+            self.folder.path().display()
+        )
     }
 
     fn data(&self) -> PathBuf {
@@ -119,6 +126,62 @@ impl PgCluster {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
+    }
+}
+
+impl PgCluster {
+    /// Stops the server, as a restart or a failover does: every client loses its connections. (A
+    /// clean stop: with fsync off, an immediate one may lose what the server had not written out.)
+    pub fn stop(&self) {
+        let data = self.data().display().to_string();
+        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
+    }
+
+    /// Turns TLS on with the certificate and key of `pki` (`cert.pem`, `key.pem`, as
+    /// `fake_entra::server::tls_self_signed` writes them next to their `ca.pem`); clients may still
+    /// connect without TLS.
+    pub async fn enable_tls(&self, pki: &Path) {
+        use sqlx::Connection;
+        use std::os::unix::fs::PermissionsExt;
+        for name in ["cert.pem", "key.pem"] {
+            let copy = self.folder.path().join(name);
+            std::fs::copy(pki.join(name), &copy).unwrap();
+            // PostgreSQL refuses a key that others may read.
+            std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if let Some(user) = &self.run_as {
+                std::os::unix::fs::chown(&copy, Some(id_of(user, "-u")), Some(id_of(user, "-g"))).unwrap();
+            }
+        }
+        let mut admin = sqlx::PgConnection::connect(&self.url("postgres")).await.unwrap();
+        let folder = self.folder.path().display().to_string();
+        for setting in [
+            format!("ALTER SYSTEM SET ssl_cert_file = '{folder}/cert.pem'"),
+            format!("ALTER SYSTEM SET ssl_key_file = '{folder}/key.pem'"),
+            "ALTER SYSTEM SET ssl = on".to_owned(),
+        ] {
+            sqlx::query(&setting).execute(&mut admin).await.unwrap();
+        }
+        sqlx::query("SELECT pg_reload_conf()").execute(&mut admin).await.unwrap();
+        // The reload is asynchronous: wait until new connections are offered TLS.
+        for _ in 0..50 {
+            let on: String = sqlx::query_scalar("SHOW ssl")
+                .fetch_one(&mut sqlx::PgConnection::connect(&self.url("postgres")).await.unwrap())
+                .await
+                .unwrap();
+            if on == "on" {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("PostgreSQL did not turn TLS on");
+    }
+
+    /// Starts the stopped server again, on the same port.
+    pub fn start_again(&self) {
+        let data = self.data().display().to_string();
+        let options = self.server_options();
+        let log = self.folder.path().join("server.log").display().to_string();
+        self.run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "30", "start"]);
     }
 }
 
