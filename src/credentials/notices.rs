@@ -26,6 +26,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(reached) => {
                     tracing::info!(thresholds = reached.len(), "credential expiry notices recorded and e-mails queued");
                     state.mailer.wake();
+                    state.webhooks.wake();
                 }
                 Err(error) => tracing::error!(%error, "cannot check the credentials' expiry; trying again in an hour"),
             }
@@ -48,6 +49,11 @@ pub struct Reached {
 /// queues its e-mail to every staff recipient (none while e-mails are off). Returns the thresholds newly
 /// reached.
 pub async fn check(state: &AppState, now: OffsetDateTime) -> Result<Vec<Reached>, sqlx::Error> {
+    // The gauge shows every credential whose expiry is known, whatever its days left (the set only
+    // changes with the configuration, at a restart).
+    for credential in super::days_left(&state.config, now) {
+        crate::metrics::set_credential_days_left(&credential.label, credential.days_left);
+    }
     let expiring = super::expiring(&state.config, now);
     for credential in &expiring {
         tracing::warn!(
@@ -74,6 +80,17 @@ pub async fn check(state: &AppState, now: OffsetDateTime) -> Result<Vec<Reached>
                 "threshold": threshold,
             });
             db::outbox::insert_staff_notices(&mut tx, Kind::CredentialExpiring.as_str(), None, detail, &recipients, now).await?;
+            // Other systems hear of it once too, in the same transaction (when webhooks are configured).
+            crate::webhooks::enqueue_credential_expiring(
+                &mut tx,
+                &state.config.webhooks,
+                &credential.label,
+                credential.kind.as_str(),
+                Timestamp::new(credential.expires_at),
+                credential.days_left,
+                now,
+            )
+            .await?;
             reached.push(Reached { credential, threshold });
         }
         tx.commit().await?;

@@ -70,6 +70,12 @@ async fn staff_are_emailed_once_at_30_14_7_and_1_days_left() {
     let expires_at = start + Duration::days(40);
     let app = spawn_app_on_clock_configured(clock.clone(), move |config: &mut Config| {
         config.credentials = vec![secret(DEMO_CLIENT_SECRET, 1, Some(expires_at))];
+        // Events are queued for a receiver (no webhook worker runs in this test).
+        config.webhooks = consent_portal::config::WebhookSettings {
+            endpoints: vec![consent_portal::config::WebhookEndpoint::parse("http://127.0.0.1:9/hooks").unwrap()],
+            secret: Some(consent_portal::config::WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap()),
+            ..consent_portal::config::WebhookSettings::default()
+        };
     })
     .await;
     let (mut sent_at_days, mut reached) = (Vec::new(), Vec::new());
@@ -84,6 +90,19 @@ async fn staff_are_emailed_once_at_30_14_7_and_1_days_left() {
     }
     assert_eq!(sent_at_days, [30, 14, 7, 1], "one e-mail per threshold, each once");
     assert_eq!(reached, [30, 14, 7, 1], "what check() reports for other systems: each threshold once");
+    // A `credential.expiring` event per threshold, queued with the e-mails.
+    let events: Vec<(String, String)> =
+        sqlx::query_as("SELECT event_type, body FROM webhook_deliveries ORDER BY id").fetch_all(&app.db).await.unwrap();
+    assert_eq!(events.len(), 4, "{events:?}");
+    assert!(events.iter().all(|(kind, body)| kind == "credential.expiring" && !body.contains(DEMO_CLIENT_SECRET)), "{events:?}");
+    let last: Value = serde_json::from_str(&events[3].1).unwrap();
+    assert_eq!(last["data"]["days_left"], 1, "{last}");
+    // And the gauge says the days left at the latest check.
+    let figures = consent_portal::metrics::render(&app.state.db, Timestamp::new(clock_now(&app))).await.unwrap();
+    assert!(
+        figures.lines().any(|l| l.starts_with("portal_credential_days_left{") && l.contains("secret 1") && l.ends_with(" -3")),
+        "{figures}"
+    );
     let queued = credential_emails_queued(&credential_outbox(&app).await);
     assert_eq!(queued.iter().map(|d| d["threshold"].as_i64().unwrap()).collect::<Vec<_>>(), [30, 14, 7, 1]);
     // They go to the staff notification addresses, and say how to rotate without naming the secret.
