@@ -298,7 +298,7 @@ async fn writes_on_a_read_only_database_answer_503_and_reads_keep_working() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
     let writable = open_db(&location).await;
-    let invite = Invite::new("Contoso").expires_in(time::Duration::days(1)).create(&writable).await;
+    let invite = Invite::new("Contoso").expires_in(time::Duration::days(1)).create(&writable.clone().into()).await;
     writable.close().await;
     let read_only = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(location.sqlite_path().unwrap()).read_only(true))
         .await
