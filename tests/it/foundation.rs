@@ -284,11 +284,12 @@ async fn a_changed_migration_is_refused() {
 #[tokio::test]
 async fn foreign_keys_are_enforced() {
     let dir = tempfile::tempdir().unwrap();
-    let pool = open_db(&database_in(dir.path())).await;
-    let result = sqlx::query(
+    let (_, pool) = fresh_database(dir.path()).await;
+    let result = sql(
+        &pool,
         "INSERT INTO invites (id, customer_id, token_hash, created_at, expires_at) VALUES ('i', 'no-such-customer', 'h', 'now', 'later')",
     )
-    .execute(&pool)
+    .try_execute()
     .await;
     assert!(result.is_err());
 }
