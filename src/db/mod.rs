@@ -1,4 +1,6 @@
-//! Storage: the SQLite pool and every SQL statement of the portal, one file per table.
+//! Storage: the database (SQLite beside the binary, or PostgreSQL shared by replicas: [`Pool`]) and
+//! every SQL statement of the portal, one file per table, each written once for both engines
+//! ([`engine`]).
 //!
 //! SQLite runs in WAL mode (readers never wait for the writer), with a busy timeout (a writer waits for
 //! another instead of failing at once), foreign keys enforced, and `synchronous = FULL`, so a write that

@@ -263,7 +263,7 @@ async fn the_admin_cancels_and_sees_the_cancel_page() {
         browser.page("cancelled", RETRY).await;
         let page = browser.text("main").await;
         assert!(page.contains("You cancelled the approval") && page.contains("Nothing was connected"), "{page}");
-        let tenants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&app.db).await.unwrap();
+        let tenants: i64 = sql(&app.db, "SELECT COUNT(*) FROM tenants").scalar().await;
         assert_eq!(tenants, 0, "nothing recorded");
     })
     .await;
@@ -285,12 +285,11 @@ async fn missing_roles_show_on_the_dashboard_and_the_re_consent_link_works() {
         // Set-up: that was over an hour ago, so the role is missing, not propagating.
         let earlier = consent_portal::db::timestamp_text(OffsetDateTime::now_utc() - time::Duration::hours(2));
         for table in ["tenants", "consents"] {
-            sqlx::query(&format!("UPDATE {table} SET consented_at = ? WHERE tenant_id = ?"))
+            sql(&app.db, &format!("UPDATE {table} SET consented_at = $1 WHERE tenant_id = $2"))
                 .bind(&earlier)
                 .bind(DEMO_WOODGROVE)
-                .execute(&app.db)
-                .await
-                .unwrap();
+                .execute()
+                .await;
         }
 
         browser.forget_everyone().await;
@@ -333,8 +332,7 @@ async fn missing_roles_show_on_the_dashboard_and_the_re_consent_link_works() {
         browser.page("re-consent-connected", CONNECTED).await;
         let page = browser.body_text().await;
         assert!(page.contains("Verified") && page.contains(DEMO_WOODGROVE), "{page}");
-        let consents: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM consents WHERE tenant_id = ?").bind(DEMO_WOODGROVE).fetch_one(&app.db).await.unwrap();
+        let consents: i64 = sql(&app.db, "SELECT COUNT(*) FROM consents WHERE tenant_id = $1").bind(DEMO_WOODGROVE).scalar().await;
         assert_eq!(consents, 2, "both consents kept");
     })
     .await;

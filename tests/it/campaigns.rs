@@ -21,8 +21,7 @@ const LIDIA: &str = "lidia@fourthcoffee.example";
 /// days ago, and starts now with the demo's (Microsoft Graph's as well).
 async fn migrating_app(clock: SharedClock, notify: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let database = database_in(dir.path());
-    let db = open_db(&database).await;
+    let (database, db) = fresh_database(dir.path()).await;
     record_history(&db, &[(DEFENDER_ONLY, 200)], clock.now()).await;
     let notify: Vec<lettre::Address> = notify.iter().map(|a| a.parse().unwrap()).collect();
     spawn_app_on(dir, database, db, clock, move |config| {
@@ -119,10 +118,7 @@ async fn a_permission_set_change_marks_only_the_tenants_that_consented_before_it
 
     // The change is an audited event, named on the dashboard with the tenants it concerns.
     let changed: Vec<(String, String)> =
-        sqlx::query_as("SELECT actor, detail FROM audit_events WHERE kind = 'permissions.changed' ORDER BY id")
-            .fetch_all(&app.db)
-            .await
-            .unwrap();
+        sql(&app.db, "SELECT actor, detail FROM audit_events WHERE kind = 'permissions.changed' ORDER BY id").rows().await;
     assert_eq!(changed.len(), 2, "the first set, then the change: {changed:?}");
     let detail: Value = serde_json::from_str(&changed[1].1).unwrap();
     assert_eq!(detail["added"], json!(["graph:SecurityIncident.Read.All", "graph:ThreatHunting.Read.All"]));
@@ -196,11 +192,9 @@ async fn a_campaign_pins_an_invite_emails_it_in_italian_refuses_another_tenant_a
     assert_eq!(notices.len(), 1, "{:?}", notices.iter().map(|m| &m.subject).collect::<Vec<_>>());
     assert!(notices[0].subject.contains("completed") && notices[0].to == "ops@fabrikam.example");
     assert!(notices[0].text.contains(&format!("/campaigns/{id}")));
-    let completed: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'campaign.completed'").fetch_one(&app.db).await.unwrap();
+    let completed: i64 = sql(&app.db, "SELECT COUNT(*) FROM audit_events WHERE kind = 'campaign.completed'").scalar().await;
     assert_eq!(completed, 1);
-    let events: Vec<String> =
-        sqlx::query_scalar("SELECT body FROM webhook_deliveries WHERE event_type = 'campaign.completed'").fetch_all(&app.db).await.unwrap();
+    let events: Vec<String> = sql(&app.db, "SELECT body FROM webhook_deliveries WHERE event_type = 'campaign.completed'").scalars().await;
     assert_eq!(events.len(), 1, "one campaign.completed event, queued with the completion");
     let event: Value = serde_json::from_str(&events[0]).unwrap();
     assert_eq!((event["data"]["campaign_id"].as_str(), event["data"]["created_by"].as_str()), (Some(id.as_str()), Some(ALEX)));
@@ -276,7 +270,7 @@ async fn the_command_line_creates_lists_and_shows_a_campaign() {
     let app = migrating_app(Arc::new(consent_portal::domain::SystemClock), &[]).await;
     grant(&app, DEMO_CONTOSO, defender_only()).await;
     assert_eq!(onboarded(&app, "Contoso", DEMO_CONTOSO, 100, MEGAN, "it").await, "needs_reconsent");
-    let database = format!("sqlite://{}", app.dir.path().join("portal.db").display());
+    let database = database_url(&app.state.config.database);
     let run = |args: &[&str]| {
         let output = command_in(app.dir.path())
             .args(args)
@@ -331,18 +325,13 @@ async fn the_campaign_follows_its_emails_and_links_wherever_they_change() {
     assert_eq!(state().await, "waiting");
     // The SMTP server refused the e-mail (as the worker records it): "e-mail failed"; staff resend it
     // from the Outbox page, and the campaign follows the copy.
-    let (outbox_id, invite_id): (String, String) =
-        sqlx::query_as("SELECT outbox_id, invite_id FROM campaign_tenants").fetch_one(&app.db).await.unwrap();
-    sqlx::query("UPDATE outbox SET status = 'failed', last_reply = '550 no such mailbox' WHERE id = ?")
-        .bind(&outbox_id)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    let (outbox_id, invite_id): (String, String) = sql(&app.db, "SELECT outbox_id, invite_id FROM campaign_tenants").row().await;
+    sql(&app.db, "UPDATE outbox SET status = 'failed', last_reply = '550 no such mailbox' WHERE id = $1").bind(&outbox_id).execute().await;
     assert_eq!(state().await, "email_failed");
     let resent = client.post(app.url(&format!("/outbox/{outbox_id}/resend"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert!(resent.status().is_redirection(), "{}", resent.status());
     assert_eq!(state().await, "waiting");
-    let followed: String = sqlx::query_scalar("SELECT outbox_id FROM campaign_tenants").fetch_one(&app.db).await.unwrap();
+    let followed: String = sql(&app.db, "SELECT outbox_id FROM campaign_tenants").scalar().await;
     assert_ne!(followed, outbox_id, "the copy");
     // Revoking the campaign's invite (from the Invites page) ends its link.
     let revoked = client.post(app.url(&format!("/invites/{invite_id}/revoke"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();

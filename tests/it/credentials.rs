@@ -24,10 +24,7 @@ fn credential_emails_queued(rows: &[(String, String)]) -> Vec<Value> {
 }
 
 async fn credential_outbox(app: &TestApp) -> Vec<(String, String)> {
-    sqlx::query_as("SELECT recipient, detail FROM outbox WHERE kind = 'credential_expiring' ORDER BY created_at, id")
-        .fetch_all(&app.db)
-        .await
-        .unwrap()
+    sql(&app.db, "SELECT recipient, detail FROM outbox WHERE kind = 'credential_expiring' ORDER BY created_at, id").rows().await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -91,8 +88,7 @@ async fn staff_are_emailed_once_at_30_14_7_and_1_days_left() {
     assert_eq!(sent_at_days, [30, 14, 7, 1], "one e-mail per threshold, each once");
     assert_eq!(reached, [30, 14, 7, 1], "what check() reports for other systems: each threshold once");
     // A `credential.expiring` event per threshold, queued with the e-mails.
-    let events: Vec<(String, String)> =
-        sqlx::query_as("SELECT event_type, body FROM webhook_deliveries ORDER BY id").fetch_all(&app.db).await.unwrap();
+    let events: Vec<(String, String)> = sql(&app.db, "SELECT event_type, body FROM webhook_deliveries ORDER BY id").rows().await;
     assert_eq!(events.len(), 4, "{events:?}");
     assert!(events.iter().all(|(kind, body)| kind == "credential.expiring" && !body.contains(DEMO_CLIENT_SECRET)), "{events:?}");
     let last: Value = serde_json::from_str(&events[3].1).unwrap();

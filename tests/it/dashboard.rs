@@ -50,31 +50,27 @@ impl Default for Seed<'_> {
 }
 
 /// Puts a customer, its tenant and (with a last check) a check row straight into the database.
-async fn seed(executor: &mut sqlx::SqliteConnection, seed: Seed<'_>) -> String {
+async fn seed(executor: &mut consent_portal::db::WriteTransaction, seed: Seed<'_>) -> String {
     let customer_id = uuid::Uuid::now_v7().to_string();
-    sqlx::query("INSERT INTO customers (id, name, created_at) VALUES (?, ?, ?)")
+    sql(&mut *executor, "INSERT INTO customers (id, name, created_at) VALUES ($1, $2, $3)")
         .bind(&customer_id)
         .bind(seed.customer)
         .bind(seed.consented_at)
-        .execute(&mut *executor)
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO tenants (tenant_id, customer_id, consented_by_upn, consented_at, status, status_reason, last_checked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&seed.tenant_id)
-    .bind(&customer_id)
-    .bind(seed.consented_by)
-    .bind(seed.consented_at)
-    .bind(seed.status)
-    .bind(format!("Reason for {}.", seed.status))
-    .bind(seed.last_checked_at)
-    .execute(&mut *executor)
-    .await
-    .unwrap();
+        .execute()
+        .await;
+    sql(&mut *executor, "INSERT INTO tenants (tenant_id, customer_id, consented_by_upn, consented_at, status, status_reason, last_checked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",)
+        .bind(&seed.tenant_id)
+        .bind(&customer_id)
+        .bind(seed.consented_by)
+        .bind(seed.consented_at)
+        .bind(seed.status)
+        .bind(format!("Reason for {}.", seed.status))
+        .bind(seed.last_checked_at)
+        .execute().await;
     if let Some(at) = seed.last_checked_at {
-        sqlx::query(
-            "INSERT INTO checks (tenant_id, started_at, finished_at, status, roles_present, roles_missing) VALUES (?, ?, ?, ?, ?, ?)",
+        sql(
+            &mut *executor,
+            "INSERT INTO checks (tenant_id, started_at, finished_at, status, roles_present, roles_missing) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&seed.tenant_id)
         .bind(at)
@@ -82,16 +78,17 @@ async fn seed(executor: &mut sqlx::SqliteConnection, seed: Seed<'_>) -> String {
         .bind(seed.status)
         .bind(serde_json::to_string(seed.present).unwrap())
         .bind(serde_json::to_string(seed.missing).unwrap())
-        .execute(&mut *executor)
-        .await
-        .unwrap();
+        .execute()
+        .await;
     }
     seed.tenant_id
 }
 
 async fn seed_one(app: &TestApp, one: Seed<'_>) -> String {
-    let mut connection = app.db.acquire().await.unwrap();
-    seed(&mut connection, one).await
+    let mut transaction = consent_portal::db::begin_write(&app.db).await.unwrap();
+    let tenant_id = seed(&mut transaction, one).await;
+    transaction.commit().await.unwrap();
+    tenant_id
 }
 
 /// How many tenant rows a list page shows.
@@ -100,11 +97,7 @@ fn rows_on(html: &str) -> usize {
 }
 
 async fn audit(app: &TestApp, kind: &str) -> Vec<(Option<String>, Option<String>, Option<String>)> {
-    sqlx::query_as("SELECT actor, tenant_id, invite_id FROM audit_events WHERE kind = ? ORDER BY id")
-        .bind(kind)
-        .fetch_all(&app.db)
-        .await
-        .unwrap()
+    sql(&app.db, "SELECT actor, tenant_id, invite_id FROM audit_events WHERE kind = $1 ORDER BY id").bind(kind).rows().await
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -233,11 +226,11 @@ async fn sign_out_ends_the_session_on_the_server() {
     let (client, csrf) = staff(&app, ALEX).await;
     let refused = client.post(app.url("/staff/sign-out")).form(&[("csrf", "wrong")]).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let sessions_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(&app.db).await.unwrap();
+    let sessions_before: i64 = sql(&app.db, "SELECT COUNT(*) FROM tower_sessions").scalar().await;
     let out = client.post(app.url("/staff/sign-out")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&out), "/staff/sign-in");
-    let sessions_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(&app.db).await.unwrap();
+    let sessions_after: i64 = sql(&app.db, "SELECT COUNT(*) FROM tower_sessions").scalar().await;
     assert_eq!(sessions_after, sessions_before - 1, "the session is deleted from the store");
     let page = client.get(app.url("/tenants")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
@@ -270,8 +263,7 @@ async fn staff_pages_exports_and_posts_refuse_anonymous_requests() {
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
         assert!(!response.text().await.unwrap().contains("Secret Customer"));
     }
-    let removed: Option<String> =
-        sqlx::query_scalar("SELECT removed_at FROM tenants WHERE tenant_id = ?").bind(&tid).fetch_one(&app.db).await.unwrap();
+    let removed: Option<String> = sql(&app.db, "SELECT removed_at FROM tenants WHERE tenant_id = $1").bind(&tid).scalar().await;
     assert!(removed.is_none());
 }
 
@@ -297,9 +289,9 @@ async fn a_viewer_reads_but_cannot_post_admin_actions() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{action}");
     }
-    let checks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checks").fetch_one(&app.db).await.unwrap();
+    let checks: i64 = sql(&app.db, "SELECT COUNT(*) FROM checks").scalar().await;
     assert_eq!(checks, 1);
-    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invites").fetch_one(&app.db).await.unwrap(), 0);
+    assert_eq!(sql(&app.db, "SELECT COUNT(*) FROM invites").scalar::<i64>().await, 0);
 }
 
 #[tokio::test]
@@ -323,8 +315,7 @@ async fn admin_posts_need_the_session_csrf_token_and_our_origin() {
         .await
         .unwrap();
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
-    let removed: Option<String> =
-        sqlx::query_scalar("SELECT removed_at FROM tenants WHERE tenant_id = ?").bind(&tid).fetch_one(&app.db).await.unwrap();
+    let removed: Option<String> = sql(&app.db, "SELECT removed_at FROM tenants WHERE tenant_id = $1").bind(&tid).scalar().await;
     assert!(removed.is_none());
 }
 
@@ -334,7 +325,7 @@ async fn admin_posts_need_the_session_csrf_token_and_our_origin() {
 #[tokio::test]
 async fn search_filter_sort_and_pagination() {
     let app = spawn_app().await;
-    let mut tx = app.db.begin().await.unwrap();
+    let mut tx = consent_portal::db::begin_write(&app.db).await.unwrap();
     for i in 0..120 {
         let customer = format!("Customer {i:03}");
         let status = if i % 3 == 0 { "missing_roles" } else { "verified" };
@@ -384,10 +375,9 @@ async fn search_filter_sort_and_pagination() {
     assert_eq!(rows_on(&get("/tenants?q=admin42%40").await), 1, "by who consented");
     assert_eq!(rows_on(&get("/tenants?q=%25").await), 0, "LIKE's wildcards are literal");
     let tenant_id: String =
-        sqlx::query_scalar("SELECT t.tenant_id FROM tenants t JOIN customers c ON c.id = t.customer_id WHERE c.name = 'Customer 042'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+        sql(&app.db, "SELECT t.tenant_id FROM tenants t JOIN customers c ON c.id = t.customer_id WHERE c.name = 'Customer 042'")
+            .scalar()
+            .await;
     let by_id = get(&format!("/tenants?q={}", &tenant_id[..13])).await;
     assert!(by_id.contains("Customer 042"), "by tenant id");
 
@@ -413,7 +403,7 @@ async fn search_filter_sort_and_pagination() {
 #[tokio::test]
 async fn ten_thousand_tenants_list_quickly() {
     let app = spawn_app().await;
-    let mut tx = app.db.begin().await.unwrap();
+    let mut tx = consent_portal::db::begin_write(&app.db).await.unwrap();
     for i in 0..10_000 {
         let customer = format!("Bulk {i:05}");
         seed(&mut tx, Seed { customer: &customer, ..Seed::default() }).await;
@@ -442,13 +432,12 @@ async fn a_banner_names_tenants_that_went_from_verified_to_worse() {
     let now = consent_portal::db::now_text();
     let long_ago = consent_portal::db::timestamp_text(time::OffsetDateTime::now_utc() - time::Duration::days(8));
     for (tenant, at) in [(&tid, &now), (&old, &long_ago)] {
-        sqlx::query("INSERT INTO audit_events (at, kind, actor, tenant_id, detail) VALUES (?, 'tenant.degraded', 'system', ?, ?)")
+        sql(&app.db, "INSERT INTO audit_events (at, kind, actor, tenant_id, detail) VALUES ($1, 'tenant.degraded', 'system', $2, $3)")
             .bind(at)
             .bind(tenant)
             .bind(json!({"from": "verified", "to": "consent_removed"}).to_string())
-            .execute(&app.db)
-            .await
-            .unwrap();
+            .execute()
+            .await;
     }
     let (client, _) = staff(&app, SAM).await;
     let html = client.get(app.url("/tenants")).send().await.unwrap().text().await.unwrap();
@@ -507,11 +496,7 @@ async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after
     assert_eq!(check_now().await.unwrap().status(), StatusCode::SEE_OTHER);
     assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 2, "one token per required API, both refused");
     let (status, not_before, next_check): (String, String, String) =
-        sqlx::query_as("SELECT status, not_before, next_check_at FROM tenants WHERE tenant_id = ?")
-            .bind(DEMO_CONTOSO)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+        sql(&app.db, "SELECT status, not_before, next_check_at FROM tenants WHERE tenant_id = $1").bind(DEMO_CONTOSO).row().await;
     assert_eq!(status, "throttled");
     let until = time::OffsetDateTime::parse(&not_before, &time::format_description::well_known::Rfc3339).unwrap();
     let ahead = (until - time::OffsetDateTime::now_utc()).whole_seconds();
@@ -531,20 +516,17 @@ async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after
     })
     .await;
     assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 2, "no token asked for before the Retry-After");
-    let checks: Vec<(String, String)> = sqlx::query_as("SELECT status, detail FROM checks WHERE tenant_id = ? ORDER BY id")
-        .bind(DEMO_CONTOSO)
-        .fetch_all(&app.db)
-        .await
-        .unwrap();
+    let checks: Vec<(String, String)> =
+        sql(&app.db, "SELECT status, COALESCE(detail, '') FROM checks WHERE tenant_id = $1 ORDER BY id").bind(DEMO_CONTOSO).rows().await;
     assert_eq!(checks.len(), 4, "the seeded check, the 429, and an answer for each press: {checks:?}");
     assert!(checks[1].1.contains(&format!("No token is asked for before {not_before}")), "{checks:?}");
     assert!(checks[2..].iter().all(|(status, detail)| status == "throttled" && detail.contains(&format!("Throttled until {not_before}"))));
 
     // Once the time has passed (moved back here instead of waiting a minute), a check goes through.
-    sqlx::query("UPDATE tenants SET not_before = '2000-01-01T00:00:00Z'").execute(&app.db).await.unwrap();
+    sql(&app.db, "UPDATE tenants SET not_before = '2000-01-01T00:00:00Z'").execute().await;
     check_now().await.unwrap();
     assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), 4);
-    let status: String = sqlx::query_scalar("SELECT status FROM tenants").fetch_one(&app.db).await.unwrap();
+    let status: String = sql(&app.db, "SELECT status FROM tenants").scalar().await;
     assert_eq!(status, "verified");
 }
 
@@ -552,33 +534,21 @@ async fn after_a_429_check_now_and_check_all_ask_no_token_before_its_retry_after
 async fn the_decoded_token_is_shown_like_jwt_ms_without_the_token_or_its_signature() {
     let app = spawn_app().await;
     let tid = seed_one(&app, Seed { customer: "Token Co", ..Seed::default() }).await;
-    let columns: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('checks') WHERE name IN ('token_header', 'token_claims')")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-    if columns == 2 {
-        let header = json!({"typ": "JWT", "alg": "RS256", "kid": "key-1", "signature": "c2lnbmF0dXJl"});
-        let claims = json!({"aud": "https://api.security.microsoft.com", "tid": tid, "roles": ["Incident.Read.All"], "exp": 1798761600,
-            "leak": "eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ4In0.c2ln"});
-        sqlx::query("UPDATE checks SET token_header = ?, token_claims = ? WHERE tenant_id = ?")
-            .bind(header.to_string())
-            .bind(claims.to_string())
-            .bind(&tid)
-            .execute(&app.db)
-            .await
-            .unwrap();
-    }
+    let header = json!({"typ": "JWT", "alg": "RS256", "kid": "key-1", "signature": "c2lnbmF0dXJl"});
+    let claims = json!({"aud": "https://api.security.microsoft.com", "tid": tid, "roles": ["Incident.Read.All"], "exp": 1798761600,
+        "leak": "eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ4In0.c2ln"});
+    sql(&app.db, "UPDATE checks SET token_header = $1, token_claims = $2 WHERE tenant_id = $3")
+        .bind(header.to_string())
+        .bind(claims.to_string())
+        .bind(&tid)
+        .execute()
+        .await;
     let (client, _) = staff(&app, SAM).await;
     let html = client.get(app.url(&format!("/tenants/{tid}"))).send().await.unwrap().text().await.unwrap();
-    if columns == 2 {
-        assert!(html.contains("<code>roles</code>") && html.contains("Application permissions granted"), "{html}");
-        assert!(html.contains("RS256") && html.contains("key-1"));
-        assert!(html.contains("1798761600 (2027-01-01T00:00:00Z)"), "{html}");
-        assert!(!html.contains("c2lnbmF0dXJl") && !html.contains("eyJhbGci"), "no signature, no raw token");
-    } else {
-        assert!(html.contains("No decoded token"));
-    }
+    assert!(html.contains("<code>roles</code>") && html.contains("Application permissions granted"), "{html}");
+    assert!(html.contains("RS256") && html.contains("key-1"));
+    assert!(html.contains("1798761600 (2027-01-01T00:00:00Z)"), "{html}");
+    assert!(!html.contains("c2lnbmF0dXJl") && !html.contains("eyJhbGci"), "no signature, no raw token");
     assert!(client.get(app.url("/tenants/not-a-guid")).send().await.unwrap().status() == StatusCode::NOT_FOUND);
     let unknown = TenantId::new_random();
     assert_eq!(client.get(app.url(&format!("/tenants/{unknown}"))).send().await.unwrap().status(), StatusCode::NOT_FOUND);
@@ -608,14 +578,14 @@ async fn a_re_consent_link_for_missing_roles_and_removal_with_the_customers_step
     let link = hidden_value(&html.replace("type=\"text\" value=", "name=\"link\" value="), "link");
     assert!(link.starts_with(&app.url("/onboard/")), "{link}");
     assert!(html.contains("shown <strong>once</strong>"));
-    let (customer_of_tenant, customer_of_invite, pinned, created_by): (String, String, Option<String>, Option<String>) = sqlx::query_as(
+    let (customer_of_tenant, customer_of_invite, pinned, created_by): (String, String, Option<String>, Option<String>) = sql(
+        &app.db,
         "SELECT t.customer_id, i.customer_id, i.pinned_tenant_id, (SELECT actor FROM audit_events WHERE invite_id = i.id) \
-         FROM tenants t, invites i WHERE t.tenant_id = ?",
+         FROM tenants t, invites i WHERE t.tenant_id = $1",
     )
     .bind(&tid)
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    .row()
+    .await;
     assert_eq!(customer_of_tenant, customer_of_invite, "the same customer");
     assert_eq!(pinned.as_deref(), Some(tid.as_str()));
     assert_eq!(created_by.as_deref(), Some(ALEX));
@@ -631,8 +601,7 @@ async fn a_re_consent_link_for_missing_roles_and_removal_with_the_customers_step
     assert_eq!(removed.status(), StatusCode::OK);
     let html = removed.text().await.unwrap();
     assert!(html.contains("Enterprise applications") && html.contains(DEMO_CLIENT_ID) && html.contains("Delete"), "{html}");
-    let removed_at: Option<String> =
-        sqlx::query_scalar("SELECT removed_at FROM tenants WHERE tenant_id = ?").bind(&tid).fetch_one(&app.db).await.unwrap();
+    let removed_at: Option<String> = sql(&app.db, "SELECT removed_at FROM tenants WHERE tenant_id = $1").bind(&tid).scalar().await;
     assert!(removed_at.is_some());
     let events = audit(&app, "tenant.removed").await;
     assert_eq!(events, [(Some(ALEX.to_owned()), Some(tid.clone()), None)]);
@@ -665,7 +634,7 @@ async fn invites_are_created_shown_once_listed_with_a_timeline_and_revoked() {
     let start = html.find(&app.url("/onboard/")).unwrap();
     let link = html[start..start + html[start..].find('"').unwrap()].to_owned();
     let (id, language, pinned, domain): (String, String, Option<String>, Option<String>) =
-        sqlx::query_as("SELECT id, language, pinned_tenant_id, pinned_domain FROM invites").fetch_one(&app.db).await.unwrap();
+        sql(&app.db, "SELECT id, language, pinned_tenant_id, pinned_domain FROM invites").row().await;
     assert_eq!(language, "it");
     assert_eq!(pinned.as_deref(), Some(DEMO_CONTOSO), "the domain was resolved to its tenant");
     assert_eq!(domain.as_deref(), Some("contoso.example"));
@@ -685,7 +654,7 @@ async fn invites_are_created_shown_once_listed_with_a_timeline_and_revoked() {
     assert_eq!(client.post(app.url("/invites")).form(&bad).send().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
     let bad = [("csrf", csrf.as_str()), ("customer", "X"), ("expires_days", "7"), ("language", "fr")];
     assert_eq!(client.post(app.url("/invites")).form(&bad).send().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invites").fetch_one(&app.db).await.unwrap(), 1);
+    assert_eq!(sql(&app.db, "SELECT COUNT(*) FROM invites").scalar::<i64>().await, 1);
 
     let revoked = client.post(app.url(&format!("/invites/{id}/revoke"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
@@ -897,8 +866,7 @@ async fn check_all_sweeps_every_tenant_with_live_progress_for_admins_only() {
     assert_eq!(progress["done"], 2, "{progress}");
     assert_eq!(progress["verified"], 1, "{progress}");
     assert_eq!(progress["problems"], 1, "{progress}");
-    let statuses: Vec<(String, String)> =
-        sqlx::query_as("SELECT tenant_id, status FROM tenants ORDER BY tenant_id").fetch_all(&app.db).await.unwrap();
+    let statuses: Vec<(String, String)> = sql(&app.db, "SELECT tenant_id, status FROM tenants ORDER BY tenant_id").rows().await;
     assert!(statuses.contains(&(DEMO_CONTOSO.to_owned(), "verified".to_owned())), "{statuses:?}");
     assert!(statuses.contains(&(other, "tenant_not_found".to_owned())), "{statuses:?}");
 }
@@ -932,8 +900,8 @@ async fn the_invite_form_refuses_bidi_controls_and_invisible_characters_with_422
         assert!(html.contains(named) || html.contains(&named_plain), "{named}: {html}");
         assert!(html.contains(why), "{why}: {html}");
     }
-    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invites").fetch_one(&app.db).await.unwrap(), 0);
-    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM customers").fetch_one(&app.db).await.unwrap(), 0);
+    assert_eq!(sql(&app.db, "SELECT COUNT(*) FROM invites").scalar::<i64>().await, 0);
+    assert_eq!(sql(&app.db, "SELECT COUNT(*) FROM customers").scalar::<i64>().await, 0);
 
     // Names in any script, with accents and punctuation, are welcome.
     let form = [("csrf", csrf.as_str()), ("customer", "Società Rossi – شركة"), ("expires_days", "7"), ("language", "it")];
@@ -961,7 +929,7 @@ async fn the_api_creates_invites_and_refuses_bidi_controls_with_422() {
     }
     let not_json = app.client.post(app.url("/api/v1/invites")).bearer_auth(API_TOKEN).body("customer=Contoso").send().await.unwrap();
     assert_eq!(not_json.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invites").fetch_one(&app.db).await.unwrap(), 0);
+    assert_eq!(sql(&app.db, "SELECT COUNT(*) FROM invites").scalar::<i64>().await, 0);
 
     // Without the token nothing is created, whatever the body.
     let anonymous = app.client.post(app.url("/api/v1/invites")).json(&json!({"customer": "Contoso"})).send().await.unwrap();
@@ -975,10 +943,8 @@ async fn the_api_creates_invites_and_refuses_bidi_controls_with_422() {
     let landing = http_client().get(url).send().await.unwrap();
     assert_eq!(landing.status(), StatusCode::OK);
     assert!(landing.text().await.unwrap().contains("Contoso"));
-    let row: (String, Option<String>, String) =
-        sqlx::query_as("SELECT id, pinned_tenant_id, language FROM invites").fetch_one(&app.db).await.unwrap();
+    let row: (String, Option<String>, String) = sql(&app.db, "SELECT id, pinned_tenant_id, language FROM invites").row().await;
     assert_eq!(row, (created["id"].as_str().unwrap().to_owned(), Some(DEMO_CONTOSO.to_owned()), "it".to_owned()));
-    let actor: Option<String> =
-        sqlx::query_scalar("SELECT actor FROM audit_events WHERE kind = 'invite.created'").fetch_one(&app.db).await.unwrap();
+    let actor: Option<String> = sql(&app.db, "SELECT actor FROM audit_events WHERE kind = 'invite.created'").scalar().await;
     assert_eq!(actor.as_deref(), Some("api"));
 }

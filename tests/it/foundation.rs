@@ -284,11 +284,12 @@ async fn a_changed_migration_is_refused() {
 #[tokio::test]
 async fn foreign_keys_are_enforced() {
     let dir = tempfile::tempdir().unwrap();
-    let pool = open_db(&database_in(dir.path())).await;
-    let result = sqlx::query(
+    let (_, pool) = fresh_database(dir.path()).await;
+    let result = sql(
+        &pool,
         "INSERT INTO invites (id, customer_id, token_hash, created_at, expires_at) VALUES ('i', 'no-such-customer', 'h', 'now', 'later')",
     )
-    .execute(&pool)
+    .try_execute()
     .await;
     assert!(result.is_err());
 }
@@ -298,7 +299,7 @@ async fn writes_on_a_read_only_database_answer_503_and_reads_keep_working() {
     let dir = tempfile::tempdir().unwrap();
     let location = database_in(dir.path());
     let writable = open_db(&location).await;
-    let invite = Invite::new("Contoso").expires_in(time::Duration::days(1)).create(&writable).await;
+    let invite = Invite::new("Contoso").expires_in(time::Duration::days(1)).create(&writable.clone().into()).await;
     writable.close().await;
     let read_only = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(location.sqlite_path().unwrap()).read_only(true))
         .await

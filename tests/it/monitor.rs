@@ -14,11 +14,10 @@ use consent_portal::monitor::sweep::{Sweeper, Target};
 use fake_entra::demo::{DEMO_CLIENT_ID, DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_TAILSPIN, DEMO_WOODGROVE};
 use fake_entra::server::FakeServer;
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
 
 struct Rig {
     fake: FakeServer,
-    pool: SqlitePool,
+    pool: db::Pool,
     config: Config,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -28,14 +27,13 @@ impl Rig {
     async fn new(configure: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let fake = spawn_fake("http://127.0.0.1:8080").await;
-        let database = database_in(dir.path());
+        let (database, pool) = fresh_database(dir.path()).await;
         let mut config = consent_portal::config::demo_config("127.0.0.1:8080".parse().unwrap(), &fake.url, database).unwrap();
         config.checks.timeout = Duration::from_secs(10);
         // The Defender XDR API alone (what `validate` requires by default, too); tests of several APIs
         // require more.
         require_permissions(&mut config, DEFENDER_ONLY);
         configure(&mut config);
-        let pool = open_db(&config.database).await;
         Rig { fake, pool, config, client: reqwest::Client::new(), _dir: dir }
     }
 
@@ -45,7 +43,7 @@ impl Rig {
         let dir = tempfile::tempdir().unwrap();
         let env = [
             ("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080".to_owned()),
-            ("PORTAL_DATABASE_URL", format!("sqlite://{}", self.config.database.sqlite_path().unwrap().display())),
+            ("PORTAL_DATABASE_URL", database_url(&self.config.database)),
             ("PORTAL_CLIENT_ID", DEMO_CLIENT_ID.to_owned()),
             ("PORTAL_CLIENT_SECRET", fake_entra::demo::DEMO_CLIENT_SECRET.to_owned()),
             ("PORTAL_PARTNER_TENANT_ID", fake_entra::demo::DEMO_PARTNER_TENANT_ID.to_owned()),
@@ -64,7 +62,7 @@ impl Rig {
         consent_portal::monitor::sweeper(
             &self.config,
             &entra,
-            self.pool.clone().into(),
+            self.pool.clone(),
             Arc::new(consent_portal::domain::SystemClock),
             Arc::default(),
         )
@@ -74,7 +72,7 @@ impl Rig {
     async fn seed(&self, tenants: &[&str], age: time::Duration) {
         let ids: Vec<TenantId> = tenants.iter().map(|t| TenantId::parse(t).unwrap()).collect();
         let at = Timestamp::new(time::OffsetDateTime::now_utc() - age);
-        db::monitoring::seed_tenants(&self.pool.clone().into(), &format!("Customer {}", uuid::Uuid::new_v4()), &ids, at).await.unwrap();
+        db::monitoring::seed_tenants(&self.pool.clone(), &format!("Customer {}", uuid::Uuid::new_v4()), &ids, at).await.unwrap();
     }
 
     async fn grant(&self, tenant: &str, roles: &[&str], enabled: bool) {
@@ -95,12 +93,7 @@ impl Rig {
     }
 
     async fn statuses(&self) -> HashMap<String, String> {
-        sqlx::query_as::<_, (String, String)>("SELECT tenant_id, status FROM tenants")
-            .fetch_all(&self.pool)
-            .await
-            .unwrap()
-            .into_iter()
-            .collect()
+        sql(&self.pool, "SELECT tenant_id, status FROM tenants").rows::<(String, String)>().await.into_iter().collect()
     }
 
     async fn token_requests(&self, tenant: &str) -> Vec<time::OffsetDateTime> {
@@ -195,23 +188,15 @@ async fn each_fault_of_the_fake_gives_its_status() {
     }
     // A check row per tenant, with the decoded token where one was issued and never the token itself.
     let (header, claims): (Option<String>, Option<String>) =
-        sqlx::query_as("SELECT token_header, token_claims FROM checks WHERE tenant_id = ?")
-            .bind(DEMO_CONTOSO)
-            .fetch_one(&rig.pool)
-            .await
-            .unwrap();
+        sql(&rig.pool, "SELECT token_header, token_claims FROM checks WHERE tenant_id = $1").bind(DEMO_CONTOSO).row().await;
     let header: Value = serde_json::from_str(&header.unwrap()).unwrap();
     let claims: Value = serde_json::from_str(&claims.unwrap()).unwrap();
     assert_eq!(header["alg"], "RS256");
     assert_eq!(claims["tid"], DEMO_CONTOSO);
-    let code: Option<i64> =
-        sqlx::query_scalar("SELECT error_code FROM checks WHERE tenant_id = ?").bind(DEMO_TAILSPIN).fetch_one(&rig.pool).await.unwrap();
+    let code: Option<i64> = sql(&rig.pool, "SELECT error_code FROM checks WHERE tenant_id = $1").bind(DEMO_TAILSPIN).scalar().await;
     assert_eq!(code, Some(500011));
     let everything: Vec<(String,)> =
-        sqlx::query_as("SELECT COALESCE(token_header,'') || COALESCE(token_claims,'') || COALESCE(detail,'') FROM checks")
-            .fetch_all(&rig.pool)
-            .await
-            .unwrap();
+        sql(&rig.pool, "SELECT COALESCE(token_header,'') || COALESCE(token_claims,'') || COALESCE(detail,'') FROM checks").rows().await;
     assert!(everything.iter().all(|(text,)| !text.contains("eyJ")), "no raw token stored");
 }
 
@@ -274,11 +259,7 @@ async fn a_hanging_tenant_does_not_hold_up_the_sweep() {
     assert_eq!(statuses[DEMO_CONTOSO], "verified");
     assert_eq!(statuses[DEMO_WOODGROVE], "verified");
     assert_eq!(statuses[DEMO_NORTHWIND], "unreachable");
-    let reason: String = sqlx::query_scalar("SELECT status_reason FROM tenants WHERE tenant_id = ?")
-        .bind(DEMO_NORTHWIND)
-        .fetch_one(&rig.pool)
-        .await
-        .unwrap();
+    let reason: String = sql(&rig.pool, "SELECT status_reason FROM tenants WHERE tenant_id = $1").bind(DEMO_NORTHWIND).scalar().await;
     assert!(reason.contains("within 2 s"), "{reason}");
 }
 
@@ -292,16 +273,14 @@ async fn a_verified_tenant_that_gets_worse_is_an_audit_event() {
     rig.client.delete(format!("{}/_fake/tenants/{DEMO_CONTOSO}/grants/{DEMO_CLIENT_ID}", rig.fake.url)).send().await.unwrap();
     rig.sweep_all().await;
     assert_eq!(rig.statuses().await[DEMO_CONTOSO], "consent_removed");
-    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_events WHERE kind = 'tenant.degraded' AND tenant_id = ?")
+    let detail: String = sql(&rig.pool, "SELECT detail FROM audit_events WHERE kind = 'tenant.degraded' AND tenant_id = $1")
         .bind(DEMO_CONTOSO)
-        .fetch_one(&rig.pool)
-        .await
-        .unwrap();
+        .scalar()
+        .await;
     let detail: Value = serde_json::from_str(&detail).unwrap();
     assert_eq!(detail["from"], "verified");
     assert_eq!(detail["to"], "consent_removed");
-    let checks: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE tenant_id = ?").bind(DEMO_CONTOSO).fetch_one(&rig.pool).await.unwrap();
+    let checks: i64 = sql(&rig.pool, "SELECT COUNT(*) FROM checks WHERE tenant_id = $1").bind(DEMO_CONTOSO).scalar().await;
     assert_eq!(checks, 2, "a fresh token for every check");
 }
 
@@ -346,9 +325,9 @@ async fn the_validate_command_checks_and_reports() {
 }
 
 /// The stored wait of a tenant, and its next planned check.
-async fn wait_and_next_check(pool: &SqlitePool, tenant: &str) -> (time::OffsetDateTime, String) {
+async fn wait_and_next_check(pool: &db::Pool, tenant: &str) -> (time::OffsetDateTime, String) {
     let (not_before, next_check): (String, String) =
-        sqlx::query_as("SELECT not_before, next_check_at FROM tenants WHERE tenant_id = ?").bind(tenant).fetch_one(pool).await.unwrap();
+        sql(pool, "SELECT not_before, next_check_at FROM tenants WHERE tenant_id = $1").bind(tenant).row().await;
     assert!(next_check >= not_before, "the next check {next_check} comes after the wait {not_before}");
     (time::OffsetDateTime::parse(&not_before, &time::format_description::well_known::Rfc3339).unwrap(), not_before)
 }
@@ -381,7 +360,7 @@ async fn validate_and_the_schedule_ask_no_token_before_a_stored_retry_after() {
     assert_eq!(wait_and_next_check(&rig.pool, DEMO_CONTOSO).await.0, until, "and kept the wait");
 
     // The schedule leaves the tenant alone until then, even if its next check were due.
-    sqlx::query("UPDATE tenants SET next_check_at = '2000-01-01T00:00:00Z'").execute(&rig.pool).await.unwrap();
+    sql(&rig.pool, "UPDATE tenants SET next_check_at = '2000-01-01T00:00:00Z'").execute().await;
     assert!(db::monitoring::due(&rig.pool, Timestamp::new(time::OffsetDateTime::now_utc()), 10).await.unwrap().is_empty());
     assert_eq!(db::monitoring::due(&rig.pool, Timestamp::parse(&until_text).unwrap(), 10).await.unwrap().len(), 1);
 }
@@ -441,11 +420,11 @@ async fn a_stored_wait_is_never_shortened_by_the_result_of_another_check() {
         not_before: not_before.map(|at| Timestamp::parse(at).unwrap()),
     };
     for not_before in [Some("2099-01-01T01:00:00Z"), Some("2099-01-01T00:10:00Z"), None] {
-        db::monitoring::record_results(&rig.pool.clone().into(), &[result(not_before)], &[]).await.unwrap();
+        db::monitoring::record_results(&rig.pool, &[result(not_before)], &[]).await.unwrap();
         let stored = db::monitoring::not_before(&rig.pool, TenantId::parse(DEMO_CONTOSO).unwrap()).await.unwrap();
         assert_eq!(stored.map(|at| at.to_string()).as_deref(), Some("2099-01-01T01:00:00Z"));
     }
-    db::monitoring::record_results(&rig.pool.clone().into(), &[result(Some("2099-01-01T02:00:00Z"))], &[]).await.unwrap();
+    db::monitoring::record_results(&rig.pool, &[result(Some("2099-01-01T02:00:00Z"))], &[]).await.unwrap();
     let stored = db::monitoring::not_before(&rig.pool, TenantId::parse(DEMO_CONTOSO).unwrap()).await.unwrap();
     assert_eq!(stored.map(|at| at.to_string()).as_deref(), Some("2099-01-01T02:00:00Z"));
 }
@@ -458,8 +437,8 @@ async fn a_batch_stores_every_result_as_if_stored_one_by_one() {
     let rig = Rig::new(|_| {}).await;
     let ids: Vec<TenantId> = (0..120).map(|_| TenantId::new_random()).collect();
     let at = Timestamp::new(time::OffsetDateTime::now_utc() - DAY);
-    db::monitoring::seed_tenants(&rig.pool.clone().into(), "Batch customer", &ids, at).await.unwrap();
-    sqlx::query("UPDATE tenants SET removed_at = ? WHERE tenant_id = ?").bind(at).bind(ids[7]).execute(&rig.pool).await.unwrap();
+    db::monitoring::seed_tenants(&rig.pool, "Batch customer", &ids, at).await.unwrap();
+    sql(&rig.pool, "UPDATE tenants SET removed_at = $1 WHERE tenant_id = $2").bind(at).bind(ids[7]).execute().await;
     let result = |tenant_id: TenantId, status: TenantStatus, not_before: Option<&str>| db::monitoring::CheckResult {
         tenant_id,
         started_at: Timestamp::new(time::OffsetDateTime::now_utc()),
@@ -481,12 +460,13 @@ async fn a_batch_stores_every_result_as_if_stored_one_by_one() {
     batch[3] = result(ids[3], TenantStatus::Throttled, Some("2099-01-01T02:00:00Z"));
     batch.push(result(ids[3], TenantStatus::Throttled, Some("2099-01-01T01:00:00Z")));
     batch.push(result(ids[3], TenantStatus::Verified, None));
-    db::monitoring::record_results(&rig.pool.clone().into(), &batch, &[]).await.unwrap();
+    db::monitoring::record_results(&rig.pool, &batch, &[]).await.unwrap();
 
-    let checks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checks").fetch_one(&rig.pool).await.unwrap();
+    let checks: i64 = sql(&rig.pool, "SELECT COUNT(*) FROM checks").scalar().await;
     assert_eq!(checks, 121, "every result but the removed tenant's: 119 tenants, one of them three times");
-    let stored: Vec<(String, String, Option<String>)> =
-        sqlx::query_as("SELECT tenant_id, status, not_before FROM tenants ORDER BY rowid").fetch_all(&rig.pool).await.unwrap();
+    let mut stored: Vec<(String, String, Option<String>)> =
+        sql(&rig.pool, "SELECT tenant_id, status, not_before FROM tenants").rows().await;
+    stored.sort_by_key(|(tenant_id, _, _)| ids.iter().position(|id| id.to_string() == *tenant_id));
     for (i, (tenant_id, status, not_before)) in stored.iter().enumerate() {
         assert_eq!(tenant_id, &ids[i].to_string());
         let (expected, wait) = match i {
@@ -496,8 +476,7 @@ async fn a_batch_stores_every_result_as_if_stored_one_by_one() {
         };
         assert_eq!((status.as_str(), not_before.as_deref()), (expected, wait), "tenant {i}");
     }
-    let reasons: Vec<String> =
-        sqlx::query_scalar("SELECT detail FROM checks WHERE tenant_id = ? ORDER BY id").bind(ids[3]).fetch_all(&rig.pool).await.unwrap();
+    let reasons: Vec<String> = sql(&rig.pool, "SELECT detail FROM checks WHERE tenant_id = $1 ORDER BY id").bind(ids[3]).scalars().await;
     assert_eq!(reasons.len(), 3, "{reasons:?}");
     assert!(reasons[2].starts_with(TenantStatus::Verified.label()), "in the order given: {reasons:?}");
 }
@@ -586,8 +565,7 @@ async fn checks_authenticate_with_a_certificate_assertion() {
     rig.seed(&[DEMO_CONTOSO], DAY).await;
     rig.sweep_all().await;
     assert_eq!(rig.statuses().await[DEMO_CONTOSO], "verified");
-    let claims: String =
-        sqlx::query_scalar("SELECT token_claims FROM checks WHERE tenant_id = ?").bind(DEMO_CONTOSO).fetch_one(&rig.pool).await.unwrap();
+    let claims: String = sql(&rig.pool, "SELECT token_claims FROM checks WHERE tenant_id = $1").bind(DEMO_CONTOSO).scalar().await;
     let claims: Value = serde_json::from_str(&claims).unwrap();
     assert_eq!(claims["appidacr"], "2", "a certificate credential");
     assert_eq!(claims["appid"], client_id.as_str());
@@ -609,8 +587,7 @@ async fn v1_tokens_and_no_probe_when_configured() {
     assert!(paths.contains(&format!("/{DEMO_CONTOSO}/oauth2/token").as_str()), "the v1 endpoint: {paths:?}");
     assert!(!paths.iter().any(|p| p.contains("/oauth2/v2.0/token")), "{paths:?}");
     assert!(!paths.contains(&"/api/incidents"), "no probe: {paths:?}");
-    let api_status: Option<i64> =
-        sqlx::query_scalar("SELECT api_status FROM checks WHERE tenant_id = ?").bind(DEMO_CONTOSO).fetch_one(&rig.pool).await.unwrap();
+    let api_status: Option<i64> = sql(&rig.pool, "SELECT api_status FROM checks WHERE tenant_id = $1").bind(DEMO_CONTOSO).scalar().await;
     assert_eq!(api_status, None);
 }
 
@@ -618,21 +595,9 @@ async fn v1_tokens_and_no_probe_when_configured() {
 async fn the_schedule_picks_the_tenants_that_are_due() {
     let rig = Rig::new(|_| {}).await;
     rig.seed(&[DEMO_CONTOSO, DEMO_NORTHWIND, DEMO_WOODGROVE], DAY).await;
-    sqlx::query("UPDATE tenants SET next_check_at = '2000-01-01T00:00:00Z' WHERE tenant_id = ?")
-        .bind(DEMO_CONTOSO)
-        .execute(&rig.pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE tenants SET next_check_at = '2999-01-01T00:00:00Z' WHERE tenant_id = ?")
-        .bind(DEMO_NORTHWIND)
-        .execute(&rig.pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE tenants SET removed_at = '2026-01-01T00:00:00Z' WHERE tenant_id = ?")
-        .bind(DEMO_WOODGROVE)
-        .execute(&rig.pool)
-        .await
-        .unwrap();
+    sql(&rig.pool, "UPDATE tenants SET next_check_at = '2000-01-01T00:00:00Z' WHERE tenant_id = $1").bind(DEMO_CONTOSO).execute().await;
+    sql(&rig.pool, "UPDATE tenants SET next_check_at = '2999-01-01T00:00:00Z' WHERE tenant_id = $1").bind(DEMO_NORTHWIND).execute().await;
+    sql(&rig.pool, "UPDATE tenants SET removed_at = '2026-01-01T00:00:00Z' WHERE tenant_id = $1").bind(DEMO_WOODGROVE).execute().await;
     let now = Timestamp::new(time::OffsetDateTime::now_utc());
     let due: Vec<String> = db::monitoring::due(&rig.pool, now, 100).await.unwrap().into_iter().map(|d| d.tenant_id.to_string()).collect();
     assert_eq!(due, [DEMO_CONTOSO], "due, not planned for later, not removed");

@@ -11,12 +11,12 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 async fn count(app: &TestApp, table: &str) -> i64 {
-    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&app.db).await.unwrap()
+    sql(&app.db, &format!("SELECT COUNT(*) FROM {table}")).scalar().await
 }
 
 /// The audit events of what the test did (not the permissions the portal started with).
 async fn audit_kinds(app: &TestApp) -> Vec<String> {
-    sqlx::query_scalar("SELECT kind FROM audit_events WHERE kind <> 'permissions.changed' ORDER BY id").fetch_all(&app.db).await.unwrap()
+    sql(&app.db, "SELECT kind FROM audit_events WHERE kind <> 'permissions.changed' ORDER BY id").scalars().await
 }
 
 #[tokio::test]
@@ -34,35 +34,30 @@ async fn the_whole_journey_records_the_proven_tenant() {
     assert!(html.contains("Verified"));
 
     let row: (String, String, Option<String>, String) =
-        sqlx::query_as("SELECT customer_id, status, consented_by_upn, invite_id FROM tenants WHERE tenant_id = ?")
+        sql(&app.db, "SELECT customer_id, status, consented_by_upn, invite_id FROM tenants WHERE tenant_id = $1")
             .bind(DEMO_CONTOSO)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+            .row()
+            .await;
     assert_eq!(row.1, "verified");
     assert_eq!(row.2.as_deref(), Some(MEGAN));
     assert_eq!(row.3, invite_id);
-    let completed: Option<String> =
-        sqlx::query_scalar("SELECT completed_at FROM invites WHERE id = ?").bind(&invite_id).fetch_one(&app.db).await.unwrap();
+    let completed: Option<String> = sql(&app.db, "SELECT completed_at FROM invites WHERE id = $1").bind(&invite_id).scalar().await;
     assert!(completed.is_some());
     assert_eq!(audit_kinds(&app).await, ["invite.created", "invite.signed_in", "tenant.consented", "invite.verified"]);
     let check: (String, String) =
-        sqlx::query_as("SELECT status, roles_present FROM checks WHERE tenant_id = ?").bind(DEMO_CONTOSO).fetch_one(&app.db).await.unwrap();
+        sql(&app.db, "SELECT status, roles_present FROM checks WHERE tenant_id = $1").bind(DEMO_CONTOSO).row().await;
     assert_eq!(check.0, "verified");
     assert!(check.1.contains("Incident.Read.All"));
 
     // Nothing secret was stored: no token, state or code anywhere in the database.
     let dump: Vec<(String,)> =
-        sqlx::query_as("SELECT COALESCE(detail, '') FROM audit_events UNION ALL SELECT state_hash FROM consent_states")
-            .fetch_all(&app.db)
-            .await
-            .unwrap();
+        sql(&app.db, "SELECT COALESCE(detail, '') FROM audit_events UNION ALL SELECT state_hash FROM consent_states").rows().await;
     assert!(dump.iter().all(|(text,)| !text.contains("eyJ")), "no JWT stored");
 
     // The CLI lists the tenant.
     let output = command_in(app.dir.path())
         .args(["tenants", "list", "--json"])
-        .env("PORTAL_DATABASE_URL", format!("sqlite://{}", app.dir.path().join("portal.db").display()))
+        .env("PORTAL_DATABASE_URL", database_url(&app.state.config.database))
         .output()
         .unwrap();
     let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -86,11 +81,7 @@ async fn the_v1_flow_proves_the_tenant_by_redeeming_the_code() {
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(visited[0].contains("/common/oauth2/authorize") && visited[0].contains("prompt=admin_consent"), "{visited:?}");
     assert!(html.contains(&format!("Connected: <code>{DEMO_NORTHWIND}</code>")), "{html}");
-    let upn: Option<String> = sqlx::query_scalar("SELECT consented_by_upn FROM tenants WHERE tenant_id = ?")
-        .bind(DEMO_NORTHWIND)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let upn: Option<String> = sql(&app.db, "SELECT consented_by_upn FROM tenants WHERE tenant_id = $1").bind(DEMO_NORTHWIND).scalar().await;
     assert_eq!(upn.as_deref(), Some("lee@northwind.example"));
     let log: Value = app.client.get(app.fake_url("/_fake/log")).send().await.unwrap().json().await.unwrap();
     assert!(
@@ -145,7 +136,7 @@ async fn unknown_expired_and_revoked_links() {
     let (id, url) = create_invite(&app, "Contoso").await;
     let revoke = command_in(app.dir.path())
         .args(["invite", "revoke", &id])
-        .env("PORTAL_DATABASE_URL", format!("sqlite://{}", app.dir.path().join("portal.db").display()))
+        .env("PORTAL_DATABASE_URL", database_url(&app.state.config.database))
         .output()
         .unwrap();
     assert!(revoke.status.success());
@@ -154,7 +145,7 @@ async fn unknown_expired_and_revoked_links() {
     assert!(gone.text().await.unwrap().contains("onboarding@fabrikampartner.example"), "names the partner contact");
 
     let (id, url) = create_invite(&app, "Northwind").await;
-    sqlx::query("UPDATE invites SET expires_at = '2000-01-01T00:00:00Z' WHERE id = ?").bind(&id).execute(&app.db).await.unwrap();
+    sql(&app.db, "UPDATE invites SET expires_at = '2000-01-01T00:00:00Z' WHERE id = $1").bind(&id).execute().await;
     assert_eq!(app.client.get(&url).send().await.unwrap().status(), StatusCode::GONE);
 }
 
@@ -375,7 +366,7 @@ async fn bad_consent_callbacks_are_refused_and_store_nothing() {
     assert_eq!(other_browser.get(&callback).send().await.unwrap().status(), StatusCode::FORBIDDEN, "another browser session");
     assert_eq!(count(&app, "tenants").await, 0, "nothing stored");
 
-    sqlx::query("UPDATE consent_states SET expires_at = '2000-01-01T00:00:00Z'").execute(&app.db).await.unwrap();
+    sql(&app.db, "UPDATE consent_states SET expires_at = '2000-01-01T00:00:00Z'").execute().await;
     assert_eq!(app.client.get(&callback).send().await.unwrap().status(), StatusCode::FORBIDDEN, "expired");
     assert_eq!(count(&app, "tenants").await, 0, "nothing stored");
 }
@@ -462,7 +453,7 @@ fn create_invite_with_the_command(app: &TestApp, extra: &[&str]) -> (String, Str
         .args(["invite", "create", "--json"])
         .args(extra)
         .env("PORTAL_PUBLIC_URL", &app.base_url)
-        .env("PORTAL_DATABASE_URL", format!("sqlite://{}", app.dir.path().join("portal.db").display()))
+        .env("PORTAL_DATABASE_URL", database_url(&app.state.config.database))
         .env("PORTAL_AUTHORITY_HOST", &app.fake.url);
     let output = command.output().unwrap();
     assert!(output.status.success(), "invite create: {}", String::from_utf8_lossy(&output.stderr));
@@ -476,7 +467,7 @@ fn create_invite_with_the_command(app: &TestApp, extra: &[&str]) -> (String, Str
 async fn a_pinned_invite_signs_in_to_its_tenant_and_explains_another_one() {
     let app = spawn_app().await;
     let (_, url) = create_invite_with_the_command(&app, &["--customer", "Contoso", "--domain", "contoso.example"]);
-    let pinned: Option<String> = sqlx::query_scalar("SELECT pinned_tenant_id FROM invites").fetch_one(&app.db).await.unwrap();
+    let pinned: Option<String> = sql(&app.db, "SELECT pinned_tenant_id FROM invites").scalar().await;
     assert_eq!(pinned.as_deref(), Some(DEMO_CONTOSO), "the domain was resolved through discovery");
     set_auto(&app, Some("lee@northwind.example"), Some("accept")).await;
     let started = continue_from_landing(&app.client, &url).await;
@@ -517,11 +508,7 @@ async fn a_tenant_of_another_customer_is_refused_with_409() {
     let (status, _, _) = journey(&app.client, &first).await;
     assert_eq!(status, StatusCode::OK);
     let before: (String, Option<String>, String) =
-        sqlx::query_as("SELECT customer_id, consented_by_upn, consented_at FROM tenants WHERE tenant_id = ?")
-            .bind(DEMO_CONTOSO)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+        sql(&app.db, "SELECT customer_id, consented_by_upn, consented_at FROM tenants WHERE tenant_id = $1").bind(DEMO_CONTOSO).row().await;
 
     let (_, second) = create_invite(&app, "Impostor Ltd").await;
     let other_browser = http_client();
@@ -529,11 +516,7 @@ async fn a_tenant_of_another_customer_is_refused_with_409() {
     assert_eq!(status, StatusCode::CONFLICT, "{html}");
     assert!(html.contains("already connected"));
     let after: (String, Option<String>, String) =
-        sqlx::query_as("SELECT customer_id, consented_by_upn, consented_at FROM tenants WHERE tenant_id = ?")
-            .bind(DEMO_CONTOSO)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+        sql(&app.db, "SELECT customer_id, consented_by_upn, consented_at FROM tenants WHERE tenant_id = $1").bind(DEMO_CONTOSO).row().await;
     assert_eq!(before, after, "no row of the other customer changes");
     assert!(audit_kinds(&app).await.contains(&"tenant.conflict".to_owned()));
 }
@@ -584,11 +567,11 @@ async fn a_reconsent_by_the_same_customer_updates_and_keeps_history() {
 const LEE: &str = "lee@northwind.example";
 
 async fn tenant_rows(app: &TestApp) -> Vec<(String, String)> {
-    sqlx::query_as("SELECT tenant_id, customer_id FROM tenants ORDER BY tenant_id").fetch_all(&app.db).await.unwrap()
+    sql(&app.db, "SELECT tenant_id, customer_id FROM tenants ORDER BY tenant_id").rows().await
 }
 
 async fn consents_of(app: &TestApp, tenant: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM consents WHERE tenant_id = ?").bind(tenant).fetch_one(&app.db).await.unwrap()
+    sql(&app.db, "SELECT COUNT(*) FROM consents WHERE tenant_id = $1").bind(tenant).scalar().await
 }
 
 /// The refusal page of a completed invite opened by another tenant, and that nothing was recorded.
@@ -600,7 +583,7 @@ async fn assert_refused_as_already_used(app: &TestApp, status: StatusCode, html:
     assert_eq!(consents_of(app, DEMO_NORTHWIND).await, 0, "no consent recorded");
     assert!(tenant_rows(app).await.iter().all(|(tenant, _)| tenant != DEMO_NORTHWIND), "no tenant row");
     let refused: Vec<(Option<String>, String)> =
-        sqlx::query_as("SELECT tenant_id, detail FROM audit_events WHERE kind = 'invite.already_used'").fetch_all(&app.db).await.unwrap();
+        sql(&app.db, "SELECT tenant_id, detail FROM audit_events WHERE kind = 'invite.already_used'").rows().await;
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].0.as_deref(), Some(DEMO_NORTHWIND));
     assert!(refused[0].1.contains(DEMO_CONTOSO), "{refused:?}");
@@ -612,8 +595,7 @@ async fn a_completed_invite_onboards_no_other_tenant_but_its_own_admin_can_appro
     let (invite_id, url) = create_invite(&app, "Contoso").await;
     set_auto(&app, Some(MEGAN), Some("accept")).await;
     assert_eq!(journey(&app.client, &url).await.0, StatusCode::OK);
-    let bound: Option<String> =
-        sqlx::query_scalar("SELECT completed_tenant_id FROM invites WHERE id = ?").bind(&invite_id).fetch_one(&app.db).await.unwrap();
+    let bound: Option<String> = sql(&app.db, "SELECT completed_tenant_id FROM invites WHERE id = $1").bind(&invite_id).scalar().await;
     assert_eq!(bound.as_deref(), Some(DEMO_CONTOSO));
 
     // The landing page says which tenant the link is bound to.
@@ -718,7 +700,7 @@ async fn the_check_after_a_consent_asks_no_token_before_a_stored_retry_after() {
     // The admin approves again a moment later: the check after it waits for the Retry-After.
     assert_eq!(journey(&http_client(), &url).await.0, StatusCode::OK);
     assert_eq!(token_requests(&app.fake.url, DEMO_CONTOSO).await.len(), first, "no token asked for before the Retry-After");
-    let (status, reason): (String, String) = sqlx::query_as("SELECT status, status_reason FROM tenants").fetch_one(&app.db).await.unwrap();
+    let (status, reason): (String, String) = sql(&app.db, "SELECT status, status_reason FROM tenants").row().await;
     assert_eq!(status, "throttled");
     assert!(reason.starts_with("Throttled until "), "{reason}");
 }
@@ -802,7 +784,7 @@ fn invite_create_refuses_bidi_controls_and_invisible_characters_with_exit_2() {
 
 /// Sets the language staff chose for an invite.
 async fn set_invite_language(app: &TestApp, invite_id: &str, language: &str) {
-    sqlx::query("UPDATE invites SET language = ? WHERE id = ?").bind(language).bind(invite_id).execute(&app.db).await.unwrap();
+    sql(&app.db, "UPDATE invites SET language = $1 WHERE id = $2").bind(language).bind(invite_id).execute().await;
 }
 
 fn html_lang(html: &str) -> &str {
@@ -835,8 +817,7 @@ async fn an_italian_invite_speaks_italian_from_the_landing_page_to_the_result() 
 
     // Microsoft's errors are explained in Italian too.
     let (_, url) = create_invite(&app, "Contoso").await;
-    let invite_id: String =
-        sqlx::query_scalar("SELECT id FROM invites ORDER BY created_at DESC, rowid DESC LIMIT 1").fetch_one(&app.db).await.unwrap();
+    let invite_id: String = sql(&app.db, "SELECT id FROM invites ORDER BY created_at DESC, id DESC LIMIT 1").scalar().await;
     set_invite_language(&app, &invite_id, "it").await;
     set_auto(&app, Some(MEGAN), Some("decline")).await;
     let (status, html, _) = journey(&app.client, &url).await;
@@ -940,18 +921,13 @@ async fn both_shapes_of_the_admins_cancel_show_the_cancel_page_and_record_nothin
     }
     assert_eq!(count(&app, "tenants").await, 0);
     assert_eq!(count(&app, "consents").await, 0);
-    let used: Vec<Option<String>> = sqlx::query_scalar("SELECT used_at FROM consent_states").fetch_all(&app.db).await.unwrap();
+    let used: Vec<Option<String>> = sql(&app.db, "SELECT used_at FROM consent_states").scalars().await;
     assert!(used.iter().all(Option::is_none), "the state stays unused: {used:?}");
-    let completed: Option<String> =
-        sqlx::query_scalar("SELECT completed_at FROM invites WHERE id = ?").bind(&invite_id).fetch_one(&app.db).await.unwrap();
+    let completed: Option<String> = sql(&app.db, "SELECT completed_at FROM invites WHERE id = $1").bind(&invite_id).scalar().await;
     assert!(completed.is_none());
     let cancelled: Vec<(String, Option<String>)> =
-        sqlx::query_as(
-            "SELECT kind, invite_id FROM audit_events WHERE kind NOT IN ('invite.created', 'invite.signed_in', 'permissions.changed') ORDER BY id",
-        )
-            .fetch_all(&app.db)
-            .await
-            .unwrap();
+        sql(&app.db, "SELECT kind, invite_id FROM audit_events WHERE kind NOT IN ('invite.created', 'invite.signed_in', 'permissions.changed') ORDER BY id",)
+        .rows().await;
     let expected = ("invite.cancelled".to_owned(), Some(invite_id));
     assert_eq!(cancelled, [expected.clone(), expected], "one invite.cancelled per cancel, nothing else");
 }
@@ -1022,10 +998,6 @@ async fn the_result_page_says_per_api_what_was_granted_and_what_is_still_to_appe
         assert_grouped(receipt, &demo_permissions_in_words(language), if language == "en" { "How to revoke it" } else { "Come revocarlo" });
     }
     let (status, missing): (String, String) =
-        sqlx::query_as("SELECT status, roles_missing FROM checks WHERE tenant_id = ? ORDER BY rowid DESC LIMIT 1")
-            .bind(&litware)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+        sql(&app.db, "SELECT status, roles_missing FROM checks WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1").bind(&litware).row().await;
     assert_eq!((status.as_str(), missing.as_str()), ("propagating", "[\"graph:ThreatHunting.Read.All\"]"));
 }

@@ -202,8 +202,7 @@ async fn a_tenants_events_are_signed_retried_and_in_order() {
     let page = staff_client.get(app.url("/webhooks")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("tenant.recovered") && page.contains("delivered") && page.contains("HTTP 204"), "{page}");
     assert!(!page.contains("receiver-secret-token"), "the URL's token is never shown");
-    let stored: Vec<(String, String)> =
-        sqlx::query_as("SELECT endpoint, endpoint_origin FROM webhook_deliveries").fetch_all(&app.db).await.unwrap();
+    let stored: Vec<(String, String)> = sql(&app.db, "SELECT endpoint, endpoint_origin FROM webhook_deliveries").rows().await;
     assert!(stored.iter().all(|(key, origin)| !key.contains("token") && !origin.contains("token")));
 }
 
@@ -324,10 +323,10 @@ async fn a_restart_sends_no_event_twice_and_keeps_the_webhook_ids() {
 
     // The restart: the first application stops, a second opens the same database.
     let dir = std::mem::replace(&mut first.dir, tempfile::tempdir().unwrap());
+    let database = first.state.config.database.clone();
     first.db.close().await;
     drop(first);
-    let database = database_in(dir.path());
-    let pool = open_db(&database).await;
+    let pool = consent_portal::db::open(&database).await.unwrap();
     let settings_again = webhook_settings(&receiver);
     let second = spawn_app_full(dir, database, pool, move |config| config.webhooks = settings_again).await;
     let _worker = worker::spawn((&second.state).into());
@@ -342,7 +341,7 @@ async fn a_restart_sends_no_event_twice_and_keeps_the_webhook_ids() {
     assert_eq!(accepted_ids[0], delivered);
     assert!(accepted_ids.contains(&retried) && accepted_ids.contains(&half_sent), "{accepted_ids:?}");
     assert_all_verified(&receiver);
-    let statuses: Vec<String> = sqlx::query_scalar("SELECT status FROM webhook_deliveries").fetch_all(&second.db).await.unwrap();
+    let statuses: Vec<String> = sql(&second.db, "SELECT status FROM webhook_deliveries").scalars().await;
     assert!(statuses.iter().all(|s| s == "delivered"), "{statuses:?}");
 }
 
@@ -362,7 +361,7 @@ async fn staff_send_a_test_event_and_resend_one() {
     assert_eq!(accepted[0]["event"]["type"], "webhook.test");
     assert_eq!(accepted[0]["event"]["data"]["requested_by"], ALEX);
 
-    let id: i64 = sqlx::query_scalar("SELECT id FROM webhook_deliveries").fetch_one(&app.db).await.unwrap();
+    let id: i64 = sql(&app.db, "SELECT id FROM webhook_deliveries").scalar().await;
     eventually("the delivery recorded", async || {
         let row = db::webhooks::find(&app.db, id).await.unwrap().unwrap();
         (row.status == "delivered").then_some(())

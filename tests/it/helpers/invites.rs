@@ -4,7 +4,6 @@
 use consent_portal::domain::{CustomerName, SystemClock, TenantId};
 use consent_portal::i18n::Language;
 use consent_portal::invites::{CreatedInvite, InviteRequest};
-use sqlx::SqlitePool;
 
 use super::{Portal, TestApp};
 
@@ -48,7 +47,7 @@ impl<'a> Invite<'a> {
     }
 
     /// Writes the invite to `db`.
-    pub async fn create(self, db: &SqlitePool) -> CreatedInvite {
+    pub async fn create(self, db: &consent_portal::db::Pool) -> CreatedInvite {
         let request = InviteRequest {
             customer: &CustomerName::parse(self.customer).unwrap(),
             email: self.email,
@@ -59,7 +58,7 @@ impl<'a> Invite<'a> {
             actor: "test",
             send_to: self.email.filter(|_| self.send).map(|address| consent_portal::email::parse_address(address).unwrap()),
         };
-        consent_portal::invites::create(&db.clone().into(), &SystemClock, request).await.unwrap()
+        consent_portal::invites::create(db, &SystemClock, request).await.unwrap()
     }
 }
 

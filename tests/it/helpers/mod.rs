@@ -2,7 +2,7 @@
 //! real binary (`binary`), a browser-like HTTP client (`browsing`), the fake's control API (`fake`),
 //! staff sign-in (`staff`), invites (`invites`), the demo's permissions in a customer's words
 //! (`permissions`), a customer's journey (`customer`), certificates (`certificates`), a small
-//! filesystem of a test's own (`filesystem`), waiting for a condition (`wait`), and the rule for what a
+//! filesystem of a test's own (`filesystem`), raw SQL on either engine (`sql`), waiting for a condition (`wait`), and the rule for what a
 //! test needs from the machine beyond Rust (`tools`).
 
 mod app;
@@ -16,6 +16,7 @@ mod invites;
 mod permissions;
 mod postgres;
 mod smtp;
+mod sql;
 mod staff;
 mod tools;
 mod wait;
@@ -31,6 +32,7 @@ pub use invites::*;
 pub use permissions::*;
 pub use postgres::*;
 pub use smtp::*;
+pub use sql::*;
 pub use staff::*;
 pub use tools::*;
 pub use wait::*;

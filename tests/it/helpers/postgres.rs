@@ -185,6 +185,38 @@ impl PgCluster {
     }
 }
 
+impl PgCluster {
+    /// For a cluster that is never dropped (a `static` shared by a test process): a watchdog shell
+    /// waits for this process to end, however it ends (a panic, an abort, a kill), then stops the
+    /// server and deletes its folder, so no server outlives the test binary by more than a second.
+    #[expect(clippy::zombie_processes, reason = "the watchdog outlives this process by design")]
+    pub fn stop_when_process_exits(&self) {
+        let data = self.data().display().to_string();
+        let pg_ctl = self.bin.join("pg_ctl").display().to_string();
+        let stop = match &self.run_as {
+            Some(user) => format!("runuser -u {user} -- {pg_ctl} -D {data} -m immediate -w stop"),
+            None => format!("{pg_ctl} -D {data} -m immediate -w stop"),
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop}; rm -rf {folder}",
+            pid = std::process::id(),
+            folder = self.folder.path().display()
+        );
+        // Its own process group, nothing of the test's output held open (a `| tee` would wait on it).
+        // Never waited for: it ends after this process, which is what it waits for.
+        use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("sh, to stop the test PostgreSQL server when the tests end");
+    }
+}
+
 impl Drop for PgCluster {
     fn drop(&mut self) {
         let data = self.data().display().to_string();
