@@ -13,6 +13,7 @@ use consent_portal::domain::{Secret, TenantId, Timestamp};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use crate::helpers::*;
 
@@ -390,4 +391,51 @@ async fn a_replica_killed_mid_sweep_leaves_its_tenants_to_the_other() {
     assert!(per_tenant.is_empty(), "tenants checked more than once: {per_tenant:?}");
     let unchecked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE last_checked_at IS NULL").fetch_one(pg).await.unwrap();
     assert_eq!(unchecked, 0);
+}
+
+/// Reminders, queued by every replica's e-mail worker at each pass: two replicas passing at the same
+/// moment, again and again, queue one reminder per due invite.
+#[tokio::test]
+async fn reminders_due_at_one_moment_are_queued_once_by_two_replicas() {
+    let Some(bin) = require(postgres_programs()) else { return };
+    let cluster = PgCluster::start(bin);
+    let location = DatabaseLocation::Postgres { url: Secret::new(cluster.create_database("portal").await) };
+    let (one, other) = (db::open(&location).await.unwrap(), db::open(&location).await.unwrap());
+    let sent_at = OffsetDateTime::now_utc() - time::Duration::days(4);
+    const INVITES: usize = 20;
+    for i in 0..INVITES {
+        let customer = consent_portal::domain::CustomerName::parse(&format!("Customer {i}")).unwrap();
+        let request = consent_portal::invites::InviteRequest {
+            customer: &customer,
+            email: None,
+            pinned_tenant: None,
+            pinned_domain: None,
+            language: consent_portal::i18n::Language::English,
+            valid_for: time::Duration::days(14),
+            actor: "test",
+            send_to: Some(format!("admin{i}@customer.example").parse().unwrap()),
+        };
+        consent_portal::invites::create(&one, &consent_portal::domain::ManualClock::at(sent_at), request).await.unwrap();
+    }
+    // Every onboarding e-mail sent four days ago.
+    let at = Timestamp::new(sent_at);
+    let mut tx = db::begin_write(&one).await.unwrap();
+    while let Some(row) = db::outbox::claim_next(&mut tx, at, at).await.unwrap() {
+        db::outbox::mark_sent(&mut tx, &row.id, "250 OK", at).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let settings = consent_portal::config::EmailSettings {
+        transport: consent_portal::email::TransportSettings::Memory,
+        reminder_after_days: 3,
+        reminder_max: 2,
+        ..Default::default()
+    };
+    let now = OffsetDateTime::now_utc();
+    let passes = (0..10).flat_map(|_| [&one, &other]).map(|pool| consent_portal::email::worker::queue_reminders(pool, &settings, now));
+    let queued: usize = futures::future::try_join_all(passes).await.unwrap().into_iter().sum();
+    assert_eq!(queued, INVITES, "reminders queued by the passes of both replicas");
+    let db::Pool::Postgres(pg) = &one else { unreachable!() };
+    let reminders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'reminder'").fetch_one(pg).await.unwrap();
+    assert_eq!(reminders, INVITES as i64);
 }
