@@ -16,6 +16,7 @@ pub mod bench;
 mod bench_campaign;
 #[cfg(feature = "demo")]
 mod bench_overview;
+#[cfg(feature = "demo")]
 mod bench_replicas;
 pub mod campaign;
 #[cfg(feature = "demo")]
