@@ -8,6 +8,7 @@
 //! default-on cargo feature `demo`.
 
 pub mod app;
+pub mod background;
 pub mod campaigns;
 pub mod cli;
 pub mod config;

@@ -27,33 +27,8 @@ use crate::db::outbox::{NewMessage, OutboxRow};
 use crate::domain::{AuditKind, InviteStatus, InviteToken, SharedClock, Timestamp};
 use crate::i18n::Language;
 
-/// The running worker. Dropping it stops the worker at once (tests); [`Worker::stop`] lets the message
-/// in flight finish and be recorded first (a graceful shutdown).
-pub struct Worker {
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Worker {
-    /// Stops taking messages, and waits up to `grace` for the one being sent to be recorded. A message
-    /// still sending after that stays `sending`, and the next start marks it `interrupted`.
-    pub async fn stop(mut self, grace: Duration) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take()
-            && tokio::time::timeout(grace, task).await.is_err()
-        {
-            tracing::warn!("the e-mail worker did not finish in time; an e-mail being sent will show as interrupted");
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
+/// The running worker (see [`crate::background::Worker`]).
+pub use crate::background::Worker;
 
 /// What the worker works with: the database, the configuration (e-mail settings, and what e-mails say
 /// of the partner and the portal) and the mailer (its transport, and the bell that wakes the worker).
@@ -69,25 +44,26 @@ pub struct Context {
 /// Starts the worker. Rows a previous process left `sending` become `interrupted` first.
 pub fn spawn(context: impl Into<Context>) -> Worker {
     let context: Context = context.into();
-    let (stop, mut stopping) = watch::channel(false);
-    let task = tokio::spawn(async move {
-        // A SQLite database has one portal: what it left `sending` was interrupted. Replicas on
-        // PostgreSQL share the outbox: only claims whose lease ran out are, checked at every pass.
-        if !context.db.is_postgres() {
-            report_interrupted(db::outbox::mark_interrupted(&context.db, None).await);
-        }
-        while !*stopping.borrow() {
-            if let Err(error) = run_pass(&context, context.clock.now(), Some(&stopping)).await {
-                tracing::error!(%error, "the e-mail worker failed; it tries again");
+    Worker::spawn(
+        "the e-mail worker did not finish in time; an e-mail being sent will show as interrupted",
+        move |mut stopping| async move {
+            // A SQLite database has one portal: what it left `sending` was interrupted. Replicas on
+            // PostgreSQL share the outbox: only claims whose lease ran out are, checked at every pass.
+            if !context.db.is_postgres() {
+                report_interrupted(db::outbox::mark_interrupted(&context.db, None).await);
             }
-            tokio::select! {
-                () = context.mailer.woken() => {}
-                () = tokio::time::sleep(super::POLL_INTERVAL) => {}
-                _ = stopping.changed() => {}
+            while !*stopping.borrow() {
+                if let Err(error) = run_pass(&context, context.clock.now(), Some(&stopping)).await {
+                    tracing::error!(%error, "the e-mail worker failed; it tries again");
+                }
+                tokio::select! {
+                    () = context.mailer.woken() => {}
+                    () = tokio::time::sleep(super::POLL_INTERVAL) => {}
+                    _ = stopping.changed() => {}
+                }
             }
-        }
-    });
-    Worker { stop, task: Some(task) }
+        },
+    )
 }
 
 fn report_interrupted(marked: Result<u64, sqlx::Error>) {

@@ -33,59 +33,37 @@ pub struct Context {
     pub clock: SharedClock,
 }
 
-/// The running worker. Dropping it stops the worker at once (tests); [`Worker::stop`] lets the post
-/// in flight finish and be recorded first.
-pub struct Worker {
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Worker {
-    pub async fn stop(mut self, grace: Duration) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take()
-            && tokio::time::timeout(grace, task).await.is_err()
-        {
-            tracing::warn!("the webhook worker did not finish in time; the event being posted will be posted again at the next start");
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
+/// The running worker (see [`crate::background::Worker`]).
+pub use crate::background::Worker;
 
 /// Starts the worker: deliveries left `sending` are queued again, and those of endpoints no longer
 /// configured are given up, first.
 pub fn spawn(context: Context) -> Worker {
-    let (stop, mut stopping) = watch::channel(false);
-    let task = tokio::spawn(async move {
-        if let Err(error) = prepare(&context).await {
-            tracing::error!(%error, "cannot look for interrupted webhook deliveries");
-        }
-        if !context.webhooks.enabled() {
-            return;
-        }
-        while !*stopping.borrow() {
-            let pause = match run_pass(&context, Some(&stopping)).await {
-                Ok(()) => until_next_due(&context).await,
-                Err(error) => {
-                    tracing::error!(%error, "the webhook worker failed; it tries again");
-                    Duration::from_secs(5)
-                }
-            };
-            tokio::select! {
-                () = context.webhooks.woken() => {}
-                () = tokio::time::sleep(pause) => {}
-                _ = stopping.changed() => {}
+    Worker::spawn(
+        "the webhook worker did not finish in time; the event being posted will be posted again at the next start",
+        move |mut stopping| async move {
+            if let Err(error) = prepare(&context).await {
+                tracing::error!(%error, "cannot look for interrupted webhook deliveries");
             }
-        }
-    });
-    Worker { stop, task: Some(task) }
+            if !context.webhooks.enabled() {
+                return;
+            }
+            while !*stopping.borrow() {
+                let pause = match run_pass(&context, Some(&stopping)).await {
+                    Ok(()) => until_next_due(&context).await,
+                    Err(error) => {
+                        tracing::error!(%error, "the webhook worker failed; it tries again");
+                        Duration::from_secs(5)
+                    }
+                };
+                tokio::select! {
+                    () = context.webhooks.woken() => {}
+                    () = tokio::time::sleep(pause) => {}
+                    _ = stopping.changed() => {}
+                }
+            }
+        },
+    )
 }
 
 async fn prepare(context: &Context) -> Result<(), sqlx::Error> {
