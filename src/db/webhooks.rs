@@ -196,15 +196,19 @@ pub async fn fail_unconfigured<'e>(db: impl Into<Exec<'e>>, endpoints: &[String]
 
 /// At start-up: deliveries a previous process left `sending` are queued again, due at once (at least
 /// once: the receiver may have seen it, and recognises it by its unchanged webhook-id). Returns how many.
-pub async fn requeue_interrupted<'e>(db: impl Into<Exec<'e>>, now: Timestamp) -> Result<u64, sqlx::Error> {
-    on_engine!(db, |executor| sqlx::query(
-        "UPDATE webhook_deliveries SET status = 'queued', next_attempt_at = $1, \
-         last_error = 'interrupted while sending: sent again with the same webhook-id' WHERE status = 'sending'"
-    )
-    .bind(now)
-    .execute(executor)
-    .await
-    .map(|done| done.rows_affected()))
+///
+/// With `claimed_before`, only the deliveries claimed before it (replicas share the table: a delivery
+/// another replica claimed since is still being posted); without, every one (at the start of the only
+/// process of a SQLite database).
+pub async fn requeue_interrupted<'e>(
+    db: impl Into<Exec<'e>>,
+    now: Timestamp,
+    claimed_before: Option<Timestamp>,
+) -> Result<u64, sqlx::Error> {
+    let sql = "UPDATE webhook_deliveries SET status = 'queued', next_attempt_at = $1, \
+               last_error = 'interrupted while sending: sent again with the same webhook-id' \
+               WHERE status = 'sending' AND ($2 IS NULL OR last_attempt_at < $2)";
+    on_engine!(db, |executor| sqlx::query(sql).bind(now).bind(claimed_before).execute(executor).await.map(|done| done.rows_affected()))
 }
 
 /// Staff send a delivered or failed event again: the same row, the same body and webhook-id, due at

@@ -67,18 +67,41 @@ pub fn spawn(context: Context) -> Worker {
 }
 
 async fn prepare(context: &Context) -> Result<(), sqlx::Error> {
+    // A SQLite database has one portal: what it left `sending` was interrupted. Replicas on PostgreSQL
+    // share the table: only claims older than a post can take are, looked for at every pass.
+    if !context.db.is_postgres() {
+        requeue_interrupted(context, None).await?;
+    }
+    let keys = keys(context.webhooks.settings());
+    let dropped = db::webhooks::fail_unconfigured(&context.db, &keys).await?;
+    if dropped > 0 {
+        tracing::warn!(count = dropped, "queued webhook deliveries were given up: their endpoint is no longer configured");
+    }
+    Ok(())
+}
+
+/// How long a claimed delivery is the claiming replica's: far longer than a post may take (the
+/// receiver's timeout), so a delivery still `sending` after it was left by a replica that stopped.
+const CLAIM_LEASE: time::Duration = time::Duration::minutes(5);
+
+/// Queues again the deliveries left `sending` (all of them, or those claimed before `claimed_before`),
+/// to be posted with the same webhook-id.
+async fn requeue_interrupted(context: &Context, claimed_before: Option<Timestamp>) -> Result<(), sqlx::Error> {
     let now = Timestamp::new(context.clock.now());
-    let requeued = db::webhooks::requeue_interrupted(&context.db, now).await?;
+    let requeued = db::webhooks::requeue_interrupted(&context.db, now, claimed_before).await?;
     if requeued > 0 {
         tracing::warn!(
             count = requeued,
             "webhook deliveries were interrupted while posting; they are posted again with the same webhook-id"
         );
     }
-    let keys = keys(context.webhooks.settings());
-    let dropped = db::webhooks::fail_unconfigured(&context.db, &keys).await?;
-    if dropped > 0 {
-        tracing::warn!(count = dropped, "queued webhook deliveries were given up: their endpoint is no longer configured");
+    Ok(())
+}
+
+/// On PostgreSQL, the deliveries of a replica that stopped while posting them, once their claim is old.
+async fn requeue_abandoned(context: &Context) -> Result<(), sqlx::Error> {
+    if context.db.is_postgres() {
+        requeue_interrupted(context, Some(Timestamp::new(context.clock.now() - CLAIM_LEASE))).await?;
     }
     Ok(())
 }
@@ -107,6 +130,7 @@ pub struct Pass {
 
 /// Posts every delivery due now, one at a time, then returns (tests drive the worker with this).
 pub async fn run_once(context: &Context) -> Result<Pass, sqlx::Error> {
+    requeue_abandoned(context).await?;
     let mut pass = Pass::default();
     while let Some(outcome) = deliver_next(context).await? {
         match outcome {
@@ -125,6 +149,7 @@ const LANES: usize = 4;
 
 /// Posts every delivery due now, in [`LANES`] lanes, until none is left or `stopping` says so.
 async fn run_pass(context: &Context, stopping: Option<&watch::Receiver<bool>>) -> Result<(), sqlx::Error> {
+    requeue_abandoned(context).await?;
     let lane = async || -> Result<(), sqlx::Error> {
         while !stopping.is_some_and(|s| *s.borrow()) && deliver_next(context).await?.is_some() {}
         Ok(())

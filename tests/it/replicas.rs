@@ -5,6 +5,7 @@
 //! behind a load balancer share one.
 
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use consent_portal::config::DatabaseLocation;
@@ -438,4 +439,43 @@ async fn reminders_due_at_one_moment_are_queued_once_by_two_replicas() {
     let db::Pool::Postgres(pg) = &one else { unreachable!() };
     let reminders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'reminder'").fetch_one(pg).await.unwrap();
     assert_eq!(reminders, INVITES as i64);
+}
+
+/// A webhook delivery claimed by a replica that died while posting it is posted again (same
+/// webhook-id) by another replica once the claim is old; one another replica is posting now is left
+/// alone.
+#[tokio::test]
+async fn a_dead_replicas_webhook_delivery_is_taken_over_once_its_claim_is_old() {
+    use consent_portal::config::{WebhookEndpoint, WebhookSecret, WebhookSettings};
+    let Some(bin) = require(postgres_programs()) else { return };
+    let cluster = PgCluster::start(bin);
+    let location = DatabaseLocation::Postgres { url: Secret::new(cluster.create_database("portal").await) };
+    let pool = db::open(&location).await.unwrap();
+    let settings = WebhookSettings {
+        endpoints: vec![WebhookEndpoint::parse("http://127.0.0.1:9/hooks").unwrap()],
+        secret: Some(WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap()),
+        ..WebhookSettings::default()
+    };
+    let keys: Vec<String> = settings.endpoints.iter().map(|e| e.key.clone()).collect();
+    let now = OffsetDateTime::now_utc();
+    let (long_ago, just_now) = (Timestamp::new(now - time::Duration::minutes(30)), Timestamp::new(now));
+    // Two events, each claimed (status `sending`) by a replica: one half an hour ago, one just now.
+    for claimed_at in [long_ago, just_now] {
+        let event = consent_portal::domain::webhook_event::Event::test("alex", claimed_at);
+        db::webhooks::enqueue(&pool, &settings, &event, Some("alex")).await.unwrap().unwrap();
+        db::webhooks::claim_next(&pool, &keys, claimed_at).await.unwrap().unwrap();
+    }
+
+    let context = consent_portal::webhooks::worker::Context {
+        db: pool.clone(),
+        webhooks: consent_portal::webhooks::Webhooks::new(&settings),
+        clock: Arc::new(consent_portal::domain::SystemClock),
+    };
+    let pass = consent_portal::webhooks::worker::run_once(&context).await.unwrap();
+    // The old claim was queued again and posted (the receiver is not there: a retry); the new one was not.
+    assert_eq!(pass.retried, 1, "{pass:?}");
+    let db::Pool::Postgres(pg) = &pool else { unreachable!() };
+    let statuses: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, attempts FROM webhook_deliveries ORDER BY id").fetch_all(pg).await.unwrap();
+    assert_eq!(statuses, [("queued".to_owned(), 2), ("sending".to_owned(), 1)]);
 }
