@@ -301,7 +301,7 @@ impl SignedInPortal {
             .send()
             .await?;
         let sign_in = client.get(format!("{url}/staff/sign-in")).send().await?.text().await?;
-        let csrf = sign_in.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default().to_owned();
+        let csrf = hidden_value(&sign_in, "csrf")?;
         let signed_in = client.post(format!("{url}/staff/sign-in")).form(&[("csrf", csrf.as_str())]).send().await?;
         anyhow::ensure!(signed_in.url().path() == "/", "staff sign-in did not reach the overview (at {})", signed_in.url());
         Ok(Self { url, client, state, stop: Some(stop), _fake: fake, _scratch: scratch })
@@ -427,4 +427,12 @@ impl Drop for FakeThread {
             let _ = thread.join();
         }
     }
+}
+
+/// The value of the hidden form field `name` in a page.
+pub(super) fn hidden_value(html: &str, name: &str) -> anyhow::Result<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).ok_or_else(|| anyhow::anyhow!("no {name} in the page"))? + marker.len();
+    let end = html[start..].find('"').ok_or_else(|| anyhow::anyhow!("{name} does not end"))?;
+    Ok(html[start..start + end].to_owned())
 }

@@ -28,7 +28,7 @@ use tokio::net::TcpListener;
 use fake_entra::TenantId as FakeTenantId;
 use fake_entra::directory::{Tenant, User};
 
-use super::bench::{Scratch, peak_rss_mb, start_fake_on_own_runtime, sweep_directory};
+use super::bench::{Scratch, hidden_value, peak_rss_mb, start_fake_on_own_runtime, sweep_directory};
 use crate::config::{DatabaseLocation, demo_config};
 use crate::domain::{CustomerName, Secret, SystemClock, TenantId, Timestamp};
 
@@ -304,14 +304,6 @@ pub async fn sweep_replicas(args: SweepReplicasBenchArgs) -> anyhow::Result<()> 
     );
     pool.close().await;
     database.drop_database().await
-}
-
-/// The value of the hidden form field `name` in a page.
-fn hidden_value(html: &str, name: &str) -> anyhow::Result<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).ok_or_else(|| anyhow::anyhow!("no {name} in the page"))? + marker.len();
-    let end = html[start..].find('"').ok_or_else(|| anyhow::anyhow!("{name} does not end"))?;
-    Ok(html[start..start + end].to_owned())
 }
 
 /// A redirect's target, absolute.

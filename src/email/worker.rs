@@ -391,11 +391,7 @@ async fn prepare(context: &Context, tx: &mut db::WriteTransaction, row: &OutboxR
 
 /// The wait before attempt `attempts + 1`: the base doubled per attempt, capped, with ±20 % jitter.
 pub fn backoff(attempts: i64, settings: &EmailSettings) -> time::Duration {
-    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
-    let base = settings.retry_base.as_secs_f64() * 2f64.powi(exponent as i32);
-    let capped = base.min(settings.retry_cap.as_secs_f64());
-    let jittered = capped * (0.8 + 0.4 * rand::random::<f64>());
-    time::Duration::seconds_f64(jittered.max(1.0))
+    crate::background::retry_delay(attempts, settings.retry_base, 2.0, settings.retry_cap)
 }
 
 #[cfg(test)]

@@ -258,11 +258,7 @@ async fn record(context: &Context, row: &DeliveryRow, attempt: &Attempt) -> Resu
 /// The wait before attempt `attempts + 1`: the base, four-fold per attempt, capped, with ±20 % jitter.
 /// With the defaults: 5 s, 20 s, 80 s, 5 min, 21 min, 85 min, then every 2 hours until the 24 hours end.
 pub fn backoff(attempts: i64, settings: &WebhookSettings) -> time::Duration {
-    let exponent = attempts.saturating_sub(1).clamp(0, 12) as i32;
-    let base = settings.retry_base.as_secs_f64() * 4f64.powi(exponent);
-    let capped = base.min(settings.retry_cap.as_secs_f64());
-    let jittered = capped * (0.8 + 0.4 * rand::random::<f64>());
-    time::Duration::seconds_f64(jittered.max(1.0))
+    crate::background::retry_delay(attempts, settings.retry_base, 4.0, settings.retry_cap)
 }
 
 #[cfg(test)]
